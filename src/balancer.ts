@@ -1,0 +1,528 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Clock, TimerHandle } from './clock.js';
+import { LbError, invalidArg } from './errors.js';
+import { Fifo, type FifoNode } from './internal/fifo.js';
+import * as v from './internal/validate.js';
+import { type Closable, type Lease, LeaseImpl } from './lease.js';
+import type { LbState, Pool } from './pool.js';
+import type { Server } from './server.js';
+import { type StrategySpec, createStrategy } from './strategies/create.js';
+import type { PickContext, ServerGroup, Strategy } from './strategies/strategy.js';
+
+/** Options of {@link Balancer}. */
+export interface BalancerOptions {
+  /**
+   * The algorithm: a built-in name (`'roundrobin'`, `'static-rr'`, `'leastconn'`, `'first'`, `'source'`,
+   * `'random'`, `'swrr'`, `'p2c'`), a built-in with options (`{ name: 'source', hashType: 'consistent' }`),
+   * or your own {@link Strategy} object. @defaultValue 'roundrobin'
+   */
+  readonly strategy?: StrategySpec | Strategy;
+  /**
+   * How long a caller may wait in the queue when every usable server is at `maxconn`, in ms
+   * (HAProxy `timeout queue`; HAProxy's default is `timeout connect`, which is unset by default).
+   * `Infinity` waits forever. @defaultValue 10000
+   */
+  readonly timeoutQueueMs?: number;
+  /** Source of time for queue timeouts. @defaultValue the pool's clock */
+  readonly clock?: Clock;
+  /** Uniform random numbers in [0, 1) for the random strategies. @defaultValue Math.random */
+  readonly random?: () => number;
+}
+
+/** Default values of {@link BalancerOptions}. */
+export const BALANCER_DEFAULTS = Object.freeze({
+  strategy: 'roundrobin' as const,
+  timeoutQueueMs: 10_000,
+});
+
+/** Per-call options of {@link Balancer.acquire}. */
+export interface AcquireOptions {
+  /** The client's IP address (for `source`). */
+  readonly clientAddress?: string;
+  /** An affinity key for the hash strategies (tenant, user id…); takes precedence over `clientAddress`. */
+  readonly key?: string | number;
+  /** Servers to avoid, e.g. the one that just failed (redispatch). Used only if nothing else can serve. */
+  readonly exclude?: Server | Iterable<Server>;
+  /** Cancels the wait in the queue. */
+  readonly signal?: AbortSignal;
+  /** Release the lease automatically when this socket closes. */
+  readonly bindTo?: Closable;
+  /** Overrides the balancer's `timeoutQueueMs` for this call. */
+  readonly timeoutQueueMs?: number;
+}
+
+/** Events of a {@link Balancer}. */
+export interface BalancerEvents {
+  /** A lease was granted. `queuedMs` is 0 when it was granted without waiting. */
+  'lease:acquire': [lease: Lease];
+  /** A lease was released. */
+  'lease:release': [lease: Lease];
+  /** A caller started waiting: `where` is the balancer's queue or a server's own queue. */
+  'queue:enter': [where: 'balancer' | Server];
+  /** A queued caller gave up: timeout, abort, or close. */
+  'queue:leave': [reason: 'timeout' | 'abort' | 'closed' | 'no-server'];
+}
+
+/** Plain-JSON counters of a balancer. */
+export interface BalancerStats {
+  readonly strategy: string;
+  readonly activeLeases: number;
+  readonly totalLeases: number;
+  readonly queued: number;
+  readonly maxQueued: number;
+  readonly queueTimeouts: number;
+}
+
+interface Waiter {
+  readonly seq: number;
+  readonly enqueuedAt: number;
+  readonly clientAddress: string | undefined;
+  readonly key: string | number | undefined;
+  readonly exclude: Server | ReadonlySet<Server> | undefined;
+  readonly bindTo: Closable | undefined;
+  server: Server | undefined;
+  node: FifoNode<Waiter> | undefined;
+  timer: TimerHandle | undefined;
+  unlisten: (() => void) | undefined;
+  resolve: (lease: Lease) => void;
+  reject: (err: LbError) => void;
+}
+
+const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random'] as const;
+const ACQUIRE_KEYS = ['clientAddress', 'key', 'exclude', 'signal', 'bindTo', 'timeoutQueueMs'] as const;
+
+/**
+ * Joins a {@link Pool} and a {@link Strategy}: picks a server for each new connection and hands out
+ * {@link Lease | leases} that count it until released. Honours `maxconn` (a full server is skipped; when all
+ * are full callers wait in one FIFO queue for `timeoutQueueMs`) and `maxqueue` (a hash strategy's server
+ * queue), and follows every change of the pool on the next pick.
+ *
+ * @example
+ * ```ts
+ * const balancer = new Balancer(pool, { strategy: 'leastconn', timeoutQueueMs: 2000 })
+ * const lease = await balancer.acquire({ clientAddress: socket.remoteAddress })
+ * const upstream = net.connect(lease.server.port, lease.server.host)
+ * lease.bindTo(upstream) // released exactly once, when the upstream socket closes
+ * ```
+ */
+export class Balancer extends EventEmitter<BalancerEvents> {
+  /** The pool this balancer picks from. */
+  readonly pool: Pool;
+  /** The strategy in use. */
+  readonly strategy: Strategy;
+  /** Default queue timeout, ms. */
+  readonly timeoutQueueMs: number;
+
+  readonly #clock: Clock;
+  readonly #queue = new Fifo<Waiter>();
+  readonly #serverQueues = new Map<Server, Fifo<Waiter>>();
+  readonly #ctx: MutablePickContext;
+  readonly #onLb: (server: Server, previous: LbState) => void;
+  readonly #onLimits: (server: Server) => void;
+  readonly #onRemoved: (server: Server) => void;
+  readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
+  #seq = 0;
+  #activeLeases = 0;
+  #totalLeases = 0;
+  #queued = 0;
+  #maxQueued = 0;
+  #queueTimeouts = 0;
+  #closing: Promise<void> | undefined;
+  #closed = false;
+  #drained: (() => void) | undefined;
+
+  constructor(pool: Pool, options: BalancerOptions = {}) {
+    super();
+    if (pool === null || typeof pool !== 'object' || typeof (pool as Partial<Pool>).activeUsable !== 'object') {
+      throw invalidArg('pool', 'must be a Pool', pool);
+    }
+    const o = v.plainObject('balancer options', options);
+    v.knownKeys('balancer options', o, OPTION_KEYS);
+    this.pool = pool;
+    this.strategy = resolveStrategy(o['strategy'] ?? BALANCER_DEFAULTS.strategy);
+    this.timeoutQueueMs = v.durationMs('timeoutQueueMs', o['timeoutQueueMs'] ?? BALANCER_DEFAULTS.timeoutQueueMs, { allowInfinite: true });
+    this.#clock = (o['clock'] as Clock | undefined) ?? pool.clock;
+    const random = o['random'] ?? Math.random;
+    if (typeof random !== 'function') throw invalidArg('random', 'must be a function returning numbers in [0, 1)', random);
+    this.#ctx = new MutablePickContext(random as () => number);
+
+    this.strategy.reset?.(pool.activeUsable, pool.backupUsable);
+    this.#onLb = (server, previous) => this.#followLb(server, previous);
+    this.#onLimits = (server) => this.#dispatch(server);
+    this.#onRemoved = (server) => this.#requeueFrom(server);
+    pool.on('server:lb', this.#onLb);
+    pool.on('server:limits', this.#onLimits);
+    pool.on('server:removed', this.#onRemoved);
+  }
+
+  /** Leases currently held. */
+  get activeLeases(): number {
+    return this.#activeLeases;
+  }
+
+  /** Callers waiting, in the balancer's queue and in server queues. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Picks a server and grants a lease on it, waiting in the queue when every candidate is full.
+   * Rejects with `ERR_LB_NO_SERVER` when nothing is usable, `ERR_LB_QUEUE_TIMEOUT` after `timeoutQueueMs`,
+   * `ERR_LB_QUEUE_FULL` when the chosen server's `maxqueue` is reached, `ERR_LB_ABORTED` on abort.
+   */
+  acquire(options: AcquireOptions = {}): Promise<Lease> {
+    try {
+      const o = this.#validateAcquire(options);
+      const placed = this.#tryPlace(o, false);
+      if (placed instanceof LeaseImpl) return Promise.resolve(placed);
+      return this.#wait(o, placed);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * The synchronous form of {@link Balancer.acquire}, for socket factories that cannot wait: a lease now,
+   * or `undefined` when the caller would have to queue. Throws `ERR_LB_NO_SERVER` when nothing is usable.
+   */
+  tryAcquire(options: Omit<AcquireOptions, 'signal' | 'timeoutQueueMs'> = {}): Lease | undefined {
+    const o = this.#validateAcquire(options);
+    const placed = this.#tryPlace(o, true);
+    return placed instanceof LeaseImpl ? placed : undefined;
+  }
+
+  /** Counters for stats and metrics. */
+  stats(): BalancerStats {
+    return {
+      strategy: this.strategy.name,
+      activeLeases: this.#activeLeases,
+      totalLeases: this.#totalLeases,
+      queued: this.#queued,
+      maxQueued: this.#maxQueued,
+      queueTimeouts: this.#queueTimeouts,
+    };
+  }
+
+  /**
+   * Stops granting leases: queued callers are rejected with `ERR_LB_CLOSED`, and the promise resolves when
+   * every granted lease has been released. Idempotent: returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#shutdown();
+    this.#closing = this.#activeLeases === 0 ? Promise.resolve() : new Promise((resolve) => (this.#drained = resolve));
+    return this.#closing;
+  }
+
+  /** Stops at once: queued callers are rejected; leases still held release harmlessly later. */
+  destroy(): void {
+    this.#shutdown();
+    this.#closing ??= Promise.resolve();
+    this.#drained?.();
+  }
+
+  /** Same as {@link Balancer.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #shutdown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.pool.off('server:lb', this.#onLb);
+    this.pool.off('server:limits', this.#onLimits);
+    this.pool.off('server:removed', this.#onRemoved);
+    for (const w of [...this.#queue]) this.#fail(w, 'closed');
+    for (const q of this.#serverQueues.values()) for (const w of [...q]) this.#fail(w, 'closed');
+  }
+
+  #validateAcquire(options: AcquireOptions): Waiterless {
+    if (this.#closed) throw new LbError('ERR_LB_CLOSED', 'the balancer is closed');
+    const o = v.plainObject('acquire options', options);
+    v.knownKeys('acquire options', o, ACQUIRE_KEYS);
+    const clientAddress = o['clientAddress'];
+    if (clientAddress !== undefined && typeof clientAddress !== 'string') throw invalidArg('clientAddress', 'must be a string', clientAddress);
+    const key = o['key'];
+    if (key !== undefined && typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
+      throw invalidArg('key', 'must be a string or a finite number', key);
+    }
+    const signal = o['signal'];
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('signal', 'must be an AbortSignal', signal);
+    if (signal?.aborted) throw new LbError('ERR_LB_ABORTED', 'acquire was aborted before it started', { cause: signal.reason });
+    const bindTo = o['bindTo'];
+    if (bindTo !== undefined && (typeof bindTo !== 'object' || bindTo === null || typeof (bindTo as Closable).once !== 'function')) {
+      throw invalidArg('bindTo', "must have a once('close', …) method, such as a net.Socket", bindTo);
+    }
+    const timeoutQueueMs =
+      o['timeoutQueueMs'] === undefined ? this.timeoutQueueMs : v.durationMs('timeoutQueueMs', o['timeoutQueueMs'], { allowInfinite: true });
+    return {
+      clientAddress: clientAddress as string | undefined,
+      key: key as string | number | undefined,
+      exclude: normaliseExclude(o['exclude']),
+      signal: signal as AbortSignal | undefined,
+      bindTo: bindTo as Closable | undefined,
+      timeoutQueueMs,
+    };
+  }
+
+  /**
+   * Places a caller now if possible. Returns the lease; or the server whose own queue the caller must wait in;
+   * or `undefined` to wait in the balancer's queue. Throws when the caller can never be placed.
+   */
+  #tryPlace(o: Waiterless, mustNotQueue: boolean): LeaseImpl | Server | undefined {
+    const pool = this.pool;
+    if (!pool.available) throw noServer(pool);
+    if (this.#queue.size > 0 && !this.strategy.usesServerQueues) return undefined;
+    const { group, candidates } = this.#candidates();
+    let server: Server | undefined;
+    if (candidates.length === 1 && group === 'backup' && !pool.allBackups) {
+      server = candidates[0];
+    } else {
+      const ctx = this.#ctx;
+      ctx.group = group;
+      ctx.clientAddress = o.clientAddress;
+      ctx.key = o.key;
+      ctx.exclude = o.exclude;
+      try {
+        server = this.strategy.pick(candidates, ctx);
+      } finally {
+        ctx.exclude = undefined;
+      }
+    }
+    if (server === undefined) return undefined;
+    if (server.full) {
+      if (server.maxqueue > 0 && server.queued >= server.maxqueue) {
+        throw new LbError('ERR_LB_QUEUE_FULL', `server ${server.name} of pool ${pool.name} is full and its queue holds maxqueue ${server.maxqueue}`, {
+          details: { pool: pool.name, server: server.name },
+        });
+      }
+      // The strategy insists on this server (hash affinity): wait in its own queue.
+      return mustNotQueue ? undefined : server;
+    }
+    return this.#grant(server, true, 0, o.bindTo);
+  }
+
+  #wait(o: Waiterless, server: Server | undefined): Promise<Lease> {
+    return new Promise<Lease>((resolve, reject) => {
+      const w: Waiter = {
+        seq: this.#seq++,
+        enqueuedAt: this.#clock.now(),
+        clientAddress: o.clientAddress,
+        key: o.key,
+        exclude: o.exclude,
+        bindTo: o.bindTo,
+        server,
+        node: undefined,
+        timer: undefined,
+        unlisten: undefined,
+        resolve,
+        reject,
+      };
+      this.#enqueue(w);
+      if (o.timeoutQueueMs !== Infinity) {
+        w.timer = this.#clock.setTimeout(() => this.#fail(w, 'timeout'), o.timeoutQueueMs);
+      }
+      const signal = o.signal;
+      if (signal) {
+        const onAbort = (): void => this.#fail(w, 'abort', signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.emit('queue:enter', server ?? 'balancer');
+    });
+  }
+
+  #enqueue(w: Waiter): void {
+    if (w.server) {
+      let q = this.#serverQueues.get(w.server);
+      if (!q) this.#serverQueues.set(w.server, (q = new Fifo()));
+      w.node = q.push(w);
+      w.server._queuedDelta(1);
+    } else {
+      w.node = this.#queue.push(w);
+    }
+    this.#queued++;
+    if (this.#queued > this.#maxQueued) this.#maxQueued = this.#queued;
+  }
+
+  #unqueue(w: Waiter): void {
+    if (!w.node?.linked) return;
+    if (w.server) {
+      this.#serverQueues.get(w.server)?.remove(w.node);
+      w.server._queuedDelta(-1);
+    } else {
+      this.#queue.remove(w.node);
+    }
+    this.#queued--;
+    w.timer?.cancel();
+    w.unlisten?.();
+  }
+
+  #fail(w: Waiter, reason: 'timeout' | 'abort' | 'closed' | 'no-server', cause?: unknown): void {
+    if (!w.node?.linked) return;
+    const queuedServer = w.server;
+    this.#unqueue(w);
+    const waited = Math.round(this.#clock.now() - w.enqueuedAt);
+    let err: LbError;
+    if (reason === 'timeout') {
+      this.#queueTimeouts++;
+      err = new LbError('ERR_LB_QUEUE_TIMEOUT', `no server of pool ${this.pool.name} became free within timeoutQueueMs (waited ${waited} ms)`, {
+        details: { pool: this.pool.name, waitedMs: waited },
+      });
+    } else if (reason === 'abort') {
+      err = new LbError('ERR_LB_ABORTED', `acquire was aborted after ${waited} ms in the queue`, { cause });
+    } else if (reason === 'closed') {
+      err = new LbError('ERR_LB_CLOSED', 'the balancer was closed while waiting in the queue');
+    } else {
+      err = noServer(this.pool);
+    }
+    this.emit('queue:leave', reason);
+    w.reject(err);
+    // A waiter leaving a server queue may unblock new picks of that server.
+    if (queuedServer) this.#dispatch(queuedServer);
+  }
+
+  #grant(server: Server, picked: boolean, queuedMs: number, bindTo: Closable | undefined): LeaseImpl {
+    server._acquired(picked);
+    this.#activeLeases++;
+    this.#totalLeases++;
+    this.strategy.acquired?.(server);
+    const lease = new LeaseImpl(server, queuedMs, this.#releaseLease);
+    if (bindTo) lease.bindTo(bindTo);
+    this.emit('lease:acquire', lease);
+    return lease;
+  }
+
+  #release(lease: LeaseImpl): void {
+    const server = lease.server;
+    server._released();
+    this.#activeLeases--;
+    this.strategy.released?.(server);
+    this.emit('lease:release', lease);
+    if (this.#activeLeases === 0 && this.#drained) {
+      this.#drained();
+      this.#drained = undefined;
+    }
+    if (!this.#closed) this.#dispatch(server);
+  }
+
+  /**
+   * Gives freed slots of `server` to waiters: its own queue and the balancer's queue, oldest first
+   * (HAProxy `process_srv_queue()`); the balancer's queue only while the server is usable.
+   */
+  #dispatch(server: Server): void {
+    if (this.#closed) return;
+    for (;;) {
+      if (server.maxconn > 0 && server.currentConnections >= server.maxconn) return;
+      const own = this.#serverQueues.get(server)?.head?.value;
+      const shared = this.pool.has(server) && server.usable && isCandidateGroup(this.pool, server) ? this.#firstAccepting(server) : undefined;
+      const w = own && (!shared || own.seq < shared.seq) ? own : shared;
+      if (!w) return;
+      this.#unqueue(w);
+      const lease = this.#grant(server, false, this.#clock.now() - w.enqueuedAt, w.bindTo);
+      w.resolve(lease);
+    }
+  }
+
+  #firstAccepting(server: Server): Waiter | undefined {
+    for (let n = this.#queue.head; n; n = n.next) {
+      if (!isExcluded(n.value.exclude, server)) return n.value;
+    }
+    // Everyone waiting excluded this server; give it to the oldest anyway rather than leave it idle.
+    return this.#queue.head?.value;
+  }
+
+  #followLb(server: Server, previous: LbState): void {
+    const now = server.usable && this.pool.has(server);
+    const s = this.strategy;
+    if (!previous.usable && now) s.serverUsable?.(server);
+    else if (previous.usable && !now) s.serverUnusable?.(server);
+    else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged?.(server, previous.effectiveWeight);
+    if (this.#closed) return;
+    if (now) {
+      for (const candidate of this.#candidates().candidates) this.#dispatch(candidate);
+    } else if (!server.usable && server.adminState !== 'drain') {
+      this.#requeueFrom(server);
+    }
+  }
+
+  /** Moves the callers queued on a server that went away or down back to the balancer's queue, in age order. */
+  #requeueFrom(server: Server): void {
+    const q = this.#serverQueues.get(server);
+    if (!q || q.size === 0) return;
+    for (const w of [...q]) {
+      q.remove(w.node!);
+      server._queuedDelta(-1);
+      w.server = undefined;
+      w.node = this.#queue.insertSorted(w, (x) => x.seq);
+    }
+    this.#serverQueues.delete(server);
+    for (const candidate of this.#candidates().candidates) this.#dispatch(candidate);
+  }
+
+  #candidates(): { group: ServerGroup; candidates: readonly Server[] } {
+    const pool = this.pool;
+    if (pool.activeUsable.length > 0) return { group: 'active', candidates: pool.activeUsable };
+    if (pool.allBackups) return { group: 'backup', candidates: pool.backupUsable };
+    const first = pool.backupUsable[0];
+    return { group: 'backup', candidates: first ? [first] : [] };
+  }
+}
+
+interface Waiterless {
+  readonly clientAddress: string | undefined;
+  readonly key: string | number | undefined;
+  readonly exclude: Server | ReadonlySet<Server> | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly bindTo: Closable | undefined;
+  readonly timeoutQueueMs: number;
+}
+
+/** One context object per balancer, refilled for each pick: picking allocates nothing. */
+class MutablePickContext implements PickContext {
+  group: ServerGroup = 'active';
+  clientAddress: string | undefined = undefined;
+  key: string | number | undefined = undefined;
+  exclude: Server | ReadonlySet<Server> | undefined = undefined;
+  readonly random: () => number;
+  constructor(random: () => number) {
+    this.random = random;
+  }
+  isFull(server: Server): boolean {
+    return server.full;
+  }
+  isExcluded(server: Server): boolean {
+    return isExcluded(this.exclude, server);
+  }
+}
+
+function isExcluded(exclude: Server | ReadonlySet<Server> | undefined, server: Server): boolean {
+  if (exclude === undefined) return false;
+  if (exclude instanceof Set) return exclude.has(server);
+  return exclude === server;
+}
+
+function normaliseExclude(value: unknown): Server | ReadonlySet<Server> | undefined {
+  if (value === undefined) return undefined;
+  if (value instanceof Set) return value as ReadonlySet<Server>;
+  if (typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string' && 'port' in value) {
+    return value as Server;
+  }
+  if (typeof value === 'object' && value !== null && Symbol.iterator in value) return new Set(value as Iterable<Server>);
+  throw invalidArg('exclude', 'must be a Server or an iterable of Servers', value);
+}
+
+function isCandidateGroup(pool: Pool, server: Server): boolean {
+  if (!server.backup) return true;
+  if (pool.activeUsable.length > 0) return false;
+  return pool.allBackups || pool.backupUsable[0] === server;
+}
+
+function noServer(pool: Pool): LbError {
+  return new LbError('ERR_LB_NO_SERVER', `pool ${JSON.stringify(pool.name)} has no usable server`, { details: { pool: pool.name } });
+}
+
+function resolveStrategy(value: unknown): Strategy {
+  if (typeof value === 'object' && value !== null && typeof (value as Strategy).pick === 'function') return value as Strategy;
+  return createStrategy(value as StrategySpec);
+}

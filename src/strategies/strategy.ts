@@ -1,0 +1,83 @@
+import type { Server } from '../server.js';
+
+/** Which group the candidates come from: the active servers, or the backups when no active server is usable. */
+export type ServerGroup = 'active' | 'backup';
+
+/**
+ * What a strategy knows about the connection being placed.
+ * Built by the {@link Balancer} for each pick; do not keep it after `pick` returns.
+ */
+export interface PickContext {
+  /** The group the candidates belong to. */
+  readonly group: ServerGroup;
+  /** The client's IP address, when known (used by `source`). */
+  readonly clientAddress: string | undefined;
+  /** A caller-supplied affinity key (tenant, user id…), used by the hash strategies instead of the address. */
+  readonly key: string | number | undefined;
+  /** Uniform random numbers in [0, 1); injected so tests can make picks reproducible. */
+  readonly random: () => number;
+  /**
+   * True when the server must not get a new connection now (`maxconn` reached or a queue on it).
+   * Strategies that can place elsewhere skip full servers; hash strategies may return one anyway,
+   * and the connection then waits in that server's queue (HAProxy's server queue).
+   */
+  isFull(server: Server): boolean;
+  /**
+   * True for a server the caller asked to avoid (a retry after a failure there). Skip it when another
+   * candidate exists; return it only when nothing else can take the connection (as HAProxy does).
+   */
+  isExcluded(server: Server): boolean;
+}
+
+/**
+ * A load-balancing algorithm. The only required member is {@link Strategy.pick}; the optional hooks let a
+ * strategy keep incremental state (trees, rings, maps) instead of scanning the candidates on every pick.
+ *
+ * A strategy instance belongs to one {@link Balancer}. Hooks arrive in this order: `reset` once when the
+ * balancer is built, then `serverUsable` / `serverUnusable` / `weightChanged` as the pool changes, and
+ * `acquired` / `released` around every lease.
+ *
+ * @example
+ * ```ts
+ * class PreferZone implements Strategy {
+ *   readonly name = 'prefer-zone'
+ *   constructor(private zoneOf: (s: Server) => string, private zone: string) {}
+ *   pick(candidates: readonly Server[], ctx: PickContext) {
+ *     let best: Server | undefined
+ *     for (const s of candidates) {
+ *       if (ctx.isFull(s) || ctx.isExcluded(s)) continue
+ *       if (!best || score(s) < score(best)) best = s
+ *     }
+ *     return best
+ *   }
+ * }
+ * ```
+ */
+export interface Strategy {
+  /** A short name for logs and stats (`roundrobin`, `leastconn`, …). */
+  readonly name: string;
+  /**
+   * True for hash-like strategies that may return a full server so the connection waits in that server's
+   * own queue (bounded by `maxqueue`). Others never do, and new connections wait in the balancer's FIFO queue.
+   * @defaultValue false
+   */
+  readonly usesServerQueues?: boolean;
+  /**
+   * Chooses a server among `candidates`: the usable servers of one group, in declaration order.
+   * The array is a live view owned by the pool; do not keep or modify it.
+   * Returns `undefined` when every candidate is full (the connection then waits in the queue).
+   */
+  pick(candidates: readonly Server[], context: PickContext): Server | undefined;
+  /** Called once with the usable servers of each group, before the first pick. */
+  reset?(active: readonly Server[], backup: readonly Server[]): void;
+  /** A server became usable (it came up, left maintenance or drain, or got a weight above 0). */
+  serverUsable?(server: Server): void;
+  /** A server stopped being usable (down, maintenance, drain, weight 0, or removed). */
+  serverUnusable?(server: Server): void;
+  /** A usable server's effective weight changed (set weight, slow start). */
+  weightChanged?(server: Server, previousEffectiveWeight: number): void;
+  /** A lease on `server` was granted (its `currentConnections` already counts it). */
+  acquired?(server: Server): void;
+  /** A lease on `server` was released (its `currentConnections` no longer counts it). */
+  released?(server: Server): void;
+}
