@@ -99,6 +99,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly clock: Clock;
 
   #servers: Server[] = [];
+  #ids = new Set<number>();
   #byName = new Map<string, Server>();
   #order = new Map<Server, number>();
   #nextOrder = 0;
@@ -118,7 +119,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     for (const s of servers as ServerOptions[]) this.add(s);
   }
 
-  /** All servers, in declaration order. Do not keep the array: it is replaced on membership changes. */
+  /** All servers, in declaration order (a live view: do not keep or modify it). */
   get servers(): readonly Server[] {
     return this.#servers;
   }
@@ -169,11 +170,12 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
     const id = options.id ?? this.#nextFreeId();
     if (options.id !== undefined) v.positiveInteger(`server ${JSON.stringify(name)}: id`, options.id);
-    if (this.#servers.some((s) => s.id === id)) {
+    if (this.#ids.has(id)) {
       throw invalidArg(`server ${JSON.stringify(name)}: id`, 'must be unique in the pool', id);
     }
     const server = new Server(options, id);
-    this.#servers = [...this.#servers, server];
+    this.#servers.push(server);
+    this.#ids.add(id);
     this.#byName.set(server.name, server);
     this.#order.set(server, this.#nextOrder++);
     const wasAvailable = this.available;
@@ -192,7 +194,8 @@ export class Pool extends EventEmitter<PoolEvents> {
     const server = this.get(name);
     const wasAvailable = this.available;
     const before = this.#lbState(server);
-    this.#servers = this.#servers.filter((s) => s !== server);
+    this.#servers.splice(this.#servers.indexOf(server), 1);
+    this.#ids.delete(server.id);
     this.#byName.delete(name);
     this.#order.delete(server);
     this.#removeUsable(server);
@@ -360,7 +363,7 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   #nextFreeId(): number {
     let id = this.#servers.length + 1;
-    while (this.#servers.some((s) => s.id === id)) id++;
+    while (this.#ids.has(id)) id++;
     return id;
   }
 
