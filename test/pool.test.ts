@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LbError } from '../src/errors.js';
+import { Pool } from '../src/pool.js';
+import { servers } from './helpers/picks.js';
+
+function invalid(fn: () => unknown, message: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(LbError.is(err), `expected an LbError, got ${String(err)}`);
+    assert.equal(err.code, 'ERR_LB_INVALID_ARG');
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('Pool', () => {
+  it('keeps servers in declaration order with ids from 1', () => {
+    const pool = new Pool('be', { servers: servers([1, 2, 3]) });
+    assert.deepEqual(pool.servers.map((s) => [s.name, s.id]), [['s1', 1], ['s2', 2], ['s3', 3]]);
+    assert.deepEqual(pool.activeUsable.map((s) => s.name), ['s1', 's2', 's3']);
+  });
+
+  it('rejects bad server options naming the field and the value', () => {
+    const pool = new Pool('be');
+    const base = { name: 'x', host: '127.0.0.1', port: 80 };
+    invalid(() => pool.add({ ...base, weight: -1 }), /weight must be an integer from 0 to 256, got -1/);
+    invalid(() => pool.add({ ...base, weight: 300 }), /weight must be an integer from 0 to 256, got 300/);
+    invalid(() => pool.add({ ...base, weight: Number.NaN }), /weight .*got NaN/);
+    invalid(() => pool.add({ ...base, weight: 1.5 }), /weight .*got 1.5/);
+    invalid(() => pool.add({ ...base, port: 70000 }), /port must be an integer from 1 to 65535, got 70000/);
+    invalid(() => pool.add({ ...base, port: 0 }), /port .*got 0/);
+    invalid(() => pool.add({ ...base, host: '' }), /host must be a non-empty string, got ""/);
+    invalid(() => pool.add({ ...base, maxconn: -3 }), /maxconn must be a non-negative integer, got -3/);
+    invalid(() => pool.add({ ...base, rise: 0 }), /rise must be an integer from 1/);
+    invalid(() => pool.add({ ...base, initState: 'half' as never }), /initState must be one of 'up', 'fully-up', 'down', 'fully-down', got "half"/);
+    invalid(() => pool.add({ ...base, wieght: 2 } as never), /server.wieght is not a known option/);
+    invalid(() => pool.add(null as never), /server must be an object, got null/);
+    invalid(() => new Pool(''), /pool name must be a non-empty string/);
+    invalid(() => new Pool('be', { servers: 'a' as never }), /servers must be an array/);
+    assert.equal(pool.size, 0, 'a rejected server is not added');
+  });
+
+  it('rejects a duplicate server name with ERR_LB_DUPLICATE_SERVER', () => {
+    const pool = new Pool('be', { servers: servers([1]) });
+    assert.throws(
+      () => pool.add({ name: 's1', host: '127.0.0.1', port: 1 }),
+      (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_DUPLICATE_SERVER' && /"s1"/.test(err.message),
+    );
+    invalid(() => pool.add({ name: 'sx', host: '127.0.0.1', port: 1, id: 1 }), /id must be unique in the pool, got 1/);
+  });
+
+  it('throws ERR_LB_UNKNOWN_SERVER for a name it does not have', () => {
+    const pool = new Pool('be', { servers: servers([1]) });
+    assert.throws(() => pool.setWeight('nope', 1), (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_UNKNOWN_SERVER');
+    assert.equal(pool.find('nope'), undefined);
+  });
+
+  it('sets weights absolutely or as a percentage of the initial weight, as HAProxy set weight', () => {
+    const pool = new Pool('be', { servers: servers([1, 10]) });
+    pool.setWeight('s1', 3);
+    assert.equal(pool.get('s1').weight, 3);
+    pool.setWeight('s1', '50%'); // 50% of the initial weight 1, integer division: 0
+    assert.equal(pool.get('s1').weight, 0);
+    assert.equal(pool.get('s1').usable, false);
+    pool.setWeight('s2', '250%');
+    assert.equal(pool.get('s2').weight, 25);
+    invalid(() => pool.setWeight('s2', 257), /weight of s2 must be an integer from 0 to 256, got 257/);
+    invalid(() => pool.setWeight('s2', '3000%'), /gives 300, above the maximum weight 256/);
+    invalid(() => pool.setWeight('s2', 'half' as never), /weight of s2 must be an integer 0–256 or a percentage/);
+  });
+
+  it('shows HAProxy status strings through the health and admin changes', () => {
+    const pool = new Pool('be', { servers: [...servers([1], { check: true }), { name: 'u', host: '127.0.0.1', port: 1 }] });
+    const s1 = pool.get('s1');
+    assert.equal(s1.status, 'UP 1/3', 'a checked server starts UP 1/fall');
+    assert.equal(pool.get('u').status, 'no check');
+    pool.setHealth('s1', 'up');
+    assert.equal(s1.status, 'UP');
+    pool.setAdminState('s1', 'drain');
+    assert.equal(s1.status, 'DRAIN');
+    pool.setAdminState('s1', 'ready');
+    pool.setHealth('s1', 'stopping');
+    assert.equal(s1.status, 'NOLB');
+    assert.equal(s1.usable, false);
+    pool.setHealth('s1', 'down');
+    assert.equal(s1.status, 'DOWN');
+    pool.setAdminState('s1', 'maint');
+    assert.equal(s1.status, 'MAINT');
+    pool.setAdminState('s1', 'ready');
+    assert.equal(s1.status, 'UP 1/3', 'leaving maintenance restarts at UP 1/fall');
+  });
+
+  it('starts a disabled server in maintenance', () => {
+    const pool = new Pool('be', { servers: servers([1, 1], { disabled: true }) });
+    assert.equal(pool.get('s1').adminState, 'maint');
+    assert.equal(pool.available, false);
+  });
+
+  it('emits events after updating state, in a fixed order', () => {
+    const pool = new Pool('be', { servers: servers([1, 1], { check: true }) });
+    const seen: string[] = [];
+    pool.on('server:lb', (s, prev) => seen.push(`lb ${s.name} ${prev.usable}->${s.usable}`));
+    pool.on('server:down', (s, cause) => seen.push(`down ${s.name} ${cause.source} ${s.status}`));
+    pool.on('server:up', (s) => seen.push(`up ${s.name} ${s.status}`));
+    pool.on('server:state', (s, prev) => seen.push(`state ${s.name} ${prev}->${s.status}`));
+    pool.on('server:admin', (s, prev) => seen.push(`admin ${s.name} ${prev}->${s.adminState}`));
+    pool.on('server:weight', (s, prev) => seen.push(`weight ${s.name} ${prev}->${s.weight}`));
+    pool.on('pool:empty', () => seen.push('empty'));
+    pool.on('pool:recovered', () => seen.push('recovered'));
+    pool.setHealth('s1', 'down');
+    pool.setAdminState('s2', 'maint');
+    pool.setAdminState('s2', 'ready');
+    pool.setWeight('s2', 4);
+    assert.deepEqual(seen, [
+      'lb s1 true->false',
+      'down s1 admin DOWN',
+      'state s1 UP 1/3->DOWN',
+      'lb s2 true->false',
+      'down s2 admin MAINT',
+      'state s2 UP 1/3->MAINT',
+      'empty',
+      'admin s2 ready->maint',
+      'lb s2 false->true',
+      'up s2 UP 1/3',
+      'state s2 MAINT->UP 1/3',
+      'recovered',
+      'admin s2 maint->ready',
+      'weight s2 1->4',
+      'lb s2 true->true',
+    ]);
+  });
+
+  it('announces pool:empty only when the last usable server goes, and recovered only after it', () => {
+    const pool = new Pool('be');
+    let recovered = 0;
+    let empty = 0;
+    pool.on('pool:recovered', () => recovered++);
+    pool.on('pool:empty', () => empty++);
+    pool.add({ name: 'a', host: '127.0.0.1', port: 1 });
+    assert.equal(recovered, 0, 'filling a new pool is not a recovery');
+    pool.remove('a');
+    assert.equal(empty, 1);
+    pool.add({ name: 'b', host: '127.0.0.1', port: 1 });
+    assert.equal(recovered, 1);
+  });
+
+  it('keeps backups out of the active group', () => {
+    const pool = new Pool('be', { servers: [...servers([1]), { name: 'b', host: '127.0.0.1', port: 2, backup: true }] });
+    assert.deepEqual(pool.activeUsable.map((s) => s.name), ['s1']);
+    assert.deepEqual(pool.backupUsable.map((s) => s.name), ['b']);
+  });
+
+  it('validates every change of update() before applying any', () => {
+    const pool = new Pool('be', { servers: servers([1]) });
+    invalid(() => pool.update('s1', { weight: 2, maxconn: -1 }), /maxconn of s1/);
+    assert.equal(pool.get('s1').weight, 1);
+    pool.update('s1', { weight: 2, maxconn: 5, maxqueue: 1, adminState: 'drain' });
+    const snap = pool.get('s1').snapshot();
+    assert.deepEqual([snap.weight, snap.maxconn, snap.maxqueue, snap.adminState], [2, 5, 1, 'drain']);
+  });
+
+  it('snapshots as plain JSON', () => {
+    const pool = new Pool('be', { servers: servers([2]) });
+    const json = JSON.parse(JSON.stringify(pool.snapshot()));
+    assert.equal(json.name, 'be');
+    assert.equal(json.servers[0].name, 's1');
+    assert.equal(json.servers[0].effectiveWeight, 32);
+    assert.equal(json.servers[0].status, 'no check');
+  });
+});
