@@ -121,6 +121,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   readonly #onLimits: (server: Server) => void;
   readonly #onRemoved: (server: Server) => void;
   readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
+  #group: ServerGroup = 'active';
+  readonly #fbck: Server[] = [];
   #seq = 0;
   #activeLeases = 0;
   #totalLeases = 0;
@@ -273,13 +275,13 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const pool = this.pool;
     if (!pool.available) throw noServer(pool);
     if (this.#queue.size > 0 && !this.strategy.usesServerQueues) return undefined;
-    const { group, candidates } = this.#candidates();
+    const candidates = this.#candidates();
     let server: Server | undefined;
-    if (candidates.length === 1 && group === 'backup' && !pool.allBackups) {
+    if (candidates === this.#fbck) {
       server = candidates[0];
     } else {
       const ctx = this.#ctx;
-      ctx.group = group;
+      ctx.group = this.#group;
       ctx.clientAddress = o.clientAddress;
       ctx.key = o.key;
       ctx.exclude = o.exclude;
@@ -440,7 +442,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged?.(server, previous.effectiveWeight);
     if (this.#closed) return;
     if (now) {
-      for (const candidate of this.#candidates().candidates) this.#dispatch(candidate);
+      for (const candidate of this.#candidates()) this.#dispatch(candidate);
     } else if (!server.usable && server.adminState !== 'drain') {
       this.#requeueFrom(server);
     }
@@ -457,17 +459,26 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       w.node = this.#queue.insertSorted(w, (x) => x.seq);
     }
     this.#serverQueues.delete(server);
-    for (const candidate of this.#candidates().candidates) this.#dispatch(candidate);
+    for (const candidate of this.#candidates()) this.#dispatch(candidate);
   }
 
-  #candidates(): { group: ServerGroup; candidates: readonly Server[] } {
+  /** The candidate group for the next pick (HAProxy §2.2); `#fbck` is reused so picking allocates nothing. */
+  #candidates(): readonly Server[] {
     const pool = this.pool;
-    if (pool.activeUsable.length > 0) return { group: 'active', candidates: pool.activeUsable };
-    if (pool.allBackups) return { group: 'backup', candidates: pool.backupUsable };
+    if (pool.activeUsable.length > 0) {
+      this.#group = 'active';
+      return pool.activeUsable;
+    }
+    this.#group = 'backup';
+    if (pool.allBackups) return pool.backupUsable;
     const first = pool.backupUsable[0];
-    return { group: 'backup', candidates: first ? [first] : [] };
+    if (first === undefined) return EMPTY;
+    this.#fbck[0] = first;
+    return this.#fbck;
   }
 }
+
+const EMPTY: readonly Server[] = Object.freeze([]);
 
 interface Waiterless {
   readonly clientAddress: string | undefined;
