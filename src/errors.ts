@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   ERR_LB_CLOSED: 'the object is closed',
   /** The caller's AbortSignal fired. */
   ERR_LB_ABORTED: 'the operation was aborted',
+  /** An HAProxy configuration has errors; `details.diagnostics` lists each with file, line and keyword. */
+  ERR_LB_CONFIG: 'the HAProxy configuration is invalid',
 } as const;
 
 /** One of the stable error codes listed in `docs/errors.md`. */
