@@ -1,12 +1,84 @@
+import { invalidArg } from '../errors.js';
 import type { Server } from '../server.js';
+import { ChashRing } from './chash-ring.js';
 import type { PickContext, Strategy } from './strategy.js';
 
-// PLACEHOLDER: replaced by the real algorithm before anything is committed as done.
+/** Options of {@link RandomStrategy}. */
+export interface RandomStrategyOptions {
+  /** Random draws per pick (HAProxy `random(N)`), 1–100; the least loaded drawn server wins. @defaultValue 2 */
+  readonly draws?: number;
+}
+
+/** Default values of {@link RandomStrategyOptions}. */
+export const RANDOM_DEFAULTS = Object.freeze({ draws: 2 });
+
+const TWO_POW_32 = 4294967296;
+
+/**
+ * Weighted random choice, exactly as HAProxy 2.6's `balance random(N)` (`src/backend.c get_server_rnd()`).
+ *
+ * Each draw takes a random 32-bit number (from the balancer's `random` source) and looks it up on the same
+ * consistent-hash ring as `source` with `hashType: 'consistent'` (16 points per weight unit), so the
+ * chance of a server is its share of the ring — proportional to its weight, lumpy with few servers.
+ * With N draws, a later draw replaces the best so far unless it has strictly more connections per weight
+ * (`served × eweight` cross products; ties go to the later draw). The server to avoid (a retry) is skipped
+ * on the ring. If the winner is full, the pick returns nothing and the caller waits in the balancer's
+ * queue, like HAProxy's backend queue. O(N log points) per pick.
+ *
+ * @example
+ * ```ts
+ * const balancer = new Balancer(pool, { strategy: new RandomStrategy({ draws: 2 }) })
+ * // or strategy: { name: 'random', draws: 2 }; pass `random` to the Balancer for reproducible picks
+ * ```
+ */
 export class RandomStrategy implements Strategy {
   readonly name = 'random';
-  constructor(readonly options: { readonly draws: number }) {}
-  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    for (const s of candidates) if (!ctx.isFull(s) && !ctx.isExcluded(s)) return s;
-    return undefined;
+  /** Draws per pick. */
+  readonly draws: number;
+  readonly #rings = { active: new ChashRing(), backup: new ChashRing() };
+
+  constructor(options: RandomStrategyOptions = {}) {
+    const draws = options?.draws ?? RANDOM_DEFAULTS.draws;
+    if (typeof draws !== 'number' || !Number.isInteger(draws) || draws < 1 || draws > 100) {
+      throw invalidArg('draws', 'must be an integer from 1 to 100', draws);
+    }
+    this.draws = draws;
+  }
+
+  pick(_candidates: readonly Server[], ctx: PickContext): Server | undefined {
+    const ring = this.#rings[ctx.group];
+    let best: Server | undefined;
+    for (let n = 0; n < this.draws; n++) {
+      const drawn = ring.lookup(Math.floor(ctx.random() * TWO_POW_32) >>> 0, ctx);
+      if (drawn === undefined) return undefined;
+      if (best !== undefined && best !== drawn && drawn.currentConnections * best.effectiveWeight > best.currentConnections * drawn.effectiveWeight) {
+        continue;
+      }
+      best = drawn;
+    }
+    return best !== undefined && ctx.isFull(best) ? undefined : best;
+  }
+
+  reset(active: readonly Server[], backup: readonly Server[]): void {
+    this.#rings.active.clear();
+    this.#rings.backup.clear();
+    for (const s of active) this.#rings.active.setPoints(s, s.effectiveWeight);
+    for (const s of backup) this.#rings.backup.setPoints(s, s.effectiveWeight);
+  }
+
+  serverUsable(server: Server): void {
+    this.#ringOf(server).setPoints(server, server.effectiveWeight);
+  }
+
+  serverUnusable(server: Server): void {
+    this.#ringOf(server).setPoints(server, 0);
+  }
+
+  weightChanged(server: Server): void {
+    this.#ringOf(server).setPoints(server, server.effectiveWeight);
+  }
+
+  #ringOf(server: Server): ChashRing {
+    return server.backup ? this.#rings.backup : this.#rings.active;
   }
 }

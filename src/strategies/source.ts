@@ -1,12 +1,150 @@
+import { invalidArg } from '../errors.js';
 import type { Server } from '../server.js';
-import type { PickContext, Strategy } from './strategy.js';
+import { ChashRing } from './chash-ring.js';
+import { addressKey, fullHash, sdbmHash } from './hash.js';
+import { ServerMap } from './map-table.js';
+import type { PickContext, ServerGroup, Strategy } from './strategy.js';
 
-// PLACEHOLDER: replaced by the real algorithm before anything is committed as done.
+/** Options of {@link SourceHash}. */
+export interface SourceHashOptions {
+  /**
+   * `'map-based'`: HAProxy's default `hash-type map-based` — a table of Σ weight slots, `key mod size`;
+   * any membership change remaps most clients. `'consistent'`: `hash-type consistent` — a ring of
+   * 16 points per weight unit; only the clients of a server that leaves move.
+   * @defaultValue 'map-based' (when no options are given)
+   */
+  readonly hashType: 'map-based' | 'consistent';
+}
+
+/**
+ * Client affinity by hash, exactly as HAProxy 2.6's `balance source` (`src/backend.c get_server_sh()`,
+ * `src/lb_map.c`, `src/lb_chash.c`).
+ *
+ * The key is the pick's `key` when given — a string hashed with HAProxy's default `sdbm` over its UTF-8
+ * bytes, a number taken as an unsigned 32-bit integer — else the client address: IPv4 as a big-endian
+ * 32-bit integer, IPv6 as the XOR of its four 32-bit words (an IPv4-mapped `::ffff:a.b.c.d` counts as
+ * IPv4). With one usable server the key is 0. Map-based: `table[key mod size]` over the static-rr table,
+ * rebuilt after any change; the key is not hashed again, and the lookup cannot avoid a failed server (a
+ * retry lands on the same server, as in HAProxy). Consistent: the ring lookup of `fullHash(key)`, walking
+ * past the server to avoid.
+ *
+ * A hash picks its server even when that server is full: the connection then waits in the server's own
+ * queue, bounded by `maxqueue` (`usesServerQueues`).
+ *
+ * Differences from HAProxy: a pick with neither `key` nor a parsable `clientAddress` is placed round robin
+ * over the table or ring, skipping full servers (HAProxy's fallback for hash algorithms whose input is
+ * missing; for `source` itself HAProxy refuses the connection). IPv4-mapped IPv6 addresses hash as IPv4
+ * (HAProxy hashes what its listening socket reports: it sees `127.0.0.2` on an IPv4 socket). The map's
+ * weights are divided by the GCD of the usable servers' weights, where HAProxy takes every configured server:
+ * the tables differ only in size, and give the same server for every key, unless weights were changed at
+ * runtime to values HAProxy refuses for static algorithms (anything but 0% and 100%).
+ *
+ * @example
+ * ```ts
+ * const balancer = new Balancer(pool, { strategy: new SourceHash({ hashType: 'consistent' }) })
+ * // or strategy: { name: 'source', hashType: 'consistent' }
+ * const lease = await balancer.acquire({ clientAddress: socket.remoteAddress })
+ * const byTenant = await balancer.acquire({ key: 'tenant-42' }) // same tenant, same server
+ * ```
+ */
 export class SourceHash implements Strategy {
   readonly name = 'source';
-  constructor(readonly options: { readonly hashType: 'map-based' | 'consistent' }) {}
+  readonly usesServerQueues = true;
+  readonly hashType: 'map-based' | 'consistent';
+
+  readonly #map = new ServerMap();
+  #mapStale = true;
+  #mapGroup: ServerGroup = 'active';
+  #mapCursor = 0;
+  readonly #rings = { active: new ChashRing(), backup: new ChashRing() };
+  readonly #scratch = new Uint16Array(8);
+  readonly #hasRoom = (s: Server): boolean => !s.full;
+
+  constructor(options: SourceHashOptions = { hashType: 'map-based' }) {
+    const hashType: unknown = options?.hashType;
+    if (hashType !== 'map-based' && hashType !== 'consistent') {
+      throw invalidArg('hashType', "must be 'map-based' or 'consistent'", hashType);
+    }
+    this.hashType = hashType;
+  }
+
   pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    for (const s of candidates) if (!ctx.isFull(s) && !ctx.isExcluded(s)) return s;
-    return undefined;
+    if (candidates.length === 0) return undefined;
+    const raw = this.#rawKey(ctx);
+    if (this.hashType === 'consistent') {
+      const ring = this.#rings[ctx.group];
+      if (raw === undefined) return ring.next(this.#hasRoom, ctx);
+      // HAProxy skips hashing when one server is left (`tot_used == 1`).
+      return ring.lookup(candidates.length === 1 ? 0 : fullHash(raw), ctx);
+    }
+    if (this.#mapStale || this.#mapGroup !== ctx.group) {
+      this.#map.rebuild(candidates);
+      this.#mapStale = false;
+      this.#mapGroup = ctx.group;
+    }
+    const size = this.#map.size;
+    if (size === 0) return undefined;
+    if (raw === undefined) return this.#mapRoundRobin(ctx);
+    return this.#map.at(candidates.length === 1 ? 0 : raw % size);
+  }
+
+  reset(active: readonly Server[], backup: readonly Server[]): void {
+    this.#mapStale = true;
+    this.#rings.active.clear();
+    this.#rings.backup.clear();
+    for (const s of active) this.#rings.active.setPoints(s, s.effectiveWeight);
+    for (const s of backup) this.#rings.backup.setPoints(s, s.effectiveWeight);
+  }
+
+  serverUsable(server: Server): void {
+    this.#mapStale = true;
+    this.#ringOf(server).setPoints(server, server.effectiveWeight);
+  }
+
+  serverUnusable(server: Server): void {
+    this.#mapStale = true;
+    this.#ringOf(server).setPoints(server, 0);
+  }
+
+  weightChanged(server: Server): void {
+    this.#mapStale = true;
+    this.#ringOf(server).setPoints(server, server.effectiveWeight);
+  }
+
+  /** The unhashed 32-bit key, or `undefined` when the pick has nothing to hash. */
+  #rawKey(ctx: PickContext): number | undefined {
+    const key = ctx.key;
+    if (typeof key === 'string') return sdbmHash(key);
+    if (typeof key === 'number') return key >>> 0;
+    const address = ctx.clientAddress;
+    return address === undefined ? undefined : addressKey(address, this.#scratch);
+  }
+
+  /** HAProxy `map_get_server_rr()`: walk the table from the last slot, skipping full servers. */
+  #mapRoundRobin(ctx: PickContext): Server | undefined {
+    const map = this.#map;
+    const size = map.size;
+    if (this.#mapCursor >= size) this.#mapCursor = 0;
+    const start = this.#mapCursor;
+    let avoided = -1;
+    let i = start;
+    do {
+      const s = map.at(i)!;
+      i = i + 1 === size ? 0 : i + 1;
+      if (ctx.isFull(s)) continue;
+      if (ctx.isExcluded(s)) {
+        avoided = i;
+        continue;
+      }
+      this.#mapCursor = i;
+      return s;
+    } while (i !== start);
+    if (avoided < 0) return undefined;
+    this.#mapCursor = avoided;
+    return map.at(avoided === 0 ? size - 1 : avoided - 1);
+  }
+
+  #ringOf(server: Server): ChashRing {
+    return server.backup ? this.#rings.backup : this.#rings.active;
   }
 }

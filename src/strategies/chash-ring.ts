@@ -1,0 +1,192 @@
+import type { Server } from '../server.js';
+import { fullHash } from './hash.js';
+
+/** HAProxy's `SRV_EWGHT_RANGE`: ring points of server `id` are hashed from `id × 4096 + j`. */
+const POINTS_PER_ID = 4096;
+
+/** What a ring lookup needs to know about servers to avoid. */
+export interface RingAvoidance {
+  isExcluded(server: Server): boolean;
+}
+
+/**
+ * HAProxy's consistent-hash ring (`src/lb_chash.c`) for one server group.
+ *
+ * A server with effective weight `w` (user weight × 16) owns `w` points at `fullHash(id × 4096 + j)`,
+ * j = 0…w−1. Points live in two parallel arrays sorted by position; points at the same position keep the
+ * order in which they were added, as duplicates do in HAProxy's tree. Changing a server's weight adds or
+ * removes only its highest-numbered points, so other clients never move.
+ *
+ * Lookup is a binary search (O(log points)); adding or removing `p` points costs O(p log p + points).
+ */
+export class ChashRing {
+  #positions = new Uint32Array(0);
+  #owners: Server[] = [];
+  /** Point number `j` of each point, to remove a server's highest points on a weight decrease. */
+  #ordinals = new Uint16Array(0);
+  #counts = new Map<Server, number>();
+  /** Position of the last point returned by {@link ChashRing.next}; -1 before the first call. */
+  #cursor = -1;
+
+  /** Number of points on the ring. */
+  get size(): number {
+    return this.#owners.length;
+  }
+
+  /** Number of points `server` has on the ring (0 when absent). */
+  pointsOf(server: Server): number {
+    return this.#counts.get(server) ?? 0;
+  }
+
+  /** Removes every point. */
+  clear(): void {
+    this.#positions = new Uint32Array(0);
+    this.#ordinals = new Uint16Array(0);
+    this.#owners = [];
+    this.#counts.clear();
+  }
+
+  /**
+   * Gives `server` exactly `count` points (HAProxy `chash_queue_dequeue_srv()`): removes points
+   * j ≥ count, or adds points j = current…count−1. 0 takes the server off the ring.
+   */
+  setPoints(server: Server, count: number): void {
+    const now = this.#counts.get(server) ?? 0;
+    if (count === now) return;
+    if (count < now) this.#removeFrom(server, count);
+    else this.#add(server, now, count);
+    if (count === 0) this.#counts.delete(server);
+    else this.#counts.set(server, count);
+  }
+
+  /**
+   * The server closest to `hash` (HAProxy `chash_get_server_hash()`): the first point at or after `hash`
+   * and the one before it (both wrapping around); the earlier one wins when it is at least as close.
+   * From there, walks forward past servers `avoid` excludes; if every point is excluded, returns the
+   * closest server anyway. `undefined` only when the ring is empty.
+   */
+  lookup(hash: number, avoid?: RingAvoidance): Server | undefined {
+    const n = this.#owners.length;
+    if (n === 0) return undefined;
+    const positions = this.#positions;
+    const h = hash >>> 0;
+    let next = this.#lowerBound(h);
+    if (next === n) next = 0;
+    const prev = next === 0 ? n - 1 : next - 1;
+    const behind = (h - positions[prev]!) >>> 0;
+    const ahead = (positions[next]! - h) >>> 0;
+    let i = behind <= ahead ? prev : next;
+    const closest = this.#owners[i]!;
+    if (avoid === undefined) return closest;
+    for (let steps = 0; steps < n; steps++) {
+      const s = this.#owners[i]!;
+      if (!avoid.isExcluded(s)) return s;
+      i = i + 1 === n ? 0 : i + 1;
+    }
+    return closest;
+  }
+
+  /**
+   * Round robin over the ring's points (HAProxy `chash_get_next_server()`, the hash algorithms' fallback
+   * when a request has no key): the next point after the previous answer whose server `accept` takes;
+   * a server `avoid` excludes is used only when nothing else is accepted. `undefined` when none is.
+   */
+  next(accept: (server: Server) => boolean, avoid?: RingAvoidance): Server | undefined {
+    const n = this.#owners.length;
+    if (n === 0) return undefined;
+    let i = this.#cursor < 0 ? 0 : this.#upperBound(this.#cursor);
+    let avoided = -1;
+    for (let steps = 0; steps < n; steps++, i++) {
+      if (i >= n) i = 0;
+      const s = this.#owners[i]!;
+      if (!accept(s)) continue;
+      if (avoid?.isExcluded(s)) {
+        avoided = i;
+        continue;
+      }
+      this.#cursor = this.#positions[i]!;
+      return s;
+    }
+    if (avoided < 0) return undefined;
+    this.#cursor = this.#positions[avoided]!;
+    return this.#owners[avoided];
+  }
+
+  /** Index of the first point at or after `position`. */
+  #lowerBound(position: number): number {
+    const a = this.#positions;
+    let lo = 0;
+    let hi = this.#owners.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid]! < position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Index of the first point strictly after `position`. */
+  #upperBound(position: number): number {
+    const a = this.#positions;
+    let lo = 0;
+    let hi = this.#owners.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid]! <= position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #removeFrom(server: Server, keep: number): void {
+    const n = this.#owners.length;
+    const removed = (this.#counts.get(server) ?? 0) - keep;
+    const positions = new Uint32Array(n - removed);
+    const ordinals = new Uint16Array(n - removed);
+    const owners = new Array<Server>(n - removed);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.#owners[i] === server && this.#ordinals[i]! >= keep) continue;
+      positions[k] = this.#positions[i]!;
+      ordinals[k] = this.#ordinals[i]!;
+      owners[k] = this.#owners[i]!;
+      k++;
+    }
+    this.#positions = positions;
+    this.#ordinals = ordinals;
+    this.#owners = owners;
+  }
+
+  #add(server: Server, from: number, to: number): void {
+    const count = to - from;
+    const base = Math.imul(server.id, POINTS_PER_ID);
+    const fresh: { position: number; ordinal: number }[] = [];
+    for (let j = from; j < to; j++) fresh.push({ position: fullHash(base + j), ordinal: j });
+    // Stable sort: new points sharing a position stay in ordinal order, as HAProxy inserts them.
+    fresh.sort((a, b) => a.position - b.position);
+
+    const n = this.#owners.length;
+    const positions = new Uint32Array(n + count);
+    const ordinals = new Uint16Array(n + count);
+    const owners = new Array<Server>(n + count);
+    let i = 0;
+    let f = 0;
+    for (let k = 0; k < n + count; k++) {
+      // An existing point goes first on equal positions: a new duplicate lands after the old ones.
+      if (f >= count || (i < n && this.#positions[i]! <= fresh[f]!.position)) {
+        positions[k] = this.#positions[i]!;
+        ordinals[k] = this.#ordinals[i]!;
+        owners[k] = this.#owners[i]!;
+        i++;
+      } else {
+        positions[k] = fresh[f]!.position;
+        ordinals[k] = fresh[f]!.ordinal;
+        owners[k] = server;
+        f++;
+      }
+    }
+    this.#positions = positions;
+    this.#ordinals = ordinals;
+    this.#owners = owners;
+  }
+}

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Pool } from '../../src/pool.js';
+import type { Server } from '../../src/server.js';
+import { ChashRing } from '../../src/strategies/chash-ring.js';
+import { servers } from '../helpers/picks.js';
+
+function threeServers(): [Server, Server, Server] {
+  const pool = new Pool('fe', { servers: servers([1, 1, 1]) });
+  return pool.servers as unknown as [Server, Server, Server];
+}
+
+const KEYS = Array.from({ length: 2000 }, (_, i) => (i * 2654435761) % 2 ** 32);
+
+describe('ChashRing', () => {
+  it('holds the requested number of points per server', () => {
+    const [s1, s2] = threeServers();
+    const ring = new ChashRing();
+    ring.setPoints(s1, 16);
+    ring.setPoints(s2, 48);
+    assert.equal(ring.size, 64);
+    assert.equal(ring.pointsOf(s2), 48);
+    ring.setPoints(s2, 0);
+    assert.equal(ring.size, 16);
+    assert.equal(ring.pointsOf(s2), 0);
+  });
+
+  it('moves only keys onto a growing server and only keys off a shrinking one', () => {
+    const [s1, s2, s3] = threeServers();
+    const ring = new ChashRing();
+    for (const s of [s1, s2, s3]) ring.setPoints(s, 32);
+    const before = KEYS.map((k) => ring.lookup(k));
+    ring.setPoints(s1, 64);
+    const grown = KEYS.map((k) => ring.lookup(k));
+    assert.ok(grown.some((s, i) => s !== before[i]));
+    for (let i = 0; i < KEYS.length; i++) if (grown[i] !== before[i]) assert.equal(grown[i], s1);
+    ring.setPoints(s1, 32);
+    assert.deepEqual(KEYS.map((k) => ring.lookup(k)), before);
+    ring.setPoints(s1, 8);
+    for (const [i, s] of KEYS.map((k) => ring.lookup(k)).entries()) if (s !== before[i]) assert.equal(before[i], s1);
+  });
+
+  it('returns undefined on an empty ring, and the closest server when every point is to be avoided', () => {
+    const [s1] = threeServers();
+    const ring = new ChashRing();
+    assert.equal(ring.lookup(123), undefined);
+    ring.setPoints(s1, 16);
+    assert.equal(ring.lookup(123, { isExcluded: () => true }), s1);
+  });
+
+  it('visits every point once per round in next(), skipping servers not accepted', () => {
+    const [s1, s2, s3] = threeServers();
+    const ring = new ChashRing();
+    ring.setPoints(s1, 16);
+    ring.setPoints(s2, 32);
+    ring.setPoints(s3, 16);
+    const seen = new Map<Server, number>();
+    for (let i = 0; i < 48; i++) {
+      const s = ring.next((x) => x !== s3)!;
+      seen.set(s, (seen.get(s) ?? 0) + 1);
+    }
+    assert.equal(seen.get(s1), 16);
+    assert.equal(seen.get(s2), 32);
+    assert.equal(seen.get(s3), undefined);
+    assert.equal(ring.next(() => false), undefined);
+    assert.equal(ring.next(() => true, { isExcluded: () => true }) !== undefined, true);
+  });
+});
