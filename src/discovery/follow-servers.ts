@@ -1,0 +1,443 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Clock, TimerHandle } from '../clock.js';
+import { publishDiscoveryError, publishDiscoveryUpdate } from '../diagnostics.js';
+import { LbError, invalidArg } from '../errors.js';
+import * as v from '../internal/validate.js';
+import type { Pool } from '../pool.js';
+import { SERVER_DEFAULTS, Server, type ServerOptions } from '../server.js';
+
+/**
+ * One server as a discovery source describes it: {@link ServerOptions} where the name is optional
+ * (derived from `host:port` when absent) and the id is left to the pool.
+ */
+export interface DiscoveredServer extends Omit<ServerOptions, 'name' | 'id'> {
+  /** Stable name of the server; `host:port` (`[v6]:port`) when absent. */
+  readonly name?: string;
+}
+
+/** Options every discovered server gets unless its entry says otherwise: HAProxy's `default-server`. */
+export type DiscoveredServerDefaults = Partial<Omit<ServerOptions, 'name' | 'host' | 'port' | 'id'>>;
+
+/**
+ * Where server lists come from. Each item is the full desired list of servers, not a delta.
+ * - a function of an `AbortSignal` returning an async iterable (an `async function*`): called again to retry after
+ *   it throws, and the signal fires on {@link Discovery.close};
+ * - an object with `watch(signal)`, such as {@link DnsSource}: the same, as a method;
+ * - any async iterable: retried by iterating it again (a generator object cannot be restarted, so it ends
+ *   the discovery when it throws).
+ */
+export type ServerListSource =
+  | ((signal: AbortSignal) => AsyncIterable<readonly DiscoveredServer[]>)
+  | { watch(signal: AbortSignal): AsyncIterable<readonly DiscoveredServer[]> }
+  | AsyncIterable<readonly DiscoveredServer[]>;
+
+/** Options of {@link followServers}. */
+export interface FollowServersOptions {
+  /** Options applied to every discovered server unless its entry sets them (`check`, `rise`, `maxconn`…). @defaultValue {} */
+  readonly defaults?: DiscoveredServerDefaults;
+  /** Name of a server whose entry has none. @defaultValue `host:port`, or `[host]:port` for IPv6 */
+  readonly nameOf?: (server: DiscoveredServer) => string;
+  /** First delay before asking the source again after it failed, ms; doubles on each failure in a row. @defaultValue 1000 */
+  readonly retryMs?: number;
+  /** Longest delay between retries, ms. @defaultValue 30000 */
+  readonly maxRetryMs?: number;
+  /**
+   * Whether an empty list empties the pool. By default it is reported as an error and the pool keeps its servers,
+   * so a source that briefly answers nothing cannot take a service down. @defaultValue false
+   */
+  readonly allowEmpty?: boolean;
+  /**
+   * Whether servers already in the pool when following starts are managed too (removed when a list leaves
+   * them out). Servers added later by other code are only managed once a list names them. @defaultValue true
+   */
+  readonly adoptExisting?: boolean;
+  /** Source of time for retry delays. @defaultValue the pool's clock */
+  readonly clock?: Clock;
+  /** Stops following, like {@link Discovery.close}. */
+  readonly signal?: AbortSignal;
+}
+
+/** Default values of {@link FollowServersOptions}. */
+export const FOLLOW_SERVERS_DEFAULTS = Object.freeze({
+  retryMs: 1000,
+  maxRetryMs: 30_000,
+  allowEmpty: false,
+  adoptExisting: true,
+});
+
+/** What one accepted list changed. Servers kept unchanged are in none of the arrays. */
+export interface DiscoveryChange {
+  /** Servers added to the pool (including the new object of a replaced server). */
+  readonly added: readonly Server[];
+  /** Servers removed from the pool (including the old object of a replaced server); their leases stay valid. */
+  readonly removed: readonly Server[];
+  /** Servers kept whose weight, `maxconn` or `maxqueue` changed. */
+  readonly updated: readonly Server[];
+}
+
+/** Events of a {@link Discovery}. */
+export interface DiscoveryEvents {
+  /** A list was accepted and applied; fires for every accepted list, even one that changes nothing. */
+  'discovery:update': [change: DiscoveryChange];
+  /**
+   * The source failed (`retryInMs` says when it is asked again) or sent an invalid list (`retryInMs` is
+   * `undefined`: the next list is awaited). The pool keeps the last good list either way.
+   */
+  'discovery:error': [error: unknown, retryInMs: number | undefined];
+  /** The source finished; the pool keeps its servers and nothing more is followed. */
+  'discovery:end': [];
+}
+
+const OPTION_KEYS = ['defaults', 'nameOf', 'retryMs', 'maxRetryMs', 'allowEmpty', 'adoptExisting', 'clock', 'signal'] as const;
+const ENTRY_KEYS = [
+  'name', 'host', 'port', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled', 'check', 'rise', 'fall', 'initState', 'slowstartMs',
+] as const;
+const DEFAULT_KEYS = ENTRY_KEYS.filter((k) => k !== 'name' && k !== 'host' && k !== 'port');
+/** Fields that a Server cannot change in place: a change replaces the server. */
+const IDENTITY_KEYS = ['host', 'port', 'backup', 'check', 'rise', 'fall', 'slowstartMs'] as const;
+
+interface Applied {
+  readonly weight: number;
+  readonly maxconn: number;
+  readonly maxqueue: number;
+}
+
+const ABORTED = Symbol('aborted');
+
+/**
+ * Keeps a {@link Pool} in step with a source of server lists (DNS, Consul, Kubernetes endpoints, a file
+ * watch…): HAProxy's `server-template` + `resolvers`, for any async source.
+ *
+ * Servers are matched by name. New ones are added; vanished ones are removed (their leases stay valid
+ * until released); kept ones keep their {@link Server} object, counters, leases and health, and get the
+ * new weight, `maxconn` and `maxqueue`. A kept server whose address or check settings changed is replaced.
+ * A failing source never empties the pool: the last good list stays, `discovery:error` fires, and the
+ * source is asked again after `retryMs` (doubling up to `maxRetryMs`).
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool('db')
+ * const discovery = followServers(pool, new DnsSource({ name: 'db.internal', port: 5432 }), { defaults: { check: true } })
+ * discovery.on('discovery:error', (err) => log.warn(err))
+ * // later
+ * await discovery.close()
+ * ```
+ */
+export function followServers(pool: Pool, source: ServerListSource, options: FollowServersOptions = {}): Discovery {
+  return new Discovery(pool, source, options);
+}
+
+/**
+ * A running {@link followServers}: the handle that reports changes and errors and stops following.
+ * Created by {@link followServers}.
+ */
+export class Discovery extends EventEmitter<DiscoveryEvents> {
+  /** The pool being kept in step. */
+  readonly pool: Pool;
+  /** The retry delay after a first failure, ms. */
+  readonly retryMs: number;
+  /** The longest retry delay, ms. */
+  readonly maxRetryMs: number;
+
+  readonly #source: ServerListSource;
+  readonly #defaults: DiscoveredServerDefaults;
+  readonly #nameOf: (server: DiscoveredServer) => string;
+  readonly #allowEmpty: boolean;
+  readonly #clock: Clock;
+  readonly #abort = new AbortController();
+  readonly #owned = new Set<string>();
+  readonly #applied = new Map<string, Applied>();
+  readonly #done: Promise<void>;
+  readonly #unlisten: (() => void) | undefined;
+  #failures = 0;
+  #lastList: readonly ServerOptions[] | undefined;
+
+  /** @internal Use {@link followServers}. */
+  constructor(pool: Pool, source: ServerListSource, options: FollowServersOptions = {}) {
+    super();
+    if (pool === null || typeof pool !== 'object' || typeof (pool as Partial<Pool>).find !== 'function') {
+      throw invalidArg('pool', 'must be a Pool', pool);
+    }
+    if (!isSource(source)) {
+      throw invalidArg('source', 'must be an async iterable of server lists, a function of an AbortSignal returning one, or an object with watch(signal)', source);
+    }
+    const o = v.plainObject('discovery options', options);
+    v.knownKeys('discovery options', o, OPTION_KEYS);
+    const defaults = v.plainObject('defaults', o['defaults'] ?? {});
+    v.knownKeys('defaults', defaults, DEFAULT_KEYS);
+    const nameOf = o['nameOf'] ?? defaultName;
+    if (typeof nameOf !== 'function') throw invalidArg('nameOf', 'must be a function returning a server name', nameOf);
+    const signal = o['signal'];
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('signal', 'must be an AbortSignal', signal);
+    this.pool = pool;
+    this.#source = source;
+    this.#defaults = { ...defaults };
+    this.#nameOf = nameOf as (server: DiscoveredServer) => string;
+    this.retryMs = v.durationMs('retryMs', o['retryMs'] ?? FOLLOW_SERVERS_DEFAULTS.retryMs, { allowZero: false });
+    this.maxRetryMs = v.durationMs('maxRetryMs', o['maxRetryMs'] ?? FOLLOW_SERVERS_DEFAULTS.maxRetryMs, { allowZero: false });
+    if (this.maxRetryMs < this.retryMs) throw invalidArg('maxRetryMs', `must be at least retryMs (${this.retryMs})`, this.maxRetryMs);
+    this.#allowEmpty = v.boolean('allowEmpty', o['allowEmpty'] ?? FOLLOW_SERVERS_DEFAULTS.allowEmpty);
+    const adopt = v.boolean('adoptExisting', o['adoptExisting'] ?? FOLLOW_SERVERS_DEFAULTS.adoptExisting);
+    this.#clock = (o['clock'] as Clock | undefined) ?? pool.clock;
+    if (adopt) for (const server of pool.servers) this.#adopt(server);
+    if (signal) {
+      const stop = (): void => this.#abort.abort((signal as AbortSignal).reason);
+      if ((signal as AbortSignal).aborted) stop();
+      else {
+        (signal as AbortSignal).addEventListener('abort', stop, { once: true });
+        this.#unlisten = () => (signal as AbortSignal).removeEventListener('abort', stop);
+      }
+    }
+    this.#done = this.#run().finally(() => this.#unlisten?.());
+  }
+
+  /** Failures of the source in a row (0 once a list is accepted again). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** The last list accepted, with names resolved and defaults applied; `undefined` before the first one. */
+  get lastList(): readonly ServerOptions[] | undefined {
+    return this.#lastList;
+  }
+
+  /** True once closed, destroyed, aborted, or the source ended. */
+  get closed(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  /**
+   * Stops following: the source's signal fires and no further list is applied. The pool keeps its servers.
+   * Resolves when the follower has stopped. Idempotent: returns the same promise.
+   */
+  close(): Promise<void> {
+    if (!this.#abort.signal.aborted) this.#abort.abort(new LbError('ERR_LB_CLOSED', 'discovery was closed'));
+    return this.#done;
+  }
+
+  /** Same as {@link Discovery.close}: there is nothing to drain. */
+  destroy(): void {
+    void this.close();
+  }
+
+  /** Same as {@link Discovery.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      let iterator: AsyncIterator<readonly DiscoveredServer[]> | undefined;
+      try {
+        iterator = open(this.#source, signal)[Symbol.asyncIterator]();
+        for (;;) {
+          const next = await this.#nextOrAbort(iterator);
+          if (next === ABORTED) return;
+          if (next.done) {
+            this.#abort.abort(new LbError('ERR_LB_CLOSED', 'the discovery source ended'));
+            this.emit('discovery:end');
+            return;
+          }
+          this.#accept(next.value);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#failures++;
+        const delay = Math.min(this.maxRetryMs, this.retryMs * 2 ** Math.min(this.#failures - 1, 30));
+        this.#report(err, delay);
+        if ((await this.#sleep(delay)) === ABORTED) return;
+      } finally {
+        // Never awaited: a source stuck in an await must not hold up close().
+        if (iterator?.return && signal.aborted) iterator.return().catch(() => undefined);
+      }
+    }
+  }
+
+  #nextOrAbort(iterator: AsyncIterator<readonly DiscoveredServer[]>): Promise<IteratorResult<readonly DiscoveredServer[]> | typeof ABORTED> {
+    const signal = this.#abort.signal;
+    const next = iterator.next();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        // The pending next() may still reject later; nobody waits for it any more.
+        next.catch(() => undefined);
+        resolve(ABORTED);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      next.then(
+        (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #sleep(ms: number): Promise<void | typeof ABORTED> {
+    const signal = this.#abort.signal;
+    if (signal.aborted) return Promise.resolve(ABORTED);
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined = undefined;
+      const onAbort = (): void => {
+        timer?.cancel();
+        resolve(ABORTED);
+      };
+      timer = this.#clock.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #report(error: unknown, retryInMs: number | undefined): void {
+    publishDiscoveryError(this.pool, error);
+    this.emit('discovery:error', error, retryInMs);
+  }
+
+  /** Validates a whole list, then applies it; an invalid list changes nothing. */
+  #accept(list: unknown): void {
+    let desired: Map<string, ServerOptions>;
+    try {
+      desired = this.#validate(list);
+    } catch (err) {
+      this.#report(err, undefined);
+      return;
+    }
+    this.#failures = 0;
+    this.#lastList = [...desired.values()];
+    const change = this.#reconcile(desired);
+    if (change.added.length > 0 || change.removed.length > 0 || change.updated.length > 0) {
+      publishDiscoveryUpdate(this.pool, change.added, change.removed, change.updated);
+    }
+    this.emit('discovery:update', change);
+  }
+
+  #validate(list: unknown): Map<string, ServerOptions> {
+    if (!Array.isArray(list)) throw invalidArg('server list', 'must be an array of servers', list);
+    if (list.length === 0 && !this.#allowEmpty) {
+      throw invalidArg('server list', 'must not be empty (set allowEmpty to let a source empty the pool)', list);
+    }
+    const desired = new Map<string, ServerOptions>();
+    list.forEach((entry: unknown, i) => {
+      const at = `server list[${i}]`;
+      const e = v.plainObject(at, entry);
+      v.knownKeys(at, e, ENTRY_KEYS);
+      const name = e['name'] ?? this.#nameOf(e as unknown as DiscoveredServer);
+      v.nonEmptyString(`${at}.name`, name);
+      const options = { ...this.#defaults, ...stripUndefined(e), name } as ServerOptions;
+      // A throwaway Server validates every option exactly as pool.add() will.
+      new Server(options, 1);
+      if (desired.has(name as string)) throw invalidArg(`${at}.name`, 'must be unique in the list', name);
+      desired.set(name as string, options);
+    });
+    return desired;
+  }
+
+  #reconcile(desired: Map<string, ServerOptions>): DiscoveryChange {
+    const pool = this.pool;
+    const added: Server[] = [];
+    const removed: Server[] = [];
+    const updated: Server[] = [];
+    const replace: ServerOptions[] = [];
+    // Additions first and removals last, so a rolling change never leaves the pool empty in between.
+    for (const [name, options] of desired) {
+      const existing = pool.find(name);
+      if (existing === undefined) {
+        added.push(this.#add(options));
+      } else {
+        if (!this.#owned.has(name)) this.#adopt(existing);
+        if (!sameIdentity(existing, options)) replace.push(options);
+        else if (this.#update(existing, options)) updated.push(existing);
+      }
+    }
+    for (const options of replace) {
+      removed.push(pool.remove(options.name));
+      added.push(this.#add(options));
+    }
+    for (const name of [...this.#owned]) {
+      if (desired.has(name)) continue;
+      this.#owned.delete(name);
+      this.#applied.delete(name);
+      const server = pool.find(name);
+      if (server !== undefined) removed.push(pool.remove(name));
+    }
+    return { added, removed, updated };
+  }
+
+  #add(options: ServerOptions): Server {
+    const server = this.pool.add(options);
+    this.#owned.add(server.name);
+    this.#applied.set(server.name, { weight: server.weight, maxconn: server.maxconn, maxqueue: server.maxqueue });
+    return server;
+  }
+
+  #adopt(server: Server): void {
+    this.#owned.add(server.name);
+    this.#applied.set(server.name, { weight: server.weight, maxconn: server.maxconn, maxqueue: server.maxqueue });
+  }
+
+  /** Applies weight and limits that changed since the source last set them; an operator's own change stays otherwise. */
+  #update(server: Server, options: ServerOptions): boolean {
+    const last = this.#applied.get(server.name)!;
+    const next: Applied = {
+      weight: options.weight ?? SERVER_DEFAULTS.weight,
+      maxconn: options.maxconn ?? SERVER_DEFAULTS.maxconn,
+      maxqueue: options.maxqueue ?? SERVER_DEFAULTS.maxqueue,
+    };
+    if (next.weight === last.weight && next.maxconn === last.maxconn && next.maxqueue === last.maxqueue) return false;
+    const changes: { weight?: number; maxconn?: number; maxqueue?: number } = {};
+    if (next.weight !== last.weight) changes.weight = next.weight;
+    if (next.maxconn !== last.maxconn) changes.maxconn = next.maxconn;
+    if (next.maxqueue !== last.maxqueue) changes.maxqueue = next.maxqueue;
+    this.pool.update(server.name, changes);
+    this.#applied.set(server.name, next);
+    return true;
+  }
+}
+
+function isSource(value: unknown): value is ServerListSource {
+  if (typeof value === 'function') return true;
+  if (typeof value !== 'object' || value === null) return false;
+  return typeof (value as { watch?: unknown }).watch === 'function' || typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+function open(source: ServerListSource, signal: AbortSignal): AsyncIterable<readonly DiscoveredServer[]> {
+  let iterable: unknown;
+  if (typeof source === 'function') iterable = source(signal);
+  else if (typeof (source as { watch?: unknown }).watch === 'function') {
+    iterable = (source as { watch(signal: AbortSignal): AsyncIterable<readonly DiscoveredServer[]> }).watch(signal);
+  } else iterable = source;
+  if (typeof iterable !== 'object' || iterable === null || typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
+    throw invalidArg('source', 'must produce an async iterable of server lists', iterable);
+  }
+  return iterable as AsyncIterable<readonly DiscoveredServer[]>;
+}
+
+/** `host:port`, with IPv6 addresses in brackets as in a URL. */
+function defaultName(server: DiscoveredServer): string {
+  const host = String(server.host);
+  return host.includes(':') ? `[${host}]:${String(server.port)}` : `${host}:${String(server.port)}`;
+}
+
+function sameIdentity(server: Server, options: ServerOptions): boolean {
+  for (const key of IDENTITY_KEYS) {
+    const want = key === 'slowstartMs' ? Math.ceil((options.slowstartMs ?? SERVER_DEFAULTS.slowstartMs) / 1000) * 1000 : (options[key] ?? defaultOf(key));
+    if (server[key] !== want) return false;
+  }
+  return true;
+}
+
+function defaultOf(key: (typeof IDENTITY_KEYS)[number]): unknown {
+  return (SERVER_DEFAULTS as Record<string, unknown>)[key];
+}
+
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, value] of Object.entries(o)) if (value !== undefined) out[k] = value;
+  return out;
+}
