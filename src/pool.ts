@@ -1,7 +1,26 @@
 import { EventEmitter } from 'eventemitter3';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import { LbError, invalidArg } from './errors.js';
-import { ADMIN_CAUSE, type StateCause } from './health/check-result.js';
+import {
+  ADMIN_CAUSE,
+  type CheckCause,
+  type CheckResult,
+  type CheckStatus,
+  ON_ERROR_ACTIONS,
+  type OnErrorAction,
+  type StateCause,
+  checkVerdict,
+  isCheckStatus,
+} from './health/check-result.js';
+import {
+  FULL_WEIGHT_FACTOR,
+  healthAfterFailure,
+  healthAfterSuccess,
+  healthBeforeOnError,
+  onErrorFailsCheck,
+  slowstartFactor,
+  slowstartStepMs,
+} from './health/hysteresis.js';
 import * as v from './internal/validate.js';
 import { type AdminState, Server, type ServerOptions, type ServerSnapshot, resolveWeight } from './server.js';
 
@@ -37,6 +56,21 @@ export interface PoolEvents {
   'pool:empty': [];
   /** A server became usable again after `pool:empty`. */
   'pool:recovered': [];
+  /**
+   * A check passed (or conditionally passed) and was applied to the health counter. Fired for every result,
+   * before any `server:up` it causes; `server.health` and `server.lastCheck` are already updated.
+   */
+  'check:pass': [server: Server, cause: CheckCause, previousHealth: number, previousCheckStatus: CheckStatus | undefined];
+  /**
+   * A check failed — an active one, or one simulated by passive observation (`cause.source === 'observe'`,
+   * status `HANA`). Fired for every result, before any `server:down` it causes.
+   */
+  'check:fail': [server: Server, cause: CheckCause, previousHealth: number, previousCheckStatus: CheckStatus | undefined];
+  /**
+   * Passive observation saw `errorLimit` consecutive connection errors and ran its `on-error` action
+   * (`result` is the `HANA` verdict). Active checkers pull the server's next check forward on this.
+   */
+  'observe:limit': [server: Server, onError: OnErrorAction, result: CheckResult];
 }
 
 /** Options of {@link Pool}. */
@@ -106,6 +140,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   #active: Server[] = [];
   #backup: Server[] = [];
   #emptyAnnounced = false;
+  /** Slow-start ramps in progress: when each began and the timer of its next step. */
+  #warmups = new Map<Server, { readonly startMs: number; readonly cause: StateCause; timer: TimerHandle }>();
 
   constructor(name: string, options: PoolOptions = {}) {
     super();
@@ -173,7 +209,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (this.#ids.has(id)) {
       throw invalidArg(`server ${JSON.stringify(name)}: id`, 'must be unique in the pool', id);
     }
-    const server = new Server(options, id);
+    const server = new Server(options, id, this.clock);
     this.#servers.push(server);
     this.#ids.add(id);
     this.#byName.set(server.name, server);
@@ -199,6 +235,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.#byName.delete(name);
     this.#order.delete(server);
     this.#removeUsable(server);
+    this.#stopWarmup(server);
     if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
     this.#announceAvailability(wasAvailable);
@@ -298,14 +335,90 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   /**
+   * Applies one active check result to a member server with checks: HAProxy's health counter
+   * (a failure below `rise` drops to 0, a success reaching `rise` jumps to full), `chkfail`, the check status,
+   * then `check:pass` / `check:fail` and any `server:down` / `server:up` it causes. Results for servers in
+   * maintenance (checks paused), without checks, or no longer in the pool are ignored; returns whether it
+   * was applied. Checkers call this; so can your own checking code.
+   */
+  reportCheck(server: Server, result: CheckResult): boolean {
+    const r = validResult(result);
+    if (!this.#order.has(server) || !server.check || server.adminState === 'maint') return false;
+    this.#applyResult(server, { source: 'check', result: r }, undefined);
+    return true;
+  }
+
+  /**
+   * Applies passive observation's `on-error` action after `errorLimit` consecutive connection errors
+   * (HAProxy `__health_adjust()`): counts `hanafail`, emits `observe:limit`, and for every action but
+   * `fastinter` simulates one failed check with `result` (status `HANA`), after `sudden-death` has capped the
+   * counter at `rise + 1` or `mark-down` has set it to `rise`. Same conditions and return value as
+   * {@link Pool.reportCheck}.
+   */
+  reportErrorLimit(server: Server, onError: OnErrorAction, result: CheckResult): boolean {
+    const action = v.oneOf('onError', onError, ON_ERROR_ACTIONS);
+    const r = validResult(result);
+    if (!this.#order.has(server) || !server.check || server.adminState === 'maint') return false;
+    const cause: CheckCause = { source: 'observe', result: r };
+    if (!onErrorFailsCheck(action)) {
+      server._countObserveFailure();
+      this.emit('observe:limit', server, action, r);
+      return true;
+    }
+    this.#applyResult(server, cause, action);
+    return true;
+  }
+
+  #applyResult(server: Server, cause: CheckCause, onError: OnErrorAction | undefined): void {
+    const result = cause.result;
+    const previousHealth = server.health;
+    const previousStatus = server.checkStatus;
+    const verdict = checkVerdict(result.status);
+    this.#change(
+      server,
+      cause,
+      () => {
+        const now = this.clock.now();
+        server._recordCheck(result);
+        if (onError !== undefined) {
+          server._countObserveFailure();
+          server._setHealth(healthBeforeOnError(server.health, server.rise, onError));
+        }
+        if (verdict === 'fail') {
+          if (server.health > 0) {
+            server._countCheckFailure();
+            server._setHealth(healthAfterFailure(server.health, server.rise));
+          }
+          if (server.health === 0 && server.operationalState !== 'down') server._setOperational('down', now);
+        } else if (verdict === 'pass' || verdict === 'conditional') {
+          server._setHealth(healthAfterSuccess(server.health, server.rise, server.fall));
+          if (server.health >= server.rise) {
+            const op = server.operationalState;
+            if (verdict === 'conditional') {
+              if (op !== 'stopping') server._setOperational('stopping', now);
+            } else if (op === 'down' || op === 'stopping') {
+              server._setOperational('up', now);
+            }
+          }
+        }
+      },
+      () => {
+        if (onError !== undefined) this.emit('observe:limit', server, onError, result);
+        if (verdict === 'fail') this.emit('check:fail', server, cause, previousHealth, previousStatus);
+        else if (verdict !== 'neutral') this.emit('check:pass', server, cause, previousHealth, previousStatus);
+      },
+    );
+  }
+
+  /**
    * @internal The one place where a server's state changes: runs `mutate`, then keeps the usable lists in
-   * step and emits every event the change implies, in a fixed order (weight, lb, down/up, state, pool).
+   * step and emits every event the change implies, in a fixed order (announce, weight, lb, down/up, state, pool).
    */
   _change(server: Server, cause: StateCause, mutate: () => void): void {
     this.#change(server, cause, mutate);
   }
 
-  #change(server: Server, cause: StateCause, mutate: () => void): void {
+  #change(server: Server, cause: StateCause, mutate: () => void, announce?: () => void): void {
     const before = this.#lbState(server);
     const beforeWeight = server.weight;
     const beforeStatus = server.status;
@@ -315,11 +428,16 @@ export class Pool extends EventEmitter<PoolEvents> {
     const wasAvailable = this.available;
     mutate();
     const member = this.#order.has(server);
+    const wasUp = beforeAdmin !== 'maint' && beforeOp !== 'down';
+    const isUp = server.adminState !== 'maint' && server.operationalState !== 'down';
+    if (wasUp !== isUp) this.#transition(server, isUp, member, cause);
+    if (server.operationalState !== 'starting') this.#stopWarmup(server);
     const after = this.#lbState(server);
     if (member && before.usable !== after.usable) {
       if (after.usable) this.#insertUsable(server);
       else this.#removeUsable(server);
     }
+    announce?.();
     if (server.weight !== beforeWeight) this.emit('server:weight', server, beforeWeight);
     if (server.maxconn !== beforeLimits.maxconn || server.maxqueue !== beforeLimits.maxqueue) {
       this.emit('server:limits', server, beforeLimits);
@@ -327,12 +445,53 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (member && (before.usable !== after.usable || before.effectiveWeight !== after.effectiveWeight)) {
       this.emit('server:lb', server, before);
     }
-    const wasUp = beforeAdmin !== 'maint' && beforeOp !== 'down';
-    const isUp = server.adminState !== 'maint' && server.operationalState !== 'down';
     if (wasUp && !isUp) this.emit('server:down', server, cause);
     else if (!wasUp && isUp) this.emit('server:up', server, cause);
     if (server.status !== beforeStatus) this.emit('server:state', server, beforeStatus, cause);
     if (member) this.#announceAvailability(wasAvailable);
+  }
+
+  /**
+   * Bookkeeping of an up/down transition: downtime and `chkdown`, and the slow-start ramp when a server
+   * comes back (never at creation: servers are born through {@link Pool.add}, not here).
+   */
+  #transition(server: Server, isUp: boolean, member: boolean, cause: StateCause): void {
+    const now = this.clock.now();
+    if (!isUp) {
+      server._wentDown(now);
+      return;
+    }
+    server._cameUp(now);
+    if (!member || server.slowstartMs <= 0 || server.operationalState !== 'up') return;
+    server._setOperational('starting', now);
+    server._setSlowstartFactor(slowstartFactor(0, server.slowstartMs));
+    const warmup = { startMs: now, cause, timer: this.#scheduleWarmup(server) };
+    this.#warmups.set(server, warmup);
+  }
+
+  #scheduleWarmup(server: Server): TimerHandle {
+    return this.clock.setTimeout(() => this.#warmupStep(server), slowstartStepMs(server.slowstartMs));
+  }
+
+  /** One step of the ramp (HAProxy `server_warmup()`): recompute the factor; at the end, plain `up`. */
+  #warmupStep(server: Server): void {
+    const warmup = this.#warmups.get(server);
+    if (warmup === undefined) return;
+    const factor = slowstartFactor(this.clock.now() - warmup.startMs, server.slowstartMs);
+    this.#change(server, warmup.cause, () => {
+      server._setSlowstartFactor(factor);
+      if (factor >= FULL_WEIGHT_FACTOR) server._setOperational('up', this.clock.now());
+    });
+    if (this.#warmups.get(server) === warmup) warmup.timer = this.#scheduleWarmup(server);
+  }
+
+  /** Ends a ramp early (the server went down, stopped, or left the pool): full factor from now on. */
+  #stopWarmup(server: Server): void {
+    const warmup = this.#warmups.get(server);
+    if (warmup === undefined) return;
+    warmup.timer.cancel();
+    this.#warmups.delete(server);
+    server._setSlowstartFactor(FULL_WEIGHT_FACTOR);
   }
 
   /** A plain-JSON copy of the pool and its servers. */
@@ -385,4 +544,23 @@ export class Pool extends EventEmitter<PoolEvents> {
     const i = list.indexOf(server);
     if (i >= 0) list.splice(i, 1);
   }
+}
+
+const RESULT_KEYS = ['status', 'code', 'info', 'durationMs'] as const;
+
+/** Checks a reported result and returns a frozen copy (the caller's object is never kept). */
+function validResult(result: CheckResult): CheckResult {
+  const o = v.plainObject('check result', result);
+  v.knownKeys('check result', o, RESULT_KEYS);
+  if (!isCheckStatus(o['status'])) throw invalidArg('check result.status', 'must be a HAProxy check status such as L4OK or L4CON', o['status']);
+  const code = o['code'] === undefined ? undefined : v.nonNegativeInteger('check result.code', o['code']);
+  const info = o['info'];
+  if (info !== undefined && typeof info !== 'string') throw invalidArg('check result.info', 'must be a string', info);
+  const durationMs = o['durationMs'] === undefined ? undefined : v.durationMs('check result.durationMs', o['durationMs']);
+  return Object.freeze({
+    status: o['status'],
+    ...(code === undefined ? {} : { code }),
+    ...(info === undefined ? {} : { info }),
+    ...(durationMs === undefined ? {} : { durationMs }),
+  });
 }

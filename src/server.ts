@@ -1,4 +1,6 @@
+import type { Clock } from './clock.js';
 import { invalidArg } from './errors.js';
+import type { CheckResult, CheckStatus } from './health/check-result.js';
 import * as v from './internal/validate.js';
 
 /** Administrative state, set by an operator: HAProxy's `set server … state`. */
@@ -100,6 +102,22 @@ export interface ServerSnapshot {
   readonly queued: number;
   readonly maxQueued: number;
   readonly lastChangeMs: number;
+  /** HAProxy `check_status`: `INI` before the first check; absent without checks. */
+  readonly checkStatus?: CheckStatus;
+  /** HAProxy `check_code` (L5–L7 statuses only). */
+  readonly checkCode?: number;
+  /** HAProxy `check_desc` / `last_chk` text. */
+  readonly checkInfo?: string;
+  /** HAProxy `check_duration`, ms. */
+  readonly checkDurationMs?: number;
+  /** HAProxy `chkfail`. */
+  readonly checkFailures: number;
+  /** HAProxy `chkdown`. */
+  readonly downTransitions: number;
+  /** HAProxy `hanafail`. */
+  readonly observeFailures: number;
+  /** HAProxy `downtime`, in ms. */
+  readonly downtimeMs: number;
 }
 
 /**
@@ -151,9 +169,16 @@ export class Server {
   #queued = 0;
   #maxQueued = 0;
   #lastChangeMs = 0;
+  readonly #clock: Clock | undefined;
+  #lastCheck: CheckResult | undefined;
+  #checkFailures = 0;
+  #downTransitions = 0;
+  #observeFailures = 0;
+  #downtimeMs = 0;
+  #downSinceMs: number | undefined;
 
-  /** @internal Servers are created by {@link Pool.add}; `id` is assigned there. */
-  constructor(options: ServerOptions, id: number) {
+  /** @internal Servers are created by {@link Pool.add}; `id` is assigned there, `clock` is the pool's. */
+  constructor(options: ServerOptions, id: number, clock?: Clock) {
     const o = v.plainObject('server', options);
     v.knownKeys('server', o, SERVER_KEYS);
     this.name = v.nonEmptyString('server.name', o['name']);
@@ -184,6 +209,9 @@ export class Server {
     }
     if (this.#admin === 'maint' && this.check) this.#health = 0;
     if (this.#admin === 'maint' && this.check) this.#op = 'down';
+    this.#clock = clock;
+    if (this.check) this.#lastCheck = INITIAL_CHECK;
+    if (this.#admin === 'maint' || this.#op === 'down') this.#downSinceMs = clock?.now() ?? 0;
   }
 
   /** Current user weight, 0–256 (HAProxy `uweight`). */
@@ -267,6 +295,40 @@ export class Server {
     return this.#lastChangeMs;
   }
 
+  /** HAProxy's `check_status` of the last check: `INI` before the first one; `undefined` without checks. */
+  get checkStatus(): CheckStatus | undefined {
+    return this.#lastCheck?.status;
+  }
+
+  /**
+   * The last check result (status, code, info, duration), or passive observation's verdict when that was
+   * the last word; `{ status: 'INI' }` before the first check; `undefined` without checks.
+   */
+  get lastCheck(): CheckResult | undefined {
+    return this.#lastCheck;
+  }
+
+  /** Failed checks that lowered the health counter, passive ones included: HAProxy `chkfail`. */
+  get checkFailures(): number {
+    return this.#checkFailures;
+  }
+
+  /** Transitions from up to down, for any reason: HAProxy `chkdown`. */
+  get downTransitions(): number {
+    return this.#downTransitions;
+  }
+
+  /** Times passive observation reached its error limit: HAProxy `hanafail`. */
+  get observeFailures(): number {
+    return this.#observeFailures;
+  }
+
+  /** Total time spent down or in maintenance, the current spell included, in ms: HAProxy `downtime`. */
+  get downtimeMs(): number {
+    const current = this.#downSinceMs === undefined || this.#clock === undefined ? 0 : this.#clock.now() - this.#downSinceMs;
+    return this.#downtimeMs + current;
+  }
+
   /**
    * True when a new connection must not be given to this server now: `maxconn` reached or
    * connections already waiting in its queue (HAProxy's saturation test).
@@ -320,6 +382,11 @@ export class Server {
       queued: this.#queued,
       maxQueued: this.#maxQueued,
       lastChangeMs: this.#lastChangeMs,
+      ...(this.#lastCheck === undefined ? {} : checkFields(this.#lastCheck)),
+      checkFailures: this.#checkFailures,
+      downTransitions: this.#downTransitions,
+      observeFailures: this.#observeFailures,
+      downtimeMs: this.downtimeMs,
     };
   }
 
@@ -362,6 +429,28 @@ export class Server {
   _setHealth(health: number): void {
     this.#health = health;
   }
+  /** @internal The latest check result or passive verdict. */
+  _recordCheck(result: CheckResult): void {
+    this.#lastCheck = result;
+  }
+  /** @internal */
+  _countCheckFailure(): void {
+    this.#checkFailures++;
+  }
+  /** @internal */
+  _countObserveFailure(): void {
+    this.#observeFailures++;
+  }
+  /** @internal The server stopped being up (operationally down or in maintenance). */
+  _wentDown(nowMs: number): void {
+    this.#downTransitions++;
+    this.#downSinceMs = nowMs;
+  }
+  /** @internal The server is up again. */
+  _cameUp(nowMs: number): void {
+    if (this.#downSinceMs !== undefined) this.#downtimeMs += Math.max(0, nowMs - this.#downSinceMs);
+    this.#downSinceMs = undefined;
+  }
   /** @internal A lease was granted; `picked` when the strategy chose it (not when served from a queue). */
   _acquired(picked: boolean): void {
     this.#current++;
@@ -378,6 +467,17 @@ export class Server {
     this.#queued += delta;
     if (this.#queued > this.#maxQueued) this.#maxQueued = this.#queued;
   }
+}
+
+const INITIAL_CHECK: CheckResult = Object.freeze({ status: 'INI' });
+
+function checkFields(r: CheckResult): Pick<ServerSnapshot, 'checkStatus' | 'checkCode' | 'checkInfo' | 'checkDurationMs'> {
+  return {
+    checkStatus: r.status,
+    ...(r.code === undefined ? {} : { checkCode: r.code }),
+    ...(r.info === undefined ? {} : { checkInfo: r.info }),
+    ...(r.durationMs === undefined ? {} : { checkDurationMs: r.durationMs }),
+  };
 }
 
 /** Parses a HAProxy-style weight: an absolute `0..256`, or `'N%'` of the initial weight (integer division). */

@@ -31,6 +31,51 @@ export const CHECK_STATUS_TEXT: Readonly<Record<CheckStatus, string>> = Object.f
   PROCOK: 'External check passed',
 });
 
+/**
+ * What a status does to the health counter: `pass` raises it, `fail` lowers it, `conditional` raises it
+ * but leaves the server NOLB (HAProxy `L7OKC`), `neutral` leaves it alone (`UNK`, `INI`).
+ */
+export type CheckVerdict = 'pass' | 'fail' | 'conditional' | 'neutral';
+
+const VERDICTS: Readonly<Record<CheckStatus, CheckVerdict>> = Object.freeze({
+  UNK: 'neutral',
+  INI: 'neutral',
+  SOCKERR: 'fail',
+  L4OK: 'pass',
+  L4TOUT: 'fail',
+  L4CON: 'fail',
+  L6OK: 'pass',
+  L6TOUT: 'fail',
+  L6RSP: 'fail',
+  L7OK: 'pass',
+  L7OKC: 'conditional',
+  L7TOUT: 'fail',
+  L7RSP: 'fail',
+  L7STS: 'fail',
+  HANA: 'fail',
+  PROCERR: 'fail',
+  PROCTOUT: 'fail',
+  PROCOK: 'pass',
+});
+
+/** The verdict of a check status (HAProxy's `check->result` for that status). */
+export function checkVerdict(status: CheckStatus): CheckVerdict {
+  return VERDICTS[status];
+}
+
+/** True for a known {@link CheckStatus} string. */
+export function isCheckStatus(value: unknown): value is CheckStatus {
+  return typeof value === 'string' && Object.hasOwn(VERDICTS, value);
+}
+
+/**
+ * True for the statuses whose log lines carry `code: <n>` (HAProxy prints it from `HCHK_STATUS_L57DATA` on:
+ * L7OK, L7OKC, L7STS and the external-check statuses).
+ */
+export function statusHasCode(status: CheckStatus): boolean {
+  return status === 'L7OK' || status === 'L7OKC' || status === 'L7STS' || status === 'PROCERR' || status === 'PROCTOUT' || status === 'PROCOK';
+}
+
 /** The outcome of one check (or one passive-observation verdict), as data. */
 export interface CheckResult {
   /** HAProxy's status code. */
@@ -49,5 +94,21 @@ export type StateCause =
   | { readonly source: 'check'; readonly result: CheckResult }
   | { readonly source: 'observe'; readonly result: CheckResult };
 
+/** The causes that carry a check result: an active check or passive observation. */
+export type CheckCause = Extract<StateCause, { readonly source: 'check' | 'observe' }>;
+
 /** The cause used for changes made through the Pool's methods by an operator (HAProxy: "changed from CLI"). */
 export const ADMIN_CAUSE: StateCause = Object.freeze({ source: 'admin' });
+
+/**
+ * What passive observation does once `errorLimit` consecutive connection errors were seen
+ * (HAProxy `on-error`):
+ * - `fastinter`: only pulls the next active check forward to now + `fastinterMs`;
+ * - `fail-check`: one simulated failed check (`UP 3/3` → `UP 2/3`), plus the `fastinter` pull;
+ * - `sudden-death`: as if one check short of going down (`UP 1/fall`), plus the pull;
+ * - `mark-down`: down at once, plus the pull.
+ */
+export type OnErrorAction = 'fastinter' | 'fail-check' | 'sudden-death' | 'mark-down';
+
+/** Every {@link OnErrorAction}, for validation. */
+export const ON_ERROR_ACTIONS: readonly OnErrorAction[] = Object.freeze(['fastinter', 'fail-check', 'sudden-death', 'mark-down']);

@@ -1,0 +1,474 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Clock, TimerHandle } from '../clock.js';
+import { LbError, invalidArg } from '../errors.js';
+import * as v from '../internal/validate.js';
+import type { Pool } from '../pool.js';
+import type { AdminState, Server } from '../server.js';
+import { type CheckResult, isCheckStatus } from './check-result.js';
+import { intervalKind } from './hysteresis.js';
+import type { Probe, ProbeContext } from './probe.js';
+import { tcpConnectProbe } from './probes/tcp-connect.js';
+import { connectionErrorResult, isConnectionError } from './probes/socket-errors.js';
+
+/** Per-server check settings: HAProxy's `server … inter/fastinter/downinter/port/addr`. */
+export interface ServerCheckOptions {
+  /** Interval while fully up, ms. @defaultValue the checker's `interMs` */
+  readonly interMs?: number;
+  /** Interval while in transition, ms. @defaultValue the checker's `fastinterMs` */
+  readonly fastinterMs?: number;
+  /** Interval while fully down, ms. @defaultValue the checker's `downinterMs` */
+  readonly downinterMs?: number;
+  /** Port to check instead of the server's. @defaultValue the checker's `port` */
+  readonly port?: number;
+  /** Address to check instead of the server's. @defaultValue the checker's `addr` */
+  readonly addr?: string;
+}
+
+/** Options of {@link ActiveChecker}. Times are milliseconds (HAProxy's unit without suffix: `inter 4` is 4 ms). */
+export interface ActiveCheckerOptions extends ServerCheckOptions {
+  /** The check to run. @defaultValue tcpConnectProbe() (HAProxy's plain `check`) */
+  readonly probe?: Probe;
+  /** Interval while fully up (HAProxy `inter`). @defaultValue 2000 */
+  readonly interMs?: number;
+  /** Interval while in transition, `UP 1/3` at start included (HAProxy `fastinter`). @defaultValue interMs */
+  readonly fastinterMs?: number;
+  /** Interval while fully down (HAProxy `downinter`). @defaultValue interMs */
+  readonly downinterMs?: number;
+  /**
+   * Exchange timeout once connected (HAProxy `timeout check`). Unset, the whole check must finish within
+   * `interMs`; set, connecting is bounded by `min(interMs, timeoutConnectMs)` and the exchange by this.
+   * @defaultValue undefined
+   */
+  readonly timeoutCheckMs?: number;
+  /** Connect timeout used with `timeoutCheckMs` (HAProxy `timeout connect`). @defaultValue undefined (interMs alone) */
+  readonly timeoutConnectMs?: number;
+  /** Random jitter of each interval, ± this percent, 0–50 (HAProxy `spread-checks`). @defaultValue 0 */
+  readonly spreadChecks?: number;
+  /** Cap of the interval the first checks are spread over, 0 = none (HAProxy `max-spread-checks`). @defaultValue 0 */
+  readonly maxSpreadChecksMs?: number;
+  /** Most probes running at once; the others wait their turn (HAProxy 2.7 `tune.max-checks-per-thread`). @defaultValue 100 */
+  readonly concurrency?: number;
+  /** Settings of particular servers, by name. @defaultValue {} */
+  readonly servers?: Readonly<Record<string, ServerCheckOptions>>;
+  /** Start checking at once. @defaultValue true */
+  readonly autoStart?: boolean;
+  /** Source of time. @defaultValue the pool's clock */
+  readonly clock?: Clock;
+  /** Uniform random numbers in [0, 1) for `spreadChecks`. @defaultValue Math.random */
+  readonly random?: () => number;
+}
+
+/** Default values of {@link ActiveCheckerOptions}. */
+export const ACTIVE_CHECKER_DEFAULTS = Object.freeze({
+  interMs: 2000,
+  spreadChecks: 0,
+  maxSpreadChecksMs: 0,
+  concurrency: 100,
+  autoStart: true,
+});
+
+const OPTION_KEYS = [
+  'probe', 'interMs', 'fastinterMs', 'downinterMs', 'timeoutCheckMs', 'timeoutConnectMs', 'spreadChecks',
+  'maxSpreadChecksMs', 'concurrency', 'servers', 'autoStart', 'clock', 'random', 'port', 'addr',
+] as const;
+const SERVER_KEYS = ['interMs', 'fastinterMs', 'downinterMs', 'port', 'addr'] as const;
+/** HAProxy `SRV_CHK_INTER_THRES`: shorter intervals do not dictate how the first checks are spread. */
+const SPREAD_THRESHOLD_MS = 1000;
+
+interface Settings {
+  readonly interMs: number;
+  readonly fastinterMs: number | undefined;
+  readonly downinterMs: number | undefined;
+  readonly port: number | undefined;
+  readonly addr: string | undefined;
+}
+
+interface Entry {
+  readonly server: Server;
+  readonly settings: Settings;
+  timer: TimerHandle | undefined;
+  /** Clock time the scheduled check is due, while one is scheduled. */
+  dueAt: number | undefined;
+  /** Cancels the check in flight (aborts its probe and settles it without a result). */
+  cancel: (() => void) | undefined;
+}
+
+/** Counters of a checker. */
+export interface ActiveCheckerStats {
+  /** Probes running now. */
+  readonly running: number;
+  /** Checks due but waiting for a concurrency slot. */
+  readonly waiting: number;
+  /** Most probes seen running at once. */
+  readonly maxRunning: number;
+  /** Checks completed (results reported). */
+  readonly completed: number;
+  /** Servers being checked. */
+  readonly servers: number;
+}
+
+/**
+ * Runs health checks against the servers of a pool that have `check: true`, on HAProxy's schedule, and reports
+ * every result to the pool (the only writer of server state), which applies the `rise`/`fall` counter and
+ * emits `check:pass`, `check:fail`, `server:down`, `server:up`.
+ *
+ * Scheduling follows HAProxy: the first checks are spread over the interval in declaration order; the next check
+ * of a server is due one interval after the previous one completed — `interMs` when fully up, `fastinterMs`
+ * in transition, `downinterMs` when fully down — with optional `spreadChecks` jitter. Servers in maintenance
+ * are not probed; one leaving maintenance is checked at once. Probes run at most `concurrency` at a time.
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool('redis', { servers: [{ name: 'r1', host: '10.0.0.1', port: 6379, check: true }] })
+ * const checker = new ActiveChecker(pool, {
+ *   interMs: 1000,
+ *   probe: sendExpectProbe([{ kind: 'send', data: 'PING\r\n' }, { kind: 'expect', match: 'string', pattern: '+PONG' }]),
+ * })
+ * pool.on('server:down', (server, cause) => console.warn(server.name, 'down', cause))
+ * // later
+ * await checker.close()
+ * ```
+ */
+export class ActiveChecker {
+  /** The pool whose servers are checked. */
+  readonly pool: Pool;
+  /** The default settings, validated. */
+  readonly interMs: number;
+  readonly fastinterMs: number | undefined;
+  readonly downinterMs: number | undefined;
+  readonly timeoutCheckMs: number | undefined;
+  readonly timeoutConnectMs: number | undefined;
+  readonly spreadChecks: number;
+  readonly maxSpreadChecksMs: number;
+  readonly concurrency: number;
+
+  readonly #probe: Probe;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #defaults: Settings;
+  readonly #perServer: ReadonlyMap<string, Settings>;
+  readonly #limit: LimitFunction;
+  readonly #entries = new Map<Server, Entry>();
+  readonly #outstanding = new Set<Promise<void>>();
+  readonly #onAdded = (server: Server): void => this.#track(server, 0);
+  readonly #onRemoved = (server: Server): void => this.#untrack(server);
+  readonly #onAdmin = (server: Server, previous: AdminState): void => {
+    // HAProxy's "start OK but check immediately" when a server leaves maintenance.
+    if (previous === 'maint' && server.adminState !== 'maint') this.#expedite(server, 0);
+  };
+  readonly #onObserveLimit = (server: Server): void => {
+    const entry = this.#entries.get(server);
+    if (entry?.settings.fastinterMs !== undefined) this.#expedite(server, entry.settings.fastinterMs);
+  };
+  #running = false;
+  #closed = false;
+  #stopping: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #active = 0;
+  #maxActive = 0;
+  #completed = 0;
+
+  constructor(pool: Pool, options: ActiveCheckerOptions = {}) {
+    if (pool === null || typeof pool !== 'object' || typeof (pool as Partial<Pool>).reportCheck !== 'function') {
+      throw invalidArg('pool', 'must be a Pool', pool);
+    }
+    const o = v.plainObject('checker options', options);
+    v.knownKeys('checker options', o, OPTION_KEYS);
+    this.pool = pool;
+    const probe = o['probe'] ?? tcpConnectProbe();
+    if (typeof probe !== 'function') throw invalidArg('probe', 'must be an async function (server, signal, context)', probe);
+    this.#probe = probe as Probe;
+    this.#defaults = settings('', o, undefined);
+    this.interMs = this.#defaults.interMs;
+    this.fastinterMs = this.#defaults.fastinterMs;
+    this.downinterMs = this.#defaults.downinterMs;
+    this.timeoutCheckMs = o['timeoutCheckMs'] === undefined ? undefined : v.durationMs('timeoutCheckMs', o['timeoutCheckMs'], { allowZero: false });
+    this.timeoutConnectMs =
+      o['timeoutConnectMs'] === undefined ? undefined : v.durationMs('timeoutConnectMs', o['timeoutConnectMs'], { allowZero: false, allowInfinite: true });
+    this.spreadChecks = v.integerInRange('spreadChecks', o['spreadChecks'] ?? ACTIVE_CHECKER_DEFAULTS.spreadChecks, 0, 50);
+    this.maxSpreadChecksMs = v.durationMs('maxSpreadChecksMs', o['maxSpreadChecksMs'] ?? ACTIVE_CHECKER_DEFAULTS.maxSpreadChecksMs);
+    this.concurrency = v.positiveInteger('concurrency', o['concurrency'] ?? ACTIVE_CHECKER_DEFAULTS.concurrency);
+    const servers = v.plainObject('servers', o['servers'] ?? {});
+    const perServer = new Map<string, Settings>();
+    for (const [name, value] of Object.entries(servers)) {
+      perServer.set(name, settings(`servers.${name}.`, v.plainObject(`servers.${name}`, value), this.#defaults));
+    }
+    this.#perServer = perServer;
+    const clock = o['clock'] ?? pool.clock;
+    if (typeof clock !== 'object' || clock === null || typeof (clock as Clock).setTimeout !== 'function') {
+      throw invalidArg('clock', 'must be a Clock', clock);
+    }
+    this.#clock = clock as Clock;
+    const random = o['random'] ?? Math.random;
+    if (typeof random !== 'function') throw invalidArg('random', 'must be a function returning numbers in [0, 1)', random);
+    this.#random = random as () => number;
+    this.#limit = pLimit(this.concurrency);
+    if (v.boolean('autoStart', o['autoStart'] ?? ACTIVE_CHECKER_DEFAULTS.autoStart)) this.start();
+  }
+
+  /** True while checks are scheduled. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Counters: probes running and waiting, the most seen at once, checks completed. */
+  stats(): ActiveCheckerStats {
+    return {
+      running: this.#active,
+      waiting: this.#limit.pendingCount,
+      maxRunning: this.#maxActive,
+      completed: this.#completed,
+      servers: this.#entries.size,
+    };
+  }
+
+  /**
+   * Starts checking (done by the constructor unless `autoStart: false`). The first checks are spread like
+   * HAProxy's `start_checks()`: server `i` of `n` is first checked after `m × i / n`, where `m` is the larger of
+   * the smallest interval of at least one second and the server's own current interval. Idempotent.
+   */
+  start(): void {
+    if (this.#closed) throw new LbError('ERR_LB_CLOSED', 'the checker is closed');
+    if (this.#running) return;
+    if (this.#stopping) throw new LbError('ERR_LB_INVALID_STATE', 'the checker is still stopping: await stop() before start()');
+    this.#running = true;
+    this.pool.on('server:added', this.#onAdded);
+    this.pool.on('server:removed', this.#onRemoved);
+    this.pool.on('server:admin', this.#onAdmin);
+    this.pool.on('observe:limit', this.#onObserveLimit);
+    const checked = this.pool.servers.filter((s) => s.check);
+    let minInter = 0;
+    for (const server of checked) {
+      const interval = this.#interval(server, this.#settingsOf(server));
+      if (interval >= SPREAD_THRESHOLD_MS && (minInter === 0 || interval < minInter)) minInter = interval;
+    }
+    checked.forEach((server, position) => {
+      let spread = Math.max(minInter, this.#interval(server, this.#settingsOf(server)));
+      if (this.maxSpreadChecksMs > 0) spread = Math.min(spread, this.maxSpreadChecksMs);
+      this.#track(server, Math.floor((spread * position) / checked.length));
+    });
+  }
+
+  /**
+   * Stops checking: cancels every timer, aborts the probes in flight through their signal (their results are
+   * dropped) and resolves once every check has settled. `start()` may be called again afterwards.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    if (!this.#running) return Promise.resolve();
+    this.#running = false;
+    this.pool.off('server:added', this.#onAdded);
+    this.pool.off('server:removed', this.#onRemoved);
+    this.pool.off('server:admin', this.#onAdmin);
+    this.pool.off('observe:limit', this.#onObserveLimit);
+    for (const server of [...this.#entries.keys()]) this.#untrack(server);
+    const stopping = Promise.allSettled([...this.#outstanding]).then(() => {
+      this.#stopping = undefined;
+    });
+    this.#stopping = stopping;
+    return stopping;
+  }
+
+  /** Stops for good (see {@link ActiveChecker.stop}). Idempotent: returns the same promise. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= this.stop();
+    return this.#closing;
+  }
+
+  /** Stops for good without waiting: in-flight probes are aborted and their results dropped. */
+  destroy(): void {
+    void this.close();
+  }
+
+  /** Same as {@link ActiveChecker.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Checks `server` now (as soon as a concurrency slot is free), ahead of its schedule. */
+  checkNow(server: Server): void {
+    if (!this.#entries.has(server)) throw invalidArg('server', 'must be a checked server of this pool while the checker runs', server.name);
+    this.#expedite(server, 0);
+  }
+
+  #settingsOf(server: Server): Settings {
+    return this.#perServer.get(server.name) ?? this.#defaults;
+  }
+
+  /** HAProxy `srv_getinter()` for the server's current health. */
+  #interval(server: Server, s: Settings): number {
+    const kind = intervalKind(server.health, server.rise, server.fall, server.operationalState === 'down');
+    if (kind === 'down') return s.downinterMs ?? s.interMs;
+    if (kind === 'fast') return s.fastinterMs ?? s.interMs;
+    return s.interMs;
+  }
+
+  #track(server: Server, delayMs: number): void {
+    if (!server.check || this.#entries.has(server)) return;
+    const entry: Entry = { server, settings: this.#settingsOf(server), timer: undefined, dueAt: undefined, cancel: undefined };
+    this.#entries.set(server, entry);
+    this.#schedule(entry, delayMs);
+  }
+
+  #untrack(server: Server): void {
+    const entry = this.#entries.get(server);
+    if (entry === undefined) return;
+    this.#entries.delete(server);
+    entry.timer?.cancel();
+    entry.timer = undefined;
+    entry.dueAt = undefined;
+    entry.cancel?.();
+  }
+
+  #schedule(entry: Entry, delayMs: number): void {
+    entry.timer?.cancel();
+    entry.dueAt = this.#clock.now() + delayMs;
+    entry.timer = this.#clock.setTimeout(() => this.#due(entry), delayMs);
+  }
+
+  /** Pulls a scheduled check forward to now + `delayMs` if that is earlier (HAProxy `__health_adjust()`). */
+  #expedite(server: Server, delayMs: number): void {
+    const entry = this.#entries.get(server);
+    if (entry === undefined || entry.dueAt === undefined) return;
+    if (entry.dueAt > this.#clock.now() + delayMs) this.#schedule(entry, delayMs);
+  }
+
+  #due(entry: Entry): void {
+    entry.timer = undefined;
+    entry.dueAt = undefined;
+    if (!this.#running || this.#entries.get(entry.server) !== entry) return;
+    if (entry.server.adminState === 'maint') {
+      // Checks are paused in maintenance; leaving it checks at once (#onAdmin).
+      this.#next(entry);
+      return;
+    }
+    const task = this.#limit(() => this.#check(entry));
+    this.#outstanding.add(task);
+    void task.finally(() => this.#outstanding.delete(task));
+  }
+
+  #next(entry: Entry): void {
+    if (!this.#running || this.#entries.get(entry.server) !== entry) return;
+    const base = this.#interval(entry.server, entry.settings);
+    let delay = base;
+    if (this.spreadChecks > 0) {
+      const range = Math.floor((base * this.spreadChecks) / 100);
+      delay = base + range - Math.floor(2 * range * this.#random());
+    }
+    this.#schedule(entry, Math.max(0, delay));
+  }
+
+  async #check(entry: Entry): Promise<void> {
+    if (!this.#running || this.#entries.get(entry.server) !== entry) return;
+    this.#active++;
+    if (this.#active > this.#maxActive) this.#maxActive = this.#active;
+    try {
+      const result = await this.#probeOnce(entry);
+      if (result === undefined || !this.#running || this.#entries.get(entry.server) !== entry) return;
+      this.#completed++;
+      this.pool.reportCheck(entry.server, result);
+      this.#next(entry);
+    } finally {
+      this.#active--;
+    }
+  }
+
+  /**
+   * Runs the probe under HAProxy's timeout rule and resolves with its result (duration added), the timeout
+   * result when the deadline passes first, or undefined when cancelled. Never rejects, never waits for a probe
+   * past its deadline.
+   */
+  #probeOnce(entry: Entry): Promise<CheckResult | undefined> {
+    const { server, settings: s } = entry;
+    const clock = this.#clock;
+    const start = clock.now();
+    // HAProxy bounds a check by `inter` itself, whatever interval scheduled it (process_chk_conn()).
+    const connectBudget = this.timeoutCheckMs === undefined ? s.interMs : Math.min(s.interMs, this.timeoutConnectMs ?? Infinity);
+    const controller = new AbortController();
+    let timeoutResult: CheckResult = { status: 'PROCTOUT' };
+    let timer: TimerHandle | undefined;
+    let settled = false;
+    let connected = false;
+    return new Promise<CheckResult | undefined>((resolve) => {
+      const finish = (result: CheckResult | undefined): void => {
+        if (settled) return;
+        settled = true;
+        timer?.cancel();
+        entry.cancel = undefined;
+        resolve(result === undefined ? undefined : { ...result, durationMs: Math.max(0, Math.floor(clock.now() - start)) });
+      };
+      const arm = (ms: number): void => {
+        timer?.cancel();
+        timer = clock.setTimeout(() => {
+          const result = timeoutResult;
+          finish(result);
+          controller.abort(new DOMException(`health check of ${server.name} timed out`, 'TimeoutError'));
+        }, ms);
+      };
+      entry.cancel = () => {
+        finish(undefined);
+        controller.abort(new LbError('ERR_LB_ABORTED', 'the health checker stopped'));
+      };
+      arm(connectBudget);
+      const context: ProbeContext = {
+        host: s.addr ?? server.host,
+        port: s.port ?? server.port,
+        clock,
+        connected: () => {
+          if (connected || settled) return;
+          connected = true;
+          if (this.timeoutCheckMs !== undefined) arm(this.timeoutCheckMs);
+        },
+        setTimeoutResult: (result) => {
+          timeoutResult = result;
+        },
+      };
+      let outcome: Promise<CheckResult | void>;
+      try {
+        outcome = Promise.resolve(this.#probe(server, controller.signal, context));
+      } catch (err) {
+        outcome = Promise.reject(err);
+      }
+      outcome.then(
+        (value) => finish(resultOf(value)),
+        (err: unknown) => finish(failureOf(err)),
+      );
+    });
+  }
+}
+
+function settings(prefix: string, o: Record<string, unknown>, base: Settings | undefined): Settings {
+  if (base !== undefined) v.knownKeys(prefix.slice(0, -1), o, SERVER_KEYS);
+  const interval = (key: string): number | undefined =>
+    o[key] === undefined ? undefined : v.durationMs(`${prefix}${key}`, o[key], { allowZero: false });
+  const port = o['port'] === undefined ? base?.port : v.integerInRange(`${prefix}port`, o['port'], 1, 65535);
+  const addr = o['addr'] === undefined ? base?.addr : v.nonEmptyString(`${prefix}addr`, o['addr']);
+  return {
+    interMs: interval('interMs') ?? base?.interMs ?? ACTIVE_CHECKER_DEFAULTS.interMs,
+    fastinterMs: interval('fastinterMs') ?? base?.fastinterMs,
+    downinterMs: interval('downinterMs') ?? base?.downinterMs,
+    port,
+    addr,
+  };
+}
+
+/** A probe's resolved value as a result: nothing means a pass of user code (`PROCOK`). */
+function resultOf(value: unknown): CheckResult {
+  if (value === undefined) return { status: 'PROCOK', code: 0 };
+  const r = value as Partial<CheckResult> | null;
+  if (typeof r !== 'object' || r === null || !isCheckStatus(r.status)) {
+    return { status: 'PROCERR', info: 'the probe resolved with something other than a check result' };
+  }
+  const out: { status: CheckResult['status']; code?: number; info?: string } = { status: r.status };
+  if (typeof r.code === 'number' && Number.isSafeInteger(r.code) && r.code >= 0) out.code = r.code;
+  if (typeof r.info === 'string') out.info = r.info;
+  return out;
+}
+
+/** A probe's rejection as a result: socket errors in HAProxy's words, anything else `PROCERR`. */
+function failureOf(err: unknown): CheckResult {
+  if (isConnectionError(err)) return connectionErrorResult(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return { status: 'PROCERR', code: 1, info: message };
+}

@@ -1,0 +1,85 @@
+import type { OnErrorAction } from './check-result.js';
+
+/**
+ * HAProxy's health-counter arithmetic as pure functions ([src/check.c set_server_check_status()],
+ * [__health_adjust()], [src/server.c server_recalc_eweight()]). The {@link Pool} applies them; they are
+ * exported so the rules can be read and tested on their own.
+ *
+ * The counter lives in `[0, rise + fall − 1]`; the server is UP-ish when `health >= rise`.
+ */
+
+/** A failed check: one step down, and anything below `rise` falls to 0. A counter at 0 stays at 0. */
+export function healthAfterFailure(health: number, rise: number): number {
+  if (health <= 0) return 0;
+  const next = health - 1;
+  return next < rise ? 0 : next;
+}
+
+/** A passed check: one step up, and reaching `rise` jumps to full (`rise + fall − 1`). */
+export function healthAfterSuccess(health: number, rise: number, fall: number): number {
+  const full = rise + fall - 1;
+  if (health >= full) return full;
+  const next = health + 1;
+  return next >= rise ? full : next;
+}
+
+/**
+ * The counter an `on-error` action sets before its simulated failed check (`fastinter` and `fail-check`
+ * leave it alone; `sudden-death` caps it at `rise + 1` so the failure leaves `UP 1/fall`; `mark-down` sets it
+ * to `rise` so the failure takes the server down).
+ */
+export function healthBeforeOnError(health: number, rise: number, action: OnErrorAction): number {
+  if (action === 'sudden-death') return health > rise ? rise + 1 : health;
+  if (action === 'mark-down') return rise;
+  return health;
+}
+
+/** True when the `on-error` action simulates a failed check (every action but `fastinter`). */
+export function onErrorFailsCheck(action: OnErrorAction): boolean {
+  return action !== 'fastinter';
+}
+
+/** The `x/y UP|DOWN` of HAProxy's displays: `UP 2/3`, `DOWN 1/2`, and `3/3 UP` in log-health-checks lines. */
+export interface HealthDisplay {
+  readonly value: number;
+  readonly of: number;
+  readonly up: boolean;
+}
+
+/** `n = health − rise + 1` of `fall` while UP-ish, `health` of `rise` while DOWN-ish. */
+export function healthDisplay(health: number, rise: number, fall: number): HealthDisplay {
+  return health >= rise ? { value: health - rise + 1, of: fall, up: true } : { value: health, of: rise, up: false };
+}
+
+/**
+ * Which interval schedules the next check (HAProxy `srv_getinter()`): `down` while fully down
+ * (operationally down with health 0), `fast` while in transition (health below full), `inter` when fully up.
+ */
+export function intervalKind(health: number, rise: number, fall: number, operationallyDown: boolean): 'inter' | 'fast' | 'down' {
+  if (operationallyDown && health === 0) return 'down';
+  if (health < rise + fall - 1) return 'fast';
+  return 'inter';
+}
+
+/** The effective-weight factor at full speed (HAProxy `BE_WEIGHT_SCALE`). */
+export const FULL_WEIGHT_FACTOR = 16;
+
+/**
+ * Slow-start weight factor, 1..16, after `elapsedMs` of a `slowstartMs` ramp:
+ * `floor((16 × elapsed_s + ss_s) / ss_s)` with both in whole seconds, 16 once the ramp is over
+ * (HAProxy `server_recalc_eweight()`). The effective weight is `weight × factor`.
+ */
+export function slowstartFactor(elapsedMs: number, slowstartMs: number): number {
+  const ss = Math.ceil(slowstartMs / 1000);
+  if (ss <= 0) return FULL_WEIGHT_FACTOR;
+  // Half a millisecond of tolerance: a timer due at exactly +1000 ms must count as one whole second even if
+  // the clock reads 999.9 when it fires.
+  const elapsed = Math.floor((elapsedMs + 0.5) / 1000);
+  if (elapsed >= ss) return FULL_WEIGHT_FACTOR;
+  return Math.min(FULL_WEIGHT_FACTOR, Math.max(1, Math.floor((FULL_WEIGHT_FACTOR * elapsed + ss) / ss)));
+}
+
+/** How often the slow-start ramp is recomputed: every `max(1 s, slowstart / 20)` (HAProxy `server_warmup()`). */
+export function slowstartStepMs(slowstartMs: number): number {
+  return Math.max(1000, Math.floor(slowstartMs / 20));
+}

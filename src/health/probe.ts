@@ -1,0 +1,46 @@
+import type { Clock } from '../clock.js';
+import type { Server } from '../server.js';
+import type { CheckResult } from './check-result.js';
+
+/**
+ * What a probe gets besides the server and the signal: where to connect (the checker's `port`/`addr`
+ * overrides applied), the clock, and two ways to tell the checker about its progress.
+ */
+export interface ProbeContext {
+  /** Address to check: the server's host, or the `addr` override. */
+  readonly host: string;
+  /** Port to check: the server's port, or the `port` override. */
+  readonly port: number;
+  /** The checker's clock. */
+  readonly clock: Clock;
+  /**
+   * Says the connection is established. With `timeoutCheckMs`, the exchange deadline (`timeoutCheckMs`)
+   * starts now instead of the connect deadline; without it, this changes nothing.
+   */
+  connected(): void;
+  /**
+   * The result to report if the deadline passes from now on: `L4TOUT` while connecting, `L7TOUT` with the
+   * current step while waiting for a reply. Until a probe says otherwise it is `PROCTOUT`
+   * ("External check timeout").
+   */
+  setTimeoutResult(result: CheckResult): void;
+}
+
+/**
+ * A health check: any async function. Resolve with a {@link CheckResult} to say exactly what happened,
+ * resolve with nothing for a pass (`PROCOK`), or reject for a failure (`PROCERR` with the error's message;
+ * socket errors such as `ECONNREFUSED` become `L4CON` with HAProxy's wording).
+ *
+ * The checker aborts `signal` when the check times out or the checker stops, and stops waiting at that
+ * moment: release sockets and other resources on abort. The duration is measured by the checker.
+ *
+ * @example
+ * ```ts
+ * // Only the primary is healthy, as seen by your own driver.
+ * const isPrimary: Probe = async (server, signal) => {
+ *   const { rows } = await query(server, 'SELECT pg_is_in_recovery() AS replica', { signal })
+ *   if (rows[0].replica) throw new Error('is a replica')
+ * }
+ * ```
+ */
+export type Probe = (server: Server, signal: AbortSignal, context: ProbeContext) => Promise<CheckResult | void>;

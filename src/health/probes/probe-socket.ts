@@ -1,0 +1,137 @@
+import net from 'node:net';
+
+/**
+ * A check connection: connects, buffers what the server sends, and is closed with a reset so a check leaves
+ * no TIME_WAIT behind (HAProxy also closes check connections with an RST). Aborting the signal destroys the
+ * socket at once. Internal to the probes.
+ */
+export class ProbeSocket {
+  readonly #socket: net.Socket;
+  readonly #signal: AbortSignal;
+  #chunks: Buffer[] = [];
+  #received: Buffer = Buffer.alloc(0);
+  #ended = false;
+  #error: unknown;
+  #connected = false;
+  #closed = false;
+  #wake: (() => void) | undefined;
+  readonly #onAbort = (): void => this.close();
+
+  private constructor(socket: net.Socket, signal: AbortSignal) {
+    this.#socket = socket;
+    this.#signal = signal;
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+    socket.on('data', (chunk: Buffer) => {
+      this.#chunks.push(chunk);
+      this.#notify();
+    });
+    socket.on('end', () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    socket.on('error', (err) => {
+      this.#error ??= err;
+      this.#ended = true;
+      this.#notify();
+    });
+    socket.on('close', () => {
+      this.#ended = true;
+      this.#notify();
+    });
+  }
+
+  /** Connects to `host:port`; rejects with the socket error, or with the signal's reason on abort. */
+  static connect(host: string, port: number, signal: AbortSignal): Promise<ProbeSocket> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const socket = net.connect({ host, port });
+      const probe = new ProbeSocket(socket, signal);
+      const settle = (err?: unknown): void => {
+        socket.off('connect', onConnect);
+        socket.off('error', onError);
+        signal.removeEventListener('abort', onAbort);
+        if (err === undefined) resolve(probe);
+        else {
+          probe.close();
+          reject(err);
+        }
+      };
+      const onConnect = (): void => {
+        probe.#connected = true;
+        settle();
+      };
+      const onError = (err: Error): void => settle(err);
+      const onAbort = (): void => settle(signal.reason);
+      socket.once('connect', onConnect);
+      socket.once('error', onError);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Everything received since the last {@link ProbeSocket.clear}. */
+  get received(): Buffer {
+    if (this.#chunks.length > 0) {
+      this.#received = Buffer.concat([this.#received, ...this.#chunks]);
+      this.#chunks = [];
+    }
+    return this.#received;
+  }
+
+  /** True once the server closed its side, reset the connection, or the socket failed. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The socket error, if one happened after the connection was established. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /** Forgets what was received so far (a new request is about to be sent). */
+  clear(): void {
+    this.#chunks = [];
+    this.#received = Buffer.alloc(0);
+  }
+
+  /** Sends bytes; a write error shows up as {@link ProbeSocket.ended} with {@link ProbeSocket.error}. */
+  write(data: Uint8Array): void {
+    if (!this.#closed) this.#socket.write(data);
+  }
+
+  /** Resolves when more data arrives or the connection ends; rejects with the signal's reason on abort. */
+  more(): Promise<void> {
+    if (this.#ended || this.#chunks.length > 0) return Promise.resolve();
+    if (this.#signal.aborted) return Promise.reject(this.#signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#wake = undefined;
+        reject(this.#signal.reason);
+      };
+      this.#signal.addEventListener('abort', onAbort, { once: true });
+      this.#wake = () => {
+        this.#signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+    });
+  }
+
+  /** Closes the connection: a reset when established, a plain destroy while connecting. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    // resetAndDestroy() on a socket still connecting waits for the connection: destroy it outright instead.
+    if (this.#connected && !this.#socket.destroyed) this.#socket.resetAndDestroy();
+    else this.#socket.destroy();
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
