@@ -150,7 +150,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
     this.strategy.reset?.(pool.activeUsable, pool.backupUsable);
     this.#onLb = (server, previous) => this.#followLb(server, previous);
-    this.#onLimits = (server) => this.#dispatch(server);
+    this.#onLimits = (server) => {
+      if (this.pool.has(server)) this.strategy.limitsChanged?.(server);
+      this.#dispatch(server);
+    };
     this.#onRemoved = (server) => this.#requeueFrom(server);
     pool.on('server:lb', this.#onLb);
     pool.on('server:limits', this.#onLimits);
@@ -274,7 +277,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   #tryPlace(o: Waiterless, mustNotQueue: boolean): LeaseImpl | Server | undefined {
     const pool = this.pool;
     if (!pool.available) throw noServer(pool);
-    if (this.#queue.size > 0 && !this.strategy.usesServerQueues) return undefined;
+    const strategy = this.strategy;
+    if (this.#queue.size > 0 && strategy.queueBehindWaiters !== false && strategy.usesServerQueues !== true) return undefined;
     const candidates = this.#candidates();
     let server: Server | undefined;
     if (candidates === this.#fbck) {

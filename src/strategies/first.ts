@@ -13,8 +13,7 @@ import type { PickContext, Strategy } from './strategy.js';
  * release, so a pick is O(1) and an update O(log n), however many full servers come first.
  *
  * Differences from HAProxy: when several servers are excluded, the lowest-id excluded one is the fallback
- * (HAProxy avoids one server only). A `maxconn` raised at runtime on a full server is noticed at its next
- * acquire or release (the strategy hooks carry no limit change); a lowered one is noticed at the next pick.
+ * (HAProxy avoids one server only).
  *
  * @example
  * ```ts
@@ -71,6 +70,10 @@ export class First implements Strategy {
   }
 
   weightChanged(server: Server): void {
+    this.#refresh(server);
+  }
+
+  limitsChanged(server: Server): void {
     this.#refresh(server);
   }
 

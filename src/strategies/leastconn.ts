@@ -37,6 +37,8 @@ const KEY_SCALE = 4096;
  */
 export class LeastConn implements Strategy {
   readonly name = 'leastconn';
+  /** HAProxy's leastconn and random still pick while others wait in the backend queue. */
+  readonly queueBehindWaiters = false;
   readonly #active = new KeyedHeap<Server>();
   readonly #backup = new KeyedHeap<Server>();
   #avoid: PickContext | undefined;

@@ -33,6 +33,8 @@ const TWO_POW_32 = 4294967296;
  */
 export class RandomStrategy implements Strategy {
   readonly name = 'random';
+  /** HAProxy's leastconn and random still pick while others wait in the backend queue. */
+  readonly queueBehindWaiters = false;
   /** Draws per pick. */
   readonly draws: number;
   readonly #rings = { active: new ChashRing(), backup: new ChashRing() };

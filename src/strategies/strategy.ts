@@ -63,6 +63,12 @@ export interface Strategy {
    */
   readonly usesServerQueues?: boolean;
   /**
+   * While callers wait in the balancer's queue, new callers queue behind them instead of being placed
+   * (HAProxy does this for `first`, `roundrobin` and `static-rr`; `leastconn` and `random` still pick).
+   * Ignored for strategies that use server queues. @defaultValue true
+   */
+  readonly queueBehindWaiters?: boolean;
+  /**
    * Chooses a server among `candidates`: the usable servers of one group, in declaration order.
    * The array is a live view owned by the pool; do not keep or modify it.
    * Returns `undefined` when every candidate is full (the connection then waits in the queue).
@@ -76,6 +82,8 @@ export interface Strategy {
   serverUnusable?(server: Server): void;
   /** A usable server's effective weight changed (set weight, slow start). */
   weightChanged?(server: Server, previousEffectiveWeight: number): void;
+  /** A server's `maxconn` or `maxqueue` changed (its fullness may have changed without a lease moving). */
+  limitsChanged?(server: Server): void;
   /** A lease on `server` was granted (its `currentConnections` already counts it). */
   acquired?(server: Server): void;
   /** A lease on `server` was released (its `currentConnections` no longer counts it). */

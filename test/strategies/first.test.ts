@@ -75,6 +75,15 @@ describe('First', () => {
     assert.equal(balancer.tryAcquire()?.server.name, 's2');
   });
 
+  it('takes a full server again as soon as its maxconn is raised at runtime', () => {
+    const { pool, balancer } = setup(servers([1, 1], { maxconn: 1 }), { strategy: 'first' });
+    assert.deepEqual(holdMode(balancer, 2).names, ['s1', 's2']);
+    pool.setLimits('s1', { maxconn: 2 });
+    assert.equal(balancer.tryAcquire()?.server.name, 's1');
+    pool.setLimits('s2', { maxconn: 0 });
+    assert.equal(balancer.tryAcquire()?.server.name, 's2');
+  });
+
   it('uses the first usable backup alone, and all backups by id with allBackups', () => {
     const list = [...servers([1]), ...[1, 2].map((i) => ({ name: `b${i}`, host: '127.0.0.1', port: 19100 + i, backup: true, maxconn: 1 }))];
     const single = setup(list, { strategy: 'first' });
@@ -109,8 +118,8 @@ describe('First', () => {
         } else if (r < 0.93) {
           pool.setAdminState(target.name, target.adminState === 'ready' ? 'maint' : 'ready');
         } else {
-          // Lowering maxconn is seen at the next pick (raising it, or 0 = unlimited, only at the server's next lease event).
-          if (target.maxconn > 1) pool.setLimits(target.name, { maxconn: target.maxconn - 1 });
+          const maxconn = Math.floor(rnd() * 4); // raised, lowered, or 0 = unlimited: all seen at the next pick
+          pool.setLimits(target.name, { maxconn });
         }
       }
     }
