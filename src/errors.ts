@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   ERR_LB_CLOSED: 'the object is closed',
   /** The caller's AbortSignal fired. */
   ERR_LB_ABORTED: 'the operation was aborted',
+  /** Every connection attempt failed and the last one timed out (`timeoutConnectMs`; HAProxy `sC`). */
+  ERR_LB_CONNECT_TIMEOUT: 'connecting to a server timed out',
+  /** Every connection attempt failed and the last one was refused, reset or failed otherwise (HAProxy `SC`). */
+  ERR_LB_CONNECT_FAILED: 'could not connect to a server',
   /** An HAProxy configuration has errors; `details.diagnostics` lists each with file, line and keyword. */
   ERR_LB_CONFIG: 'the HAProxy configuration is invalid',
 } as const;

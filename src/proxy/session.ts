@@ -1,0 +1,284 @@
+import net from 'node:net';
+import type { LbError } from '../errors.js';
+import type { Lease } from '../lease.js';
+import type { ConnectOutcome } from '../outcome.js';
+import type { Server } from '../server.js';
+import { type ConnectPolicy, Dialer, type LeaseSource } from './dial.js';
+import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
+import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
+import type { TerminationCode } from './termination.js';
+
+/** @internal The per-connection settings of a proxy, validated. */
+export interface SessionSettings {
+  /** Client inactivity timeout, ms; `Infinity` = none. */
+  readonly timeoutClientMs: number;
+  /** Server inactivity timeout, ms; `Infinity` = none. */
+  readonly timeoutServerMs: number;
+  /** Replaces both once connected, when set. */
+  readonly timeoutTunnelMs: number | undefined;
+  readonly sendProxy: 'v1' | 'v2' | undefined;
+  readonly noDelay: boolean;
+}
+
+/** @internal What a session needs of its proxy. */
+export interface SessionHost {
+  readonly settings: SessionSettings;
+  readonly buffers: ReadBuffers;
+  /** The `onread` option of every upstream socket: the proxy's buffers and {@link Session.onUpstreamRead}. */
+  readonly onread: net.OnReadOpts;
+  opened(session: Session): void;
+  retried(session: Session, server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void;
+  rejected(session: Session, error: LbError): void;
+  closed(session: Session): void;
+}
+
+const SESSION = Symbol('switchyard.session');
+type SessionSocket = net.Socket & { [SESSION]?: Session };
+
+function sessionOf(socket: net.Socket): Session {
+  return (socket as SessionSocket)[SESSION]!;
+}
+
+/**
+ * @internal
+ * One proxied connection: dials on accept (inherited from {@link Dialer}), then relays both ways with
+ * backpressure and half-close, and ends with one termination code. Socket events go to shared functions
+ * that find the session through a symbol on the socket, so a session allocates no closures.
+ */
+export class Session extends Dialer {
+  readonly host: SessionHost;
+  readonly client: net.Socket;
+  readonly clientAddress: string | undefined;
+  readonly clientPort: number | undefined;
+  readonly acceptedAt: number;
+  upstream: net.Socket | undefined = undefined;
+  server: Server | undefined = undefined;
+  /** Bytes received from the client (sent to the server). */
+  bytesIn = 0;
+  /** Bytes received from the server (sent to the client). */
+  bytesOut = 0;
+  termination: TerminationCode | undefined = undefined;
+  error: Error | undefined = undefined;
+  closedAt = 0;
+  #held: Lease | undefined = undefined;
+  #clientClosed = false;
+  #upstreamClosed = true;
+  #finished = false;
+  /** The connection's own read buffer, once it transfers in bulk. */
+  #ownBuffer: Buffer | undefined = undefined;
+  /** The upstream is not read until the client takes what was written. */
+  #upstreamPaused = false;
+  #afterLentWrite: (() => void) | undefined = undefined;
+
+  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined) {
+    const clientAddress = client.remoteAddress;
+    super(balancer, policy, clientAddress, key);
+    this.host = host;
+    this.client = client;
+    this.clientAddress = clientAddress;
+    this.clientPort = client.remotePort;
+    this.acceptedAt = policy.clock.now();
+    (client as SessionSocket)[SESSION] = this;
+    // The application's server may not allow half-open sockets; a proxy must (documented Duplex property).
+    client.allowHalfOpen = true;
+    if (host.settings.noDelay) client.setNoDelay(true);
+    client.on('error', Session.#onClientError);
+    client.on('close', Session.#onClientClose);
+    const timeout = host.settings.timeoutClientMs;
+    if (timeout !== Infinity) {
+      client.setTimeout(timeout);
+      client.on('timeout', Session.#onClientTimeout);
+    }
+  }
+
+  /** Where the connection is, as the second letter of a termination code. */
+  get phase(): 'Q' | 'C' | 'D' {
+    const dial = this.dialPhase;
+    return dial === 'queue' ? 'Q' : dial === 'done' ? 'D' : 'C';
+  }
+
+  /** Ends the connection now with `cause` (`K`, `D`, `U`…) as the first letter of its termination code. */
+  kill(cause: 'K' | 'D' | 'U' | 'c' | 's'): void {
+    this.termination ??= `${cause}${this.phase}`;
+    this.cancelDial();
+    this.client.destroy();
+    this.upstream?.destroy();
+  }
+
+  protected createSocket(server: Server): net.Socket {
+    const socket = net.connect({
+      port: server.port,
+      host: server.host,
+      allowHalfOpen: true,
+      noDelay: this.host.settings.noDelay,
+      onread: this.host.onread,
+    });
+    (socket as SessionSocket)[SESSION] = this;
+    return socket;
+  }
+
+  protected dialed(socket: net.Socket, lease: Lease): void {
+    this.upstream = socket;
+    this.#held = lease;
+    this.server = lease.server;
+    this.#upstreamClosed = false;
+    const { settings } = this.host;
+    socket.on('error', Session.#onUpstreamError);
+    socket.on('close', Session.#onUpstreamClose);
+    socket.on('end', Session.#onUpstreamEnd);
+    socket.on('drain', Session.#onUpstreamDrain);
+    const tunnel = settings.timeoutTunnelMs;
+    const serverTimeout = tunnel ?? settings.timeoutServerMs;
+    if (serverTimeout !== Infinity) {
+      socket.setTimeout(serverTimeout);
+      socket.on('timeout', Session.#onUpstreamTimeout);
+    }
+    const client = this.client;
+    if (tunnel !== undefined) {
+      client.setTimeout(tunnel === Infinity ? 0 : tunnel);
+      if (settings.timeoutClientMs === Infinity && tunnel !== Infinity) client.on('timeout', Session.#onClientTimeout);
+    }
+    if (settings.sendProxy !== undefined) {
+      const source = { address: this.clientAddress, port: this.clientPort };
+      const destination = { address: client.localAddress, port: client.localPort };
+      socket.write(settings.sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
+    }
+    client.on('data', Session.#onClientData);
+    client.on('end', Session.#onClientEnd);
+    client.on('drain', Session.#onClientDrain);
+    this.host.opened(this);
+  }
+
+  protected dialFailed(code: TerminationCode, error: LbError): void {
+    this.termination ??= code;
+    this.error ??= error;
+    this.host.rejected(this, error);
+    this.client.destroy();
+    this.#maybeFinish();
+  }
+
+  protected override retrying(server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void {
+    this.host.retried(this, server, outcome, redispatch, delayMs);
+  }
+
+  /** The `onread` callback of upstream sockets (`this` is the socket). */
+  static readonly onUpstreamRead = function (this: net.Socket, nread: number, buffer: Buffer): boolean {
+    const s = sessionOf(this);
+    s.bytesOut += nread;
+    const client = s.client;
+    let more: boolean;
+    if (buffer !== s.#ownBuffer) {
+      // The shared buffer: copy out now, it is overwritten by the next read of any connection.
+      const chunk = Buffer.allocUnsafe(nread);
+      buffer.copy(chunk, 0, 0, nread);
+      if (nread === buffer.length) s.#ownBuffer = Buffer.allocUnsafe(LARGE_READ_BYTES);
+      more = client.write(chunk);
+    } else {
+      const lent = nread === buffer.length ? buffer : buffer.subarray(0, nread);
+      s.#afterLentWrite ??= () => s.#lentWriteDone();
+      client.write(lent, s.#afterLentWrite);
+      // Anything still pending holds a view of our buffer: read nothing more until it is written.
+      more = client.writableLength === 0;
+      if (more && nread < SHRINK_BELOW_BYTES) s.#ownBuffer = undefined;
+    }
+    if (!more) s.#upstreamPaused = true;
+    s.host.buffers.setNext(s.#ownBuffer);
+    return more;
+  };
+
+  #lentWriteDone(): void {
+    if (this.#upstreamPaused && this.client.writableLength === 0) this.#resumeUpstream();
+  }
+
+  #resumeUpstream(): void {
+    this.#upstreamPaused = false;
+    const upstream = this.upstream;
+    if (upstream !== undefined && !upstream.destroyed) upstream.resume();
+  }
+
+  static #onClientData(this: net.Socket, chunk: Buffer): void {
+    const s = sessionOf(this);
+    s.bytesIn += chunk.length;
+    if (!s.upstream!.write(chunk)) this.pause();
+  }
+
+  static #onUpstreamDrain(this: net.Socket): void {
+    sessionOf(this).client.resume();
+  }
+
+  static #onClientDrain(this: net.Socket): void {
+    const s = sessionOf(this);
+    if (s.#upstreamPaused && (s.#ownBuffer === undefined || this.writableLength === 0)) s.#resumeUpstream();
+  }
+
+  static #onClientEnd(this: net.Socket): void {
+    // Half-close: the client is done sending; the server's remaining data still flows to it.
+    sessionOf(this).upstream?.end();
+  }
+
+  static #onUpstreamEnd(this: net.Socket): void {
+    sessionOf(this).client.end();
+  }
+
+  static #onClientError(this: net.Socket, err: Error): void {
+    const s = sessionOf(this);
+    s.error ??= err;
+    s.termination ??= `C${s.phase}`;
+    s.cancelDial();
+    s.upstream?.destroy();
+  }
+
+  static #onUpstreamError(this: net.Socket, err: Error): void {
+    const s = sessionOf(this);
+    s.error ??= err;
+    s.termination ??= 'SD';
+    s.client.destroy();
+  }
+
+  static #onClientTimeout(this: net.Socket): void {
+    sessionOf(this).kill('c');
+  }
+
+  static #onUpstreamTimeout(this: net.Socket): void {
+    sessionOf(this).kill('s');
+  }
+
+  static #onClientClose(this: net.Socket): void {
+    const s = sessionOf(this);
+    s.#clientClosed = true;
+    if (s.dialPhase !== 'done') {
+      // The client left while we were queued or connecting.
+      s.termination ??= `C${s.phase}`;
+      s.cancelDial();
+    } else {
+      const upstream = s.upstream;
+      // A normal close means both directions ended, so the upstream is closing too; otherwise cut it.
+      if (upstream !== undefined && !s.#upstreamClosed && !(upstream.readableEnded && upstream.writableEnded)) {
+        s.termination ??= 'CD';
+        upstream.destroy();
+      }
+    }
+    s.#maybeFinish();
+  }
+
+  static #onUpstreamClose(this: net.Socket): void {
+    const s = sessionOf(this);
+    s.#upstreamClosed = true;
+    s.#held?.release();
+    const client = s.client;
+    if (!s.#clientClosed && !(client.readableEnded && client.writableEnded)) {
+      s.termination ??= 'SD';
+      client.destroy();
+    }
+    s.#maybeFinish();
+  }
+
+  #maybeFinish(): void {
+    if (this.#finished || !this.#clientClosed || !this.#upstreamClosed || this.dialPhase !== 'done') return;
+    this.#finished = true;
+    this.termination ??= '--';
+    this.closedAt = this.policy.clock.now();
+    this.#ownBuffer = undefined;
+    this.host.closed(this);
+  }
+}

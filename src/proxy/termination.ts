@@ -1,0 +1,62 @@
+/**
+ * Who or what ended a proxied connection: the first character of HAProxy's termination state
+ * (`doc/configuration.txt` §8.5).
+ *
+ * - `-` normal end (both sides closed in order)
+ * - `C` the client aborted (reset, error, or it went away while waiting)
+ * - `S` the server aborted or refused, or no server could take the connection
+ * - `c` the client-side inactivity timeout (`timeoutClientMs`, or `timeoutTunnelMs` on the client)
+ * - `s` the server-side timeout: connect, queue, or inactivity (`timeoutServerMs`, `timeoutTunnelMs`)
+ * - `D` killed because the server went down (`onMarkedDown: 'shutdown-sessions'`)
+ * - `U` killed on a backup server because an active server came up (`onMarkedUp: 'shutdown-backup-sessions'`)
+ * - `K` killed by the owner: `destroy()`, or `close()` past its deadline
+ */
+export type TerminationCause = '-' | 'C' | 'S' | 'c' | 's' | 'D' | 'U' | 'K';
+
+/**
+ * Where the connection was when it ended: the second character of HAProxy's termination state.
+ * `Q` waiting in the queue for a free server, `C` connecting to the server, `D` transferring data,
+ * `-` normal end.
+ */
+export type TerminationPhase = 'Q' | 'C' | 'D' | '-';
+
+/**
+ * HAProxy's two-letter termination state as printed in a `tcplog` line: `--` normal, `SC` connection
+ * refused or no server, `sC` connect timeout, `sQ` queue timeout, `SQ` queue full, `CC`/`CQ` the client
+ * left while connecting/queued, `cD`/`sD` client/server inactivity timeout, `CD`/`SD` client/server abort
+ * during the transfer, `DD`/`DC` killed by `shutdown-sessions`, `UD`/`UC` by `shutdown-backup-sessions`,
+ * `KQ`/`KC`/`KD` by `destroy()` or a `close()` deadline.
+ */
+export type TerminationCode = `${Exclude<TerminationCause, '-'>}${Exclude<TerminationPhase, '-'>}` | '--';
+
+const CAUSE_TEXT: Readonly<Record<TerminationCause, string>> = Object.freeze({
+  '-': 'normal end',
+  C: 'client aborted',
+  S: 'server aborted, refused, or unavailable',
+  c: 'client timeout',
+  s: 'server timeout',
+  D: 'server went down (shutdown-sessions)',
+  U: 'active server came up (shutdown-backup-sessions)',
+  K: 'killed by the owner',
+});
+
+const PHASE_TEXT: Readonly<Record<TerminationPhase, string>> = Object.freeze({
+  Q: 'while queued',
+  C: 'while connecting',
+  D: 'during the transfer',
+  '-': '',
+});
+
+/**
+ * A human sentence for a termination code, e.g. `sC` → `server timeout while connecting`.
+ *
+ * @example
+ * ```ts
+ * proxy.on('connection:close', (r) => { if (r.termination !== '--') log(describeTermination(r.termination)) })
+ * ```
+ */
+export function describeTermination(code: TerminationCode): string {
+  const cause = CAUSE_TEXT[code[0] as TerminationCause];
+  const phase = PHASE_TEXT[code[1] as TerminationPhase];
+  return phase === '' ? cause : `${cause} ${phase}`;
+}

@@ -1,0 +1,549 @@
+import { EventEmitter } from 'eventemitter3';
+import net from 'node:net';
+import type { Clock, TimerHandle } from './clock.js';
+import { LbError, invalidArg } from './errors.js';
+import * as v from './internal/validate.js';
+import type { ConnectOutcome } from './outcome.js';
+import {
+  CONNECT_DEFAULTS,
+  CONNECT_POLICY_KEYS,
+  type ConnectPolicy,
+  type ConnectPolicyOptions,
+  type LeaseSource,
+  resolveConnectPolicy,
+} from './proxy/dial.js';
+import { ReadBuffers } from './proxy/pipe.js';
+import { Session, type SessionHost, type SessionSettings } from './proxy/session.js';
+import type { TerminationCode } from './proxy/termination.js';
+import type { Server } from './server.js';
+import type { StateCause } from './health/check-result.js';
+
+/** Options of {@link TcpProxy}: the connect policy (shared with `balancer.connect()`) plus the proxy's own. */
+export interface TcpProxyOptions extends ConnectPolicyOptions {
+  /**
+   * Client-side inactivity timeout, ms (HAProxy `timeout client`): no byte read from or written to the
+   * client for this long ends the connection (`cD`). `Infinity` = none, as HAProxy without the setting.
+   * @defaultValue Infinity
+   */
+  readonly timeoutClientMs?: number;
+  /** Server-side inactivity timeout, ms (HAProxy `timeout server`; ends with `sD`). @defaultValue Infinity */
+  readonly timeoutServerMs?: number;
+  /**
+   * Once connected, replaces both inactivity timeouts (HAProxy `timeout tunnel`). `undefined` keeps them.
+   * @defaultValue undefined
+   */
+  readonly timeoutTunnelMs?: number;
+  /** Send a PROXY protocol header to the server before any client byte (HAProxy `send-proxy`, `send-proxy-v2`). @defaultValue false */
+  readonly sendProxy?: 'v1' | 'v2' | false;
+  /** `'shutdown-sessions'`: when a server goes down (health or maintenance), cut its connections (`DD`). @defaultValue 'none' */
+  readonly onMarkedDown?: 'none' | 'shutdown-sessions';
+  /**
+   * `'shutdown-backup-sessions'`: when an active server with a weight comes up, cut every connection on a
+   * backup server (`UD`), so clients reconnect to the active servers. @defaultValue 'none'
+   */
+  readonly onMarkedUp?: 'none' | 'shutdown-backup-sessions';
+  /** Disable Nagle's algorithm on both sockets, as a proxy relaying small messages wants. @defaultValue true */
+  readonly noDelay?: boolean;
+  /** Affinity key for the hash strategies, from the accepted socket (tenant by port, SNI peeked elsewhere…). @defaultValue none: the client address is used */
+  readonly key?: (socket: net.Socket) => string | number | undefined;
+}
+
+/** Default values of {@link TcpProxyOptions}. */
+export const TCP_PROXY_DEFAULTS = Object.freeze({
+  ...CONNECT_DEFAULTS,
+  timeoutClientMs: Infinity,
+  timeoutServerMs: Infinity,
+  timeoutTunnelMs: undefined,
+  sendProxy: false as const,
+  onMarkedDown: 'none' as const,
+  onMarkedUp: 'none' as const,
+  noDelay: true,
+});
+
+const OPTION_KEYS = [
+  ...CONNECT_POLICY_KEYS,
+  'timeoutClientMs', 'timeoutServerMs', 'timeoutTunnelMs', 'sendProxy', 'onMarkedDown', 'onMarkedUp', 'noDelay', 'key',
+] as const;
+
+/** A live proxied connection, as events show it. */
+export interface ProxyConnection {
+  /** The accepted socket. */
+  readonly client: net.Socket;
+  /** The socket to the server, once connected. */
+  readonly upstream: net.Socket | undefined;
+  readonly clientAddress: string | undefined;
+  readonly clientPort: number | undefined;
+  /** The server it is connected to, once connected. */
+  readonly server: Server | undefined;
+  /** Bytes received from the client so far. */
+  readonly bytesIn: number;
+  /** Bytes received from the server so far. */
+  readonly bytesOut: number;
+  readonly attempts: number;
+  readonly retries: number;
+  readonly redispatches: number;
+}
+
+/** What happens after a failed attempt. */
+export interface RetryPlan {
+  /** The next attempt goes to another server. */
+  readonly redispatch: boolean;
+  /** Pause before it (the turn-around), ms. */
+  readonly delayMs: number;
+}
+
+/** The record of a finished connection, like a line of HAProxy's `option tcplog`. */
+export interface ConnectionRecord {
+  readonly clientAddress: string | undefined;
+  readonly clientPort: number | undefined;
+  /** Name of the server it was connected to; `undefined` is HAProxy's `<NOSRV>`. */
+  readonly server: string | undefined;
+  /** HAProxy's two-letter termination state (`--`, `SC`, `sC`, `sQ`, `CD`, `SD`, `cD`, `sD`, …). */
+  readonly termination: TerminationCode;
+  /** Bytes received from the client. */
+  readonly bytesIn: number;
+  /** Bytes received from the server (HAProxy's `bytes_read`). */
+  readonly bytesOut: number;
+  /** Time waiting in the queue, ms (HAProxy `Tw`). */
+  readonly queuedMs: number;
+  /** Time to connect to the final server, retries included, ms; -1 if never connected (HAProxy `Tc`). */
+  readonly connectMs: number;
+  /** Time from accept to close, ms (HAProxy `Tt`). */
+  readonly durationMs: number;
+  readonly attempts: number;
+  /** Retries (HAProxy's `retries` field; it prints `+N` when one was a redispatch). */
+  readonly retries: number;
+  readonly redispatches: number;
+  /** Why it ended, when not normally: an `LbError` for connect/queue failures, a socket error otherwise. */
+  readonly error: Error | undefined;
+}
+
+/** Events of a {@link TcpProxy}. */
+export interface TcpProxyEvents {
+  /** Connected to a server; bytes start flowing. */
+  'connection:open': [connection: ProxyConnection];
+  /** An attempt failed and another follows. */
+  'connection:retry': [connection: ProxyConnection, server: Server, outcome: ConnectOutcome, next: RetryPlan];
+  /**
+   * The connection is closed without reaching a server; `error.code` says why: `ERR_LB_NO_SERVER` (HAProxy
+   * accepts and closes, `SC`), `ERR_LB_QUEUE_TIMEOUT` (`sQ`), `ERR_LB_QUEUE_FULL` (`SQ`),
+   * `ERR_LB_CONNECT_FAILED` (`SC`), `ERR_LB_CONNECT_TIMEOUT` (`sC`), `ERR_LB_CLOSED`.
+   */
+  'connection:reject': [error: LbError, connection: ProxyConnection];
+  /** The connection is finished (every connection ends with exactly one). */
+  'connection:close': [record: ConnectionRecord];
+  /** A listener made by {@link TcpProxy.listen} failed after it started (e.g. EMFILE on accept). */
+  'listener:error': [error: Error, listener: net.Server];
+}
+
+/** Counters of one server, as seen by one proxy. */
+export interface ProxyServerStats {
+  readonly current: number;
+  readonly total: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Failed connection attempts on this server. */
+  readonly connectErrors: number;
+  /** Retries after a failure on this server (HAProxy `wretr`). */
+  readonly retries: number;
+  /** Connections moved away from this server after a failure (HAProxy `wredis`). */
+  readonly redispatches: number;
+  /** Connections the server aborted during the transfer (`SD`, HAProxy `srv_abrt`). */
+  readonly serverAborts: number;
+}
+
+/** Plain-JSON counters of a proxy. */
+export interface TcpProxyStats {
+  /** Live connections. */
+  readonly current: number;
+  /** Connections accepted since creation. */
+  readonly total: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Connections whose every connection attempt failed (HAProxy `econ`). */
+  readonly connectErrors: number;
+  /** Connections closed because no server was usable (`<NOSRV>`). */
+  readonly noServer: number;
+  readonly retries: number;
+  readonly redispatches: number;
+  /** Finished connections by termination code. */
+  readonly terminations: Readonly<Partial<Record<TerminationCode, number>>>;
+  /** Per server, by name: servers this proxy has tried. */
+  readonly servers: Readonly<Record<string, ProxyServerStats>>;
+}
+
+/** Options of {@link TcpProxy.listen}. */
+export interface ListenOptions {
+  /** @defaultValue 0 (any free port) */
+  readonly port?: number;
+  /** @defaultValue all interfaces, as `net.Server.listen` */
+  readonly host?: string;
+  /** Accept queue length. @defaultValue Node's (511) */
+  readonly backlog?: number;
+  /** Listen on IPv6 only. @defaultValue false */
+  readonly ipv6Only?: boolean;
+}
+
+/** Options of {@link TcpProxy.close}. */
+export interface CloseOptions {
+  /** After this many ms, connections still open are destroyed (`KD`). @defaultValue Infinity */
+  readonly deadlineMs?: number;
+}
+
+interface ServerCounters {
+  current: number;
+  total: number;
+  bytesIn: number;
+  bytesOut: number;
+  connectErrors: number;
+  retries: number;
+  redispatches: number;
+  serverAborts: number;
+}
+
+const LISTEN_KEYS = ['port', 'host', 'backlog', 'ipv6Only'] as const;
+
+/**
+ * HAProxy's `listen … mode tcp` in the process: accepts connections, picks a server with the
+ * {@link Balancer}, connects (timeout, retries, turn-around, redispatch; every attempt reported to the
+ * observer), and relays bytes both ways with backpressure and half-close until both sides are done.
+ *
+ * Connections come in three ways: {@link TcpProxy.listen} (the proxy's own listener),
+ * {@link TcpProxy.attach} (a `net.Server` the application owns) and {@link TcpProxy.handle} (one socket).
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool('db', { servers: [{ name: 'db1', host: '10.0.0.1', port: 5432 }, { name: 'db2', host: '10.0.0.2', port: 5432 }] })
+ * const proxy = new TcpProxy(new Balancer(pool, { strategy: 'leastconn' }), { timeoutConnectMs: 2000, retries: 2, redispatch: true })
+ * proxy.on('connection:close', (r) => console.log(r.clientAddress, r.server ?? '<NOSRV>', r.termination, r.bytesOut))
+ * await proxy.listen({ port: 6432, host: '127.0.0.1' })
+ * // later
+ * await proxy.close({ deadlineMs: 30_000 })
+ * ```
+ */
+export class TcpProxy extends EventEmitter<TcpProxyEvents> {
+  /** The balancer that picks servers. */
+  readonly balancer: LeaseSource;
+  /** The validated connect policy. */
+  readonly timeoutConnectMs: number;
+  readonly retries: number;
+
+  readonly #policy: ConnectPolicy;
+  readonly #host: SessionHost;
+  readonly #key: ((socket: net.Socket) => string | number | undefined) | undefined;
+  readonly #live = new Set<Session>();
+  readonly #listeners: net.Server[] = [];
+  readonly #attached = new Set<net.Server>();
+  readonly #onConnection = (socket: net.Socket): void => this.handle(socket);
+  readonly #onServerDown: ((server: Server, cause: StateCause) => void) | undefined;
+  readonly #onServerUp: ((server: Server, cause: StateCause) => void) | undefined;
+  readonly #counters = new Map<Server, ServerCounters>();
+  readonly #terminations: Partial<Record<TerminationCode, number>> = {};
+  #total = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #connectErrors = 0;
+  #noServer = 0;
+  #retries = 0;
+  #redispatches = 0;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  #deadline: TimerHandle | undefined;
+  #stopped = false;
+
+  constructor(balancer: LeaseSource, options: TcpProxyOptions = {}) {
+    super();
+    if (balancer === null || typeof balancer !== 'object' || typeof balancer.tryAcquire !== 'function' || typeof balancer.pool !== 'object') {
+      throw invalidArg('balancer', 'must be a Balancer', balancer);
+    }
+    const o = v.plainObject('proxy options', options);
+    v.knownKeys('proxy options', o, OPTION_KEYS);
+    this.balancer = balancer;
+    this.#policy = resolveConnectPolicy(o, balancer);
+    this.timeoutConnectMs = this.#policy.timeoutConnectMs;
+    this.retries = this.#policy.retries;
+    const tunnel = o['timeoutTunnelMs'];
+    const sendProxy = o['sendProxy'] ?? TCP_PROXY_DEFAULTS.sendProxy;
+    if (sendProxy !== false && sendProxy !== 'v1' && sendProxy !== 'v2') throw invalidArg('sendProxy', "must be 'v1', 'v2' or false", sendProxy);
+    const settings: SessionSettings = Object.freeze({
+      timeoutClientMs: positiveDuration('timeoutClientMs', o['timeoutClientMs'] ?? TCP_PROXY_DEFAULTS.timeoutClientMs),
+      timeoutServerMs: positiveDuration('timeoutServerMs', o['timeoutServerMs'] ?? TCP_PROXY_DEFAULTS.timeoutServerMs),
+      timeoutTunnelMs: tunnel === undefined ? undefined : positiveDuration('timeoutTunnelMs', tunnel),
+      sendProxy: sendProxy === false ? undefined : sendProxy,
+      noDelay: v.boolean('noDelay', o['noDelay'] ?? TCP_PROXY_DEFAULTS.noDelay),
+    });
+    const key = o['key'];
+    if (key !== undefined && typeof key !== 'function') throw invalidArg('key', 'must be a function of the socket', key);
+    this.#key = key as ((socket: net.Socket) => string | number | undefined) | undefined;
+    const onMarkedDown = v.oneOf('onMarkedDown', o['onMarkedDown'] ?? TCP_PROXY_DEFAULTS.onMarkedDown, ['none', 'shutdown-sessions']);
+    const onMarkedUp = v.oneOf('onMarkedUp', o['onMarkedUp'] ?? TCP_PROXY_DEFAULTS.onMarkedUp, ['none', 'shutdown-backup-sessions']);
+
+    const buffers = new ReadBuffers();
+    this.#host = {
+      settings,
+      buffers,
+      onread: { buffer: buffers.take, callback: Session.onUpstreamRead },
+      opened: (s) => this.#opened(s),
+      retried: (s, server, outcome, redispatch, delayMs) => this.#retried(s, server, outcome, redispatch, delayMs),
+      rejected: (s, error) => this.#rejected(s, error),
+      closed: (s) => this.#closed(s),
+    };
+    if (onMarkedDown === 'shutdown-sessions') {
+      this.#onServerDown = (server) => this.#killWhere((s) => (s.server ?? s.dialServer) === server, 'D');
+      balancer.pool.on('server:down', this.#onServerDown);
+    }
+    if (onMarkedUp === 'shutdown-backup-sessions') {
+      this.#onServerUp = (server) => {
+        if (!server.backup && server.effectiveWeight > 0) this.#killWhere((s) => (s.server ?? s.dialServer)?.backup === true, 'U');
+      };
+      balancer.pool.on('server:up', this.#onServerUp);
+    }
+  }
+
+  /** Live connections. */
+  get connections(): number {
+    return this.#live.size;
+  }
+
+  /** True once {@link TcpProxy.close} or {@link TcpProxy.destroy} was called. */
+  get closing(): boolean {
+    return this.#stopped;
+  }
+
+  /** The address of the first listener made by {@link TcpProxy.listen}, if any. */
+  address(): net.AddressInfo | undefined {
+    const a = this.#listeners[0]?.address();
+    return a !== null && typeof a === 'object' ? a : undefined;
+  }
+
+  /**
+   * Listens on a port of its own (HAProxy `bind`). Resolves with the bound address. May be called more than
+   * once for several addresses.
+   */
+  listen(options: ListenOptions = {}): Promise<net.AddressInfo> {
+    try {
+      if (this.#stopped) throw new LbError('ERR_LB_CLOSED', 'the proxy is closed');
+      const o = v.plainObject('listen options', options);
+      v.knownKeys('listen options', o, LISTEN_KEYS);
+      const port = v.integerInRange('port', o['port'] ?? 0, 0, 65535);
+      const host = o['host'] === undefined ? undefined : v.nonEmptyString('host', o['host']);
+      const backlog = o['backlog'] === undefined ? undefined : v.positiveInteger('backlog', o['backlog']);
+      const ipv6Only = v.boolean('ipv6Only', o['ipv6Only'] ?? false);
+      const server = net.createServer({ allowHalfOpen: true });
+      return new Promise<net.AddressInfo>((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen({ port, host, backlog, ipv6Only }, () => {
+          server.removeListener('error', onError);
+          if (this.#stopped) {
+            server.close();
+            reject(new LbError('ERR_LB_CLOSED', 'the proxy was closed while it started listening'));
+            return;
+          }
+          server.on('error', (err) => this.emit('listener:error', err, server));
+          server.on('connection', this.#onConnection);
+          this.#listeners.push(server);
+          resolve(server.address() as net.AddressInfo);
+        });
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Proxies every connection of a `net.Server` the application owns (its other `connection` listeners, if
+   * any, still run: give the proxy a server of its own for the traffic it should take). `close()` detaches
+   * without closing that server. Returns the proxy.
+   */
+  attach(server: net.Server): this {
+    if (!(server instanceof net.Server)) throw invalidArg('server', 'must be a net.Server', server);
+    if (this.#stopped) throw new LbError('ERR_LB_CLOSED', 'the proxy is closed');
+    if (this.#attached.has(server)) return this;
+    this.#attached.add(server);
+    server.on('connection', this.#onConnection);
+    return this;
+  }
+
+  /**
+   * Proxies one connected socket from anywhere (a `cluster` worker, `listen({ handle })`, another module).
+   * The proxy owns it from now on. After `close()` the socket is destroyed at once.
+   */
+  handle(socket: net.Socket): void {
+    if (this.#stopped) {
+      socket.destroy();
+      return;
+    }
+    const key = this.#key?.(socket);
+    const session = new Session(this.#host, this.balancer, this.#policy, socket, key);
+    this.#live.add(session);
+    this.#total++;
+    session.startDial();
+  }
+
+  /** Counters, including the bytes of live connections. */
+  stats(): TcpProxyStats {
+    let bytesIn = this.#bytesIn;
+    let bytesOut = this.#bytesOut;
+    const live = new Map<Server, { bytesIn: number; bytesOut: number }>();
+    for (const s of this.#live) {
+      bytesIn += s.bytesIn;
+      bytesOut += s.bytesOut;
+      if (s.server !== undefined) {
+        const l = live.get(s.server) ?? { bytesIn: 0, bytesOut: 0 };
+        l.bytesIn += s.bytesIn;
+        l.bytesOut += s.bytesOut;
+        live.set(s.server, l);
+      }
+    }
+    const servers: Record<string, ProxyServerStats> = {};
+    for (const [server, c] of this.#counters) {
+      const l = live.get(server);
+      servers[server.name] = { ...c, bytesIn: c.bytesIn + (l?.bytesIn ?? 0), bytesOut: c.bytesOut + (l?.bytesOut ?? 0) };
+    }
+    return {
+      current: this.#live.size,
+      total: this.#total,
+      bytesIn,
+      bytesOut,
+      connectErrors: this.#connectErrors,
+      noServer: this.#noServer,
+      retries: this.#retries,
+      redispatches: this.#redispatches,
+      terminations: { ...this.#terminations },
+      servers,
+    };
+  }
+
+  /**
+   * Stops accepting (closes its own listeners, detaches from attached servers) and resolves when every live
+   * connection has finished. With `deadlineMs`, connections still open then are destroyed (`KD`).
+   * Idempotent: returns the same promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const o = v.plainObject('close options', options);
+    v.knownKeys('close options', o, ['deadlineMs']);
+    const deadlineMs = v.durationMs('deadlineMs', o['deadlineMs'] ?? Infinity, { allowInfinite: true });
+    this.#stopAccepting();
+    this.#closing = new Promise<void>((resolve) => (this.#drained = resolve));
+    if (this.#live.size === 0) this.#finishClose();
+    else if (deadlineMs !== Infinity) this.#deadline = this.#policy.clock.setTimeout(() => this.#killWhere(() => true, 'K'), deadlineMs);
+    return this.#closing;
+  }
+
+  /** Stops accepting and destroys every live connection now (`K?` terminations). */
+  destroy(): void {
+    this.#stopAccepting();
+    this.#closing ??= new Promise<void>((resolve) => (this.#drained = resolve));
+    this.#killWhere(() => true, 'K');
+    if (this.#live.size === 0) this.#finishClose();
+  }
+
+  /** Same as {@link TcpProxy.close} without a deadline. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #stopAccepting(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const server of this.#listeners) {
+      server.removeListener('connection', this.#onConnection);
+      server.close();
+    }
+    for (const server of this.#attached) server.removeListener('connection', this.#onConnection);
+    this.#attached.clear();
+  }
+
+  #finishClose(): void {
+    this.#deadline?.cancel();
+    this.#deadline = undefined;
+    if (this.#onServerDown) this.balancer.pool.off('server:down', this.#onServerDown);
+    if (this.#onServerUp) this.balancer.pool.off('server:up', this.#onServerUp);
+    const drained = this.#drained;
+    this.#drained = undefined;
+    drained?.();
+  }
+
+  #killWhere(test: (s: Session) => boolean, cause: 'K' | 'D' | 'U'): void {
+    for (const s of [...this.#live]) if (test(s)) s.kill(cause);
+  }
+
+  #countersOf(server: Server): ServerCounters {
+    let c = this.#counters.get(server);
+    if (c === undefined) {
+      c = { current: 0, total: 0, bytesIn: 0, bytesOut: 0, connectErrors: 0, retries: 0, redispatches: 0, serverAborts: 0 };
+      this.#counters.set(server, c);
+    }
+    return c;
+  }
+
+  #opened(s: Session): void {
+    const c = this.#countersOf(s.server!);
+    c.current++;
+    c.total++;
+    this.emit('connection:open', s);
+  }
+
+  #retried(s: Session, server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void {
+    const c = this.#countersOf(server);
+    c.connectErrors++;
+    this.#retries++;
+    if (redispatch) {
+      c.redispatches++;
+      this.#redispatches++;
+    } else {
+      c.retries++;
+    }
+    if (this.listenerCount('connection:retry') > 0) this.emit('connection:retry', s, server, outcome, { redispatch, delayMs });
+  }
+
+  #rejected(s: Session, error: LbError): void {
+    if (error.code === 'ERR_LB_CONNECT_FAILED' || error.code === 'ERR_LB_CONNECT_TIMEOUT') {
+      this.#connectErrors++;
+      const last = this.balancer.pool.find((error.details['server'] as string | undefined) ?? '');
+      if (last !== undefined) this.#countersOf(last).connectErrors++;
+    } else if (error.code === 'ERR_LB_NO_SERVER') {
+      this.#noServer++;
+    }
+    this.emit('connection:reject', error, s);
+  }
+
+  #closed(s: Session): void {
+    this.#live.delete(s);
+    this.#bytesIn += s.bytesIn;
+    this.#bytesOut += s.bytesOut;
+    const code = s.termination!;
+    this.#terminations[code] = (this.#terminations[code] ?? 0) + 1;
+    if (s.server !== undefined) {
+      const c = this.#countersOf(s.server);
+      c.current--;
+      c.bytesIn += s.bytesIn;
+      c.bytesOut += s.bytesOut;
+      if (code === 'SD') c.serverAborts++;
+    }
+    if (this.listenerCount('connection:close') > 0) {
+      this.emit('connection:close', {
+        clientAddress: s.clientAddress,
+        clientPort: s.clientPort,
+        server: s.server?.name,
+        termination: code,
+        bytesIn: s.bytesIn,
+        bytesOut: s.bytesOut,
+        queuedMs: s.queuedMs,
+        connectMs: s.server === undefined ? -1 : s.connectMs,
+        durationMs: s.closedAt - s.acceptedAt,
+        attempts: s.attempts,
+        retries: s.retries,
+        redispatches: s.redispatches,
+        error: s.error,
+      });
+    }
+    if (this.#stopped && this.#live.size === 0) this.#finishClose();
+  }
+}
+
+function positiveDuration(field: string, value: unknown): number {
+  return v.durationMs(field, value, { allowInfinite: true, allowZero: false });
+}
