@@ -3,7 +3,7 @@ import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
 import type { Server } from '../server.js';
 import { type CheckCause, ON_ERROR_ACTIONS, type OnErrorAction } from './check-result.js';
-import { CONNECT_OUTCOMES, type ConnectOutcome, type OutcomeSink } from './outcome-sink.js';
+import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
 
 /** Per-server passive settings: HAProxy's `server … observe/error-limit/on-error`. */
 export interface ServerObserveOptions {
@@ -36,7 +36,7 @@ export const PASSIVE_OBSERVER_DEFAULTS = Object.freeze({
 
 const OPTION_KEYS = ['observe', 'errorLimit', 'onError', 'servers'] as const;
 const SERVER_KEYS = ['observe', 'errorLimit', 'onError'] as const;
-const OUTCOMES = new Set<string>(CONNECT_OUTCOMES);
+const OUTCOME_KINDS = new Set<string>(['success', 'refused', 'reset', 'timeout', 'error']);
 
 interface Settings {
   readonly observe: 'layer4' | 'none';
@@ -45,8 +45,8 @@ interface Settings {
 }
 
 /**
- * HAProxy's `observe layer4`: counts consecutive failed connection attempts per server, as reported by whatever
- * dials (a proxy, `balancer.connect()`); at `errorLimit` it resets the count and has the pool apply `onError`
+ * HAProxy's `observe layer4`: an {@link OutcomeSink} that counts consecutive failed connection attempts per
+ * server, as reported by whatever dials (the proxy, `balancer.connect()`: every attempt, retries included); at `errorLimit` it resets the count and has the pool apply `onError`
  * (reason `Health analyze`, info `Detected N consecutive errors, last one was: L4 unsuccessful connection`).
  * A successful connection and a passed active check reset the count. Only servers with `check: true` are
  * observed, as in HAProxy.
@@ -55,7 +55,8 @@ interface Settings {
  * ```ts
  * const observer = new PassiveObserver(pool, { errorLimit: 3, onError: 'mark-down' })
  * const checker = new ActiveChecker(pool, { fastinterMs: 500 }) // pulled forward after the error limit
- * socket.once('error', (err) => observer.report(server, connectOutcomeOf(err)))
+ * // Whatever dials reports every attempt (the proxy and balancer.connect() take it as their `observer`):
+ * observer.reportOutcome(server, { kind: 'refused', durationMs: 0 })
  * ```
  */
 export class PassiveObserver implements OutcomeSink {
@@ -101,16 +102,19 @@ export class PassiveObserver implements OutcomeSink {
   }
 
   /**
-   * Records one connection attempt. `success` resets the server's count; any other outcome adds one, and the
-   * `errorLimit`-th in a row triggers `onError`. Ignored after close, for servers without checks, with
-   * `observe: 'none'`, or not in the pool.
+   * Records one connection attempt. `success` resets the server's count; any other outcome (refused, reset,
+   * timeout, error: HAProxy's `L4 unsuccessful connection`) adds one, and the `errorLimit`-th in a row triggers
+   * `onError`. Ignored after close, for servers without checks, with `observe: 'none'`, or not in the pool.
+   * Synchronous; throws only for an outcome that is not a {@link ConnectOutcome}.
    */
-  report(server: Server, outcome: ConnectOutcome): void {
-    if (!OUTCOMES.has(outcome)) throw invalidArg('outcome', `must be one of ${CONNECT_OUTCOMES.join(', ')}`, outcome);
+  reportOutcome(server: Server, outcome: ConnectOutcome): void {
+    if (!OUTCOME_KINDS.has((outcome as Partial<ConnectOutcome> | null)?.kind as string)) {
+      throw invalidArg('outcome.kind', "must be 'success', 'refused', 'reset', 'timeout' or 'error'", (outcome as { kind?: unknown } | null)?.kind);
+    }
     if (this.#closed || !server.check) return;
     const s = this.#perServer.get(server.name) ?? this.#defaults;
     if (s.observe === 'none' || !this.pool.has(server)) return;
-    if (outcome === 'success') {
+    if (outcome.kind === 'success') {
       this.#errors.delete(server);
       return;
     }
@@ -131,10 +135,10 @@ export class PassiveObserver implements OutcomeSink {
     return this.#errors.get(server) ?? 0;
   }
 
-  /** Stops observing: later reports are ignored. Idempotent. */
+  /** Stops observing: later reports are ignored. Idempotent (nothing is ever in flight). */
   close(): Promise<void> {
     this.destroy();
-    return Promise.resolve();
+    return CLOSED;
   }
 
   /** Same as {@link PassiveObserver.close}: nothing is in flight. */
@@ -151,6 +155,8 @@ export class PassiveObserver implements OutcomeSink {
     return this.close();
   }
 }
+
+const CLOSED = Promise.resolve();
 
 function settings(prefix: string, o: Record<string, unknown>, base: Settings): Settings {
   return {
