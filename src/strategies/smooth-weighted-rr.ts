@@ -1,11 +1,390 @@
 import type { Server } from '../server.js';
-import type { PickContext, Strategy } from './strategy.js';
+import type { PickContext, ServerGroup, Strategy } from './strategy.js';
 
-// PLACEHOLDER: replaced by the real algorithm before anything is committed as done.
+/**
+ * Picks between two rebases of the intercepts. Keeps `weight · k` (at most 4096 · 2^20 = 2^32) and every
+ * intercept far inside the range where doubles are exact integers, at an O(n) cost once per million picks.
+ */
+const REBASE_AFTER = 2 ** 20;
+
+/**
+ * nginx's smooth weighted round robin (`ngx_stream_upstream_get_peer()`): on each pick every server's
+ * *current weight* grows by its effective weight, the server with the highest current weight wins (the first
+ * declared on ties) and gives back the total. Weights 1,2,3 give s3 s2 s1 s3 s2 s3; every window of
+ * `Σ weight` picks from a fresh start holds each server exactly `weight` times, spread out as evenly as
+ * the weights allow.
+ *
+ * **Cost.** nginx scans every server on every pick (O(n)). This implementation produces the same sequence in
+ * O(D + log n) per pick, D being the number of *distinct* effective weights among the usable servers
+ * (at most 4096, as weights are 0–256 in 1/16 units; usually a handful): a server's current weight after
+ * k picks is the line `weight · k + intercept`, servers of equal weight never change order between picks,
+ * so each weight class keeps a binary heap by intercept and a pick compares the D class leaders.
+ * The tests check the sequence against a literal O(n) model after random events.
+ *
+ * **Full and excluded servers.** A server that is full or excluded when it would win is passed over and,
+ * as in nginx, earns nothing that round (its current weight does not grow, and the total the winner gives
+ * back leaves it out). Unlike nginx, a full server that would not have won anyway is not looked at and earns
+ * as usual: finding every full server would cost O(n). When no other candidate can take the connection,
+ * the best excluded server that is not full is returned.
+ *
+ * **Membership.** A server that stops being usable (down, drain, maint, weight 0) keeps its current weight
+ * and resumes with it when it comes back, as nginx does for a peer that failed. A weight change keeps the
+ * current weight and changes how fast it grows.
+ */
 export class SmoothWeightedRoundRobin implements Strategy {
-  readonly name: string = 'smooth-weighted-rr';
+  readonly name = 'swrr';
+
+  #entries = new WeakMap<Server, Entry>();
+  #active = new Rotation();
+  #backup = new Rotation();
+  #epoch = 0;
+  /** Servers passed over during the current pick, best first (reused: a pick allocates nothing). */
+  readonly #aside: Entry[] = [];
+
   pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    for (const s of candidates) if (!ctx.isFull(s) && !ctx.isExcluded(s)) return s;
-    return undefined;
+    const rot = this.#sync(candidates, ctx.group);
+    if (rot.classes.length === 0) return undefined;
+    const total = rot.total;
+    const k = ++rot.k;
+    const aside = this.#aside;
+    let winner: Entry | undefined;
+    let lastResort = -1;
+    for (;;) {
+      const e = rot.best();
+      if (e === undefined) break;
+      if (!ctx.isFull(e.server)) {
+        if (!ctx.isExcluded(e.server)) {
+          winner = e;
+          break;
+        }
+        if (lastResort < 0) lastResort = aside.length;
+      }
+      rot.take(e);
+      aside.push(e);
+    }
+    let passed = aside.length;
+    let winnerAside = false;
+    if (winner === undefined) {
+      if (lastResort < 0) {
+        // Nobody can take it: the round did not happen.
+        rot.k--;
+        for (const e of aside) rot.put(e);
+        aside.length = 0;
+        return undefined;
+      }
+      winner = aside[lastResort]!;
+      passed = lastResort;
+      winnerAside = true;
+    }
+    let given = total;
+    for (let i = 0; i < passed; i++) {
+      const e = aside[i]!;
+      e.intercept -= e.weight;
+      given -= e.weight;
+    }
+    winner.intercept -= given;
+    if (!winnerAside) rot.sink(winner);
+    for (const e of aside) rot.put(e);
+    aside.length = 0;
+    if (k >= REBASE_AFTER) rot.rebase();
+    return winner.server;
   }
+
+  reset(active: readonly Server[], backup: readonly Server[]): void {
+    this.#entries = new WeakMap();
+    this.#active = new Rotation();
+    this.#backup = new Rotation();
+    this.#rebuild(this.#active, active);
+    this.#rebuild(this.#backup, backup);
+  }
+
+  serverUsable(server: Server): void {
+    let e = this.#entries.get(server);
+    if (e === undefined) this.#entries.set(server, (e = new Entry(server)));
+    if (e.rotation !== undefined || e.pending !== undefined) return;
+    const rot = server.backup ? this.#backup : this.#active;
+    if (e.epoch === rot.epoch) {
+      e.weight = server.effectiveWeight;
+      rot.attach(e, e.current);
+    } else {
+      // Its declaration rank is unknown until the next pick shows where it sits among the candidates.
+      e.pending = rot;
+      rot.pending.push(e);
+    }
+  }
+
+  serverUnusable(server: Server): void {
+    const e = this.#entries.get(server);
+    if (e === undefined) return;
+    if (e.pending !== undefined) {
+      const list = e.pending.pending;
+      list.splice(list.indexOf(e), 1);
+      e.pending = undefined;
+    }
+    e.rotation?.detach(e);
+  }
+
+  weightChanged(server: Server): void {
+    const e = this.#entries.get(server);
+    e?.rotation?.reweigh(e, server.effectiveWeight);
+  }
+
+  /** The rotation of `group`, brought in line with `candidates` (a no-op when the hooks kept it so). */
+  #sync(candidates: readonly Server[], group: ServerGroup): Rotation {
+    const rot = group === 'backup' ? this.#backup : this.#active;
+    if (rot.pending.length > 0) this.#admitPending(rot, candidates);
+    if (rot.members !== candidates.length) this.#rebuild(rot, candidates);
+    return rot;
+  }
+
+  /**
+   * Servers added at the end of the declaration order (the usual `pool.add`) are ranked after the last
+   * member in O(1) each. Anything else is resolved by a rebuild.
+   */
+  #admitPending(rot: Rotation, candidates: readonly Server[]): void {
+    const pending = rot.pending;
+    const first = candidates.length - pending.length;
+    let ok = first > 0 && rot.members === first;
+    for (let i = 0; ok && i < pending.length; i++) ok = candidates[first + i] === pending[i]!.server;
+    if (ok) {
+      const last = this.#entries.get(candidates[first - 1]!);
+      ok = last !== undefined && last.rotation === rot && last.rank === rot.maxRank;
+    }
+    for (const e of pending) {
+      e.pending = undefined;
+      if (!ok) continue;
+      e.rank = ++rot.maxRank;
+      e.epoch = rot.epoch;
+      e.weight = e.server.effectiveWeight;
+      rot.attach(e, e.current);
+    }
+    pending.length = 0;
+  }
+
+  /** O(n log n): re-ranks the rotation from `candidates`, keeping every server's current weight. */
+  #rebuild(rot: Rotation, candidates: readonly Server[]): void {
+    rot.clear();
+    rot.epoch = ++this.#epoch;
+    for (let i = 0; i < candidates.length; i++) {
+      const server = candidates[i]!;
+      let e = this.#entries.get(server);
+      if (e === undefined) this.#entries.set(server, (e = new Entry(server)));
+      if (e.pending !== undefined) {
+        const list = e.pending.pending;
+        list.splice(list.indexOf(e), 1);
+        e.pending = undefined;
+      }
+      e.rotation?.detach(e);
+      e.rank = i;
+      e.epoch = rot.epoch;
+      e.weight = server.effectiveWeight;
+      rot.attach(e, e.current);
+    }
+    rot.maxRank = candidates.length - 1;
+  }
+}
+
+class Entry {
+  readonly server: Server;
+  /** The rotation this server is a member of, or undefined while it is not usable. */
+  rotation: Rotation | undefined = undefined;
+  /** The rotation it waits to join once its rank is known. */
+  pending: Rotation | undefined = undefined;
+  /** Growth per pick: the effective weight, while a member. */
+  weight = 0;
+  /** While in a weight class: current weight = weight · rotation.k + intercept. */
+  intercept = 0;
+  /** Current weight while not in a weight class (out of rotation, or weight 0). */
+  current = 0;
+  /** Declaration order for ties, meaningful among entries of the same epoch. */
+  rank = 0;
+  epoch = -1;
+  cls: WeightClass | undefined = undefined;
+  /** Index in cls.heap. */
+  pos = -1;
+  constructor(server: Server) {
+    this.server = server;
+  }
+}
+
+class WeightClass {
+  readonly weight: number;
+  /** Max-heap by (intercept desc, rank asc): the order of current weights within the class. */
+  readonly heap: Entry[] = [];
+  /** Index in Rotation.classes; -1 while empty. */
+  slot = -1;
+  constructor(weight: number) {
+    this.weight = weight;
+  }
+}
+
+/** The usable servers of one group and their current weights. */
+class Rotation {
+  /** Picks since the last rebase: each one grew every member's current weight by its weight. */
+  k = 0;
+  /** Σ weight of the members. */
+  total = 0;
+  members = 0;
+  epoch = -1;
+  maxRank = -1;
+  /** Non-empty weight classes, scanned on each pick. */
+  readonly classes: WeightClass[] = [];
+  readonly #byWeight = new Map<number, WeightClass>();
+  /** Members of weight 0 (only when a caller passes such candidates without the hooks). */
+  readonly #zero = new Set<Entry>();
+  readonly pending: Entry[] = [];
+
+  /** The member with the highest current weight, first declared on ties. */
+  best(): Entry | undefined {
+    const k = this.k;
+    const classes = this.classes;
+    let best: Entry | undefined;
+    let bestValue = 0;
+    for (let i = 0; i < classes.length; i++) {
+      const c = classes[i]!;
+      const e = c.heap[0]!;
+      const value = c.weight * k + e.intercept;
+      if (best === undefined || value > bestValue || (value === bestValue && e.rank < best.rank)) {
+        best = e;
+        bestValue = value;
+      }
+    }
+    return best;
+  }
+
+  attach(e: Entry, current: number): void {
+    e.rotation = this;
+    this.members++;
+    if (e.weight > 0) {
+      e.intercept = current - e.weight * this.k;
+      this.total += e.weight;
+      this.put(e);
+    } else {
+      e.current = current;
+      this.#zero.add(e);
+    }
+  }
+
+  detach(e: Entry): void {
+    if (e.cls !== undefined) {
+      e.current = e.weight * this.k + e.intercept;
+      this.total -= e.weight;
+      this.take(e);
+    } else {
+      this.#zero.delete(e);
+    }
+    e.rotation = undefined;
+    this.members--;
+  }
+
+  reweigh(e: Entry, weight: number): void {
+    this.detach(e);
+    e.weight = weight;
+    this.attach(e, e.current);
+  }
+
+  /** Takes every member out, saving current weights, and restarts k. */
+  clear(): void {
+    for (const c of this.classes) {
+      for (const e of c.heap) {
+        e.current = c.weight * this.k + e.intercept;
+        e.cls = undefined;
+        e.rotation = undefined;
+      }
+      c.heap.length = 0;
+      c.slot = -1;
+    }
+    for (const e of this.#zero) e.rotation = undefined;
+    this.#zero.clear();
+    this.classes.length = 0;
+    this.members = 0;
+    this.total = 0;
+    this.k = 0;
+  }
+
+  /** Folds `weight · k` into every intercept; the order within each class is unchanged. */
+  rebase(): void {
+    const k = this.k;
+    for (const c of this.classes) for (const e of c.heap) e.intercept += c.weight * k;
+    this.k = 0;
+  }
+
+  /** Inserts `e` in the heap of its weight class (totals untouched). */
+  put(e: Entry): void {
+    let c = this.#byWeight.get(e.weight);
+    if (c === undefined) this.#byWeight.set(e.weight, (c = new WeightClass(e.weight)));
+    const heap = c.heap;
+    e.cls = c;
+    e.pos = heap.length;
+    heap.push(e);
+    siftUp(heap, e.pos);
+    if (c.slot < 0) {
+      c.slot = this.classes.length;
+      this.classes.push(c);
+    }
+  }
+
+  /** Removes `e` from its class heap (totals untouched). */
+  take(e: Entry): void {
+    const c = e.cls!;
+    const heap = c.heap;
+    const last = heap.pop()!;
+    if (last !== e) {
+      heap[e.pos] = last;
+      last.pos = e.pos;
+      siftDown(heap, siftUp(heap, e.pos));
+    }
+    e.cls = undefined;
+    e.pos = -1;
+    if (heap.length === 0) {
+      const moved = this.classes.pop()!;
+      if (moved !== c) {
+        this.classes[c.slot] = moved;
+        moved.slot = c.slot;
+      }
+      c.slot = -1;
+    }
+  }
+
+  /** Restores the heap after `e`'s intercept went down. */
+  sink(e: Entry): void {
+    siftDown(e.cls!.heap, e.pos);
+  }
+}
+
+function higher(a: Entry, b: Entry): boolean {
+  return a.intercept > b.intercept || (a.intercept === b.intercept && a.rank < b.rank);
+}
+
+function siftUp(heap: Entry[], i: number): number {
+  const e = heap[i]!;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = heap[parent]!;
+    if (!higher(e, p)) break;
+    heap[i] = p;
+    p.pos = i;
+    i = parent;
+  }
+  heap[i] = e;
+  e.pos = i;
+  return i;
+}
+
+function siftDown(heap: Entry[], i: number): void {
+  const n = heap.length;
+  const e = heap[i]!;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= n) break;
+    const right = child + 1;
+    if (right < n && higher(heap[right]!, heap[child]!)) child = right;
+    const c = heap[child]!;
+    if (!higher(c, e)) break;
+    heap[i] = c;
+    c.pos = i;
+    i = child;
+  }
+  heap[i] = e;
+  e.pos = i;
 }
