@@ -31,6 +31,9 @@ export function checkDrafts(drafts: Drafts, log: DiagnosticLog): void {
         }
       }
     }
+    if (p.kind !== 'backend' && p.binds.length === 0) {
+      log.add('warning', p.source, 'bind', `${describeSection(p.kind, p.name)} has no 'bind' directive. Please declare it as a backend if this was intended.`, 'no-location');
+    }
     if (p.kind !== 'frontend') checkServers(p, log);
     missingTimeouts(p, log);
   }

@@ -45,12 +45,67 @@ const CONDITIONALS = new Set(['.if', '.elif', '.else', '.endif']);
  * ```
  */
 export function parseHaproxyConfig(text: string, options: ParseHaproxyConfigOptions = {}): HaproxyConfig {
-  const file = options.fileName ?? 'haproxy.cfg';
-  const env = options.env ?? process.env;
+  return parseHaproxyConfigSources([{ fileName: options.fileName ?? 'haproxy.cfg', text }], options.env ?? process.env);
+}
+
+/** One configuration file's name and text. */
+export interface ConfigSource {
+  readonly fileName: string;
+  readonly text: string;
+}
+
+/**
+ * Parses several files as one configuration, like `haproxy -f a.cfg -f b.cfg`: sections accumulate, and each
+ * file starts outside any section. Same result and errors as {@link parseHaproxyConfig}.
+ */
+export function parseHaproxyConfigSources(sources: readonly ConfigSource[], env: ConfigEnv = process.env): HaproxyConfig {
   const log = new DiagnosticLog();
   const global: GlobalDraft = emptyGlobal();
   const defaults: ProxyDraft[] = [];
   const proxies: ProxyDraft[] = [];
+  let file = sources[sources.length - 1]?.fileName ?? 'haproxy.cfg';
+  let lastLine = 0;
+  for (const source of sources) {
+    if (log.full) break;
+    file = source.fileName;
+    lastLine = readSource(source, env, { global, defaults, proxies, log });
+  }
+  if (log.full) log.add('alert', { file, line: lastLine }, '', `too many fatal errors (${log.alertCount}), stopping now.`, 'reader');
+
+  checkDrafts({ defaults, proxies }, log);
+  if (log.alertCount > 0) throw configError(file, log.all);
+
+  const frontends: FrontendConfig[] = [];
+  const backends: BackendConfig[] = [];
+  const listens: ListenConfig[] = [];
+  for (const p of proxies) {
+    if (p.kind === 'frontend') frontends.push({ kind: 'frontend', ...freezeCommon(p), ...freezeFrontend(p) });
+    else if (p.kind === 'backend') backends.push({ kind: 'backend', ...freezeCommon(p), ...freezeBackend(p) });
+    else listens.push({ kind: 'listen', ...freezeCommon(p), ...freezeFrontend(p), ...freezeBackend(p) });
+  }
+  return {
+    global: freezeGlobal(global),
+    defaults: defaults.map(freezeDefaults),
+    frontends,
+    backends,
+    listens,
+    warnings: log.all,
+  };
+}
+
+
+interface ParseState {
+  readonly global: GlobalDraft;
+  readonly defaults: ProxyDraft[];
+  readonly proxies: ProxyDraft[];
+  readonly log: DiagnosticLog;
+}
+
+/** Reads the lines of one file into the shared state; returns the number of its last line. */
+function readSource(source: ConfigSource, env: ConfigEnv, state: ParseState): number {
+  const { global, defaults, proxies, log } = state;
+  const file = source.fileName;
+  const text = source.text;
   let current: Current = { kind: 'none' };
   let sectionName = '';
   let skippingConditional = 0;
@@ -147,28 +202,8 @@ export function parseHaproxyConfig(text: string, options: ParseHaproxyConfigOpti
         break;
     }
   }
-  if (log.full) log.add('alert', { file, line: lines.length }, '', `too many fatal errors (${log.alertCount}), stopping now.`, 'reader');
-  else if (skippingConditional > 0) log.add('alert', { file, line: lines.length }, '.if', "non-terminated '.if' block.", 'reader');
-
-  checkDrafts({ defaults, proxies }, log);
-  if (log.alertCount > 0) throw configError(file, log.all);
-
-  const frontends: FrontendConfig[] = [];
-  const backends: BackendConfig[] = [];
-  const listens: ListenConfig[] = [];
-  for (const p of proxies) {
-    if (p.kind === 'frontend') frontends.push({ kind: 'frontend', ...freezeCommon(p), ...freezeFrontend(p) });
-    else if (p.kind === 'backend') backends.push({ kind: 'backend', ...freezeCommon(p), ...freezeBackend(p) });
-    else listens.push({ kind: 'listen', ...freezeCommon(p), ...freezeFrontend(p), ...freezeBackend(p) });
-  }
-  return {
-    global: freezeGlobal(global),
-    defaults: defaults.map(freezeDefaults),
-    frontends,
-    backends,
-    listens,
-    warnings: log.all,
-  };
+  if (skippingConditional > 0 && !log.full) log.add('alert', { file, line: lines.length }, '.if', "non-terminated '.if' block.", 'reader');
+  return lines.length;
 }
 
 interface SectionState {

@@ -1,0 +1,62 @@
+/**
+ * `switchyard -c -f <file>`: checks a configuration and reports like `haproxy -c` (HAProxy 2.6): the same
+ * alert and warning lines on stderr, `Configuration file is valid` on stdout, exit status 0 (valid),
+ * 1 (errors) or 2 (valid but nothing to listen on).
+ */
+import { LbError } from '../errors.js';
+import { formatDiagnostic, type ConfigDiagnostic } from '../haproxy/config-diagnostics.js';
+import { loadHaproxyConfigFile } from '../haproxy/config-file.js';
+import type { ConfigEnv } from '../haproxy/config-tokenizer.js';
+
+/** What a check printed and its exit status; the caller writes it out. */
+export interface CheckReport {
+  readonly exitCode: 0 | 1 | 2;
+  readonly stdout: readonly string[];
+  readonly stderr: readonly string[];
+}
+
+/** Options of {@link checkConfigFiles}. */
+export interface CheckOptions {
+  /** Process id shown in the `[ALERT]    (<pid>)` prefix. */
+  readonly pid: number;
+  /** Version shown in the `[NOTICE]` header. */
+  readonly version: string;
+  /** Path shown as "path to executable". */
+  readonly executable: string;
+  /** `-q`: print nothing, only the exit status tells. @defaultValue false */
+  readonly quiet?: boolean;
+  /** Variables for `"${VAR}"` expansion. @defaultValue process.env */
+  readonly env?: ConfigEnv;
+}
+
+/** Checks the files as one configuration and returns what `haproxy -c` would print. Never throws for bad input. */
+export async function checkConfigFiles(paths: readonly string[], options: CheckOptions): Promise<CheckReport> {
+  const { pid } = options;
+  const notices = [
+    `[NOTICE]   (${pid}) : switchyard version is ${options.version}`,
+    `[NOTICE]   (${pid}) : path to executable is ${options.executable}`,
+  ];
+  const report = (exitCode: 0 | 1 | 2, stdout: string[], stderr: string[]): CheckReport =>
+    options.quiet === true ? { exitCode, stdout: [], stderr: [] } : { exitCode, stdout, stderr };
+  try {
+    const config = await loadHaproxyConfigFile(paths, options.env === undefined ? {} : { env: options.env });
+    const stderr = config.warnings.length > 0 ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid))] : [];
+    const stdout = config.warnings.length > 0 ? ['Warnings were found.'] : [];
+    const listeners = [...config.frontends, ...config.listens].reduce((n, p) => n + p.binds.length, 0);
+    if (listeners === 0) {
+      return report(2, [...stdout, 'Configuration file has no error but will not start (no listener) => exit(2).'], stderr);
+    }
+    return report(0, [...stdout, 'Configuration file is valid'], stderr);
+  } catch (err) {
+    if (!LbError.is(err) || err.code !== 'ERR_LB_CONFIG') throw err;
+    const diagnostics = (err.details['diagnostics'] ?? []) as readonly ConfigDiagnostic[];
+    const stderr = [...notices, ...diagnostics.map((d) => formatDiagnostic(d, pid))];
+    const unreadable = diagnostics.some((d) => d.line === 0);
+    if (!unreadable) {
+      const files = [...new Set(diagnostics.filter((d) => d.severity === 'alert').map((d) => d.file))];
+      for (const file of files) stderr.push(`[ALERT]    (${pid}) : config : Error(s) found in configuration file : ${file}`);
+      stderr.push(`[ALERT]    (${pid}) : config : Fatal errors found in configuration.`);
+    }
+    return report(1, [], stderr);
+  }
+}
