@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/switchyard.js', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../examples/haproxy.cfg', import.meta.url));
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real command (bin/switchyard.js) in a child process. */
+function switchyard(args: readonly string[], cwd?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const VALID = 'defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1m\n  timeout server 1m\nlisten web\n  bind 127.0.0.1:18090\n  server s1 127.0.0.1:18091 check\n';
+
+describe('switchyard -c (haproxy -c compatible check)', () => {
+  let dir = '';
+  const file = async (name: string, text: string): Promise<string> => {
+    await writeFile(join(dir, name), text);
+    return name;
+  };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-cli-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('accepts the walk-through configuration: "Configuration file is valid", exit 0, nothing on stderr', async () => {
+    const run = await switchyard(['-c', '-f', EXAMPLE]);
+    assert.deepEqual(run, { code: 0, stdout: 'Configuration file is valid\n', stderr: '' });
+  });
+
+  it('rejects a broken copy with the alerts in HAProxy shape on stderr and exit 1', async () => {
+    const name = await file('broken.cfg', VALID.replace('bind 127.0.0.1:18090', 'bind 127.0.0.1:18090\n  balanc roundrobin').replace(' check', ' chek'));
+    const run = await switchyard(['-c', '-f', name], dir);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    const lines = run.stderr.trimEnd().split('\n').map((l) => l.replace(/\(\d+\)/, '(PID)'));
+    assert.deepEqual(lines.slice(2), [
+      "[ALERT]    (PID) : config : parsing [broken.cfg:8] : unknown keyword 'balanc' in 'listen' section; did you mean 'balance' maybe ?",
+      "[ALERT]    (PID) : config : [broken.cfg:9] : 'server web/s1' : unknown keyword 'chek'; did you mean 'check' maybe ?",
+      '[ALERT]    (PID) : config : Error(s) found in configuration file : broken.cfg',
+      '[ALERT]    (PID) : config : Fatal errors found in configuration.',
+    ]);
+    assert.match(lines[0] ?? '', /^\[NOTICE\] {3}\(PID\) : switchyard version is \d+\.\d+\.\d+/);
+  });
+
+  it('prints warnings on stderr and "Warnings were found." before the verdict, exit 0', async () => {
+    const name = await file('warn.cfg', VALID.replace(' check', ' check inter 4'));
+    const run = await switchyard(['-c', '-f', name], dir);
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, 'Warnings were found.\nConfiguration file is valid\n');
+    assert.match(run.stderr, /\[WARNING\] {2}\(\d+\) : config : parsing \[warn\.cfg:8\] : server web\/s1: 'inter 4' checks every 4 ms.*did you mean 4s\?/);
+  });
+
+  it('exits 2 for a valid configuration with nothing to listen on, as HAProxy does', async () => {
+    const name = await file('nolistener.cfg', VALID.replace('listen web\n  bind 127.0.0.1:18090\n', 'backend web\n'));
+    const run = await switchyard(['-c', '-f', name], dir);
+    assert.deepEqual([run.code, run.stdout], [2, 'Configuration file has no error but will not start (no listener) => exit(2).\n']);
+  });
+
+  it('says nothing with -q: only the exit status tells', async () => {
+    const name = await file('quiet.cfg', 'backend b\n  nonsense\n');
+    assert.deepEqual(await switchyard(['-c', '-q', '-f', name], dir), { code: 1, stdout: '', stderr: '' });
+  });
+
+  it('reports a file it cannot open, exit 1', async () => {
+    const run = await switchyard(['-c', '-f', 'missing.cfg'], dir);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /\[ALERT\] {4}\(\d+\) : config : Cannot open configuration file\/directory missing\.cfg : No such file or directory/);
+  });
+
+  it('prints the version with -v', async () => {
+    const run = await switchyard(['-v']);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^switchyard version \d+\.\d+\.\d+ /);
+  });
+
+  it('does not pretend to run a configuration yet: -f without -c exits 2 with a clear message', async () => {
+    const run = await switchyard(['-f', EXAMPLE]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /not yet implemented: running a configuration needs the TCP proxy/);
+  });
+
+  it('refuses an unknown option with the usage, exit 1', async () => {
+    const run = await switchyard(['-Z']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /unknown option '-Z'[\s\S]*Usage : switchyard/);
+  });
+});
