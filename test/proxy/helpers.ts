@@ -13,7 +13,7 @@ export const SAFETY_MS = 10_000;
 
 /** Waits for `event` on `emitter`, failing after `SAFETY_MS`. */
 export async function waitEvent<T extends unknown[] = unknown[]>(
-  emitter: NodeJS.EventEmitter | { once(event: string, fn: (...args: never[]) => void): unknown },
+  emitter: { once(event: any, listener: (...args: any[]) => void): unknown },
   event: string,
   what = event,
 ): Promise<T> {
