@@ -17,8 +17,22 @@ export { First } from './strategies/first.js';
 export { LeastConn } from './strategies/leastconn.js';
 export { PowerOfTwoChoices } from './strategies/p2c.js';
 export { RandomStrategy } from './strategies/random.js';
+export type { RandomStrategyOptions } from './strategies/random.js';
 export { RoundRobin } from './strategies/roundrobin.js';
 export { SmoothWeightedRoundRobin } from './strategies/smooth-weighted-rr.js';
 export { SourceHash } from './strategies/source.js';
+export type { SourceHashOptions } from './strategies/source.js';
 export { StaticRoundRobin } from './strategies/static-rr.js';
 export type { PickContext, ServerGroup, Strategy } from './strategies/strategy.js';
+export { formatDiagnostic } from './haproxy/config-diagnostics.js';
+export type { ConfigDiagnostic, DiagnosticSeverity } from './haproxy/config-diagnostics.js';
+export { loadHaproxyConfigFile } from './haproxy/config-file.js';
+export type { LoadHaproxyConfigOptions } from './haproxy/config-file.js';
+export { parseHaproxyConfig, parseHaproxyConfigSources } from './haproxy/config-parser.js';
+export type { ConfigSource, ParseHaproxyConfigOptions } from './haproxy/config-parser.js';
+export type { ConfigEnv } from './haproxy/config-tokenizer.js';
+export type {
+  BackendConfig, BalanceAlgorithm, BindAddress, DefaultServerSettings, DefaultsConfig, FrontendConfig, GlobalConfig,
+  HaproxyConfig, HashType, HttpCheck, ListenConfig, LogAddress, LogLevel, LogTarget, OnError, ProxyLog, ProxyTimeouts,
+  ServerConfig, SourceLocation, StatsSocket, TcpCheckRule, CheckKind,
+} from './haproxy/config-types.js';
