@@ -16,13 +16,18 @@ export async function waitEvent<T extends unknown[] = unknown[]>(
   emitter: { once(event: any, listener: (...args: any[]) => void): unknown },
   event: string,
   what = event,
+  timeoutMs = SAFETY_MS,
 ): Promise<T> {
-  const signal = AbortSignal.timeout(SAFETY_MS);
+  // A timer we clear (AbortSignal.timeout's cannot be), so waiting leaves no handle behind.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    return (await once(emitter as NodeJS.EventEmitter, event, { signal })) as T;
+    return (await once(emitter as NodeJS.EventEmitter, event, { signal: controller.signal })) as T;
   } catch (err) {
-    if (signal.aborted) throw new Error(`timed out waiting for ${what}`);
+    if (controller.signal.aborted) throw new Error(`timed out waiting for ${what}`);
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
