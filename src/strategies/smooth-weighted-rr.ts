@@ -229,6 +229,13 @@ class Rotation {
   maxRank = -1;
   /** Non-empty weight classes, scanned on each pick. */
   readonly classes: WeightClass[] = [];
+  /**
+   * The leader of each non-empty class, by slot (weight, intercept, rank), copied into typed arrays so the
+   * per-pick scan reads contiguous numbers instead of chasing class → heap → entry pointers.
+   */
+  #weights: Float64Array = new Float64Array(8);
+  #intercepts: Float64Array = new Float64Array(8);
+  #ranks: Float64Array = new Float64Array(8);
   readonly #byWeight = new Map<number, WeightClass>();
   /** Members of weight 0 (only when a caller passes such candidates without the hooks). */
   readonly #zero = new Set<Entry>();
@@ -237,19 +244,22 @@ class Rotation {
   /** The member with the highest current weight, first declared on ties. */
   best(): Entry | undefined {
     const k = this.k;
-    const classes = this.classes;
-    let best: Entry | undefined;
+    const n = this.classes.length;
+    const weights = this.#weights;
+    const intercepts = this.#intercepts;
+    const ranks = this.#ranks;
+    let best = -1;
     let bestValue = 0;
-    for (let i = 0; i < classes.length; i++) {
-      const c = classes[i]!;
-      const e = c.heap[0]!;
-      const value = c.weight * k + e.intercept;
-      if (best === undefined || value > bestValue || (value === bestValue && e.rank < best.rank)) {
-        best = e;
+    let bestRank = 0;
+    for (let i = 0; i < n; i++) {
+      const value = weights[i]! * k + intercepts[i]!;
+      if (best < 0 || value > bestValue || (value === bestValue && ranks[i]! < bestRank)) {
+        best = i;
         bestValue = value;
+        bestRank = ranks[i]!;
       }
     }
-    return best;
+    return best < 0 ? undefined : this.classes[best]!.heap[0];
   }
 
   attach(e: Entry, current: number): void {
@@ -305,7 +315,10 @@ class Rotation {
   /** Folds `weight · k` into every intercept; the order within each class is unchanged. */
   rebase(): void {
     const k = this.k;
-    for (const c of this.classes) for (const e of c.heap) e.intercept += c.weight * k;
+    for (const c of this.classes) {
+      for (const e of c.heap) e.intercept += c.weight * k;
+      this.#lead(c);
+    }
     this.k = 0;
   }
 
@@ -321,7 +334,10 @@ class Rotation {
     if (c.slot < 0) {
       c.slot = this.classes.length;
       this.classes.push(c);
+      if (c.slot >= this.#weights.length) this.#grow();
+      this.#weights[c.slot] = c.weight;
     }
+    this.#lead(c);
   }
 
   /** Removes `e` from its class heap (totals untouched). */
@@ -336,19 +352,44 @@ class Rotation {
     }
     e.cls = undefined;
     e.pos = -1;
-    if (heap.length === 0) {
-      const moved = this.classes.pop()!;
-      if (moved !== c) {
-        this.classes[c.slot] = moved;
-        moved.slot = c.slot;
-      }
-      c.slot = -1;
+    if (heap.length > 0) {
+      this.#lead(c);
+      return;
     }
+    const moved = this.classes.pop()!;
+    if (moved !== c) {
+      this.classes[c.slot] = moved;
+      moved.slot = c.slot;
+      this.#weights[moved.slot] = moved.weight;
+      this.#lead(moved);
+    }
+    c.slot = -1;
   }
 
   /** Restores the heap after `e`'s intercept went down. */
   sink(e: Entry): void {
-    siftDown(e.cls!.heap, e.pos);
+    const c = e.cls!;
+    siftDown(c.heap, e.pos);
+    this.#lead(c);
+  }
+
+  /** Copies the leader of `c` into the scan arrays. */
+  #lead(c: WeightClass): void {
+    const e = c.heap[0]!;
+    this.#intercepts[c.slot] = e.intercept;
+    this.#ranks[c.slot] = e.rank;
+  }
+
+  #grow(): void {
+    const size = this.#weights.length * 2;
+    const grow = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(size);
+      b.set(a);
+      return b;
+    };
+    this.#weights = grow(this.#weights);
+    this.#intercepts = grow(this.#intercepts);
+    this.#ranks = grow(this.#ranks);
   }
 }
 
