@@ -1,0 +1,190 @@
+import { invalidArg } from '../errors.js';
+import * as v from '../internal/validate.js';
+import { type PoolStats, type ServerStatsSnapshot, type StatsInput, collectStats } from './stats-input.js';
+
+/** The `Content-Type` of the Prometheus text exposition format that {@link toPrometheus} renders. */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Options of {@link toPrometheus}. */
+export interface PrometheusOptions {
+  /** Prepended to every metric name; may be empty. @defaultValue 'switchyard_' */
+  readonly prefix?: string;
+  /** Constant labels added to every sample (`{ instance: 'api-1' }`). @defaultValue {} */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** Default values of {@link PrometheusOptions}. */
+export const PROMETHEUS_DEFAULTS = Object.freeze({ prefix: 'switchyard_' });
+
+const OPTION_KEYS = ['prefix', 'labels'] as const;
+const RESERVED_LABELS = new Set(['pool', 'server', 'group', 'state']);
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+type Kind = 'gauge' | 'counter';
+type Labels = readonly (readonly [string, string])[];
+
+interface Family {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly help: string;
+  readonly samples: [Labels, number][];
+}
+
+interface ServerMetric {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly help: string;
+  /** The value, or `undefined` to leave the server out (a counter nobody reports yet). */
+  readonly value: (s: ServerStatsSnapshot) => number | undefined;
+}
+
+const SERVER_METRICS: readonly ServerMetric[] = [
+  { name: 'server_up', kind: 'gauge', help: 'Whether the server is up (1) or down or in maintenance (0).', value: (s) => (isUp(s) ? 1 : 0) },
+  { name: 'server_usable', kind: 'gauge', help: 'Whether the strategies may pick the server now (1) or not (0).', value: (s) => (s.usable ? 1 : 0) },
+  { name: 'server_weight', kind: 'gauge', help: 'Current user weight, 0 to 256 (HAProxy uweight).', value: (s) => s.weight },
+  { name: 'server_current_connections', kind: 'gauge', help: 'Connections held now (HAProxy scur).', value: (s) => s.currentConnections },
+  { name: 'server_max_connections', kind: 'gauge', help: 'Highest number of connections held at once (HAProxy smax).', value: (s) => s.maxConnections },
+  { name: 'server_connection_limit', kind: 'gauge', help: 'Configured maxconn, 0 for unlimited (HAProxy slim).', value: (s) => s.maxconn },
+  { name: 'server_connections_total', kind: 'counter', help: 'Connections handed out (HAProxy stot).', value: (s) => s.totalConnections },
+  { name: 'server_lb_selections_total', kind: 'counter', help: 'Times the strategy picked the server (HAProxy lbtot).', value: (s) => s.lbSelections },
+  { name: 'server_queue_current', kind: 'gauge', help: "Callers waiting in the server's own queue (HAProxy qcur).", value: (s) => s.queued },
+  { name: 'server_queue_max', kind: 'gauge', help: "Highest number of callers in the server's own queue (HAProxy qmax).", value: (s) => s.maxQueued },
+  { name: 'server_check_health', kind: 'gauge', help: 'Health counter of a checked server, 0 to rise+fall-1.', value: (s) => (s.check ? s.health : undefined) },
+  { name: 'server_bytes_in_total', kind: 'counter', help: 'Bytes sent from clients to the server (HAProxy bin).', value: (s) => s.bytesIn },
+  { name: 'server_bytes_out_total', kind: 'counter', help: 'Bytes sent from the server to clients (HAProxy bout).', value: (s) => s.bytesOut },
+  { name: 'server_check_failures_total', kind: 'counter', help: 'Failed health checks while up (HAProxy chkfail).', value: (s) => s.checkFailures },
+  { name: 'server_check_downs_total', kind: 'counter', help: 'Transitions from up to down (HAProxy chkdown).', value: (s) => s.downTransitions },
+  { name: 'server_observe_failures_total', kind: 'counter', help: 'Passive-observation triggers (HAProxy hanafail).', value: (s) => s.observeFailures },
+  {
+    name: 'server_downtime_seconds_total',
+    kind: 'counter',
+    help: 'Total time spent down, in seconds (HAProxy downtime).',
+    value: (s) => (s.downtimeMs === undefined ? undefined : s.downtimeMs / 1000),
+  },
+  { name: 'server_connect_errors_total', kind: 'counter', help: 'Connections that could not be established (HAProxy econ).', value: (s) => s.connectErrors },
+  { name: 'server_retries_total', kind: 'counter', help: 'Connect retries (HAProxy wretr).', value: (s) => s.retries },
+  { name: 'server_redispatches_total', kind: 'counter', help: 'Redispatches away from the server (HAProxy wredis).', value: (s) => s.redispatches },
+  { name: 'server_aborts_total', kind: 'counter', help: 'Connections the server aborted during the transfer (HAProxy srv_abrt).', value: (s) => s.serverAborts },
+];
+
+/**
+ * Renders pools (or balancers, or snapshots) in the Prometheus text exposition format 0.0.4: one `# HELP` and
+ * `# TYPE` per metric, every sample of a metric together, label values escaped. Serve it with
+ * {@link PROMETHEUS_CONTENT_TYPE}.
+ *
+ * Per server (labels `pool`, `server`): up, usable, admin state, weight, current/max/total connections, the
+ * maxconn limit, LB selections, queue, check health; and, when the snapshot carries them, bytes in/out, check
+ * failures, downs, downtime, passive-observation triggers, connect errors, retries, redispatches and server aborts. Per pool: servers, usable servers by
+ * group, availability; with a {@link Balancer}: leases, queue and queue timeouts.
+ *
+ * @example
+ * ```ts
+ * http.createServer((req, res) => {
+ *   res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE)
+ *   res.end(toPrometheus([webBalancer, dbBalancer], { labels: { instance: hostname() } }))
+ * })
+ * ```
+ */
+export function toPrometheus(input: StatsInput | readonly StatsInput[], options: PrometheusOptions = {}): string {
+  const o = v.plainObject('prometheus options', options);
+  v.knownKeys('prometheus options', o, OPTION_KEYS);
+  const prefix = o['prefix'] ?? PROMETHEUS_DEFAULTS.prefix;
+  if (typeof prefix !== 'string' || (prefix !== '' && !METRIC_NAME.test(prefix))) {
+    throw invalidArg('prefix', 'must be empty or start a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)', prefix);
+  }
+  const constant = constantLabels(o['labels'] ?? {});
+  const pools = collectStats(input);
+
+  const families: Family[] = [];
+  const family = (name: string, kind: Kind, help: string): Family => {
+    const f: Family = { name: prefix + name, kind, help, samples: [] };
+    families.push(f);
+    return f;
+  };
+
+  for (const metric of SERVER_METRICS) {
+    const f = family(metric.name, metric.kind, metric.help);
+    for (const p of pools) {
+      for (const s of p.pool.servers) {
+        const value = metric.value(s);
+        if (value !== undefined) f.samples.push([[...constant, ['pool', p.pool.name], ['server', s.name]], value]);
+      }
+    }
+  }
+  const admin = family('server_admin_state', 'gauge', 'Administrative state of the server: 1 for the current one of ready, drain, maint.');
+  for (const p of pools) {
+    for (const s of p.pool.servers) {
+      for (const state of ['ready', 'drain', 'maint'] as const) {
+        admin.samples.push([[...constant, ['pool', p.pool.name], ['server', s.name], ['state', state]], s.adminState === state ? 1 : 0]);
+      }
+    }
+  }
+  poolFamilies(pools, constant, family);
+  return families.filter((f) => f.samples.length > 0).map(render).join('');
+}
+
+function poolFamilies(pools: readonly PoolStats[], constant: Labels, family: (name: string, kind: Kind, help: string) => Family): void {
+  const servers = family('pool_servers', 'gauge', 'Servers in the pool.');
+  const usable = family('pool_usable_servers', 'gauge', 'Servers the strategies may pick now, by group (active or backup).');
+  const available = family('pool_available', 'gauge', 'Whether at least one server can take a connection (1) or none (0).');
+  const leases = family('pool_leases_current', 'gauge', 'Leases held now.');
+  const leasesTotal = family('pool_leases_total', 'counter', 'Leases granted.');
+  const queue = family('pool_queue_current', 'gauge', 'Callers waiting for a free server, in every queue of the balancer.');
+  const queueMax = family('pool_queue_max', 'gauge', 'Highest number of callers waiting at once.');
+  const timeouts = family('pool_queue_timeouts_total', 'counter', 'Callers that gave up after timeoutQueueMs in the queue.');
+  for (const p of pools) {
+    const l: Labels = [...constant, ['pool', p.pool.name]];
+    servers.samples.push([l, p.pool.servers.length]);
+    usable.samples.push([[...l, ['group', 'active']], p.pool.activeUsable]);
+    usable.samples.push([[...l, ['group', 'backup']], p.pool.backupUsable]);
+    available.samples.push([l, p.pool.activeUsable + p.pool.backupUsable > 0 ? 1 : 0]);
+    const b = p.balancer;
+    if (b === undefined) continue;
+    leases.samples.push([l, b.activeLeases]);
+    leasesTotal.samples.push([l, b.totalLeases]);
+    queue.samples.push([l, b.queued]);
+    queueMax.samples.push([l, b.maxQueued]);
+    timeouts.samples.push([l, b.queueTimeouts]);
+  }
+}
+
+function isUp(s: ServerStatsSnapshot): boolean {
+  return s.adminState !== 'maint' && s.operationalState !== 'down';
+}
+
+function constantLabels(value: unknown): Labels {
+  const labels = v.plainObject('labels', value);
+  return Object.entries(labels).map(([name, val]) => {
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) throw invalidArg(`labels.${name}`, 'must be a valid label name not starting with __', name);
+    if (RESERVED_LABELS.has(name)) throw invalidArg(`labels.${name}`, `must not be one of the labels switchyard sets (${[...RESERVED_LABELS].join(', ')})`, name);
+    if (typeof val !== 'string') throw invalidArg(`labels.${name}`, 'must be a string', val);
+    return [name, val] as const;
+  });
+}
+
+function render(f: Family): string {
+  let out = `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.kind}\n`;
+  for (const [labels, value] of f.samples) {
+    const l = labels.length === 0 ? '' : `{${labels.map(([k, val]) => `${k}="${escapeLabel(val)}"`).join(',')}}`;
+    out += `${f.name}${l} ${formatValue(value)}\n`;
+  }
+  return out;
+}
+
+/** Label values escape backslash, double quote and line feed. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** HELP text escapes backslash and line feed. */
+function escapeHelp(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}

@@ -1,0 +1,225 @@
+import { invalidArg } from '../errors.js';
+import { CHECK_STATUS_TEXT } from '../health/check-result.js';
+import * as v from '../internal/validate.js';
+import { WEIGHT_SCALE } from '../server.js';
+import type { TcpProxyStats } from '../tcp-proxy.js';
+import { type PoolStats, type ServerStatsSnapshot, type StatsInput, collectStats } from './stats-input.js';
+
+/**
+ * The columns of HAProxy 2.6's `show stat` CSV, in order (read from a running 2.6.12; the stats modules'
+ * columns that follow a `-` column in HAProxy's output depend on its build and are not included).
+ */
+export const SHOW_STAT_FIELDS = Object.freeze([
+  'pxname', 'svname', 'qcur', 'qmax', 'scur', 'smax', 'slim', 'stot', 'bin', 'bout', 'dreq', 'dresp', 'ereq', 'econ', 'eresp',
+  'wretr', 'wredis', 'status', 'weight', 'act', 'bck', 'chkfail', 'chkdown', 'lastchg', 'downtime', 'qlimit', 'pid', 'iid', 'sid',
+  'throttle', 'lbtot', 'tracked', 'type', 'rate', 'rate_lim', 'rate_max', 'check_status', 'check_code', 'check_duration',
+  'hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other', 'hanafail', 'req_rate', 'req_rate_max', 'req_tot',
+  'cli_abrt', 'srv_abrt', 'comp_in', 'comp_out', 'comp_byp', 'comp_rsp', 'lastsess', 'last_chk', 'last_agt', 'qtime', 'ctime',
+  'rtime', 'ttime', 'agent_status', 'agent_code', 'agent_duration', 'check_desc', 'agent_desc', 'check_rise', 'check_fall',
+  'check_health', 'agent_rise', 'agent_fall', 'agent_health', 'addr', 'cookie', 'mode', 'algo', 'conn_rate', 'conn_rate_max',
+  'conn_tot', 'intercepted', 'dcon', 'dses', 'wrew', 'connect', 'reuse', 'cache_lookups', 'cache_hits', 'srv_icur', 'src_ilim',
+  'qtime_max', 'ctime_max', 'rtime_max', 'ttime_max', 'eint', 'idle_conn_cur', 'safe_conn_cur', 'used_conn_cur', 'need_conn_est',
+  'uweight', 'agg_server_status', 'agg_server_check_status', 'agg_check_status',
+] as const);
+
+/** One column name of {@link SHOW_STAT_FIELDS}. */
+export type ShowStatField = (typeof SHOW_STAT_FIELDS)[number];
+
+/** One row of `show stat`: the columns switchyard has a value for; every other column is empty. */
+export type ShowStatRecord = Partial<Record<ShowStatField, string | number>>;
+
+/** Options of {@link toShowStat} and {@link showStatRecords}. */
+export interface ShowStatOptions {
+  /** Print the `# pxname,svname,…` header line. @defaultValue true */
+  readonly header?: boolean;
+  /**
+   * Clock time (ms) to compute `lastchg` from for plain snapshots, which carry no clock. Live pools and balancers
+   * use their pool's clock. @defaultValue `lastchg` left empty for snapshots
+   */
+  readonly nowMs?: number;
+}
+
+const OPTION_KEYS = ['header', 'nowMs'] as const;
+
+/** HAProxy's `algo` names for the built-in strategies that have one. */
+const ALGO: Readonly<Record<string, string>> = Object.freeze({
+  roundrobin: 'roundrobin',
+  'static-rr': 'static-rr',
+  leastconn: 'leastconn',
+  first: 'first',
+  source: 'source',
+  random: 'random',
+});
+
+/**
+ * Renders pools as HAProxy's `show stat` CSV: the same header and column meanings, one row per server and a
+ * `BACKEND` row per pool (preceded by a `FRONTEND` row when a proxy's stats are given), fields quoted as HAProxy quotes them (only when they hold a comma, a quote or a line
+ * break). Columns switchyard has no value for are empty. `pid` is 1, `iid` the pool's position in the input
+ * (from 1), `sid` the server id.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(toShowStat([webBalancer, dbBalancer]))
+ * // # pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,…
+ * // web,web1,0,0,2,5,,120,,,,,,,,,,UP,1,1,0,…
+ * ```
+ */
+export function toShowStat(input: StatsInput | readonly StatsInput[], options: ShowStatOptions = {}): string {
+  const o = v.plainObject('show stat options', options);
+  v.knownKeys('show stat options', o, OPTION_KEYS);
+  const header = v.boolean('header', o['header'] ?? true);
+  const rows = showStatRecords(input, options).map((r) => `${SHOW_STAT_FIELDS.map((f) => csvField(r[f])).join(',')},\n`);
+  return (header ? `# ${SHOW_STAT_FIELDS.join(',')},\n` : '') + rows.join('');
+}
+
+/** The rows of {@link toShowStat} as objects keyed by column name, for the runtime API and for tests. */
+export function showStatRecords(input: StatsInput | readonly StatsInput[], options: ShowStatOptions = {}): ShowStatRecord[] {
+  const o = v.plainObject('show stat options', options);
+  v.knownKeys('show stat options', o, OPTION_KEYS);
+  const nowOverride = o['nowMs'] === undefined ? undefined : v.durationMs('nowMs', o['nowMs']);
+  const out: ShowStatRecord[] = [];
+  collectStats(input).forEach((p, i) => {
+    const now = p.nowMs ?? nowOverride;
+    if (p.proxy !== undefined) out.push(frontendRecord(p.pool.name, i + 1, p.proxy));
+    for (const s of p.pool.servers) out.push(serverRecord(p, i + 1, s, now));
+    out.push(backendRecord(p, i + 1));
+  });
+  return out;
+}
+
+function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: number | undefined): ShowStatRecord {
+  const r: ShowStatRecord = {
+    pxname: p.pool.name,
+    svname: s.name,
+    qcur: s.queued,
+    qmax: s.maxQueued,
+    scur: s.currentConnections,
+    smax: s.maxConnections,
+    stot: s.totalConnections,
+    status: s.status,
+    weight: Math.ceil(s.effectiveWeight / WEIGHT_SCALE),
+    act: s.backup ? 0 : 1,
+    bck: s.backup ? 1 : 0,
+    pid: 1,
+    iid,
+    sid: s.id,
+    lbtot: s.lbSelections,
+    type: 2,
+    addr: s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`,
+    mode: 'tcp',
+    uweight: s.weight,
+  };
+  if (s.maxconn > 0) r.slim = s.maxconn;
+  if (s.maxqueue > 0) r.qlimit = s.maxqueue;
+  setIf(r, 'bin', s.bytesIn);
+  setIf(r, 'bout', s.bytesOut);
+  setIf(r, 'econ', s.connectErrors);
+  setIf(r, 'wretr', s.retries);
+  setIf(r, 'wredis', s.redispatches);
+  setIf(r, 'hanafail', s.observeFailures);
+  setIf(r, 'srv_abrt', s.serverAborts);
+  if (nowMs !== undefined) r.lastchg = Math.max(0, Math.floor((nowMs - s.lastChangeMs) / 1000));
+  if (s.operationalState === 'starting' && s.weight > 0) {
+    r.throttle = Math.floor((100 * s.effectiveWeight + 15) / (WEIGHT_SCALE * s.weight));
+  }
+  if (s.check) {
+    setIf(r, 'chkfail', s.checkFailures);
+    setIf(r, 'chkdown', s.downTransitions);
+    if (s.downtimeMs !== undefined) r.downtime = Math.floor(s.downtimeMs / 1000);
+    r.check_rise = s.rise;
+    r.check_fall = s.fall;
+    r.check_health = s.health;
+    if (s.checkStatus !== undefined) {
+      r.check_status = s.checkStatus;
+      r.check_desc = CHECK_STATUS_TEXT[s.checkStatus];
+    }
+    setIf(r, 'check_code', s.checkCode);
+    setIf(r, 'check_duration', s.checkDurationMs === undefined ? undefined : Math.round(s.checkDurationMs));
+    setIf(r, 'last_chk', s.checkInfo);
+  }
+  return r;
+}
+
+/** HAProxy's FRONTEND row, from a proxy's totals: sessions, bytes, and `OPEN`. */
+function frontendRecord(name: string, iid: number, proxy: TcpProxyStats): ShowStatRecord {
+  return {
+    pxname: name,
+    svname: 'FRONTEND',
+    scur: proxy.current,
+    stot: proxy.total,
+    bin: proxy.bytesIn,
+    bout: proxy.bytesOut,
+    status: 'OPEN',
+    pid: 1,
+    iid,
+    sid: 0,
+    type: 0,
+    mode: 'tcp',
+    conn_tot: proxy.total,
+  };
+}
+
+function backendRecord(p: PoolStats, iid: number): ShowStatRecord {
+  const pool = p.pool;
+  const servers = pool.servers;
+  const b = p.balancer;
+  // The group HAProxy counts in the backend's weight: usable actives, else usable backups (the first only
+  // without allBackups), as the balancer would use them.
+  const usable = servers.filter((s) => s.usable);
+  const actives = usable.filter((s) => !s.backup);
+  const group = actives.length > 0 ? actives : pool.allBackups ? usable : usable.slice(0, 1);
+  const r: ShowStatRecord = {
+    pxname: pool.name,
+    svname: 'BACKEND',
+    scur: b?.activeLeases ?? sum(servers, (s) => s.currentConnections)!,
+    stot: b?.totalLeases ?? sum(servers, (s) => s.totalConnections)!,
+    status: pool.activeUsable + pool.backupUsable > 0 ? 'UP' : 'DOWN',
+    weight: group.reduce((n, s) => n + Math.ceil(s.effectiveWeight / WEIGHT_SCALE), 0),
+    act: pool.activeUsable,
+    bck: pool.backupUsable,
+    pid: 1,
+    iid,
+    sid: 0,
+    lbtot: sum(servers, (s) => s.lbSelections)!,
+    type: 1,
+    mode: 'tcp',
+    uweight: group.reduce((n, s) => n + s.weight, 0),
+  };
+  if (b !== undefined) {
+    r.qcur = b.queued;
+    r.qmax = b.maxQueued;
+    const algo = ALGO[b.strategy];
+    if (algo !== undefined) r.algo = algo;
+  }
+  setIf(r, 'bin', sum(servers, (s) => s.bytesIn));
+  setIf(r, 'bout', sum(servers, (s) => s.bytesOut));
+  setIf(r, 'econ', sum(servers, (s) => s.connectErrors));
+  setIf(r, 'wretr', sum(servers, (s) => s.retries));
+  setIf(r, 'wredis', sum(servers, (s) => s.redispatches));
+  return r;
+}
+
+/** Sum over servers, or `undefined` when some server does not report the value. */
+function sum(servers: readonly ServerStatsSnapshot[], pick: (s: ServerStatsSnapshot) => number | undefined): number | undefined {
+  let total = 0;
+  for (const s of servers) {
+    const x = pick(s);
+    if (x === undefined) return undefined;
+    total += x;
+  }
+  return total;
+}
+
+function setIf(r: ShowStatRecord, field: ShowStatField, value: string | number | undefined): void {
+  if (value !== undefined) r[field] = value;
+}
+
+/** HAProxy's CSV quoting (`csv_enc(…, 1)`): quote only when the text holds `,`, `"`, CR or LF; double the quotes. */
+function csvField(value: string | number | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalidArg('show stat value', 'must be a finite number', value);
+    return String(value);
+  }
+  return /[\n\r,"]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}

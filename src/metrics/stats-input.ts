@@ -1,0 +1,122 @@
+import type { Balancer, BalancerStats } from '../balancer.js';
+import { invalidArg } from '../errors.js';
+import type { Pool, PoolSnapshot } from '../pool.js';
+import type { ServerSnapshot } from '../server.js';
+import type { ProxyServerStats, TcpProxy, TcpProxyStats } from '../tcp-proxy.js';
+
+/** Counters of a server that the snapshot lacks and the renderers still accept (HAProxy fills them). */
+type Tolerated = 'checkFailures' | 'downTransitions' | 'observeFailures' | 'downtimeMs';
+
+/**
+ * A server snapshot as the renderers read it: a {@link ServerSnapshot} (counters it lacks, for example in a
+ * snapshot from an older version, are shown empty) plus the traffic counters a proxy adds. Each optional
+ * counter is rendered only when present.
+ */
+export interface ServerStatsSnapshot extends Omit<ServerSnapshot, Tolerated>, Partial<Pick<ServerSnapshot, Tolerated>> {
+  /** Bytes from clients to the server (HAProxy `bin`). */
+  readonly bytesIn?: number;
+  /** Bytes from the server to clients (HAProxy `bout`). */
+  readonly bytesOut?: number;
+  /** Failed connection attempts (HAProxy `econ`). */
+  readonly connectErrors?: number;
+  /** Connect retries (HAProxy `wretr`). */
+  readonly retries?: number;
+  /** Connections moved away from this server after a failure (HAProxy `wredis`). */
+  readonly redispatches?: number;
+  /** Connections the server aborted during the transfer (HAProxy `srv_abrt`). */
+  readonly serverAborts?: number;
+}
+
+/** A pool snapshot whose servers may carry the optional counters of {@link ServerStatsSnapshot}. */
+export interface PoolStatsSnapshot extends Omit<PoolSnapshot, 'servers'> {
+  readonly servers: readonly ServerStatsSnapshot[];
+}
+
+/** Something with proxy counters: a {@link TcpProxy} or the result of its `stats()`. */
+export type ProxyStatsSource = TcpProxyStats | { stats(): TcpProxyStats };
+
+/**
+ * What the renderers accept: a live {@link Pool}; a {@link Balancer} (adds its queue, lease counters and
+ * strategy); a plain snapshot, e.g. one received from another process; or an object joining a pool (or
+ * balancer, or snapshot) with the balancer's stats and a {@link TcpProxy} (adds bytes, connect errors, retries
+ * and redispatches per server, and a `FRONTEND` row to `show stat`).
+ */
+export type StatsInput =
+  | Pool
+  | Balancer
+  | PoolStatsSnapshot
+  | {
+      readonly pool: Pool | Balancer | PoolStatsSnapshot;
+      readonly balancer?: BalancerStats;
+      readonly proxy?: ProxyStatsSource;
+    };
+
+/** @internal One pool, normalised for rendering. */
+export interface PoolStats {
+  readonly pool: PoolStatsSnapshot;
+  readonly balancer: BalancerStats | undefined;
+  /** The pool clock's current time, when known (for "seconds since last change"). */
+  readonly nowMs: number | undefined;
+  /** Proxy totals, for a FRONTEND row. */
+  readonly proxy: TcpProxyStats | undefined;
+}
+
+/** @internal Turns one input or a list of them into pool stats; throws ERR_LB_INVALID_ARG on anything else or on a repeated pool name. */
+export function collectStats(input: StatsInput | readonly StatsInput[]): PoolStats[] {
+  const list = Array.isArray(input) ? (input as readonly StatsInput[]) : [input as StatsInput];
+  const out: PoolStats[] = [];
+  const seen = new Set<string>();
+  list.forEach((item, i) => {
+    const stats = one(item, Array.isArray(input) ? `stats input[${i}]` : 'stats input');
+    if (seen.has(stats.pool.name)) throw invalidArg(`stats input[${i}]`, 'must not repeat a pool name', stats.pool.name);
+    seen.add(stats.pool.name);
+    out.push(stats);
+  });
+  return out;
+}
+
+function one(item: unknown, field: string): PoolStats {
+  if (typeof item !== 'object' || item === null) throw invalidArg(field, 'must be a Pool, a Balancer or a pool snapshot', item);
+  const o = item as Record<string, unknown>;
+  if (isBalancer(item)) return { pool: item.pool.snapshot(), balancer: item.stats(), nowMs: item.pool.clock.now(), proxy: undefined };
+  if (isPool(item)) return { pool: item.snapshot(), balancer: undefined, nowMs: item.clock.now(), proxy: undefined };
+  if (isSnapshot(item)) return { pool: item, balancer: undefined, nowMs: undefined, proxy: undefined };
+  if ('pool' in o) {
+    const inner = one(o['pool'], `${field}.pool`);
+    const balancer = (o['balancer'] as BalancerStats | undefined) ?? inner.balancer;
+    const source = o['proxy'];
+    if (source === undefined) return { ...inner, balancer };
+    const proxy = typeof (source as { stats?: unknown }).stats === 'function' ? (source as { stats(): TcpProxyStats }).stats() : (source as TcpProxyStats);
+    if (typeof proxy !== 'object' || proxy === null || typeof proxy.servers !== 'object') {
+      throw invalidArg(`${field}.proxy`, 'must be a TcpProxy or its stats()', source);
+    }
+    const servers = inner.pool.servers.map((s) => withProxyCounters(s, proxy.servers[s.name]));
+    return { pool: { ...inner.pool, servers }, balancer, nowMs: inner.nowMs, proxy };
+  }
+  throw invalidArg(field, 'must be a Pool, a Balancer or a pool snapshot', item);
+}
+
+function withProxyCounters(s: ServerStatsSnapshot, c: ProxyServerStats | undefined): ServerStatsSnapshot {
+  // A server the proxy never tried has moved no byte: its counters are 0, not unknown.
+  return {
+    ...s,
+    bytesIn: c?.bytesIn ?? 0,
+    bytesOut: c?.bytesOut ?? 0,
+    connectErrors: c?.connectErrors ?? 0,
+    retries: c?.retries ?? 0,
+    redispatches: c?.redispatches ?? 0,
+    serverAborts: c?.serverAborts ?? 0,
+  };
+}
+
+function isBalancer(value: unknown): value is Balancer {
+  return typeof value === 'object' && value !== null && typeof (value as Balancer).stats === 'function' && isPool((value as Balancer).pool);
+}
+
+function isPool(value: unknown): value is Pool {
+  return typeof value === 'object' && value !== null && typeof (value as Pool).snapshot === 'function' && typeof (value as Pool).clock === 'object';
+}
+
+function isSnapshot(value: unknown): value is PoolStatsSnapshot {
+  return typeof value === 'object' && value !== null && typeof (value as PoolSnapshot).name === 'string' && Array.isArray((value as PoolSnapshot).servers);
+}
