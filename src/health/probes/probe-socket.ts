@@ -123,9 +123,12 @@ export class ProbeSocket {
     if (this.#closed) return;
     this.#closed = true;
     this.#signal.removeEventListener('abort', this.#onAbort);
-    // resetAndDestroy() on a socket still connecting waits for the connection: destroy it outright instead.
-    if (this.#connected && !this.#socket.destroyed) this.#socket.resetAndDestroy();
-    else this.#socket.destroy();
+    // Reset only a connection that is fully open. resetAndDestroy() on a socket still connecting waits for the
+    // connection; on one already shutting down (the peer closed and Node ended our side) libuv refuses the
+    // reset and the handle is never closed. Both get a plain destroy.
+    const socket = this.#socket;
+    if (this.#connected && !this.#ended && !socket.destroyed && !socket.writableEnded) socket.resetAndDestroy();
+    else socket.destroy();
     this.#notify();
   }
 
