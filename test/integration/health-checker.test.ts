@@ -20,7 +20,8 @@ async function event(emitter: Pool, name: 'server:down' | 'server:up'): Promise<
   const controller = new AbortController();
   const safety = setTimeout(() => controller.abort(new Error(`no ${name} within ${SAFETY_MS} ms`)), SAFETY_MS);
   try {
-    return await once(emitter, name, { signal: controller.signal });
+    // events.once works with any emitter that has on/off; its typings only know Node's own EventEmitter.
+    return await once(emitter as unknown as NodeJS.EventEmitter, name, { signal: controller.signal });
   } finally {
     clearTimeout(safety);
   }
