@@ -20,6 +20,12 @@ const DRAW_ATTEMPTS = 8;
  * O(1) per pick: draws are rejection-sampled (full, excluded and weight-0 servers are redrawn), with a
  * scan only after {@link DRAW_ATTEMPTS} misses in a row, e.g. when almost every server is full. Excluded
  * servers are drawn only when no other candidate can take the connection.
+ *
+ * @example
+ * ```ts
+ * const balancer = new Balancer(pool, { strategy: new PowerOfTwoChoices() }) // or strategy: 'p2c'
+ * // pass `random` to the Balancer for reproducible draws
+ * ```
  */
 export class PowerOfTwoChoices implements Strategy {
   readonly name = 'p2c';

@@ -19,7 +19,10 @@ const REBASE_AFTER = 2 ** 20;
  * (at most 4096, as weights are 0–256 in 1/16 units; usually a handful): a server's current weight after
  * k picks is the line `weight · k + intercept`, servers of equal weight never change order between picks,
  * so each weight class keeps a binary heap by intercept and a pick compares the D class leaders.
- * The tests check the sequence against a literal O(n) model after random events.
+ * Each server passed over (below) adds O(D + log n). A server coming back is re-inserted in O(log n); one
+ * the strategy has never seen is ranked at the next pick, in O(1) when it was added at the end of the
+ * declaration order (`pool.add`), else by an O(n log n) rebuild. The tests check the sequence against a
+ * literal O(n) model through random events.
  *
  * **Full and excluded servers.** A server that is full or excluded when it would win is passed over and,
  * as in nginx, earns nothing that round (its current weight does not grow, and the total the winner gives
@@ -30,6 +33,17 @@ const REBASE_AFTER = 2 ** 20;
  * **Membership.** A server that stops being usable (down, drain, maint, weight 0) keeps its current weight
  * and resumes with it when it comes back, as nginx does for a peer that failed. A weight change keeps the
  * current weight and changes how fast it grows.
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool('api', { servers: [
+ *   { name: 's1', host: '10.0.0.1', port: 8080, weight: 1 },
+ *   { name: 's2', host: '10.0.0.2', port: 8080, weight: 2 },
+ *   { name: 's3', host: '10.0.0.3', port: 8080, weight: 3 },
+ * ] })
+ * const balancer = new Balancer(pool, { strategy: new SmoothWeightedRoundRobin() }) // or strategy: 'swrr'
+ * // six sequential connections go to s3, s2, s1, s3, s2, s3
+ * ```
  */
 export class SmoothWeightedRoundRobin implements Strategy {
   readonly name = 'swrr';
@@ -133,7 +147,9 @@ export class SmoothWeightedRoundRobin implements Strategy {
   #sync(candidates: readonly Server[], group: ServerGroup): Rotation {
     const rot = group === 'backup' ? this.#backup : this.#active;
     if (rot.pending.length > 0) this.#admitPending(rot, candidates);
-    if (rot.members !== candidates.length) this.#rebuild(rot, candidates);
+    // The balancer always passes the pool's live arrays and keeps the rotation in step through the hooks;
+    // another array (a caller without hooks) is taken as a new membership.
+    if (rot.members !== candidates.length || rot.source !== candidates) this.#rebuild(rot, candidates);
     return rot;
   }
 
@@ -164,6 +180,7 @@ export class SmoothWeightedRoundRobin implements Strategy {
   /** O(n log n): re-ranks the rotation from `candidates`, keeping every server's current weight. */
   #rebuild(rot: Rotation, candidates: readonly Server[]): void {
     rot.clear();
+    rot.source = candidates;
     rot.epoch = ++this.#epoch;
     for (let i = 0; i < candidates.length; i++) {
       const server = candidates[i]!;
@@ -227,6 +244,8 @@ class Rotation {
   members = 0;
   epoch = -1;
   maxRank = -1;
+  /** The candidates array the rotation was last built from. */
+  source: readonly Server[] | undefined = undefined;
   /** Non-empty weight classes, scanned on each pick. */
   readonly classes: WeightClass[] = [];
   /**

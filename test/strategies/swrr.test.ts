@@ -262,6 +262,19 @@ describe('SmoothWeightedRoundRobin (swrr)', () => {
     }
   });
 
+  it('follows the candidates it is given when used without the hooks', () => {
+    const pool = new Pool('fe', { servers: servers([1, 2, 3, 4]) });
+    const [s1, s2, s3, s4] = pool.servers as [Server, Server, Server, Server];
+    const strategy = new SmoothWeightedRoundRobin();
+    const model = new SwrrModel();
+    const never = (): boolean => false;
+    const ctx: PickContext = { group: 'active', clientAddress: undefined, key: undefined, random: Math.random, isFull: never, isExcluded: never };
+    const lists = [[s1, s2, s3, s4], [s1, s3, s4], [s1, s3], [s2, s4], [s1, s2, s3, s4], [s2, s4]];
+    for (const list of lists) {
+      for (let i = 0; i < 7; i++) assert.equal(strategy.pick(list, ctx)?.name, model.pick(list, never, never)?.name);
+    }
+  });
+
   it('matches the literal O(n) model through any sequence of pool events', () => {
     const op = fc.oneof(
       { arbitrary: fc.record({ kind: fc.constant('acquire' as const), exclude: fc.array(fc.nat(9), { maxLength: 3 }) }), weight: 6 },
