@@ -36,3 +36,22 @@ export type {
   HaproxyConfig, HashType, HttpCheck, ListenConfig, LogAddress, LogLevel, LogTarget, OnError, ProxyLog, ProxyTimeouts,
   ServerConfig, SourceLocation, StatsSocket, TcpCheckRule, CheckKind,
 } from './haproxy/config-types.js';
+export { CONNECT_TRACING_CHANNEL, DIAGNOSTICS_CHANNELS } from './diagnostics.js';
+export type {
+  CheckResultMessage, ConnectContext, DiscoveryErrorMessage, DiscoveryUpdateMessage, PickMessage, PoolMessage, QueueLeaveMessage,
+  ServerMessage, ServerStateMessage,
+} from './diagnostics.js';
+export { Discovery, FOLLOW_SERVERS_DEFAULTS, followServers } from './discovery/follow-servers.js';
+export type {
+  DiscoveredServer, DiscoveredServerDefaults, DiscoveryChange, DiscoveryEvents, FollowServersOptions, ServerListSource,
+} from './discovery/follow-servers.js';
+export { DNS_SOURCE_DEFAULTS, DnsSource } from './discovery/dns-source.js';
+export type { DnsAnswer, DnsRecordType, DnsSourceOptions } from './discovery/dns-source.js';
+export type { DnsFailure } from './discovery/dns-error.js';
+export { PROMETHEUS_CONTENT_TYPE, PROMETHEUS_DEFAULTS, toPrometheus } from './metrics/prometheus.js';
+export type { PrometheusOptions } from './metrics/prometheus.js';
+export { SHOW_STAT_FIELDS, showStatRecords, toShowStat } from './metrics/show-stat.js';
+export type { ShowStatField, ShowStatOptions, ShowStatRecord } from './metrics/show-stat.js';
+export type {
+  PoolStatsSnapshot, ProxyServerTraffic, ProxyStatsSource, ProxyTraffic, ServerStatsSnapshot, StatsInput,
+} from './metrics/stats-input.js';

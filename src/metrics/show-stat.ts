@@ -2,8 +2,7 @@ import { invalidArg } from '../errors.js';
 import { CHECK_STATUS_TEXT } from '../health/check-result.js';
 import * as v from '../internal/validate.js';
 import { WEIGHT_SCALE } from '../server.js';
-import type { TcpProxyStats } from '../tcp-proxy.js';
-import { type PoolStats, type ServerStatsSnapshot, type StatsInput, collectStats } from './stats-input.js';
+import { type PoolStats, type ProxyTraffic, type ServerStatsSnapshot, type StatsInput, collectStats } from './stats-input.js';
 
 /**
  * The columns of HAProxy 2.6's `show stat` CSV, in order (read from a running 2.6.12; the stats modules'
@@ -141,7 +140,7 @@ function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: 
 }
 
 /** HAProxy's FRONTEND row, from a proxy's totals: sessions, bytes, and `OPEN`. */
-function frontendRecord(name: string, iid: number, proxy: TcpProxyStats): ShowStatRecord {
+function frontendRecord(name: string, iid: number, proxy: ProxyTraffic): ShowStatRecord {
   return {
     pxname: name,
     svname: 'FRONTEND',

@@ -2,7 +2,6 @@ import type { Balancer, BalancerStats } from '../balancer.js';
 import { invalidArg } from '../errors.js';
 import type { Pool, PoolSnapshot } from '../pool.js';
 import type { ServerSnapshot } from '../server.js';
-import type { ProxyServerStats, TcpProxy, TcpProxyStats } from '../tcp-proxy.js';
 
 /** Counters of a server that the snapshot lacks and the renderers still accept (HAProxy fills them). */
 type Tolerated = 'checkFailures' | 'downTransitions' | 'observeFailures' | 'downtimeMs';
@@ -32,13 +31,35 @@ export interface PoolStatsSnapshot extends Omit<PoolSnapshot, 'servers'> {
   readonly servers: readonly ServerStatsSnapshot[];
 }
 
-/** Something with proxy counters: a {@link TcpProxy} or the result of its `stats()`. */
-export type ProxyStatsSource = TcpProxyStats | { stats(): TcpProxyStats };
+/** Traffic counters of one server as a proxy counts them (a `TcpProxy`'s `stats().servers[name]` has this shape). */
+export interface ProxyServerTraffic {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly connectErrors: number;
+  readonly retries: number;
+  readonly redispatches: number;
+  readonly serverAborts?: number;
+}
+
+/** Traffic counters of a proxy (a `TcpProxy`'s `stats()` has this shape). */
+export interface ProxyTraffic {
+  /** Live connections. */
+  readonly current: number;
+  /** Connections accepted. */
+  readonly total: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Per server, by name. */
+  readonly servers: Readonly<Record<string, ProxyServerTraffic>>;
+}
+
+/** Something with proxy counters: a `TcpProxy`, or the result of its `stats()`. */
+export type ProxyStatsSource = ProxyTraffic | { stats(): ProxyTraffic };
 
 /**
  * What the renderers accept: a live {@link Pool}; a {@link Balancer} (adds its queue, lease counters and
  * strategy); a plain snapshot, e.g. one received from another process; or an object joining a pool (or
- * balancer, or snapshot) with the balancer's stats and a {@link TcpProxy} (adds bytes, connect errors, retries
+ * balancer, or snapshot) with the balancer's stats and a `TcpProxy` (adds bytes, connect errors, retries
  * and redispatches per server, and a `FRONTEND` row to `show stat`).
  */
 export type StatsInput =
@@ -58,7 +79,7 @@ export interface PoolStats {
   /** The pool clock's current time, when known (for "seconds since last change"). */
   readonly nowMs: number | undefined;
   /** Proxy totals, for a FRONTEND row. */
-  readonly proxy: TcpProxyStats | undefined;
+  readonly proxy: ProxyTraffic | undefined;
 }
 
 /** @internal Turns one input or a list of them into pool stats; throws ERR_LB_INVALID_ARG on anything else or on a repeated pool name. */
@@ -86,7 +107,7 @@ function one(item: unknown, field: string): PoolStats {
     const balancer = (o['balancer'] as BalancerStats | undefined) ?? inner.balancer;
     const source = o['proxy'];
     if (source === undefined) return { ...inner, balancer };
-    const proxy = typeof (source as { stats?: unknown }).stats === 'function' ? (source as { stats(): TcpProxyStats }).stats() : (source as TcpProxyStats);
+    const proxy = typeof (source as { stats?: unknown }).stats === 'function' ? (source as { stats(): ProxyTraffic }).stats() : (source as ProxyTraffic);
     if (typeof proxy !== 'object' || proxy === null || typeof proxy.servers !== 'object') {
       throw invalidArg(`${field}.proxy`, 'must be a TcpProxy or its stats()', source);
     }
@@ -96,7 +117,7 @@ function one(item: unknown, field: string): PoolStats {
   throw invalidArg(field, 'must be a Pool, a Balancer or a pool snapshot', item);
 }
 
-function withProxyCounters(s: ServerStatsSnapshot, c: ProxyServerStats | undefined): ServerStatsSnapshot {
+function withProxyCounters(s: ServerStatsSnapshot, c: ProxyServerTraffic | undefined): ServerStatsSnapshot {
   // A server the proxy never tried has moved no byte: its counters are 0, not unknown.
   return {
     ...s,
