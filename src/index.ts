@@ -55,3 +55,17 @@ export type { ShowStatField, ShowStatOptions, ShowStatRecord } from './metrics/s
 export type {
   PoolStatsSnapshot, ProxyServerTraffic, ProxyStatsSource, ProxyTraffic, ServerStatsSnapshot, StatsInput,
 } from './metrics/stats-input.js';
+export { ActiveChecker, ACTIVE_CHECKER_DEFAULTS } from './health/active-checker.js';
+export type { ActiveCheckerOptions, ActiveCheckerStats, ServerCheckOptions } from './health/active-checker.js';
+export { ON_ERROR_ACTIONS, checkVerdict, isCheckStatus, statusHasCode } from './health/check-result.js';
+export type { CheckCause, CheckVerdict, OnErrorAction } from './health/check-result.js';
+export { PASSIVE_OBSERVER_DEFAULTS, PassiveObserver } from './health/passive-observer.js';
+export type { PassiveObserverOptions, ServerObserveOptions } from './health/passive-observer.js';
+export type { Probe, ProbeContext } from './health/probe.js';
+export { HTTP_PROBE_DEFAULTS, httpProbe } from './health/probes/http.js';
+export type { HttpProbeOptions } from './health/probes/http.js';
+export { sendExpectProbe } from './health/probes/send-expect.js';
+export type { SendExpectStep } from './health/probes/send-expect.js';
+export { tcpConnectProbe } from './health/probes/tcp-connect.js';
+export { formatHaproxyLog, haproxyLog } from './haproxy/log-format.js';
+export type { HaproxyLogEvent, HaproxyLogOptions, HaproxyLogServer, HaproxyServerCounts, HaproxySessionCounts } from './haproxy/log-format.js';

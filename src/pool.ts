@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
+import { publishCheckResult } from './diagnostics.js';
 import { LbError, invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE,
@@ -339,12 +340,13 @@ export class Pool extends EventEmitter<PoolEvents> {
    * (a failure below `rise` drops to 0, a success reaching `rise` jumps to full), `chkfail`, the check status,
    * then `check:pass` / `check:fail` and any `server:down` / `server:up` it causes. Results for servers in
    * maintenance (checks paused), without checks, or no longer in the pool are ignored; returns whether it
-   * was applied. Checkers call this; so can your own checking code.
+   * was applied. Checkers call this; so can your own checking code. Published on `switchyard:check:result`.
    */
   reportCheck(server: Server, result: CheckResult): boolean {
     const r = validResult(result);
     if (!this.#order.has(server) || !server.check || server.adminState === 'maint') return false;
     this.#applyResult(server, { source: 'check', result: r }, undefined);
+    publishCheckResult(this, server, r);
     return true;
   }
 

@@ -275,3 +275,21 @@ describe('slow start', () => {
     assert.equal(clock.pending, 0);
   });
 });
+
+describe('diagnostics', () => {
+  it('publishes each applied check result on switchyard:check:result', async () => {
+    const dc = await import('node:diagnostics_channel');
+    const seen: unknown[] = [];
+    const listener = (message: unknown): void => void seen.push(message);
+    dc.subscribe('switchyard:check:result', listener);
+    try {
+      const p = pool();
+      p.reportCheck(p.get('s1'), REFUSED);
+      const m = seen[0] as { server: { name: string }; result: CheckResult; passed: boolean };
+      assert.equal(seen.length, 1);
+      assert.deepEqual([m.server.name, m.result.status, m.passed], ['s1', 'L4CON', false]);
+    } finally {
+      dc.unsubscribe('switchyard:check:result', listener);
+    }
+  });
+});
