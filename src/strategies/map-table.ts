@@ -2,7 +2,7 @@ import type { Server } from '../server.js';
 
 /**
  * HAProxy's map used by `static-rr` and the map-based hashes (`src/lb_map.c recalc_server_map()`):
- * weights divided by their GCD, then a table of `T = Σ weight` slots in which every server appears
+ * weights divided by a common divisor, then a table of `T = Σ weight` slots in which every server appears
  * `weight` times, spread out, the first declared server in the first slot.
  *
  * Rebuilt on membership or weight change only (O(T·n) then), looked up in O(1).
@@ -20,9 +20,14 @@ export class ServerMap {
     return this.#table[i];
   }
 
-  /** Rebuilds the table from usable `servers` in declaration order, with their user weights. */
-  rebuild(servers: readonly Server[]): void {
-    const weights = mapWeights(servers);
+  /**
+   * Rebuilds the table from usable `servers` in declaration order, with their user weights divided by
+   * `divisor` and rounded up. HAProxy's divisor is the GCD of the weights of *every* server of the backend,
+   * usable or not (`init_server_map()`), which fixes the table size, so pass it when more servers than the
+   * usable ones are known. @defaultValue the GCD of the weights of `servers`
+   */
+  rebuild(servers: readonly Server[], divisor?: number): void {
+    const weights = mapWeights(servers, divisor);
     let total = 0;
     for (const w of weights) total += w;
     const table: Server[] = new Array<Server>(total);
@@ -40,7 +45,9 @@ export class ServerMap {
         const w = weights[i]!;
         if (w === 0) continue;
         score[i]! += w;
-        const value = Math.floor((score[i]! + total) / total);
+        // C integer division (truncates toward zero); only the sign of small negative scores differs from
+        // floor, and those never win a slot, but keep HAProxy's arithmetic anyway.
+        const value = Math.trunc((score[i]! + total) / total);
         if (best < 0 || value > max) {
           max = value;
           best = i;
@@ -53,12 +60,21 @@ export class ServerMap {
   }
 }
 
-/** Map weights: user weights divided by their greatest common divisor, rounded up (HAProxy `init_server_map()`). */
-export function mapWeights(servers: readonly Server[]): number[] {
+/**
+ * Map weights: user weights divided by `divisor`, rounded up (HAProxy `init_server_map()`).
+ * @defaultValue divisor: the GCD of the weights of `servers`
+ */
+export function mapWeights(servers: readonly Server[], divisor?: number): number[] {
+  const d = divisor ?? weightDivisor(servers.map((s) => s.weight));
+  if (d === 0) return servers.map(() => 0);
+  return servers.map((s) => Math.ceil(s.weight / d));
+}
+
+/** The greatest common divisor of `weights`, zeros ignored; 0 when every weight is 0. */
+export function weightDivisor(weights: Iterable<number>): number {
   let divisor = 0;
-  for (const s of servers) divisor = gcd(divisor, s.weight);
-  if (divisor === 0) return servers.map(() => 0);
-  return servers.map((s) => Math.ceil(s.weight / divisor));
+  for (const w of weights) divisor = gcd(divisor, w);
+  return divisor;
 }
 
 function gcd(a: number, b: number): number {

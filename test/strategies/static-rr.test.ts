@@ -1,0 +1,492 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { Lease } from '../../src/lease.js';
+import type { ServerOptions } from '../../src/server.js';
+import { StaticRoundRobin } from '../../src/strategies/static-rr.js';
+import { closeMode, holdMode, servers, setup } from '../helpers/picks.js';
+
+const SRR = { strategy: 'static-rr' } as const;
+const picks = (weights: number[], n: number): string => closeMode(setup(servers(weights), SRR).balancer, n).join(' ');
+
+describe('StaticRoundRobin: HAProxy reference sequences (§10 A case 11)', () => {
+  it('walks the table of weights 1,2,3 as s1 s3 s2 s3 s2 s3, the first declared server first', () => {
+    const period = 's1 s3 s2 s3 s2 s3';
+    assert.equal(picks([1, 2, 3], 18), [period, period, period].join(' '));
+  });
+
+  it('walks the table of weights 3,2,1 as s1 s1 s2 s1 s2 s3', () => {
+    const period = 's1 s1 s2 s1 s2 s3';
+    assert.equal(picks([3, 2, 1], 12), [period, period].join(' '));
+  });
+
+  it('walks the table of weights 2,3 as s1 s2 s1 s2 s2', () => {
+    assert.equal(picks([2, 3], 10), 's1 s2 s1 s2 s2 s1 s2 s1 s2 s2');
+  });
+
+  it('divides weights by their GCD: 2,4,6 behaves exactly like 1,2,3', () => {
+    assert.equal(picks([2, 4, 6], 18), picks([1, 2, 3], 18));
+  });
+
+  it('gives weights 5,1 five picks of s1 then one of s2', () => {
+    assert.equal(picks([5, 1], 12), 's1 s1 s1 s1 s1 s2 s1 s1 s1 s1 s1 s2');
+  });
+});
+
+/*
+ * Sequences recorded from real HAProxy 2.6.12 (Debian 2.6.12-1+deb12u4, `nbthread 1`) on 127.0.0.1, with the
+ * harness of reference §10: `listen fe` in `mode tcp`, `balance static-rr`, one Node backend per server that
+ * writes its name, sequential client connections (15 ms apart; "hold" keeps them open), and the events sent
+ * on the stats socket between connections: `set server fe/<s> health up|down` (servers with `check inter 1h`),
+ * `set server fe/<s> state maint|ready`, `set weight fe/<s> 0%|100%` (the only runtime weights HAProxy accepts
+ * for static algorithms). The "dead" server had no listener, with `option redispatch` and `retries 3`: each
+ * refused connection is retried on another server.
+ */
+const RECORDED: readonly Scenario[] = [
+  {
+    name: 'weights 1,2,3: s3 goes down and comes back, the pointer keeps its slot',
+    servers: ['s1 weight 1 check', 's2 weight 2 check', 's3 weight 3 check'],
+    steps: [
+      ['picks', 's1 s3 s2 s3'],
+      ['health', 's3', 'down'],
+      ['picks', 's1 s2 s2 s1 s2'],
+      ['health', 's3', 'up'],
+      ['picks', 's2 s3 s2 s3 s1 s3 s2 s3 s2 s3 s1 s3'],
+    ],
+  },
+  {
+    name: 'weights 2,4,3: the GCD covers every server, so the table keeps 2+4 slots while s3 is down',
+    servers: ['s1 weight 2 check', 's2 weight 4 check', 's3 weight 3 check'],
+    steps: [
+      ['picks', 's1 s2 s3'],
+      ['health', 's3', 'down'],
+      ['picks', 's1 s2 s2 s1 s2 s2 s1'],
+      ['health', 's3', 'up'],
+      ['picks', 's1 s3 s2 s2 s3 s1 s2 s3 s2 s1'],
+    ],
+  },
+  {
+    name: 'weights 3,2,1: weight 0% and back to 100%, maintenance and ready',
+    servers: ['s1 weight 3', 's2 weight 2', 's3 weight 1'],
+    steps: [
+      ['picks', 's1 s1'],
+      ['weight', 's2', '0%'],
+      ['picks', 's1 s3 s1 s1 s1'],
+      ['weight', 's2', '100%'],
+      ['picks', 's1 s2 s3 s1 s1 s2 s1'],
+      ['state', 's1', 'maint'],
+      ['picks', 's2 s2 s3 s2'],
+      ['state', 's1', 'ready'],
+      ['picks', 's1 s2 s1 s2 s3 s1 s1 s2'],
+    ],
+  },
+  {
+    name: 'weights 1,2,3 with maxconn 1,2,unlimited: full servers are skipped, held connections released',
+    servers: ['s1 weight 1 maxconn 1', 's2 weight 2 maxconn 2', 's3 weight 3'],
+    steps: [
+      ['hold', 's1 s3 s2 s3 s2 s3 s3 s3'],
+      ['release', 0],
+      ['release', 2],
+      ['hold', 's2 s3 s1 s3'],
+    ],
+  },
+  {
+    name: 'allbackups: the pointer keeps its slot when the table switches to the backups',
+    servers: ['a1 check', 'b1 backup weight 1 check', 'b2 backup weight 2 check'],
+    allBackups: true,
+    steps: [
+      ['picks', 'a1 a1'],
+      ['health', 'a1', 'down'],
+      ['picks', 'b2 b2 b1 b2 b2 b1'],
+    ],
+  },
+  {
+    name: 'weights 2,1,1: every connection to the dead s2 is redispatched away from it',
+    servers: ['s1 weight 2', 's2 weight 1', 's3 weight 1'],
+    dead: 's2',
+    steps: [['picks', 's1 s1 s3 s1 s1 s3 s1 s1 s3 s1 s1 s3']],
+  },
+];
+
+describe('StaticRoundRobin: sequences recorded from HAProxy 2.6.12', () => {
+  for (const scenario of RECORDED) {
+    it(`reproduces ${scenario.name}`, () => {
+      const { expected, actual } = replay(scenario);
+      assert.deepEqual(actual, expected);
+    });
+  }
+});
+
+describe('StaticRoundRobin: behaviour', () => {
+  it('accepts any runtime weight, unlike HAProxy, and keeps the new ratio exactly', () => {
+    const { pool, balancer } = setup(servers([2, 4]), SRR);
+    pool.setWeight('s1', 3);
+    const names = closeMode(balancer, 7 * 4);
+    assert.equal(names.filter((n) => n === 's1').length, 3 * 4);
+    assert.equal(names.filter((n) => n === 's2').length, 4 * 4);
+  });
+
+  it('ignores slow start: a recovering server gets its full user weight at once', () => {
+    const list = servers([1, 1], { check: true, slowstartMs: 60_000 });
+    const { pool, balancer } = setup(list, SRR);
+    pool.setHealth('s1', 'down');
+    pool.setHealth('s1', 'up');
+    assert.deepEqual(closeMode(balancer, 4).sort(), ['s1', 's1', 's2', 's2']);
+  });
+
+  it('skips an excluded server and returns it only when it is the only usable one', () => {
+    const { pool, balancer } = setup(servers([1, 1, 1], { check: true }), SRR);
+    const s2 = pool.get('s2');
+    const picked = [0, 1, 2, 3].map(() => {
+      const lease = balancer.tryAcquire({ exclude: s2 })!;
+      lease.release();
+      return lease.server.name;
+    });
+    assert.deepEqual(picked, ['s1', 's3', 's1', 's3']);
+    pool.setHealth('s1', 'down');
+    pool.setHealth('s3', 'down');
+    assert.equal(balancer.tryAcquire({ exclude: s2 })?.server.name, 's2');
+  });
+
+  it('moves the pointer past an excluded server it had to return (map_get_server_rr)', () => {
+    const { pool, balancer } = setup(servers([1, 1], { maxconn: 1 }), SRR);
+    assert.deepEqual(closeMode(balancer, 1), ['s1']);
+    const s2Lease = balancer.tryAcquire()!;
+    assert.equal(s2Lease.server.name, 's2');
+    // s2 is full and s1 excluded: s1 is returned, and the pointer now stands after s1's slot.
+    const retry = balancer.tryAcquire({ exclude: pool.get('s1') })!;
+    assert.equal(retry.server.name, 's1');
+    retry.release();
+    s2Lease.release();
+    assert.equal(balancer.tryAcquire()?.server.name, 's2');
+  });
+
+  it('picks nothing when every server is full, then resumes as connections are released', () => {
+    const { balancer } = setup(servers([1, 1], { maxconn: 1 }), SRR);
+    const held = holdMode(balancer, 2);
+    assert.deepEqual(held.names, ['s1', 's2']);
+    assert.equal(balancer.tryAcquire(), undefined);
+    held.leases[0]!.release();
+    assert.equal(balancer.tryAcquire()?.server.name, 's1');
+  });
+
+  it('forgets a removed server, so the table shrinks to the GCD of the servers left', () => {
+    const { pool, balancer } = setup(servers([2, 4, 3]), SRR);
+    assert.deepEqual(closeMode(balancer, 4), ['s1', 's2', 's3', 's2']);
+    pool.remove('s3');
+    // Weights 2,4 now divide by 2: a 3-slot table s1 s2 s2, and the pointer (slot 4) starts over at 0.
+    assert.deepEqual(closeMode(balancer, 6), ['s1', 's2', 's2', 's1', 's2', 's2']);
+  });
+
+  it('gives every connection to the first backup without allBackups, whatever the backup weights', () => {
+    // Real HAProxy 2.6.12 differs here: with backups weighted 2 and 5 its static-rr table is sized by the first
+    // backup's weight but filled from all backups, and it sent 8 of 8 connections to b2 (recorded with the
+    // harness above: a1 `health down`, then 8 connections). switchyard keeps HAProxy's documented rule, and
+    // what its roundrobin does: only the first usable backup.
+    const list: ServerOptions[] = [
+      { name: 'a1', host: '127.0.0.1', port: 19001, check: true },
+      { name: 'b1', host: '127.0.0.1', port: 19002, backup: true, weight: 2 },
+      { name: 'b2', host: '127.0.0.1', port: 19003, backup: true, weight: 5 },
+    ];
+    const { pool, balancer } = setup(list, SRR);
+    pool.setHealth('a1', 'down');
+    assert.deepEqual(closeMode(balancer, 4), ['b1', 'b1', 'b1', 'b1']);
+  });
+
+  it('is built by name through the balancer and exposes its HAProxy name', () => {
+    const { balancer } = setup(servers([1]), SRR);
+    assert.ok(balancer.strategy instanceof StaticRoundRobin);
+    assert.equal(balancer.strategy.name, 'static-rr');
+  });
+});
+
+describe('StaticRoundRobin: matches a literal model of HAProxy lb_map.c on random event sequences', () => {
+  it('agrees pick for pick with the model through downs, ups, drains, maintenance, 0%/100% weights, maxconn and retries', () => {
+    fc.assert(
+      fc.property(farmArbitrary(), commandsArbitrary(), (farm, commands) => {
+        compareWithModel(farm, commands);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Replay of recorded scenarios through the public API.
+
+type Step =
+  | readonly ['picks' | 'hold', string]
+  | readonly ['release', number]
+  | readonly ['health', string, 'up' | 'down']
+  | readonly ['state', string, 'ready' | 'drain' | 'maint']
+  | readonly ['weight', string, number | `${number}%`];
+
+interface Scenario {
+  readonly name: string;
+  /** HAProxy `server` lines without the address: `s1 weight 3 check`, `b1 backup`, `s2 maxconn 1`. */
+  readonly servers: readonly string[];
+  readonly allBackups?: boolean;
+  /** A server with no listener: a connection sent to it is retried once on another server. */
+  readonly dead?: string;
+  readonly steps: readonly Step[];
+}
+
+function serverOptions(line: string, i: number): ServerOptions {
+  const [name, ...words] = line.split(/\s+/);
+  const o: { -readonly [K in keyof ServerOptions]: ServerOptions[K] } = { name: name!, host: '127.0.0.1', port: 19001 + i };
+  for (let j = 0; j < words.length; j++) {
+    const w = words[j];
+    if (w === 'weight') o.weight = Number(words[++j]);
+    else if (w === 'maxconn') o.maxconn = Number(words[++j]);
+    else if (w === 'backup') o.backup = true;
+    else if (w === 'check') o.check = true;
+    else throw new Error(`unknown server keyword ${w}`);
+  }
+  return o;
+}
+
+function replay(scenario: Scenario): { expected: string[]; actual: string[] } {
+  const { pool, balancer } = setup(scenario.servers.map(serverOptions), SRR, { allBackups: scenario.allBackups ?? false });
+  const held: Lease[] = [];
+  const expected: string[] = [];
+  const actual: string[] = [];
+  for (const step of scenario.steps) {
+    if (step[0] === 'picks' || step[0] === 'hold') {
+      const names = step[1].split(' ');
+      const got = names.map(() => {
+        let lease = balancer.tryAcquire();
+        if (lease && lease.server.name === scenario.dead) {
+          lease.release();
+          lease = balancer.tryAcquire({ exclude: lease.server });
+        }
+        if (step[0] === 'hold' && lease) held.push(lease);
+        else lease?.release();
+        return lease?.server.name ?? '-';
+      });
+      expected.push(`${step[0]} ${names.join(' ')}`);
+      actual.push(`${step[0]} ${got.join(' ')}`);
+      continue;
+    }
+    if (step[0] === 'release') held[step[1]]!.release();
+    else if (step[0] === 'health') pool.setHealth(step[1], step[2]);
+    else if (step[0] === 'state') pool.setAdminState(step[1], step[2]);
+    else if (step[0] === 'weight') pool.setWeight(step[1], step[2]);
+    const label = step.join(' ');
+    expected.push(label);
+    actual.push(label);
+  }
+  return { expected, actual };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A deliberately simple model of HAProxy 2.6 static-rr: a line-by-line transcription of src/lb_map.c
+// (init_server_map(), recalc_server_map(), map_get_server_rr()) and of the group choice of
+// update_backend_weight(), with the GCD taken once over the configured weights of every server.
+
+interface MServer {
+  readonly name: string;
+  readonly backup: boolean;
+  readonly maxconn: number;
+  readonly iweight: number;
+  uweight: number;
+  admin: 'ready' | 'drain' | 'maint';
+  running: boolean;
+  served: number;
+  wscore: number;
+}
+
+class MapModel {
+  readonly servers: MServer[];
+  readonly wmult: number;
+  map: MServer[] = [];
+  rrIdx = 0;
+  recalc = true;
+  usable: boolean[];
+
+  constructor(
+    farm: Farm,
+    readonly allBackups: boolean,
+  ) {
+    this.servers = farm.servers.map((f) => ({ ...f, iweight: f.weight, uweight: f.weight, admin: 'ready', running: true, served: 0, wscore: 0 }));
+    let pgcd = 1;
+    const first = this.servers.findIndex((s) => s.uweight > 0);
+    if (first >= 0) {
+      pgcd = this.servers[first]!.uweight;
+      for (let i = first + 1; pgcd > 1 && i < this.servers.length; i++) {
+        let w = this.servers[i]!.uweight;
+        while (w) [pgcd, w] = [w, pgcd % w];
+      }
+    }
+    this.wmult = pgcd;
+    this.usable = this.servers.map((s) => this.isUsable(s));
+  }
+
+  eweight(s: MServer): number {
+    return Math.floor((s.uweight + this.wmult - 1) / this.wmult);
+  }
+  isUsable(s: MServer): boolean {
+    return this.eweight(s) > 0 && s.admin === 'ready' && s.running;
+  }
+  /** map_set_server_status_up/down(): the map is recomputed on the next pick when usability changed. */
+  propagate(i: number): void {
+    const now = this.isUsable(this.servers[i]!);
+    if (now !== this.usable[i]) this.recalc = true;
+    this.usable[i] = now;
+  }
+  saturated(s: MServer): boolean {
+    return s.maxconn > 0 && s.served >= s.maxconn;
+  }
+  recalcServerMap(tot: number, backup: boolean): void {
+    for (const cur of this.servers) cur.wscore = 0;
+    this.map = [];
+    for (let o = 0; o < tot; o++) {
+      let max = 0;
+      let best: MServer | null = null;
+      for (const cur of this.servers) {
+        if (cur.backup !== backup || !this.isUsable(cur)) continue;
+        if (tot === 1) {
+          best = cur;
+          break;
+        }
+        cur.wscore += this.eweight(cur);
+        const v = Math.trunc((cur.wscore + tot) / tot);
+        if (best === null || v > max) {
+          max = v;
+          best = cur;
+        }
+      }
+      this.map[o] = best!;
+      best!.wscore -= tot;
+    }
+    this.recalc = false;
+  }
+  getServerRr(avoid: MServer | null): MServer | null {
+    const act = this.servers.filter((s) => !s.backup && this.isUsable(s));
+    const bck = this.servers.filter((s) => s.backup && this.isUsable(s));
+    // Without allbackups the balancer hands everything to the first usable backup and does not consult the
+    // strategy (HAProxy 2.6 walks a quirky map here instead; see the behaviour test above).
+    if (act.length === 0 && !this.allBackups) return bck[0] ?? null;
+    const group = act.length > 0 ? act : bck;
+    const tot = group.reduce((sum, s) => sum + this.eweight(s), 0);
+    if (tot === 0) return null;
+    if (this.recalc) this.recalcServerMap(tot, act.length === 0);
+    if (this.rrIdx < 0 || this.rrIdx >= tot) this.rrIdx = 0;
+    let newidx = this.rrIdx;
+    let avoided: MServer | null = null;
+    let avoididx = 0;
+    do {
+      const srv = this.map[newidx++]!;
+      if (!this.saturated(srv)) {
+        if (srv !== avoid) {
+          this.rrIdx = newidx;
+          return srv;
+        }
+        avoided = srv;
+        avoididx = newidx;
+      }
+      if (newidx === tot) newidx = 0;
+    } while (newidx !== this.rrIdx);
+    if (avoided) this.rrIdx = avoididx;
+    return avoided;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Random farms and event sequences, applied to both the library and the model. Every server starts usable
+// (the library learns the GCD from the servers it has seen; see StaticRoundRobin's documented differences).
+
+interface Farm {
+  readonly servers: readonly { readonly name: string; readonly weight: number; readonly backup: boolean; readonly maxconn: number }[];
+  readonly allBackups: boolean;
+}
+type Command =
+  | { readonly kind: 'pick'; readonly hold: boolean; readonly avoid: number | null }
+  | { readonly kind: 'release'; readonly index: number }
+  | { readonly kind: 'health'; readonly server: number; readonly up: boolean }
+  | { readonly kind: 'admin'; readonly server: number; readonly state: 'ready' | 'drain' | 'maint' }
+  | { readonly kind: 'weight'; readonly server: number; readonly full: boolean };
+
+function farmArbitrary(): fc.Arbitrary<Farm> {
+  const server = fc.record({
+    weight: fc.oneof(fc.integer({ min: 0, max: 6 }), fc.constantFrom(2, 4, 6, 8, 12), fc.integer({ min: 0, max: 40 })),
+    backup: fc.integer({ min: 0, max: 3 }).map((x) => x === 0),
+    maxconn: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 })),
+  });
+  return fc.record({ servers: fc.array(server, { minLength: 1, maxLength: 6 }), allBackups: fc.boolean() }).map((f) => ({
+    allBackups: f.allBackups,
+    servers: f.servers.map((s, i) => ({ ...s, backup: s.backup && i > 0, name: `s${i + 1}` })),
+  }));
+}
+
+function commandsArbitrary(): fc.Arbitrary<Command[]> {
+  const idx = fc.integer({ min: 0, max: 5 });
+  const command: fc.Arbitrary<Command> = fc.oneof(
+    { weight: 10, arbitrary: fc.record({ kind: fc.constant('pick' as const), hold: fc.boolean(), avoid: fc.oneof(fc.constant(null), fc.constant(null), idx) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('release' as const), index: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('health' as const), server: idx, up: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('admin' as const), server: idx, state: fc.constantFrom('ready' as const, 'drain' as const, 'maint' as const) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('weight' as const), server: idx, full: fc.boolean() }) },
+  );
+  return fc.array(command, { minLength: 20, maxLength: 250 });
+}
+
+function compareWithModel(farm: Farm, commands: readonly Command[]): void {
+  const list: ServerOptions[] = farm.servers.map((s, i) => ({
+    name: s.name,
+    host: '127.0.0.1',
+    port: 19001 + i,
+    weight: s.weight,
+    backup: s.backup,
+    maxconn: s.maxconn,
+    check: true,
+  }));
+  const { pool, balancer } = setup(list, SRR, { allBackups: farm.allBackups });
+  const model = new MapModel(farm, farm.allBackups);
+  const n = farm.servers.length;
+  const held: { lease: Lease; server: MServer }[] = [];
+  const log: string[] = [];
+  for (const c of commands) {
+    if (c.kind === 'pick') {
+      const avoid = c.avoid === null ? null : model.servers[c.avoid % n]!;
+      const expected = model.getServerRr(avoid);
+      const willServe = expected !== null && !model.saturated(expected);
+      const lease = pool.available ? balancer.tryAcquire(avoid ? { exclude: pool.get(avoid.name) } : {}) : undefined;
+      log.push(`pick${c.hold ? ' hold' : ''}${avoid ? ` avoid ${avoid.name}` : ''} → ${lease?.server.name ?? '-'}`);
+      assert.equal(lease?.server.name ?? '-', willServe ? expected.name : '-', log.join('\n'));
+      if (lease && expected) {
+        if (c.hold) {
+          expected.served++;
+          held.push({ lease, server: expected });
+        } else {
+          lease.release();
+        }
+      }
+    } else if (c.kind === 'release') {
+      if (held.length === 0) continue;
+      const [h] = held.splice(c.index % held.length, 1);
+      h!.lease.release();
+      h!.server.served--;
+      log.push(`release ${h!.server.name}`);
+    } else {
+      const i = c.server % n;
+      const s = model.servers[i]!;
+      if (c.kind === 'health') {
+        pool.setHealth(s.name, c.up ? 'up' : 'down');
+        s.running = c.up;
+        log.push(`health ${s.name} ${c.up ? 'up' : 'down'}`);
+      } else if (c.kind === 'admin') {
+        pool.setAdminState(s.name, c.state);
+        // Leaving maintenance: a checked server comes back UP (HAProxy sets the health to `rise`).
+        if (s.admin === 'maint' && c.state !== 'maint') s.running = true;
+        if (c.state === 'maint') s.running = false;
+        s.admin = c.state;
+        log.push(`state ${s.name} ${c.state}`);
+      } else {
+        pool.setWeight(s.name, c.full ? '100%' : '0%');
+        s.uweight = c.full ? s.iweight : 0;
+        log.push(`weight ${s.name} ${c.full ? '100%' : '0%'}`);
+      }
+      model.propagate(i);
+    }
+  }
+}
