@@ -111,17 +111,18 @@ export interface DiscoveryErrorMessage {
 }
 
 /**
- * Context object of the {@link CONNECT_TRACING_CHANNEL} tracing channel. The dialer fills `server` once
- * it has picked; Node adds `result` (the socket) or `error` when the attempt settles.
+ * Context object of the {@link CONNECT_TRACING_CHANNEL} tracing channel, one per `connect()` call (retries
+ * included). The dialer fills `server` and `attempts` as it goes; Node adds `result` (the socket) or `error`
+ * when the connect settles.
  */
 export interface ConnectContext {
   readonly pool: Pool;
-  /** 1 for the first attempt, 2 for the first retry… */
-  readonly attempt: number;
   /** The client address used for hashing, if any. */
   readonly clientAddress: string | undefined;
-  /** The server being dialled; `undefined` until picked. */
+  /** The server of the latest attempt; `undefined` until one is picked. */
   server: Server | undefined;
+  /** Connection attempts made so far, retries included. */
+  attempts: number;
 }
 
 const PASSED: ReadonlySet<string> = new Set(['L4OK', 'L6OK', 'L7OK', 'L7OKC', 'PROCOK']);

@@ -123,18 +123,19 @@ describe('diagnostics', () => {
     const channel = dc.tracingChannel(CONNECT_TRACING_CHANNEL);
     channel.subscribe(handlers);
     try {
-      const context: ConnectContext = { pool, attempt: 1, clientAddress: '10.0.0.1', server: undefined };
+      const context: ConnectContext = { pool, clientAddress: '10.0.0.1', server: undefined, attempts: 0 };
       const socket = await traceConnect(context, async () => {
         context.server = server;
+        context.attempts = 1;
         return 'socket';
       });
       assert.equal(socket, 'socket');
       const boom = new Error('ECONNREFUSED');
       await assert.rejects(
-        traceConnect({ pool, attempt: 2, clientAddress: undefined, server: undefined }, () => Promise.reject(boom)),
+        traceConnect({ pool, clientAddress: undefined, server: undefined, attempts: 0 }, () => Promise.reject(boom)),
         boom,
       );
-      assert.equal(traceConnectSync({ pool, attempt: 1, clientAddress: undefined, server }, () => 42), 42);
+      assert.equal(traceConnectSync({ pool, clientAddress: undefined, server, attempts: 1 }, () => 42), 42);
       assert.deepEqual(events, [
         ['start', undefined, undefined],
         ['asyncEnd', 'web1', 'socket'],
@@ -151,6 +152,6 @@ describe('diagnostics', () => {
   it('runs a connect plainly when nobody traces it', async () => {
     const { pool } = fixture();
     assert.equal(dc.tracingChannel(CONNECT_TRACING_CHANNEL).hasSubscribers, false);
-    assert.equal(await traceConnect({ pool, attempt: 1, clientAddress: undefined, server: undefined }, async () => 'ok'), 'ok');
+    assert.equal(await traceConnect({ pool, clientAddress: undefined, server: undefined, attempts: 0 }, async () => 'ok'), 'ok');
   });
 });
