@@ -22,7 +22,9 @@ import type { StateCause } from './health/check-result.js';
 export interface TcpProxyOptions extends ConnectPolicyOptions {
   /**
    * Client-side inactivity timeout, ms (HAProxy `timeout client`): no byte read from or written to the
-   * client for this long ends the connection (`cD`). `Infinity` = none, as HAProxy without the setting.
+   * client for this long ends the connection (`cD`; `cQ`/`cC` while queued or connecting). `Infinity` = none,
+   * as HAProxy without the setting. Inactivity timeouts are checked by one sweep per proxy every
+   * min(timeout / 8, 500 ms): they fire up to a quarter of the timeout (at most 1 s) late, never early.
    * @defaultValue Infinity
    */
   readonly timeoutClientMs?: number;
@@ -239,6 +241,9 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
   readonly #onServerUp: ((server: Server, cause: StateCause) => void) | undefined;
   readonly #counters = new Map<Server, ServerCounters>();
   readonly #terminations: Partial<Record<TerminationCode, number>> = {};
+  /** Interval of the inactivity sweep, ms; `Infinity` when no inactivity timeout is set. */
+  readonly #sweepMs: number;
+  #sweepTimer: TimerHandle | undefined;
   #total = 0;
   #bytesIn = 0;
   #bytesOut = 0;
@@ -272,6 +277,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       sendProxy: sendProxy === false ? undefined : sendProxy,
       noDelay: v.boolean('noDelay', o['noDelay'] ?? TCP_PROXY_DEFAULTS.noDelay),
     });
+    const shortest = Math.min(settings.timeoutClientMs, settings.timeoutServerMs, settings.timeoutTunnelMs ?? Infinity);
+    this.#sweepMs = shortest === Infinity ? Infinity : Math.max(1, Math.min(shortest / 8, 500));
     const key = o['key'];
     if (key !== undefined && typeof key !== 'function') throw invalidArg('key', 'must be a function of the socket', key);
     this.#key = key as ((socket: net.Socket) => string | number | undefined) | undefined;
@@ -378,6 +385,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     const session = new Session(this.#host, this.balancer, this.#policy, socket, key);
     this.#live.add(session);
     this.#total++;
+    if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();
     session.startDial();
   }
 
@@ -459,11 +467,22 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
   #finishClose(): void {
     this.#deadline?.cancel();
     this.#deadline = undefined;
+    this.#sweepTimer?.cancel();
+    this.#sweepTimer = undefined;
     if (this.#onServerDown) this.balancer.pool.off('server:down', this.#onServerDown);
     if (this.#onServerUp) this.balancer.pool.off('server:up', this.#onServerUp);
     const drained = this.#drained;
     this.#drained = undefined;
     drained?.();
+  }
+
+  #scheduleSweep(): void {
+    this.#sweepTimer = this.#policy.clock.setTimeout(() => {
+      this.#sweepTimer = undefined;
+      const now = this.#policy.clock.now();
+      for (const s of this.#live) s.checkTimeouts(now);
+      if (this.#live.size > 0) this.#scheduleSweep();
+    }, this.#sweepMs);
   }
 
   #killWhere(test: (s: Session) => boolean, cause: 'K' | 'D' | 'U'): void {

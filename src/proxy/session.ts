@@ -60,6 +60,10 @@ export class Session extends Dialer {
   termination: TerminationCode | undefined = undefined;
   error: Error | undefined = undefined;
   closedAt = 0;
+  /** Bytes moved since the last timeout sweep (a flag, so the relay never reads the clock). */
+  touched = false;
+  /** Clock time of the sweep that last saw bytes move (or of the accept). */
+  lastActiveAt = 0;
   #held: Lease | undefined = undefined;
   #clientClosed = false;
   #upstreamClosed = true;
@@ -82,13 +86,9 @@ export class Session extends Dialer {
     // The application's server may not allow half-open sockets; a proxy must (documented Duplex property).
     client.allowHalfOpen = true;
     if (host.settings.noDelay) client.setNoDelay(true);
+    this.lastActiveAt = this.acceptedAt;
     client.on('error', Session.#onClientError);
     client.on('close', Session.#onClientClose);
-    const timeout = host.settings.timeoutClientMs;
-    if (timeout !== Infinity) {
-      client.setTimeout(timeout);
-      client.on('timeout', Session.#onClientTimeout);
-    }
   }
 
   /** Where the connection is, as the second letter of a termination code. */
@@ -127,17 +127,8 @@ export class Session extends Dialer {
     socket.on('close', Session.#onUpstreamClose);
     socket.on('end', Session.#onUpstreamEnd);
     socket.on('drain', Session.#onUpstreamDrain);
-    const tunnel = settings.timeoutTunnelMs;
-    const serverTimeout = tunnel ?? settings.timeoutServerMs;
-    if (serverTimeout !== Infinity) {
-      socket.setTimeout(serverTimeout);
-      socket.on('timeout', Session.#onUpstreamTimeout);
-    }
+    this.touched = true;
     const client = this.client;
-    if (tunnel !== undefined) {
-      client.setTimeout(tunnel === Infinity ? 0 : tunnel);
-      if (settings.timeoutClientMs === Infinity && tunnel !== Infinity) client.on('timeout', Session.#onClientTimeout);
-    }
     if (settings.sendProxy !== undefined) {
       const source = { address: this.clientAddress, port: this.clientPort };
       const destination = { address: client.localAddress, port: client.localPort };
@@ -165,6 +156,7 @@ export class Session extends Dialer {
   static readonly onUpstreamRead = function (this: net.Socket, nread: number, buffer: Buffer): boolean {
     const s = sessionOf(this);
     s.bytesOut += nread;
+    s.touched = true;
     const client = s.client;
     let more: boolean;
     if (buffer !== s.#ownBuffer) {
@@ -187,6 +179,7 @@ export class Session extends Dialer {
   };
 
   #lentWriteDone(): void {
+    this.touched = true;
     if (this.#upstreamPaused && this.client.writableLength === 0) this.#resumeUpstream();
   }
 
@@ -199,16 +192,20 @@ export class Session extends Dialer {
   static #onClientData(this: net.Socket, chunk: Buffer): void {
     const s = sessionOf(this);
     s.bytesIn += chunk.length;
+    s.touched = true;
     if (!s.upstream!.write(chunk)) this.pause();
   }
 
   static #onUpstreamDrain(this: net.Socket): void {
-    sessionOf(this).client.resume();
+    const s = sessionOf(this);
+    s.touched = true;
+    s.client.resume();
   }
 
   static #onClientDrain(this: net.Socket): void {
     const s = sessionOf(this);
-    if (s.#upstreamPaused && (s.#ownBuffer === undefined || this.writableLength === 0)) s.#resumeUpstream();
+    s.touched = true;
+    if (s.#upstreamPaused) s.#resumeUpstream();
   }
 
   static #onClientEnd(this: net.Socket): void {
@@ -235,12 +232,27 @@ export class Session extends Dialer {
     s.client.destroy();
   }
 
-  static #onClientTimeout(this: net.Socket): void {
-    sessionOf(this).kill('c');
-  }
-
-  static #onUpstreamTimeout(this: net.Socket): void {
-    sessionOf(this).kill('s');
+  /**
+   * Called by the proxy's sweep with the clock's time: ends the connection when a side has been idle for its
+   * timeout. Any byte relayed counts for both sides (it is read from one socket and written to the other,
+   * and HAProxy counts reads and writes alike).
+   */
+  checkTimeouts(now: number): void {
+    if (this.touched) {
+      this.touched = false;
+      this.lastActiveAt = now;
+      return;
+    }
+    const settings = this.host.settings;
+    const idle = now - this.lastActiveAt;
+    const connected = this.upstream !== undefined;
+    const tunnel = connected ? settings.timeoutTunnelMs : undefined;
+    const clientOver = idle >= (tunnel ?? settings.timeoutClientMs);
+    const serverOver = connected && idle >= (tunnel ?? settings.timeoutServerMs);
+    if (!clientOver && !serverOver) return;
+    // Both sides idle: blame the side whose socket holds unsent data (it stopped reading), else the client.
+    const server = serverOver && (!clientOver || (this.upstream!.writableLength > 0 && this.client.writableLength === 0));
+    this.kill(server ? 's' : 'c');
   }
 
   static #onClientClose(this: net.Socket): void {

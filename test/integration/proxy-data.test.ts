@@ -4,10 +4,12 @@ import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { PROXY_V2_SIGNATURE } from '../../src/proxy/proxy-protocol.js';
+import type { TcpProxyOptions } from '../../src/tcp-proxy.js';
 import {
   type Backend,
   type ProxyRig,
   backend,
+  blackhole,
   closedByPeer,
   collect,
   echo,
@@ -148,41 +150,66 @@ describe('TcpProxy data path (loopback)', () => {
     assert.deepEqual(seen!.buffer(), expected);
   });
 
-  it('ends an idle connection with cD after timeoutClientMs', async () => {
-    const b = await backend(() => {});
-    const r = await rig(b, { timeoutClientMs: 30 });
+  async function clockRig(b: Backend, options: TcpProxyOptions): Promise<{ r: ProxyRig; clock: ManualClock }> {
+    const clock = new ManualClock();
+    cleanup.push(() => b.close());
+    const r = await proxyRig([s('s1', b.port)], { ...options, clock }, {}, clock);
+    cleanup.push(() => r.shutdown());
+    return { r, clock };
+  }
+
+  it('ends an idle connection with cD after timeoutClientMs, never before', async () => {
+    const { r, clock } = await clockRig(await backend(() => {}), { timeoutClientMs: 1000 });
+    const opened = waitEvent(r.proxy, 'connection:open');
     const client = r.connect();
+    await opened;
+    // The sweep runs every timeout/8 = 125 ms and saw the connection open at its first pass.
+    clock.advance(1124);
+    assert.equal(r.proxy.connections, 1);
+    assert.equal(r.records.length, 0);
+    clock.advance(1);
     await closedByPeer(client);
     assert.equal((await r.closed()).termination, 'cD');
   });
 
   it('ends a connection with sD after timeoutServerMs of silence on the server side', async () => {
-    const b = await backend(() => {});
-    const r = await rig(b, { timeoutServerMs: 30 });
+    const { r, clock } = await clockRig(await backend(() => {}), { timeoutServerMs: 1000 });
+    const opened = waitEvent(r.proxy, 'connection:open');
     const client = r.connect();
+    await opened;
+    clock.advance(500);
     client.write('x');
+    await waitFor(() => r.proxy.stats().bytesIn === 1, 'the byte to be relayed');
+    clock.advance(1000);
+    assert.equal(r.proxy.connections, 1, 'the byte restarted the inactivity count');
+    clock.advance(250);
     await closedByPeer(client);
     assert.equal((await r.closed()).termination, 'sD');
   });
 
   it('uses timeoutTunnelMs instead of the client and server timeouts once connected', async () => {
-    const b = await backend(echo);
-    const tunnel = await rig(b, { timeoutClientMs: 20, timeoutServerMs: 20, timeoutTunnelMs: 60_000 });
-    const plain = await proxyRig([s('s1', b.port)], { timeoutClientMs: 20, timeoutServerMs: 20 });
-    cleanup.push(() => plain.shutdown());
-    const kept = tunnel.connect();
-    const keptGot = collect(kept);
-    kept.write('a');
-    await keptGot.until(1);
-    // A connection idle for less time than `kept` times out on the plain proxy: `kept` has been idle longer.
-    const control = plain.connect();
-    const controlGot = collect(control);
-    control.write('b');
-    await controlGot.until(1);
-    await closedByPeer(control);
-    assert.match((await plain.closed()).termination, /^[cs]D$/);
-    assert.equal(kept.destroyed, false);
-    assert.equal(tunnel.proxy.connections, 1);
+    const { r, clock } = await clockRig(await backend(echo), { timeoutClientMs: 20, timeoutServerMs: 20, timeoutTunnelMs: 60_000 });
+    const opened = waitEvent(r.proxy, 'connection:open');
+    const client = r.connect();
+    await opened;
+    clock.advance(59_000);
+    assert.equal(r.proxy.connections, 1);
+    clock.advance(16_000);
+    await closedByPeer(client);
+    assert.equal((await r.closed()).termination, 'cD');
+  });
+
+  it('applies timeoutClientMs while connecting (cC)', async () => {
+    const hole = await blackhole();
+    cleanup.push(() => hole.close());
+    const clock = new ManualClock();
+    const r = await proxyRig([s('s1', hole.port)], { clock, timeoutClientMs: 800, timeoutConnectMs: 10_000 }, {}, clock);
+    cleanup.push(() => r.shutdown());
+    const client = r.connect();
+    await waitFor(() => r.pool.get('s1').currentConnections === 1, 'the attempt to start');
+    clock.advance(1000);
+    await closedByPeer(client);
+    assert.equal((await r.closed()).termination, 'cC');
   });
 
   it('close() stops accepting and resolves only when live transfers have completed', async () => {
