@@ -446,7 +446,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged?.(server, previous.effectiveWeight);
     if (this.#closed) return;
     if (now) {
-      for (const candidate of this.#candidates()) this.#dispatch(candidate);
+      if (this.#queued > 0) for (const candidate of this.#candidates()) this.#dispatch(candidate);
     } else if (!server.usable && server.adminState !== 'drain') {
       this.#requeueFrom(server);
     }

@@ -47,6 +47,51 @@ export class ChashRing {
   }
 
   /**
+   * Replaces the ring with `entries` (server, point count) added in that order: the same ring as calling
+   * {@link ChashRing.setPoints} for each in turn, built in O(points log points) instead of O(points²).
+   */
+  load(entries: Iterable<readonly [Server, number]>): void {
+    const owners: Server[] = [];
+    const ordinalsOf: number[] = [];
+    const positionsOf: number[] = [];
+    this.#counts.clear();
+    for (const [server, count] of entries) {
+      if (count <= 0) continue;
+      this.#counts.set(server, count);
+      const base = Math.imul(server.id, POINTS_PER_ID);
+      for (let j = 0; j < count; j++) {
+        owners.push(server);
+        ordinalsOf.push(j);
+        positionsOf.push(fullHash(base + j));
+      }
+    }
+    const n = owners.length;
+    // Sort by position, ties in insertion order, with one native numeric sort: position × 2^21 + index is
+    // exact in a double (32 + 21 bits) while n < 2^21; beyond that fall back to a comparator sort.
+    const order = new Float64Array(n);
+    if (n < 2 ** 21) {
+      for (let i = 0; i < n; i++) order[i] = positionsOf[i]! * 2 ** 21 + i;
+      order.sort();
+      for (let i = 0; i < n; i++) order[i] = order[i]! % 2 ** 21;
+    } else {
+      const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => positionsOf[a]! - positionsOf[b]! || a - b);
+      for (let i = 0; i < n; i++) order[i] = idx[i]!;
+    }
+    const positions = new Uint32Array(n);
+    const ordinals = new Uint16Array(n);
+    const sortedOwners = new Array<Server>(n);
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      positions[k] = positionsOf[i]!;
+      ordinals[k] = ordinalsOf[i]!;
+      sortedOwners[k] = owners[i]!;
+    }
+    this.#positions = positions;
+    this.#ordinals = ordinals;
+    this.#owners = sortedOwners;
+  }
+
+  /**
    * Gives `server` exactly `count` points (HAProxy `chash_queue_dequeue_srv()`): removes points
    * j ≥ count, or adds points j = current…count−1. 0 takes the server off the ring.
    */
@@ -188,5 +233,77 @@ export class ChashRing {
     this.#positions = positions;
     this.#ordinals = ordinals;
     this.#owners = owners;
+  }
+}
+
+/** Changes at most this many servers one by one; more pending changes rebuild the ring in one go. */
+const INCREMENTAL_LIMIT = 8;
+
+/**
+ * The two rings of a consistent-hash strategy (active and backup servers), kept in step with the
+ * strategy hooks. Changes are applied lazily at the next lookup: a few one by one (other clients never
+ * move), many at once by a bulk rebuild (a pool filled after the balancer was built costs
+ * O(points log points), not O(points²)).
+ */
+export class GroupRings {
+  readonly #active = new GroupRing();
+  readonly #backup = new GroupRing();
+
+  /** The ring of `group`, up to date. */
+  ring(group: 'active' | 'backup'): ChashRing {
+    return (group === 'backup' ? this.#backup : this.#active).current();
+  }
+
+  /** Starts over with the usable servers of each group, at their effective weights. */
+  reset(active: readonly Server[], backup: readonly Server[]): void {
+    this.#active.reset(active);
+    this.#backup.reset(backup);
+  }
+
+  /** A server became usable or changed weight: its point count becomes its effective weight. */
+  update(server: Server): void {
+    this.#of(server).want(server, server.effectiveWeight);
+  }
+
+  /** A server stopped being usable: its points leave the ring. */
+  remove(server: Server): void {
+    this.#of(server).want(server, 0);
+  }
+
+  #of(server: Server): GroupRing {
+    return server.backup ? this.#backup : this.#active;
+  }
+}
+
+class GroupRing {
+  readonly #ring = new ChashRing();
+  /** Desired point counts, in the order servers (re)joined the ring. */
+  readonly #desired = new Map<Server, number>();
+  readonly #pending = new Set<Server>();
+
+  reset(servers: readonly Server[]): void {
+    this.#desired.clear();
+    this.#pending.clear();
+    for (const s of servers) if (s.effectiveWeight > 0) this.#desired.set(s, s.effectiveWeight);
+    this.#ring.load(this.#desired);
+  }
+
+  want(server: Server, count: number): void {
+    // A returning server goes to the end of the order (Map insertion order), as it would in HAProxy's tree.
+    if (count > 0) this.#desired.set(server, count);
+    else this.#desired.delete(server);
+    this.#pending.add(server);
+  }
+
+  current(): ChashRing {
+    const pending = this.#pending;
+    if (pending.size === 0) return this.#ring;
+    if (pending.size <= INCREMENTAL_LIMIT) {
+      for (const s of pending) this.#ring.setPoints(s, this.#desired.get(s) ?? 0);
+    } else {
+      this.#ring.load(this.#desired);
+    }
+    pending.clear();
+    return this.#ring;
   }
 }

@@ -18,7 +18,7 @@ const DRAW_ATTEMPTS = 8;
  * proportion to the weights as far as the uniform draws allow.
  *
  * O(1) per pick: draws are rejection-sampled (full, excluded and weight-0 servers are redrawn), with a
- * scan only after {@link DRAW_ATTEMPTS} misses in a row, e.g. when almost every server is full. Excluded
+ * scan only after `DRAW_ATTEMPTS` (8) misses in a row, e.g. when almost every server is full. Excluded
  * servers are drawn only when no other candidate can take the connection.
  *
  * @example
@@ -29,6 +29,8 @@ const DRAW_ATTEMPTS = 8;
  */
 export class PowerOfTwoChoices implements Strategy {
   readonly name = 'p2c';
+  /** Like HAProxy's `random`, it still picks while others wait in the balancer's queue. */
+  readonly queueBehindWaiters = false;
 
   pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
     const n = candidates.length;

@@ -1,6 +1,6 @@
 import { invalidArg } from '../errors.js';
 import type { Server } from '../server.js';
-import { ChashRing } from './chash-ring.js';
+import { GroupRings } from './chash-ring.js';
 import type { PickContext, Strategy } from './strategy.js';
 
 /** Options of {@link RandomStrategy}. */
@@ -37,7 +37,7 @@ export class RandomStrategy implements Strategy {
   readonly queueBehindWaiters = false;
   /** Draws per pick. */
   readonly draws: number;
-  readonly #rings = { active: new ChashRing(), backup: new ChashRing() };
+  readonly #rings = new GroupRings();
 
   constructor(options: RandomStrategyOptions = {}) {
     const draws = options?.draws ?? RANDOM_DEFAULTS.draws;
@@ -48,7 +48,7 @@ export class RandomStrategy implements Strategy {
   }
 
   pick(_candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    const ring = this.#rings[ctx.group];
+    const ring = this.#rings.ring(ctx.group);
     let best: Server | undefined;
     for (let n = 0; n < this.draws; n++) {
       const drawn = ring.lookup(Math.floor(ctx.random() * TWO_POW_32) >>> 0, ctx);
@@ -62,25 +62,19 @@ export class RandomStrategy implements Strategy {
   }
 
   reset(active: readonly Server[], backup: readonly Server[]): void {
-    this.#rings.active.clear();
-    this.#rings.backup.clear();
-    for (const s of active) this.#rings.active.setPoints(s, s.effectiveWeight);
-    for (const s of backup) this.#rings.backup.setPoints(s, s.effectiveWeight);
+    this.#rings.reset(active, backup);
   }
 
   serverUsable(server: Server): void {
-    this.#ringOf(server).setPoints(server, server.effectiveWeight);
+    this.#rings.update(server);
   }
 
   serverUnusable(server: Server): void {
-    this.#ringOf(server).setPoints(server, 0);
+    this.#rings.remove(server);
   }
 
   weightChanged(server: Server): void {
-    this.#ringOf(server).setPoints(server, server.effectiveWeight);
+    this.#rings.update(server);
   }
 
-  #ringOf(server: Server): ChashRing {
-    return server.backup ? this.#rings.backup : this.#rings.active;
-  }
 }

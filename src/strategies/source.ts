@@ -1,8 +1,8 @@
 import { invalidArg } from '../errors.js';
 import type { Server } from '../server.js';
-import { ChashRing } from './chash-ring.js';
+import { GroupRings } from './chash-ring.js';
 import { addressKey, fullHash, sdbmHash } from './hash.js';
-import { ServerMap } from './map-table.js';
+import { MapState } from './map-table.js';
 import type { PickContext, ServerGroup, Strategy } from './strategy.js';
 
 /** Options of {@link SourceHash}. */
@@ -35,9 +35,9 @@ export interface SourceHashOptions {
  * over the table or ring, skipping full servers (HAProxy's fallback for hash algorithms whose input is
  * missing; for `source` itself HAProxy refuses the connection). IPv4-mapped IPv6 addresses hash as IPv4
  * (HAProxy hashes what its listening socket reports: it sees `127.0.0.2` on an IPv4 socket). The map's
- * weights are divided by the GCD of the usable servers' weights, where HAProxy takes every configured server:
- * the tables differ only in size, and give the same server for every key, unless weights were changed at
- * runtime to values HAProxy refuses for static algorithms (anything but 0% and 100%).
+ * weights are divided by the GCD of the weights of every server known so far (usable now or before), as
+ * HAProxy divides by the GCD over every configured server; a server never usable yet joins it when it
+ * first becomes usable.
  *
  * @example
  * ```ts
@@ -52,11 +52,8 @@ export class SourceHash implements Strategy {
   readonly usesServerQueues = true;
   readonly hashType: 'map-based' | 'consistent';
 
-  readonly #map = new ServerMap();
-  #mapStale = true;
-  #mapGroup: ServerGroup = 'active';
-  #mapCursor = 0;
-  readonly #rings = { active: new ChashRing(), backup: new ChashRing() };
+  readonly #map = new MapState();
+  readonly #rings = new GroupRings();
   readonly #scratch = new Uint16Array(8);
   readonly #hasRoom = (s: Server): boolean => !s.full;
 
@@ -72,43 +69,36 @@ export class SourceHash implements Strategy {
     if (candidates.length === 0) return undefined;
     const raw = this.#rawKey(ctx);
     if (this.hashType === 'consistent') {
-      const ring = this.#rings[ctx.group];
+      const ring = this.#rings.ring(ctx.group);
       if (raw === undefined) return ring.next(this.#hasRoom, ctx);
       // HAProxy skips hashing when one server is left (`tot_used == 1`).
       return ring.lookup(candidates.length === 1 ? 0 : fullHash(raw), ctx);
     }
-    if (this.#mapStale || this.#mapGroup !== ctx.group) {
-      this.#map.rebuild(candidates);
-      this.#mapStale = false;
-      this.#mapGroup = ctx.group;
-    }
-    const size = this.#map.size;
-    if (size === 0) return undefined;
-    if (raw === undefined) return this.#mapRoundRobin(ctx);
-    return this.#map.at(candidates.length === 1 ? 0 : raw % size);
+    const map = this.#map;
+    map.prepare(candidates, ctx.group);
+    if (map.size === 0) return undefined;
+    if (raw === undefined) return map.nextRoundRobin(ctx);
+    return map.at(candidates.length === 1 ? 0 : raw % map.size);
   }
 
   reset(active: readonly Server[], backup: readonly Server[]): void {
-    this.#mapStale = true;
-    this.#rings.active.clear();
-    this.#rings.backup.clear();
-    for (const s of active) this.#rings.active.setPoints(s, s.effectiveWeight);
-    for (const s of backup) this.#rings.backup.setPoints(s, s.effectiveWeight);
+    this.#map.reset(active, backup);
+    this.#rings.reset(active, backup);
   }
 
   serverUsable(server: Server): void {
-    this.#mapStale = true;
-    this.#ringOf(server).setPoints(server, server.effectiveWeight);
+    this.#map.serverUsable(server);
+    this.#rings.update(server);
   }
 
   serverUnusable(server: Server): void {
-    this.#mapStale = true;
-    this.#ringOf(server).setPoints(server, 0);
+    this.#map.serverUnusable(server);
+    this.#rings.remove(server);
   }
 
   weightChanged(server: Server): void {
-    this.#mapStale = true;
-    this.#ringOf(server).setPoints(server, server.effectiveWeight);
+    this.#map.weightChanged(server);
+    this.#rings.update(server);
   }
 
   /** The unhashed 32-bit key, or `undefined` when the pick has nothing to hash. */
@@ -120,31 +110,4 @@ export class SourceHash implements Strategy {
     return address === undefined ? undefined : addressKey(address, this.#scratch);
   }
 
-  /** HAProxy `map_get_server_rr()`: walk the table from the last slot, skipping full servers. */
-  #mapRoundRobin(ctx: PickContext): Server | undefined {
-    const map = this.#map;
-    const size = map.size;
-    if (this.#mapCursor >= size) this.#mapCursor = 0;
-    const start = this.#mapCursor;
-    let avoided = -1;
-    let i = start;
-    do {
-      const s = map.at(i)!;
-      i = i + 1 === size ? 0 : i + 1;
-      if (ctx.isFull(s)) continue;
-      if (ctx.isExcluded(s)) {
-        avoided = i;
-        continue;
-      }
-      this.#mapCursor = i;
-      return s;
-    } while (i !== start);
-    if (avoided < 0) return undefined;
-    this.#mapCursor = avoided;
-    return map.at(avoided === 0 ? size - 1 : avoided - 1);
-  }
-
-  #ringOf(server: Server): ChashRing {
-    return server.backup ? this.#rings.backup : this.#rings.active;
-  }
 }

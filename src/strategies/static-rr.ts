@@ -1,6 +1,6 @@
 import type { Server } from '../server.js';
-import { ServerMap, weightDivisor } from './map-table.js';
-import type { PickContext, ServerGroup, Strategy } from './strategy.js';
+import { MapState } from './map-table.js';
+import type { PickContext, Strategy } from './strategy.js';
 
 /**
  * HAProxy's `balance static-rr` (`src/lb_map.c`, HAProxy 2.6): a table of `Σ weight` slots built once by
@@ -40,78 +40,31 @@ import type { PickContext, ServerGroup, Strategy } from './strategy.js';
  */
 export class StaticRoundRobin implements Strategy {
   readonly name = 'static-rr';
-
-  readonly #map = new ServerMap();
-  /** Every server seen usable and still in the pool, with the user weight last accounted for. */
-  readonly #known = new Map<Server, number>();
-  /** HAProxy `rr_idx`: the slot to look at first. */
-  #index = 0;
-  #stale = true;
-  #builtFor: ServerGroup | undefined;
+  readonly #map = new MapState();
 
   /** Starts over with the usable servers of both groups. */
   reset(active: readonly Server[], backup: readonly Server[]): void {
-    this.#known.clear();
-    for (const s of active) this.#known.set(s, s.weight);
-    for (const s of backup) this.#known.set(s, s.weight);
-    this.#index = 0;
-    this.#stale = true;
+    this.#map.reset(active, backup);
   }
 
   /** Takes the next free server of the table (HAProxy `map_get_server_rr()`). */
   pick(candidates: readonly Server[], context: PickContext): Server | undefined {
-    if (this.#stale || this.#builtFor !== context.group) this.#rebuild(candidates, context.group);
-    const map = this.#map;
-    const size = map.size;
-    if (size === 0) return undefined;
-    if (this.#index >= size) this.#index = 0;
-    const start = this.#index;
-    let i = start;
-    let avoided: Server | undefined;
-    let afterAvoided = 0;
-    do {
-      const server = map.at(i++)!;
-      if (!context.isFull(server)) {
-        if (!context.isExcluded(server)) {
-          this.#index = i;
-          return server;
-        }
-        avoided = server;
-        afterAvoided = i;
-      }
-      if (i === size) i = 0;
-    } while (i !== start);
-    if (avoided) this.#index = afterAvoided;
-    return avoided;
+    this.#map.prepare(candidates, context.group);
+    return this.#map.nextRoundRobin(context);
   }
 
   /** A server became usable: the table is rebuilt on the next pick. */
   serverUsable(server: Server): void {
-    this.#known.set(server, server.weight);
-    this.#stale = true;
+    this.#map.serverUsable(server);
   }
 
   /** A server stopped being usable: the table is rebuilt on the next pick. */
   serverUnusable(server: Server): void {
-    // The balancer reports a removed server as unusable while the server itself still says usable:
-    // forget it, so that it no longer counts in the GCD.
-    if (server.usable) this.#known.delete(server);
-    this.#stale = true;
+    this.#map.serverUnusable(server);
   }
 
   /** The table is rebuilt on the next pick if the user weight changed (slow start alone changes nothing). */
   weightChanged(server: Server): void {
-    if (this.#known.get(server) === server.weight) return;
-    this.#known.set(server, server.weight);
-    this.#stale = true;
-  }
-
-  #rebuild(candidates: readonly Server[], group: ServerGroup): void {
-    for (const s of candidates) if (!this.#known.has(s)) this.#known.set(s, s.weight);
-    const weights: number[] = [];
-    for (const s of this.#known.keys()) weights.push(s.initialWeight, s.weight);
-    this.#map.rebuild(candidates, weightDivisor(weights));
-    this.#builtFor = group;
-    this.#stale = false;
+    this.#map.weightChanged(server);
   }
 }

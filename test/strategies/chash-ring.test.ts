@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Pool } from '../../src/pool.js';
 import type { Server } from '../../src/server.js';
-import { ChashRing } from '../../src/strategies/chash-ring.js';
+import { ChashRing, GroupRings } from '../../src/strategies/chash-ring.js';
 import { servers } from '../helpers/picks.js';
 
 function threeServers(): [Server, Server, Server] {
@@ -64,5 +64,32 @@ describe('ChashRing', () => {
     assert.equal(seen.get(s3), undefined);
     assert.equal(ring.next(() => false), undefined);
     assert.equal(ring.next(() => true, { isExcluded: () => true }) !== undefined, true);
+  });
+
+  it('builds the same ring in bulk with load() as by adding servers one by one', () => {
+    const pool = new Pool('be', { servers: servers([1, 3, 2, 5, 1, 4]) });
+    const oneByOne = new ChashRing();
+    for (const s of pool.servers) oneByOne.setPoints(s, s.effectiveWeight);
+    const bulk = new ChashRing();
+    bulk.load(pool.servers.map((s) => [s, s.effectiveWeight] as const));
+    assert.equal(bulk.size, oneByOne.size);
+    for (let h = 0; h < 2 ** 32; h += 9_973_121) assert.equal(bulk.lookup(h), oneByOne.lookup(h), `hash ${h}`);
+    for (const s of pool.servers) assert.equal(bulk.pointsOf(s), s.effectiveWeight);
+  });
+
+  it('applies many pending changes of GroupRings in one rebuild with the same result as one by one', () => {
+    const pool = new Pool('be', { servers: servers(Array.from({ length: 30 }, (_, i) => 1 + (i % 4))) });
+    const lazy = new GroupRings();
+    lazy.reset([], []);
+    for (const s of pool.servers) lazy.update(s); // 30 pending: one bulk load
+    lazy.remove(pool.servers[4]!);
+    const reference = new ChashRing();
+    for (const s of pool.servers) if (s !== pool.servers[4]) reference.setPoints(s, s.effectiveWeight);
+    const ring = lazy.ring('active');
+    assert.equal(ring.size, reference.size);
+    for (let h = 0; h < 2 ** 32; h += 7_654_321) assert.equal(ring.lookup(h), reference.lookup(h), `hash ${h}`);
+    lazy.remove(pool.servers[7]!); // one pending: applied incrementally
+    reference.setPoints(pool.servers[7]!, 0);
+    for (let h = 0; h < 2 ** 32; h += 7_654_321) assert.equal(lazy.ring('active').lookup(h), reference.lookup(h), `hash ${h}`);
   });
 });
