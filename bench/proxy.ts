@@ -1,0 +1,289 @@
+/**
+ * `npm run bench:proxy`: switchyard's TcpProxy against HAProxy 2.6 (`nbthread 1`), a naive Node pipe() proxy and
+ * direct connections, on loopback, runs interleaved. Four figures: bulk throughput (8 connections streaming
+ * backend→client), connection rate (50 concurrent clients: connect, 64-byte echo, close), added latency (64-byte
+ * ping-pong on one connection, everything pinned to one CPU) and memory per idle proxied connection (RSS delta
+ * over BENCH_IDLE idle connections). The load generator and the backends are C (bench/proxy/loadgen.c), built
+ * with gcc into a temporary directory.
+ *
+ * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (9000), BENCH_VARIANTS (all), BENCH_JSON=1 for JSON.
+ * Every process it starts is bounded in time and killed by PID at the end; loopback only.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const WARMUP = 0.5;
+let IDLE = Number(process.env.BENCH_IDLE ?? 9000);
+const LAT_WARMUP = 2000;
+const LAT_ITERATIONS = 20_000;
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'direct,haproxy,naive,switchyard').split(',') as Variant[];
+const CPU_BACKEND = '0';
+const CPU_PROXY = '1';
+
+type Variant = 'direct' | 'haproxy' | 'naive' | 'switchyard';
+interface Ports {
+  readonly echo: number;
+  readonly source: number;
+}
+interface Running {
+  readonly child: ChildProcess | undefined;
+  readonly ports: Ports;
+}
+
+const started = new Set<ChildProcess>();
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
+
+function cleanup(): void {
+  for (const child of started) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
+  started.clear();
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** Starts a long-running process pinned to `cpu`; resolves with it and the first stdout line matching `ready`. */
+function startProcess(cpu: string, command: string, args: string[], ready: RegExp | undefined): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn('taskset', ['-c', cpu, command, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  started.add(child);
+  child.on('exit', () => started.delete(child));
+  if (ready === undefined) return Promise.resolve({ child, line: '' });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`${command} did not start within 15 s`)), 15_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const line = buffered.split('\n').find((l) => ready.test(l));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve({ child, line });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${command} exited with ${code} before it was ready`)));
+  });
+}
+
+function stop(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+/** Runs a bounded command pinned to `cpu`, returning its stdout. */
+function runBounded(cpu: string, command: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('taskset', ['-c', cpu, command, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout) =>
+      err ? reject(new Error(`${command} ${args.join(' ')}: ${err.message}`)) : resolve(stdout),
+    );
+    started.add(child);
+    child.on('exit', () => started.delete(child));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitListening(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+const loadgen = path.join(tmp, 'loadgen');
+
+async function startBackends(): Promise<{ echo: number[]; source: number[] }> {
+  const echo = await startProcess(CPU_BACKEND, loadgen, ['serve', 'echo', '3'], /^PORTS /);
+  const source = await startProcess(CPU_BACKEND, loadgen, ['serve', 'source', '3'], /^PORTS /);
+  const ports = (line: string) => line.trim().split(' ').slice(1).map(Number);
+  return { echo: ports(echo.line), source: ports(source.line) };
+}
+
+async function startVariant(variant: Variant, backends: { echo: number[]; source: number[] }): Promise<Running> {
+  const groups = JSON.stringify(backends);
+  if (variant === 'direct') return { child: undefined, ports: { echo: backends.echo[0]!, source: backends.source[0]! } };
+  if (variant === 'haproxy') {
+    const echo = await freePort();
+    const source = await freePort();
+    const servers = (list: number[]) => list.map((p, i) => `  server s${i + 1} 127.0.0.1:${p}`).join('\n');
+    const cfg = path.join(tmp, `haproxy-${echo}.cfg`);
+    writeFileSync(
+      cfg,
+      `global\n  nbthread 1\n  maxconn ${IDLE + 500}\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\n` +
+        `listen echo\n  bind 127.0.0.1:${echo}\n  balance roundrobin\n${servers(backends.echo)}\n\n` +
+        `listen source\n  bind 127.0.0.1:${source}\n  balance roundrobin\n${servers(backends.source)}\n`,
+    );
+    const { child } = await startProcess(CPU_PROXY, '/usr/sbin/haproxy', ['-db', '-f', cfg], undefined);
+    await waitListening(echo);
+    await waitListening(source);
+    return { child, ports: { echo, source } };
+  }
+  const args =
+    variant === 'naive'
+      ? [path.join(here, 'proxy', 'naive.mjs'), groups]
+      : ['--import', 'tsx', path.join(here, 'proxy', 'switchyard-proxy.ts'), groups];
+  const { child, line } = await startProcess(CPU_PROXY, process.execPath, args, /^LISTENING /);
+  const [echo, source] = line.trim().split(' ').slice(1).map(Number) as [number, number];
+  return { child, ports: { echo, source } };
+}
+
+function pin(child: ChildProcess | undefined, cpu: string): void {
+  if (child?.pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cpu, String(child.pid)], { stdio: 'ignore' });
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]);
+}
+
+const boundMs = (seconds: number) => (WARMUP + seconds + 15) * 1000;
+
+async function bulk(v: Variant, r: Running): Promise<number> {
+  const cpu = v === 'direct' ? CPU_PROXY : CPU_BACKEND;
+  const out = await runBounded(cpu, loadgen, ['bulk', String(r.ports.source), '8', String(WARMUP), String(SECONDS)], boundMs(SECONDS));
+  return Number(/BULK (\d+)/.exec(out)![1]) / 1e9;
+}
+
+async function rate(v: Variant, r: Running): Promise<number> {
+  const cpu = v === 'direct' ? CPU_PROXY : CPU_BACKEND;
+  const out = await runBounded(cpu, loadgen, ['rate', String(r.ports.echo), '50', String(WARMUP), String(SECONDS)], boundMs(SECONDS));
+  const m = /RATE (\d+) ERRORS (\d+)/.exec(out)!;
+  if (Number(m[2]) > 0) log(`  ${v}: ${m[2]} failed connections during the rate run`);
+  return Number(m[1]);
+}
+
+async function latency(r: Running): Promise<number> {
+  pin(r.child, CPU_BACKEND);
+  try {
+    const out = await runBounded(CPU_BACKEND, loadgen, ['latency', String(r.ports.echo), String(LAT_WARMUP), String(LAT_ITERATIONS)], 60_000);
+    return Number(/LAT ([\d.]+)/.exec(out)![1]);
+  } finally {
+    pin(r.child, CPU_PROXY);
+  }
+}
+
+/** RSS growth per idle proxied connection, KiB, measured on a fresh process after a short warm-up. */
+async function memory(v: Variant, backends: { echo: number[]; source: number[] }): Promise<number> {
+  const r = await startVariant(v, backends);
+  try {
+    await runBounded(CPU_BACKEND, loadgen, ['rate', String(r.ports.echo), '50', '0', '1'], boundMs(1));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const before = rssKiB(r.child!.pid!);
+    const idle = await startProcess(CPU_BACKEND, loadgen, ['idle', String(r.ports.echo), String(IDLE), '120'], /^IDLE_READY /);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = rssKiB(r.child!.pid!);
+    idle.child.stdin!.end();
+    await stop(idle.child);
+    return (after - before) / IDLE;
+  } finally {
+    await stop(r.child);
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  execFileSync('gcc', ['-O2', '-o', loadgen, path.join(here, 'proxy', 'loadgen.c')], { stdio: 'inherit' });
+  const nofile = Number(execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim());
+  if (nofile < 2 * IDLE + 1000) {
+    IDLE = Math.floor((nofile - 1000) / 2);
+    log(`the hard fd limit is ${nofile}: idle connections reduced to ${IDLE}`);
+  }
+  const machine = {
+    date: new Date().toISOString(),
+    cpu: `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}`,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    haproxy: execFileSync('/usr/sbin/haproxy', ['-v']).toString().split('\n')[0]!,
+    loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    idle: IDLE,
+  };
+  log(`machine: ${JSON.stringify(machine)}`);
+  const backends = await startBackends();
+  const running = new Map<Variant, Running>();
+  for (const v of VARIANTS) running.set(v, await startVariant(v, backends));
+  const results: Record<string, Record<Variant, number[]>> = { bulk: {}, rate: {}, latency: {}, memory: {} } as never;
+  const push = (metric: string, v: Variant, value: number) => ((results[metric]![v] ??= []).push(value));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const v of VARIANTS) {
+      const r = running.get(v)!;
+      push('bulk', v, await bulk(v, r));
+      push('rate', v, await rate(v, r));
+      push('latency', v, await latency(r));
+      if (v !== 'direct') push('memory', v, await memory(v, backends));
+      log(`round ${round} ${v}: bulk ${results.bulk![v].at(-1)!.toFixed(2)} GB/s, rate ${results.rate![v].at(-1)} conn/s, ` +
+        `p50 ${results.latency![v].at(-1)} µs${v === 'direct' ? '' : `, ${results.memory![v].at(-1)!.toFixed(2)} KiB/conn`}`);
+    }
+  }
+  for (const r of running.values()) await stop(r.child);
+  const med = (metric: string, v: Variant) => (results[metric]![v] ? median(results[metric]![v]) : NaN);
+  const added = (v: Variant) => med('latency', v) - med('latency', 'direct');
+  const rows = VARIANTS.map((v) => ({
+    variant: v,
+    bulkGBps: med('bulk', v),
+    connPerSec: med('rate', v),
+    p50us: med('latency', v),
+    addedP50us: v === 'direct' ? 0 : added(v),
+    memKiB: v === 'direct' ? NaN : med('memory', v),
+  }));
+  machine['loadAfter' as keyof typeof machine] = os.loadavg().map((l) => l.toFixed(2)).join(' ') as never;
+  if (process.env.BENCH_JSON === '1') {
+    console.log(JSON.stringify({ machine, rows, raw: results }, null, 2));
+    return;
+  }
+  const h = rows.find((r) => r.variant === 'haproxy');
+  const d = rows.find((r) => r.variant === 'direct');
+  const ratio = (x: number, y: number | undefined) => (y === undefined || !Number.isFinite(x) || !Number.isFinite(y) || y === 0 ? '—' : `${(x / y).toFixed(2)}×`);
+  const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+  console.log(`machine: ${machine.cpu}, ${machine.kernel}, Node ${machine.node}, ${machine.haproxy}`);
+  console.log(`date: ${machine.date}; load average before ${machine.loadBefore}, after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`medians of ${ROUNDS} interleaved rounds, ${SECONDS} s per throughput run, ${IDLE} idle connections\n`);
+  console.log('| variant | bulk GB/s | ×HAProxy | ×direct | conn/s | ×HAProxy | ×direct | p50 µs | added p50 µs | ×HAProxy added | KiB/idle conn | ×HAProxy |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.variant} | ${fmt(r.bulkGBps, 2)} | ${ratio(r.bulkGBps, h?.bulkGBps)} | ${ratio(r.bulkGBps, d?.bulkGBps)} | ${fmt(r.connPerSec, 0)} | ` +
+        `${ratio(r.connPerSec, h?.connPerSec)} | ${ratio(r.connPerSec, d?.connPerSec)} | ${fmt(r.p50us, 1)} | ${fmt(r.addedP50us, 1)} | ` +
+        `${r.variant === 'direct' ? '—' : ratio(r.addedP50us, h?.addedP50us)} | ${fmt(r.memKiB, 1)} | ${ratio(r.memKiB, h?.memKiB)} |`,
+    );
+  }
+  console.log('\ntargets (switchyard): bulk ≥ 1.5× HAProxy, conn/s ≥ 0.5× HAProxy, added p50 ≤ 1.1× HAProxy, ≤ 8 KiB per idle connection');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log(String(err?.stack ?? err));
+    process.exit(1);
+  },
+);
