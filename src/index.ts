@@ -7,6 +7,7 @@ export type { LbErrorCode, LbErrorOptions } from './errors.js';
 export { ADMIN_CAUSE, CHECK_STATUS_TEXT } from './health/check-result.js';
 export type { CheckResult, CheckStatus, StateCause } from './health/check-result.js';
 export type { Closable, Lease } from './lease.js';
+export type { ConnectOutcome, OutcomeSink } from './outcome.js';
 export { Pool } from './pool.js';
 export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool.js';
 export { SERVER_DEFAULTS, Server, WEIGHT_SCALE } from './server.js';
