@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Clock, TimerHandle } from './clock.js';
+import { publishPick, publishQueueLeave } from './diagnostics.js';
 import { LbError, invalidArg } from './errors.js';
 import { Fifo, type FifoNode } from './internal/fifo.js';
 import * as v from './internal/validate.js';
@@ -383,6 +384,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       err = noServer(this.pool);
     }
     this.emit('queue:leave', reason);
+    publishQueueLeave(this.pool, reason, waited);
     w.reject(err);
     // A waiter leaving a server queue may unblock new picks of that server.
     if (queuedServer) this.#dispatch(queuedServer);
@@ -396,6 +398,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const lease = new LeaseImpl(server, queuedMs, this.#releaseLease);
     if (bindTo) lease.bindTo(bindTo);
     this.emit('lease:acquire', lease);
+    publishPick(this.pool, server, picked, queuedMs);
     return lease;
   }
 

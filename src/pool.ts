@@ -1,6 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import { publishCheckResult } from './diagnostics.js';
+import {
+  publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved, publishServerState,
+} from './diagnostics.js';
 import { LbError, invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE,
@@ -218,6 +221,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const wasAvailable = this.available;
     if (server.usable) this.#insertUsable(server);
     this.emit('server:added', server);
+    publishServerAdded(this, server);
     if (server.usable) this.emit('server:lb', server, { usable: false, effectiveWeight: 0 });
     this.#announceAvailability(wasAvailable);
     return server;
@@ -239,6 +243,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.#stopWarmup(server);
     if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
+    publishServerRemoved(this, server);
     this.#announceAvailability(wasAvailable);
     return server;
   }
@@ -449,7 +454,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
     if (wasUp && !isUp) this.emit('server:down', server, cause);
     else if (!wasUp && isUp) this.emit('server:up', server, cause);
-    if (server.status !== beforeStatus) this.emit('server:state', server, beforeStatus, cause);
+    if (server.status !== beforeStatus) {
+      this.emit('server:state', server, beforeStatus, cause);
+      publishServerState(this, server, beforeStatus, cause);
+    }
     if (member) this.#announceAvailability(wasAvailable);
   }
 
@@ -516,9 +524,11 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (wasAvailable && !now) {
       this.#emptyAnnounced = true;
       this.emit('pool:empty');
+      publishPoolEmpty(this);
     } else if (!wasAvailable && now && this.#emptyAnnounced) {
       this.#emptyAnnounced = false;
       this.emit('pool:recovered');
+      publishPoolRecovered(this);
     }
   }
 
