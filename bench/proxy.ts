@@ -155,6 +155,13 @@ function pin(child: ChildProcess | undefined, cpu: string): void {
   if (child?.pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cpu, String(child.pid)], { stdio: 'ignore' });
 }
 
+/** CPU time (user + system) of a process so far, ms. */
+function cpuMs(child: ChildProcess | undefined): number {
+  if (child?.pid === undefined) return NaN;
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m![1]);
@@ -162,18 +169,26 @@ function rssKiB(pid: number): number {
 
 const boundMs = (seconds: number) => (WARMUP + seconds + 15) * 1000;
 
-async function bulk(v: Variant, r: Running): Promise<number> {
+/** Bulk throughput, GB/s, and the proxy's CPU time per GB relayed (s/GB), a figure less sensitive to a busy machine. */
+async function bulk(v: Variant, r: Running): Promise<[number, number]> {
   const cpu = v === 'direct' ? CPU_PROXY : CPU_BACKEND;
+  const before = cpuMs(r.child);
   const out = await runBounded(cpu, loadgen, ['bulk', String(r.ports.source), '8', String(WARMUP), String(SECONDS)], boundMs(SECONDS));
-  return Number(/BULK (\d+)/.exec(out)![1]) / 1e9;
+  const used = cpuMs(r.child) - before;
+  const gbps = Number(/BULK (\d+)/.exec(out)![1]) / 1e9;
+  return [gbps, used / 1000 / (gbps * (WARMUP + SECONDS))];
 }
 
-async function rate(v: Variant, r: Running): Promise<number> {
+/** Connections per second, and the proxy's CPU time per connection (µs). */
+async function rate(v: Variant, r: Running): Promise<[number, number]> {
   const cpu = v === 'direct' ? CPU_PROXY : CPU_BACKEND;
+  const before = cpuMs(r.child);
   const out = await runBounded(cpu, loadgen, ['rate', String(r.ports.echo), '50', String(WARMUP), String(SECONDS)], boundMs(SECONDS));
+  const used = cpuMs(r.child) - before;
   const m = /RATE (\d+) ERRORS (\d+)/.exec(out)!;
   if (Number(m[2]) > 0) log(`  ${v}: ${m[2]} failed connections during the rate run`);
-  return Number(m[1]);
+  const perSecond = Number(m[1]);
+  return [perSecond, (used * 1000) / (perSecond * (WARMUP + SECONDS))];
 }
 
 async function latency(r: Running): Promise<number> {
@@ -232,13 +247,17 @@ async function main(): Promise<void> {
   const backends = await startBackends();
   const running = new Map<Variant, Running>();
   for (const v of VARIANTS) running.set(v, await startVariant(v, backends));
-  const results: Record<string, Record<Variant, number[]>> = { bulk: {}, rate: {}, latency: {}, memory: {} } as never;
+  const results: Record<string, Record<Variant, number[]>> = { bulk: {}, bulkCpu: {}, rate: {}, rateCpu: {}, latency: {}, memory: {} } as never;
   const push = (metric: string, v: Variant, value: number) => ((results[metric]![v] ??= []).push(value));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const v of VARIANTS) {
       const r = running.get(v)!;
-      push('bulk', v, await bulk(v, r));
-      push('rate', v, await rate(v, r));
+      const [gbps, sPerGB] = await bulk(v, r);
+      push('bulk', v, gbps);
+      push('bulkCpu', v, sPerGB);
+      const [perSecond, usPerConn] = await rate(v, r);
+      push('rate', v, perSecond);
+      push('rateCpu', v, usPerConn);
       push('latency', v, await latency(r));
       if (v !== 'direct') push('memory', v, await memory(v, backends));
       log(`round ${round} ${v}: bulk ${results.bulk![v].at(-1)!.toFixed(2)} GB/s, rate ${results.rate![v].at(-1)} conn/s, ` +
@@ -255,6 +274,8 @@ async function main(): Promise<void> {
     p50us: med('latency', v),
     addedP50us: v === 'direct' ? 0 : added(v),
     memKiB: v === 'direct' ? NaN : med('memory', v),
+    cpuSecondsPerGB: v === 'direct' ? NaN : med('bulkCpu', v),
+    cpuMicrosPerConn: v === 'direct' ? NaN : med('rateCpu', v),
   }));
   machine['loadAfter' as keyof typeof machine] = os.loadavg().map((l) => l.toFixed(2)).join(' ') as never;
   if (process.env.BENCH_JSON === '1') {
@@ -275,6 +296,14 @@ async function main(): Promise<void> {
       `| ${r.variant} | ${fmt(r.bulkGBps, 2)} | ${ratio(r.bulkGBps, h?.bulkGBps)} | ${ratio(r.bulkGBps, d?.bulkGBps)} | ${fmt(r.connPerSec, 0)} | ` +
         `${ratio(r.connPerSec, h?.connPerSec)} | ${ratio(r.connPerSec, d?.connPerSec)} | ${fmt(r.p50us, 1)} | ${fmt(r.addedP50us, 1)} | ` +
         `${r.variant === 'direct' ? '—' : ratio(r.addedP50us, h?.addedP50us)} | ${fmt(r.memKiB, 1)} | ${ratio(r.memKiB, h?.memKiB)} |`,
+    );
+  }
+  console.log('\nCPU time of the proxy process (user + system), a figure that depends less on what else runs on the machine:\n');
+  console.log('| variant | CPU s per GB relayed | ×HAProxy | CPU µs per connection | ×HAProxy |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows.filter((x) => x.variant !== 'direct')) {
+    console.log(
+      `| ${r.variant} | ${fmt(r.cpuSecondsPerGB, 3)} | ${ratio(r.cpuSecondsPerGB, h?.cpuSecondsPerGB)} | ${fmt(r.cpuMicrosPerConn, 1)} | ${ratio(r.cpuMicrosPerConn, h?.cpuMicrosPerConn)} |`,
     );
   }
   console.log('\ntargets (switchyard): bulk ≥ 1.5× HAProxy, conn/s ≥ 0.5× HAProxy, added p50 ≤ 1.1× HAProxy, ≤ 8 KiB per idle connection');

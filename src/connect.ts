@@ -1,7 +1,15 @@
 import type net from 'node:net';
+import { type ConnectContext, traceConnect, traceConnectSync } from './diagnostics.js';
 import { BalancedSocket } from './proxy/balanced-socket.js';
 import type { LeaseSource } from './proxy/dial.js';
-import { type BalancedConnectOptions, CallbackDialer, type ResolvedConnectOptions, aborted, resolveConnectOptions } from './proxy/outbound.js';
+import {
+  type BalancedConnectOptions,
+  CallbackDialer,
+  type ResolvedConnectOptions,
+  aborted,
+  connectContext,
+  resolveConnectOptions,
+} from './proxy/outbound.js';
 
 export type { BalancedConnectOptions } from './proxy/outbound.js';
 
@@ -27,12 +35,19 @@ export function connect(balancer: LeaseSource, options: BalancedConnectOptions =
     return Promise.reject(err);
   }
   const signal = o.signal;
-  if (signal?.aborted) return Promise.reject(aborted(signal));
+  const context = connectContext(balancer, o.clientAddress);
+  if (signal?.aborted) return traceConnect(context, () => Promise.reject(aborted(signal)));
+  return traceConnect(context, () => dial(balancer, o, context));
+}
+
+function dial(balancer: LeaseSource, o: ResolvedConnectOptions, context: ConnectContext): Promise<net.Socket> {
+  const signal = o.signal;
   return new Promise<net.Socket>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
     const dialer = new CallbackDialer(
       balancer,
       o,
+      context,
       (socket, lease) => {
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         lease.bindTo(socket);
@@ -68,5 +83,7 @@ export function connect(balancer: LeaseSource, options: BalancedConnectOptions =
  * ```
  */
 export function createConnection(balancer: LeaseSource, options: BalancedConnectOptions = {}): BalancedSocket {
-  return new BalancedSocket(balancer, resolveConnectOptions(balancer, options));
+  const o = resolveConnectOptions(balancer, options);
+  const context = connectContext(balancer, o.clientAddress);
+  return traceConnectSync(context, () => new BalancedSocket(balancer, o, context));
 }

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
+import type { ConnectContext } from '../diagnostics.js';
 import type { LbError } from '../errors.js';
 import type { Lease } from '../lease.js';
 import type { Server } from '../server.js';
@@ -29,11 +30,12 @@ export class BalancedSocket extends Duplex {
   #unlisten: (() => void) | undefined;
 
   /** @internal Use `createConnection()` or `balancer.createConnection()`. */
-  constructor(balancer: LeaseSource, options: ResolvedConnectOptions) {
+  constructor(balancer: LeaseSource, options: ResolvedConnectOptions, context: ConnectContext) {
     super({ allowHalfOpen: options.allowHalfOpen, decodeStrings: true });
     this.#dialer = new CallbackDialer(
       balancer,
       options,
+      context,
       (socket, lease) => this.#connected(socket, lease),
       (error) => this.destroy(error as LbError),
     );

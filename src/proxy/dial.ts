@@ -172,6 +172,8 @@ export abstract class Dialer {
   protected retrying(_server: Server, _outcome: ConnectOutcome, _redispatch: boolean, _delayMs: number): void {}
   /** Every server is full: the connection waits in the queue. */
   protected enteredQueue(): void {}
+  /** An attempt on `server` starts (`attempts` already counts it). */
+  protected attempting(_server: Server): void {}
 
   /** Starts dialing. Failures are reported through {@link Dialer.dialFailed}, possibly synchronously. */
   startDial(): void {
@@ -257,6 +259,7 @@ export abstract class Dialer {
     this.#phase = 'connect';
     this.attempts++;
     const server = this.lease!.server;
+    this.attempting(server);
     const clock = this.policy.clock;
     let socket: net.Socket;
     try {

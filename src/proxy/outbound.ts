@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
+import type { ConnectContext } from '../diagnostics.js';
 import type { Lease } from '../lease.js';
 import type { Server } from '../server.js';
 import { CONNECT_POLICY_KEYS, type ConnectPolicy, type ConnectPolicyOptions, Dialer, type LeaseSource, resolveConnectPolicy } from './dial.js';
@@ -78,17 +79,26 @@ export class CallbackDialer extends Dialer {
   readonly #socketOptions: net.TcpNetConnectOpts;
   readonly #onDialed: (socket: net.Socket, lease: Lease) => void;
   readonly #onFailed: (error: LbError, code: TerminationCode) => void;
+  /** The tracing context of `switchyard:connect`: the dial keeps its server and attempts current. */
+  readonly context: ConnectContext;
 
   constructor(
     balancer: LeaseSource,
     o: ResolvedConnectOptions,
+    context: ConnectContext,
     onDialed: (socket: net.Socket, lease: Lease) => void,
     onFailed: (error: LbError, code: TerminationCode) => void,
   ) {
     super(balancer, o.policy, o.clientAddress, o.key);
     this.#socketOptions = o.socket;
+    this.context = context;
     this.#onDialed = onDialed;
     this.#onFailed = onFailed;
+  }
+
+  protected override attempting(server: Server): void {
+    this.context.server = server;
+    this.context.attempts = this.attempts;
   }
 
   protected createSocket(server: Server): net.Socket {
@@ -102,6 +112,11 @@ export class CallbackDialer extends Dialer {
   protected dialFailed(code: TerminationCode, error: LbError): void {
     this.#onFailed(error, code);
   }
+}
+
+/** @internal A fresh `switchyard:connect` tracing context. */
+export function connectContext(balancer: LeaseSource, clientAddress: string | undefined): ConnectContext {
+  return { pool: balancer.pool, clientAddress, server: undefined, attempts: 0 };
 }
 
 /** @internal */
