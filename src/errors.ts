@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   ERR_LB_CONNECT_FAILED: 'could not connect to a server',
   /** An HAProxy configuration has errors; `details.diagnostics` lists each with file, line and keyword. */
   ERR_LB_CONFIG: 'the HAProxy configuration is invalid',
+  /** A DNS query of service discovery failed (timeout, SERVFAIL, NXDOMAIN, malformed answer); `details.reason` says which. */
+  ERR_LB_RESOLVE: 'name resolution failed',
 } as const;
 
 /** One of the stable error codes listed in `docs/errors.md`. */

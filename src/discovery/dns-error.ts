@@ -8,10 +8,10 @@ import { LbError } from '../errors.js';
 export type DnsFailure = 'timeout' | 'servfail' | 'refused' | 'nxdomain' | 'nodata' | 'malformed' | 'truncated' | 'error';
 
 /**
- * @internal The code DNS failures carry. `ERR_LB_NO_SERVER` until a dedicated resolution code exists;
+ * @internal The code DNS failures carry;
  * `err.details.reason` holds the {@link DnsFailure}.
  */
-export const DNS_ERROR_CODE = 'ERR_LB_NO_SERVER' as const;
+export const DNS_ERROR_CODE = 'ERR_LB_RESOLVE' as const;
 
 /** @internal Builds the LbError for a failed resolution of `name`/`type`. */
 export function dnsError(reason: DnsFailure, name: string, type: string, message: string, cause?: unknown): LbError {
