@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { LbError } from '../../src/errors.js';
+import { PassiveObserver } from '../../src/health/passive-observer.js';
 import type { Server } from '../../src/server.js';
 import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
-import type { ProxyConnection, RetryPlan } from '../../src/tcp-proxy.js';
+import { type ProxyConnection, type RetryPlan, TcpProxy } from '../../src/tcp-proxy.js';
 import {
   RecordingSink,
   backend,
@@ -226,6 +228,24 @@ describe('TcpProxy connection path (loopback, manual clock)', () => {
     const [connection] = await served;
     assert.equal(connection.server?.name, 's1');
     third.destroy();
+  });
+
+  it('reports every attempt to a PassiveObserver: error-limit 3 refused connections take s1 from UP to UP 2/3 (reference case 32)', async () => {
+    const r = await proxyRig([s('s1', await refusedPort(), { check: true, initState: 'fully-up' })], { retries: 0 });
+    cleanup.push(() => r.shutdown());
+    const observer = new PassiveObserver(r.pool, { errorLimit: 3 });
+    cleanup.push(() => observer.close());
+    const proxy = new TcpProxy(r.balancer, { retries: 0, observer });
+    cleanup.push(async () => proxy.destroy());
+    const { port } = await proxy.listen({ host: '127.0.0.1' });
+    const statuses: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const closed = waitEvent(proxy, 'connection:close');
+      net.connect(port, '127.0.0.1').on('error', () => {}).resume();
+      await closed;
+      statuses.push(r.pool.get('s1').status);
+    }
+    assert.deepEqual(statuses, ['UP', 'UP', 'UP 2/3', 'UP 2/3']);
   });
 
   it('accepts and closes at once when no server is usable, saying why', async () => {
