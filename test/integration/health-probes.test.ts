@@ -86,7 +86,7 @@ describe('sendExpectProbe (tcp-check), reference case 29', () => {
     const srv = await fixture(lineServer((req) => (req === 'PING\r\n' ? '+PONG\r\n' : '-ERR\r\n')));
     const rstring = sendExpectProbe([{ kind: 'send', data: 'PING\r\n' }, { kind: 'expect', match: 'rstring', pattern: '^\\+P[O]NG' }]);
     const binary = sendExpectProbe([{ kind: 'send-binary', hex: '50494e470d0a' }, { kind: 'expect', match: 'binary', pattern: '2b504f4e47' }]);
-    const rbinary = sendExpectProbe([{ kind: 'send', data: 'PING\r\n' }, { kind: 'expect', match: 'rbinary', pattern: '^2B504F' }]);
+    const rbinary = sendExpectProbe([{ kind: 'send', data: new TextEncoder().encode('PING\r\n') }, { kind: 'expect', match: 'rbinary', pattern: '^2B504F' }]);
     assert.equal((await probeOnce(rstring, srv.port)).result?.status, 'L7OK');
     assert.equal((await probeOnce(binary, srv.port)).result?.status, 'L7OK');
     assert.equal((await probeOnce(rbinary, srv.port)).result?.status, 'L7OK');

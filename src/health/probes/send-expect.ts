@@ -11,7 +11,8 @@ import { connectionErrorResult } from './socket-errors.js';
  */
 export type SendExpectStep =
   | { readonly kind: 'connect'; readonly port?: number; readonly addr?: string }
-  | { readonly kind: 'send'; readonly data: string }
+  /** Text is sent as UTF-8; bytes as they are. */
+  | { readonly kind: 'send'; readonly data: string | Uint8Array }
   | { readonly kind: 'send-binary'; readonly hex: string }
   | {
       readonly kind: 'expect';
@@ -88,8 +89,10 @@ function compile(steps: readonly SendExpectStep[]): readonly Compiled[] {
       return { kind, step, port, addr, comment };
     }
     if (kind === 'send') {
-      if (typeof o['data'] !== 'string') throw invalidArg(`${field}.data`, 'must be a string', o['data']);
-      return { kind, step, bytes: Buffer.from(o['data'], 'utf8') };
+      const data = o['data'];
+      if (typeof data === 'string') return { kind, step, bytes: Buffer.from(data, 'utf8') };
+      if (data instanceof Uint8Array) return { kind, step, bytes: Buffer.from(data) };
+      throw invalidArg(`${field}.data`, 'must be a string or a Uint8Array', data);
     }
     if (kind === 'send-binary') return { kind: 'send', step, bytes: hexBytes(`${field}.hex`, o['hex']) };
     const match = v.oneOf(`${field}.match`, o['match'], ['string', 'rstring', 'binary', 'rbinary']);
