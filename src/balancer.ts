@@ -1,11 +1,14 @@
 import { EventEmitter } from 'eventemitter3';
+import type net from 'node:net';
 import type { Clock, TimerHandle } from './clock.js';
+import { type BalancedConnectOptions, connect as balancedConnect, createConnection as balancedCreateConnection } from './connect.js';
 import { publishPick, publishQueueLeave } from './diagnostics.js';
 import { LbError, invalidArg } from './errors.js';
 import { Fifo, type FifoNode } from './internal/fifo.js';
 import * as v from './internal/validate.js';
 import { type Closable, type Lease, LeaseImpl } from './lease.js';
 import type { LbState, Pool } from './pool.js';
+import type { BalancedSocket } from './proxy/balanced-socket.js';
 import type { Server } from './server.js';
 import { type StrategySpec, createStrategy } from './strategies/create.js';
 import type { PickContext, ServerGroup, Strategy } from './strategies/strategy.js';
@@ -195,6 +198,23 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const o = this.#validateAcquire(options);
     const placed = this.#tryPlace(o, true);
     return placed instanceof LeaseImpl ? placed : undefined;
+  }
+
+  /**
+   * A connected `net.Socket` to a server this balancer picks, with HAProxy's connect policy (queue wait,
+   * `timeoutConnectMs`, `1 + retries` attempts with the turn-around, `redispatch`, every attempt reported to
+   * `observer`); the lease is released when the socket closes. See {@link connect}.
+   */
+  connect(options: BalancedConnectOptions = {}): Promise<net.Socket> {
+    return balancedConnect(this, options);
+  }
+
+  /**
+   * A socket-like Duplex returned at once that dials in the background and buffers early writes, for
+   * synchronous socket factories (mysql2 `stream`, `http.Agent#createConnection`). See {@link createConnection}.
+   */
+  createConnection(options: BalancedConnectOptions = {}): BalancedSocket {
+    return balancedCreateConnection(this, options);
   }
 
   /** Counters for stats and metrics. */

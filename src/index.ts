@@ -70,3 +70,17 @@ export type { SendExpectStep } from './health/probes/send-expect.js';
 export { tcpConnectProbe } from './health/probes/tcp-connect.js';
 export { formatHaproxyLog, haproxyLog } from './haproxy/log-format.js';
 export type { HaproxyLogEvent, HaproxyLogOptions, HaproxyLogServer, HaproxyServerCounts, HaproxySessionCounts } from './haproxy/log-format.js';
+export { TCP_PROXY_DEFAULTS, TcpProxy } from './tcp-proxy.js';
+export type {
+  ConnectionRecord, ProxyCloseOptions, ProxyConnection, ProxyListenOptions, ProxyServerStats, RetryPlan, TcpProxyEvents,
+  TcpProxyOptions, TcpProxyStats,
+} from './tcp-proxy.js';
+export { connect, createConnection } from './connect.js';
+export type { BalancedConnectOptions } from './connect.js';
+export { BalancedSocket } from './proxy/balanced-socket.js';
+export { CONNECT_DEFAULTS } from './proxy/dial.js';
+export type { ConnectPolicyOptions, FailedAttempt, LeaseSource } from './proxy/dial.js';
+export { PROXY_V2_SIGNATURE, encodeProxyV1, encodeProxyV2 } from './proxy/proxy-protocol.js';
+export type { ProxyEndpoint } from './proxy/proxy-protocol.js';
+export { describeTermination } from './proxy/termination.js';
+export type { TerminationCause, TerminationCode, TerminationPhase } from './proxy/termination.js';

@@ -175,7 +175,7 @@ export interface TcpProxyStats {
 }
 
 /** Options of {@link TcpProxy.listen}. */
-export interface ListenOptions {
+export interface ProxyListenOptions {
   /** @defaultValue 0 (any free port) */
   readonly port?: number;
   /** @defaultValue all interfaces, as `net.Server.listen` */
@@ -187,7 +187,7 @@ export interface ListenOptions {
 }
 
 /** Options of {@link TcpProxy.close}. */
-export interface CloseOptions {
+export interface ProxyCloseOptions {
   /** After this many ms, connections still open are destroyed (`KD`). @defaultValue Infinity */
   readonly deadlineMs?: number;
 }
@@ -327,7 +327,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
    * Listens on a port of its own (HAProxy `bind`). Resolves with the bound address. May be called more than
    * once for several addresses.
    */
-  listen(options: ListenOptions = {}): Promise<net.AddressInfo> {
+  listen(options: ProxyListenOptions = {}): Promise<net.AddressInfo> {
     try {
       if (this.#stopped) throw new LbError('ERR_LB_CLOSED', 'the proxy is closed');
       const o = v.plainObject('listen options', options);
@@ -428,7 +428,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
    * connection has finished. With `deadlineMs`, connections still open then are destroyed (`KD`).
    * Idempotent: returns the same promise.
    */
-  close(options: CloseOptions = {}): Promise<void> {
+  close(options: ProxyCloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     const o = v.plainObject('close options', options);
     v.knownKeys('close options', o, ['deadlineMs']);

@@ -49,7 +49,7 @@ describe('balancer.connect() and createConnection() (loopback)', () => {
   it('connect() resolves with a connected socket and holds the lease until it closes', async () => {
     const b = await echoBackend();
     const balancer = balancerOver([s('s1', b.port)]);
-    const socket = await connect(balancer);
+    const socket = await balancer.connect();
     assert.equal(socket.connecting, false);
     assert.equal(socket.remotePort, b.port);
     assert.equal(balancer.pool.get('s1').currentConnections, 1);
@@ -117,7 +117,7 @@ describe('balancer.connect() and createConnection() (loopback)', () => {
   it('createConnection() returns a Duplex at once, buffers early writes, then flows', async () => {
     const b = await echoBackend();
     const balancer = balancerOver([s('s1', b.port)]);
-    const socket = createConnection(balancer);
+    const socket = balancer.createConnection();
     assert.equal(socket.connecting, true);
     socket.write('written ');
     socket.write('before ');
@@ -203,7 +203,7 @@ describe('balancer.connect() and createConnection() (loopback)', () => {
         _options: unknown,
         callback: (err: Error | null, socket?: net.Socket) => void,
       ): undefined => {
-        connect(balancer).then((socket) => callback(null, socket), callback);
+        balancer.connect().then((socket) => callback(null, socket), callback);
         return undefined;
       };
       cleanup.push(() => agent.destroy());
@@ -217,7 +217,7 @@ describe('balancer.connect() and createConnection() (loopback)', () => {
       const { ports } = await twoHttpServers();
       const balancer = balancerOver([s('a', ports[0]!), s('b', ports[1]!)]);
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      (agent as unknown as { createConnection: () => unknown }).createConnection = () => createConnection(balancer);
+      (agent as unknown as { createConnection: () => unknown }).createConnection = () => balancer.createConnection();
       cleanup.push(() => agent.destroy());
       assert.equal(await request(agent, 'POST', 'payload-1'), 'A:POST:payload-1');
       assert.equal(await request(agent, 'POST', 'payload-2'), 'A:POST:payload-2', 'the kept-alive socket is reused');
