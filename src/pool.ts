@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { type Clock, type TimerHandle, systemClock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult } from './diagnostics.js';
 import {
   publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved, publishServerState,
@@ -14,7 +14,7 @@ import {
   type OnErrorAction,
   type StateCause,
   checkVerdict,
-  isCheckStatus,
+  validCheckResult,
 } from './health/check-result.js';
 import {
   FULL_WEIGHT_FACTOR,
@@ -22,9 +22,8 @@ import {
   healthAfterSuccess,
   healthBeforeOnError,
   onErrorFailsCheck,
-  slowstartFactor,
-  slowstartStepMs,
 } from './health/hysteresis.js';
+import { SlowStartRamps } from './health/slowstart.js';
 import * as v from './internal/validate.js';
 import { type AdminState, Server, type ServerOptions, type ServerSnapshot, resolveWeight } from './server.js';
 
@@ -144,8 +143,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   #active: Server[] = [];
   #backup: Server[] = [];
   #emptyAnnounced = false;
-  /** Slow-start ramps in progress: when each began and the timer of its next step. */
-  #warmups = new Map<Server, { readonly startMs: number; readonly cause: StateCause; timer: TimerHandle }>();
+  /** Slow-start ramps in progress; each step is applied through #change. */
+  #ramps: SlowStartRamps;
 
   constructor(name: string, options: PoolOptions = {}) {
     super();
@@ -154,6 +153,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     v.knownKeys('pool options', o, POOL_KEYS);
     this.allBackups = v.boolean('allBackups', o['allBackups'] ?? false);
     this.clock = (o['clock'] as Clock | undefined) ?? systemClock;
+    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => this.#change(server, cause, () => {
+      server._setSlowstartFactor(factor);
+      if (factor >= FULL_WEIGHT_FACTOR) server._setOperational('up', this.clock.now());
+    }));
     const servers = o['servers'] ?? [];
     if (!Array.isArray(servers)) throw invalidArg('servers', 'must be an array of server options', servers);
     for (const s of servers as ServerOptions[]) this.add(s);
@@ -240,7 +243,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.#byName.delete(name);
     this.#order.delete(server);
     this.#removeUsable(server);
-    this.#stopWarmup(server);
+    if (this.#ramps.end(server)) server._setSlowstartFactor(FULL_WEIGHT_FACTOR);
     if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
     publishServerRemoved(this, server);
@@ -348,7 +351,7 @@ export class Pool extends EventEmitter<PoolEvents> {
    * was applied. Checkers call this; so can your own checking code. Published on `switchyard:check:result`.
    */
   reportCheck(server: Server, result: CheckResult): boolean {
-    const r = validResult(result);
+    const r = validCheckResult(result);
     if (!this.#order.has(server) || !server.check || server.adminState === 'maint') return false;
     this.#applyResult(server, { source: 'check', result: r }, undefined);
     publishCheckResult(this, server, r);
@@ -364,7 +367,7 @@ export class Pool extends EventEmitter<PoolEvents> {
    */
   reportErrorLimit(server: Server, onError: OnErrorAction, result: CheckResult): boolean {
     const action = v.oneOf('onError', onError, ON_ERROR_ACTIONS);
-    const r = validResult(result);
+    const r = validCheckResult(result);
     if (!this.#order.has(server) || !server.check || server.adminState === 'maint') return false;
     const cause: CheckCause = { source: 'observe', result: r };
     if (!onErrorFailsCheck(action)) {
@@ -438,7 +441,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const wasUp = beforeAdmin !== 'maint' && beforeOp !== 'down';
     const isUp = server.adminState !== 'maint' && server.operationalState !== 'down';
     if (wasUp !== isUp) this.#transition(server, isUp, member, cause);
-    if (server.operationalState !== 'starting') this.#stopWarmup(server);
+    if (server.operationalState !== 'starting' && this.#ramps.end(server)) server._setSlowstartFactor(FULL_WEIGHT_FACTOR);
     const after = this.#lbState(server);
     if (member && before.usable !== after.usable) {
       if (after.usable) this.#insertUsable(server);
@@ -474,34 +477,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     server._cameUp(now);
     if (!member || server.slowstartMs <= 0 || server.operationalState !== 'up') return;
     server._setOperational('starting', now);
-    server._setSlowstartFactor(slowstartFactor(0, server.slowstartMs));
-    const warmup = { startMs: now, cause, timer: this.#scheduleWarmup(server) };
-    this.#warmups.set(server, warmup);
-  }
-
-  #scheduleWarmup(server: Server): TimerHandle {
-    return this.clock.setTimeout(() => this.#warmupStep(server), slowstartStepMs(server.slowstartMs));
-  }
-
-  /** One step of the ramp (HAProxy `server_warmup()`): recompute the factor; at the end, plain `up`. */
-  #warmupStep(server: Server): void {
-    const warmup = this.#warmups.get(server);
-    if (warmup === undefined) return;
-    const factor = slowstartFactor(this.clock.now() - warmup.startMs, server.slowstartMs);
-    this.#change(server, warmup.cause, () => {
-      server._setSlowstartFactor(factor);
-      if (factor >= FULL_WEIGHT_FACTOR) server._setOperational('up', this.clock.now());
-    });
-    if (this.#warmups.get(server) === warmup) warmup.timer = this.#scheduleWarmup(server);
-  }
-
-  /** Ends a ramp early (the server went down, stopped, or left the pool): full factor from now on. */
-  #stopWarmup(server: Server): void {
-    const warmup = this.#warmups.get(server);
-    if (warmup === undefined) return;
-    warmup.timer.cancel();
-    this.#warmups.delete(server);
-    server._setSlowstartFactor(FULL_WEIGHT_FACTOR);
+    server._setSlowstartFactor(this.#ramps.begin(server, cause));
   }
 
   /** A plain-JSON copy of the pool and its servers. */
@@ -556,23 +532,4 @@ export class Pool extends EventEmitter<PoolEvents> {
     const i = list.indexOf(server);
     if (i >= 0) list.splice(i, 1);
   }
-}
-
-const RESULT_KEYS = ['status', 'code', 'info', 'durationMs'] as const;
-
-/** Checks a reported result and returns a frozen copy (the caller's object is never kept). */
-function validResult(result: CheckResult): CheckResult {
-  const o = v.plainObject('check result', result);
-  v.knownKeys('check result', o, RESULT_KEYS);
-  if (!isCheckStatus(o['status'])) throw invalidArg('check result.status', 'must be a HAProxy check status such as L4OK or L4CON', o['status']);
-  const code = o['code'] === undefined ? undefined : v.nonNegativeInteger('check result.code', o['code']);
-  const info = o['info'];
-  if (info !== undefined && typeof info !== 'string') throw invalidArg('check result.info', 'must be a string', info);
-  const durationMs = o['durationMs'] === undefined ? undefined : v.durationMs('check result.durationMs', o['durationMs']);
-  return Object.freeze({
-    status: o['status'],
-    ...(code === undefined ? {} : { code }),
-    ...(info === undefined ? {} : { info }),
-    ...(durationMs === undefined ? {} : { durationMs }),
-  });
 }

@@ -4,11 +4,10 @@ import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
 import type { AdminState, Server } from '../server.js';
-import { type CheckResult, isCheckStatus } from './check-result.js';
 import { intervalKind } from './hysteresis.js';
-import type { Probe, ProbeContext } from './probe.js';
+import type { Probe } from './probe.js';
+import { runProbe } from './probe-run.js';
 import { tcpConnectProbe } from './probes/tcp-connect.js';
-import { connectionErrorResult, isConnectionError } from './probes/socket-errors.js';
 
 /** Per-server check settings: HAProxy's `server … inter/fastinter/downinter/port/addr`. */
 export interface ServerCheckOptions {
@@ -132,14 +131,21 @@ export interface ActiveCheckerStats {
 export class ActiveChecker {
   /** The pool whose servers are checked. */
   readonly pool: Pool;
-  /** The default settings, validated. */
+  /** Interval while fully up, ms (validated `interMs`). */
   readonly interMs: number;
+  /** Interval in transition, ms; `undefined` = `interMs`. */
   readonly fastinterMs: number | undefined;
+  /** Interval while fully down, ms; `undefined` = `interMs`. */
   readonly downinterMs: number | undefined;
+  /** Exchange timeout once connected, ms; `undefined` = the whole check within `interMs`. */
   readonly timeoutCheckMs: number | undefined;
+  /** Connect bound used with `timeoutCheckMs`, ms. */
   readonly timeoutConnectMs: number | undefined;
+  /** Jitter, ± percent of each interval. */
   readonly spreadChecks: number;
+  /** Cap of the first-check spread, ms (0 = none). */
   readonly maxSpreadChecksMs: number;
+  /** Most probes running at once. */
   readonly concurrency: number;
 
   readonly #probe: Probe;
@@ -364,7 +370,20 @@ export class ActiveChecker {
     this.#active++;
     if (this.#active > this.#maxActive) this.#maxActive = this.#active;
     try {
-      const result = await this.#probeOnce(entry);
+      const { server, settings: st } = entry;
+      const run = runProbe({
+        probe: this.#probe,
+        server,
+        host: st.addr ?? server.host,
+        port: st.port ?? server.port,
+        clock: this.#clock,
+        // HAProxy bounds a check by `inter` itself, whatever interval scheduled it (process_chk_conn()).
+        connectBudgetMs: this.timeoutCheckMs === undefined ? st.interMs : Math.min(st.interMs, this.timeoutConnectMs ?? Infinity),
+        exchangeBudgetMs: this.timeoutCheckMs,
+      });
+      entry.cancel = run.cancel;
+      const result = await run.result;
+      entry.cancel = undefined;
       if (result === undefined || !this.#running || this.#entries.get(entry.server) !== entry) return;
       this.#completed++;
       this.pool.reportCheck(entry.server, result);
@@ -372,69 +391,6 @@ export class ActiveChecker {
     } finally {
       this.#active--;
     }
-  }
-
-  /**
-   * Runs the probe under HAProxy's timeout rule and resolves with its result (duration added), the timeout
-   * result when the deadline passes first, or undefined when cancelled. Never rejects, never waits for a probe
-   * past its deadline.
-   */
-  #probeOnce(entry: Entry): Promise<CheckResult | undefined> {
-    const { server, settings: s } = entry;
-    const clock = this.#clock;
-    const start = clock.now();
-    // HAProxy bounds a check by `inter` itself, whatever interval scheduled it (process_chk_conn()).
-    const connectBudget = this.timeoutCheckMs === undefined ? s.interMs : Math.min(s.interMs, this.timeoutConnectMs ?? Infinity);
-    const controller = new AbortController();
-    let timeoutResult: CheckResult = { status: 'PROCTOUT' };
-    let timer: TimerHandle | undefined;
-    let settled = false;
-    let connected = false;
-    return new Promise<CheckResult | undefined>((resolve) => {
-      const finish = (result: CheckResult | undefined): void => {
-        if (settled) return;
-        settled = true;
-        timer?.cancel();
-        entry.cancel = undefined;
-        resolve(result === undefined ? undefined : { ...result, durationMs: Math.max(0, Math.floor(clock.now() - start)) });
-      };
-      const arm = (ms: number): void => {
-        timer?.cancel();
-        timer = clock.setTimeout(() => {
-          const result = timeoutResult;
-          finish(result);
-          controller.abort(new DOMException(`health check of ${server.name} timed out`, 'TimeoutError'));
-        }, ms);
-      };
-      entry.cancel = () => {
-        finish(undefined);
-        controller.abort(new LbError('ERR_LB_ABORTED', 'the health checker stopped'));
-      };
-      arm(connectBudget);
-      const context: ProbeContext = {
-        host: s.addr ?? server.host,
-        port: s.port ?? server.port,
-        clock,
-        connected: () => {
-          if (connected || settled) return;
-          connected = true;
-          if (this.timeoutCheckMs !== undefined) arm(this.timeoutCheckMs);
-        },
-        setTimeoutResult: (result) => {
-          timeoutResult = result;
-        },
-      };
-      let outcome: Promise<CheckResult | void>;
-      try {
-        outcome = Promise.resolve(this.#probe(server, controller.signal, context));
-      } catch (err) {
-        outcome = Promise.reject(err);
-      }
-      outcome.then(
-        (value) => finish(resultOf(value)),
-        (err: unknown) => finish(failureOf(err)),
-      );
-    });
   }
 }
 
@@ -451,24 +407,4 @@ function settings(prefix: string, o: Record<string, unknown>, base: Settings | u
     port,
     addr,
   };
-}
-
-/** A probe's resolved value as a result: nothing means a pass of user code (`PROCOK`). */
-function resultOf(value: unknown): CheckResult {
-  if (value === undefined) return { status: 'PROCOK', code: 0 };
-  const r = value as Partial<CheckResult> | null;
-  if (typeof r !== 'object' || r === null || !isCheckStatus(r.status)) {
-    return { status: 'PROCERR', info: 'the probe resolved with something other than a check result' };
-  }
-  const out: { status: CheckResult['status']; code?: number; info?: string } = { status: r.status };
-  if (typeof r.code === 'number' && Number.isSafeInteger(r.code) && r.code >= 0) out.code = r.code;
-  if (typeof r.info === 'string') out.info = r.info;
-  return out;
-}
-
-/** A probe's rejection as a result: socket errors in HAProxy's words, anything else `PROCERR`. */
-function failureOf(err: unknown): CheckResult {
-  if (isConnectionError(err)) return connectionErrorResult(err);
-  const message = err instanceof Error ? err.message : String(err);
-  return { status: 'PROCERR', code: 1, info: message };
 }

@@ -1,3 +1,6 @@
+import { invalidArg } from '../errors.js';
+import * as v from '../internal/validate.js';
+
 /**
  * HAProxy's check statuses (`check_status` in `show stat`). The text of each is in {@link CHECK_STATUS_TEXT}.
  */
@@ -112,3 +115,22 @@ export type OnErrorAction = 'fastinter' | 'fail-check' | 'sudden-death' | 'mark-
 
 /** Every {@link OnErrorAction}, for validation. */
 export const ON_ERROR_ACTIONS: readonly OnErrorAction[] = Object.freeze(['fastinter', 'fail-check', 'sudden-death', 'mark-down']);
+
+const RESULT_KEYS = ['status', 'code', 'info', 'durationMs'] as const;
+
+/** Checks a reported result and returns a frozen copy (the caller's object is never kept). */
+export function validCheckResult(result: CheckResult): CheckResult {
+  const o = v.plainObject('check result', result);
+  v.knownKeys('check result', o, RESULT_KEYS);
+  if (!isCheckStatus(o['status'])) throw invalidArg('check result.status', 'must be a HAProxy check status such as L4OK or L4CON', o['status']);
+  const code = o['code'] === undefined ? undefined : v.nonNegativeInteger('check result.code', o['code']);
+  const info = o['info'];
+  if (info !== undefined && typeof info !== 'string') throw invalidArg('check result.info', 'must be a string', info);
+  const durationMs = o['durationMs'] === undefined ? undefined : v.durationMs('check result.durationMs', o['durationMs']);
+  return Object.freeze({
+    status: o['status'],
+    ...(code === undefined ? {} : { code }),
+    ...(info === undefined ? {} : { info }),
+    ...(durationMs === undefined ? {} : { durationMs }),
+  });
+}
