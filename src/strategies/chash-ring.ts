@@ -51,43 +51,39 @@ export class ChashRing {
    * {@link ChashRing.setPoints} for each in turn, built in O(points log points) instead of O(points²).
    */
   load(entries: Iterable<readonly [Server, number]>): void {
-    const owners: Server[] = [];
-    const ordinalsOf: number[] = [];
-    const positionsOf: number[] = [];
     this.#counts.clear();
+    let n = 0;
     for (const [server, count] of entries) {
       if (count <= 0) continue;
       this.#counts.set(server, count);
+      n += count;
+    }
+    const owners = new Array<Server>(n);
+    const ordinals = new Uint16Array(n);
+    const positions = new Uint32Array(n);
+    let k = 0;
+    for (const [server, count] of this.#counts) {
       const base = Math.imul(server.id, POINTS_PER_ID);
-      for (let j = 0; j < count; j++) {
-        owners.push(server);
-        ordinalsOf.push(j);
-        positionsOf.push(fullHash(base + j));
+      for (let j = 0; j < count; j++, k++) {
+        owners[k] = server;
+        ordinals[k] = j;
+        positions[k] = fullHash(base + j);
       }
     }
-    const n = owners.length;
-    // Sort by position, ties in insertion order, with one native numeric sort: position × 2^21 + index is
-    // exact in a double (32 + 21 bits) while n < 2^21; beyond that fall back to a comparator sort.
-    const order = new Float64Array(n);
-    if (n < 2 ** 21) {
-      for (let i = 0; i < n; i++) order[i] = positionsOf[i]! * 2 ** 21 + i;
-      order.sort();
-      for (let i = 0; i < n; i++) order[i] = order[i]! % 2 ** 21;
-    } else {
-      const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => positionsOf[a]! - positionsOf[b]! || a - b);
-      for (let i = 0; i < n; i++) order[i] = idx[i]!;
-    }
-    const positions = new Uint32Array(n);
-    const ordinals = new Uint16Array(n);
+    // Stable sort by position (ties keep insertion order, as successive setPoints calls would): an LSD radix
+    // sort on two 16-bit digits, O(points).
+    const order = radixOrder(positions);
+    const sortedPositions = new Uint32Array(n);
+    const sortedOrdinals = new Uint16Array(n);
     const sortedOwners = new Array<Server>(n);
-    for (let k = 0; k < n; k++) {
-      const i = order[k]!;
-      positions[k] = positionsOf[i]!;
-      ordinals[k] = ordinalsOf[i]!;
-      sortedOwners[k] = owners[i]!;
+    for (let i = 0; i < n; i++) {
+      const from = order[i]!;
+      sortedPositions[i] = positions[from]!;
+      sortedOrdinals[i] = ordinals[from]!;
+      sortedOwners[i] = owners[from]!;
     }
-    this.#positions = positions;
-    this.#ordinals = ordinals;
+    this.#positions = sortedPositions;
+    this.#ordinals = sortedOrdinals;
     this.#owners = sortedOwners;
   }
 
@@ -234,6 +230,26 @@ export class ChashRing {
     this.#ordinals = ordinals;
     this.#owners = owners;
   }
+}
+
+/** Indices of `keys` in ascending key order, equal keys in index order (a stable LSD radix sort). */
+function radixOrder(keys: Uint32Array): Uint32Array {
+  const n = keys.length;
+  let from = new Uint32Array(n);
+  let to = new Uint32Array(n);
+  for (let i = 0; i < n; i++) from[i] = i;
+  const counts = new Uint32Array(65537);
+  for (const shift of [0, 16]) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[((keys[i]! >>> shift) & 0xffff) + 1]!++;
+    for (let d = 0; d < 65536; d++) counts[d + 1]! += counts[d]!;
+    for (let i = 0; i < n; i++) {
+      const idx = from[i]!;
+      to[counts[(keys[idx]! >>> shift) & 0xffff]!++] = idx;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
 }
 
 /** Changes at most this many servers one by one; more pending changes rebuild the ring in one go. */

@@ -82,23 +82,24 @@ export class SourceHash implements Strategy {
   }
 
   reset(active: readonly Server[], backup: readonly Server[]): void {
-    this.#map.reset(active, backup);
-    this.#rings.reset(active, backup);
+    // Only the structure of the configured hash type is kept.
+    if (this.hashType === 'consistent') this.#rings.reset(active, backup);
+    else this.#map.reset(active, backup);
   }
 
   serverUsable(server: Server): void {
-    this.#map.serverUsable(server);
-    this.#rings.update(server);
+    if (this.hashType === 'consistent') this.#rings.update(server);
+    else this.#map.serverUsable(server);
   }
 
   serverUnusable(server: Server): void {
-    this.#map.serverUnusable(server);
-    this.#rings.remove(server);
+    if (this.hashType === 'consistent') this.#rings.remove(server);
+    else this.#map.serverUnusable(server);
   }
 
   weightChanged(server: Server): void {
-    this.#map.weightChanged(server);
-    this.#rings.update(server);
+    if (this.hashType === 'consistent') this.#rings.update(server);
+    else this.#map.weightChanged(server);
   }
 
   /** The unhashed 32-bit key, or `undefined` when the pick has nothing to hash. */
