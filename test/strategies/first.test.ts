@@ -6,16 +6,8 @@ import type { Lease } from '../../src/lease.js';
 import type { Server } from '../../src/server.js';
 import { First } from '../../src/strategies/first.js';
 import { closeMode, holdMode, servers, setup } from '../helpers/picks.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The rule stated plainly: the lowest-id usable server that is not full; the avoided one only as a last resort. */
 function modelPick(usable: readonly Server[], exclude?: Server): Server | undefined {

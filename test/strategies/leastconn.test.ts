@@ -4,17 +4,8 @@ import type { Lease } from '../../src/lease.js';
 import type { Server } from '../../src/server.js';
 import { LeastConn } from '../../src/strategies/leastconn.js';
 import { closeMode, holdMode, servers, setup } from '../helpers/picks.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-/** Tiny deterministic PRNG (mulberry32) for the randomised comparisons. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Sequences recorded from HAProxy 2.6.12 (Debian bookworm) with `balance leastconn`, clients connecting to

@@ -8,18 +8,8 @@ import type { Server } from '../../src/server.js';
 import { PowerOfTwoChoices } from '../../src/strategies/p2c.js';
 import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
 import { servers, setup } from '../helpers/picks.js';
+import { mulberry32 as seeded } from '../helpers/prng.js';
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Random numbers that make P2C draw the given candidate indexes, in order (out of `n` candidates):

@@ -8,6 +8,7 @@ import type { Lease } from '../../src/lease.js';
 import { Pool } from '../../src/pool.js';
 import type { AdminState, Server } from '../../src/server.js';
 import { STRATEGY_NAMES, type StrategySpec } from '../../src/strategies/create.js';
+import { mulberry32 as seeded } from '../helpers/prng.js';
 
 /**
  * Properties every built-in strategy must keep, checked through Pool + Balancer over random weights and
@@ -37,17 +38,6 @@ const PLACES_WHEN_ROOM = new Set(['roundrobin', 'static-rr', 'leastconn', 'first
 /** The map-based `source` hash cannot avoid a server (HAProxy's behaviour); every other strategy can. */
 const CANNOT_AVOID = new Set(['source']);
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function ipv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

@@ -6,16 +6,8 @@ import type { Server } from '../../src/server.js';
 import { fullHash } from '../../src/strategies/hash.js';
 import { RandomStrategy } from '../../src/strategies/random.js';
 import { servers, setup } from '../helpers/picks.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The consistent-hash ring built naively from scratch (16 points per weight unit at fullHash(id·4096 + j)). */
 function ringLookup(usable: readonly Server[], hash: number, exclude?: Server): Server {

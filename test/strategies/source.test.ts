@@ -7,16 +7,8 @@ import { fullHash } from '../../src/strategies/hash.js';
 import { SourceHash } from '../../src/strategies/source.js';
 import type { Balancer } from '../../src/balancer.js';
 import { servers, setup } from '../helpers/picks.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The server chosen for each client address 127.0.0.2 … 127.0.0.61, as a string of server numbers. */
 function map60(balancer: Balancer): string {
