@@ -381,12 +381,21 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       socket.destroy();
       return;
     }
-    const key = this.#key?.(socket);
+    // A socket that is already gone will never emit `close` again: nothing to proxy, nothing to track.
+    if (socket.destroyed) return;
+    let key: string | number | undefined;
+    let keyError: unknown;
+    try {
+      key = this.#key?.(socket);
+    } catch (err) {
+      keyError = err;
+    }
     const session = new Session(this.#host, this.balancer, this.#policy, socket, key);
     this.#live.add(session);
     this.#total++;
     if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();
-    session.startDial();
+    if (keyError === undefined) session.startDial();
+    else session.abort(new LbError('ERR_LB_INVALID_ARG', 'the key option threw for this connection', { cause: keyError, details: { field: 'key' } }));
   }
 
   /** Counters, including the bytes of live connections. */

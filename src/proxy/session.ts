@@ -110,6 +110,15 @@ export class Session extends Dialer {
     this.upstream?.destroy();
   }
 
+  /** Closes the connection before any dial because the proxy itself failed (a throwing `key` option): `PC`. */
+  abort(error: LbError): void {
+    this.termination ??= 'PC';
+    this.error ??= error;
+    this.host.rejected(this, error);
+    this.cancelDial();
+    this.client.destroy();
+  }
+
   protected createSocket(server: Server): net.Socket {
     const socket = net.connect({
       port: server.port,
@@ -142,6 +151,8 @@ export class Session extends Dialer {
     client.on('data', Session.#onClientData);
     client.on('end', Session.#onClientEnd);
     client.on('drain', Session.#onClientDrain);
+    // A server made with `pauseOnConnect` hands over paused sockets, which a `data` listener does not resume.
+    if (client.isPaused()) client.resume();
     this.host.opened(this);
   }
 

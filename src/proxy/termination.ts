@@ -10,8 +10,9 @@
  * - `D` killed because the server went down (`onMarkedDown: 'shutdown-sessions'`)
  * - `U` killed on a backup server because an active server came up (`onMarkedUp: 'shutdown-backup-sessions'`)
  * - `K` killed by the owner: `destroy()`, or `close()` past its deadline
+ * - `P` aborted by the proxy itself (a `key` option that threw)
  */
-export type TerminationCause = '-' | 'C' | 'S' | 'c' | 's' | 'D' | 'U' | 'K';
+export type TerminationCause = '-' | 'C' | 'S' | 'c' | 's' | 'D' | 'U' | 'K' | 'P';
 
 /**
  * Where the connection was when it ended: the second character of HAProxy's termination state.
@@ -25,7 +26,7 @@ export type TerminationPhase = 'Q' | 'C' | 'D' | '-';
  * refused or no server, `sC` connect timeout, `sQ` queue timeout, `SQ` queue full, `CC`/`CQ` the client
  * left while connecting/queued, `cD`/`sD` client/server inactivity timeout, `CD`/`SD` client/server abort
  * during the transfer, `DD`/`DC` killed by `shutdown-sessions`, `UD`/`UC` by `shutdown-backup-sessions`,
- * `KQ`/`KC`/`KD` by `destroy()` or a `close()` deadline.
+ * `KQ`/`KC`/`KD` by `destroy()` or a `close()` deadline, `PC` aborted by the proxy (a `key` option that threw).
  */
 export type TerminationCode = `${Exclude<TerminationCause, '-'>}${Exclude<TerminationPhase, '-'>}` | '--';
 
@@ -38,6 +39,7 @@ const CAUSE_TEXT: Readonly<Record<TerminationCause, string>> = Object.freeze({
   D: 'server went down (shutdown-sessions)',
   U: 'active server came up (shutdown-backup-sessions)',
   K: 'killed by the owner',
+  P: 'aborted by the proxy',
 });
 
 const PHASE_TEXT: Readonly<Record<TerminationPhase, string>> = Object.freeze({
