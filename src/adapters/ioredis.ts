@@ -61,6 +61,11 @@ export function balancedRedisConnector(balancer: Balancer, options: BalancedConn
       socket.once('error', (err) => {
         this.firstError = err;
       });
+      // AbstractConnector#disconnect() ends `stream` and waits for its close with a ref'd timer: a socket that
+      // already closed would keep the process alive for disconnectTimeout.
+      socket.once('close', () => {
+        if (this.stream === socket) this.stream = undefined as unknown as net.Socket;
+      });
       this.stream = socket;
       return socket;
     }
