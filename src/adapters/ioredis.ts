@@ -9,7 +9,12 @@ import { resolveConnectOptions } from '../proxy/outbound.js';
 const CONNECTION_CLOSED = 'Connection is closed.';
 
 /** The constructor ioredis's `Connector` option expects: it is called with the client's options. */
-export type BalancedConnectorClass = new (options: { readonly disconnectTimeout?: number; readonly tls?: unknown }) => AbstractConnector;
+export type BalancedConnectorClass = new (options: unknown) => AbstractConnector;
+
+interface RedisOptionsSeen {
+  readonly disconnectTimeout?: number;
+  readonly tls?: unknown;
+}
 
 /**
  * An ioredis `Connector` class: every (re)connection of the client awaits `balancer.connect()` (queue, connect
@@ -36,9 +41,10 @@ export function balancedRedisConnector(balancer: Balancer, options: BalancedConn
   return class BalancedRedisConnector extends AbstractConnector {
     #abort: AbortController | undefined = undefined;
 
-    constructor(redisOptions: { readonly disconnectTimeout?: number; readonly tls?: unknown }) {
-      if (redisOptions?.tls) throw invalidArg('tls', 'is not supported by the balanced ioredis connector', redisOptions.tls);
-      super(redisOptions?.disconnectTimeout ?? 2000);
+    constructor(options: unknown) {
+      const redisOptions = (options ?? {}) as RedisOptionsSeen;
+      if (redisOptions.tls) throw invalidArg('tls', 'is not supported by the balanced ioredis connector', redisOptions.tls);
+      super(redisOptions.disconnectTimeout ?? 2000);
     }
 
     override async connect(): Promise<net.Socket> {
