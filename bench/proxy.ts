@@ -27,6 +27,7 @@ const WARMUP = 0.5;
 let IDLE = Number(process.env.BENCH_IDLE ?? 9000);
 const LAT_WARMUP = 2000;
 const LAT_ITERATIONS = 20_000;
+const LAT_RUNS = 3;
 const VARIANTS = (process.env.BENCH_VARIANTS ?? 'direct,haproxy,naive,switchyard').split(',') as Variant[];
 const CPU_BACKEND = '0';
 const CPU_PROXY = '1';
@@ -195,11 +196,16 @@ async function rate(v: Variant, r: Running): Promise<[number, number]> {
   return [perSecond, (used * 1000) / (perSecond * (WARMUP + SECONDS))];
 }
 
+/** p50 round trip, µs: the median of LAT_RUNS runs of LAT_ITERATIONS ping-pongs, everything pinned to one CPU. */
 async function latency(r: Running): Promise<number> {
   pin(r.child, CPU_BACKEND);
   try {
-    const out = await runBounded(CPU_BACKEND, loadgen, ['latency', String(r.ports.echo), String(LAT_WARMUP), String(LAT_ITERATIONS)], 60_000);
-    return Number(/LAT ([\d.]+)/.exec(out)![1]);
+    const p50s: number[] = [];
+    for (let i = 0; i < LAT_RUNS; i++) {
+      const out = await runBounded(CPU_BACKEND, loadgen, ['latency', String(r.ports.echo), String(LAT_WARMUP), String(LAT_ITERATIONS)], 60_000);
+      p50s.push(Number(/LAT ([\d.]+)/.exec(out)![1]));
+    }
+    return median(p50s);
   } finally {
     pin(r.child, CPU_PROXY);
   }
@@ -300,7 +306,9 @@ async function main(): Promise<void> {
   const fmt = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
   console.log(`machine: ${machine.cpu}, ${machine.kernel}, Node ${machine.node}, ${machine.haproxy}`);
   console.log(`date: ${machine.date}; load average before ${machine.loadBefore}, after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`medians of ${ROUNDS} interleaved rounds, ${SECONDS} s per throughput run, ${IDLE} idle connections\n`);
+  console.log(
+    `medians of ${ROUNDS} interleaved rounds; ${SECONDS} s per throughput run; latency: median of ${LAT_RUNS} × ${LAT_ITERATIONS} ping-pongs per round; ${IDLE} idle connections\n`,
+  );
   console.log('| variant | bulk GB/s | ×HAProxy | ×direct | conn/s | ×HAProxy | ×direct | p50 µs | added p50 µs | ×HAProxy added | KiB/idle conn | ×HAProxy |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
