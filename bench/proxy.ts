@@ -7,7 +7,9 @@
  * with gcc into a temporary directory; switchyard runs from a tsc build of src/ (build/bench-proxy/), as users
  * run it, not through a TypeScript loader.
  *
- * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (9000), BENCH_VARIANTS (all), BENCH_JSON=1 for JSON.
+ * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (9000), BENCH_VARIANTS (all), BENCH_JSON=1 for JSON,
+ * BENCH_PROFILE=1 to profile switchyard's connection-rate run instead (µs of main-thread time per connection,
+ * by category and by function).
  * Every process it starts is bounded in time and killed by PID at the end; loopback only.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
@@ -16,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { summarise } from './proxy/cpuprofile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.dirname(here);
@@ -235,6 +238,32 @@ function median(values: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** Profiles switchyard during a connection-rate run and prints where the time of one connection goes. */
+async function profileRate(backends: { echo: number[]; source: number[] }): Promise<void> {
+  const file = path.join(tmp, 'rate.cpuprofile');
+  const child = spawn('taskset', ['-c', CPU_PROXY, process.execPath, path.join(here, 'proxy', 'switchyard-proxy.mjs'), dist, JSON.stringify(backends)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, SWITCHYARD_CPU_PROFILE: file },
+  });
+  started.add(child);
+  const line = await new Promise<string>((resolve) => child.stdout!.on('data', (d: Buffer) => /^LISTENING /.test(String(d)) && resolve(String(d))));
+  const port = Number(line.trim().split(' ')[1]);
+  const cpuBefore = cpuMs(child);
+  const out = await runBounded(CPU_BACKEND, loadgen, ['rate', String(port), '50', '0', String(SECONDS)], boundMs(SECONDS));
+  const cpuUsed = cpuMs(child) - cpuBefore;
+  const connections = Number(/RATE (\d+)/.exec(out)![1]) * SECONDS;
+  await stop(child);
+  const { totalMs, byCategory, top } = summarise(file);
+  const us = (ms: number) => ((ms * 1000) / connections).toFixed(1);
+  console.log(`switchyard, connection rate: ${connections / SECONDS} conn/s, process CPU ${((cpuUsed * 1000) / connections).toFixed(1)} µs per connection`);
+  console.log(`main thread, profiled ${totalMs.toFixed(0)} ms for ${connections} connections:\n`);
+  console.log('| where | µs per connection | share |');
+  console.log('|---|---|---|');
+  for (const [c, ms] of [...byCategory].sort((a, b) => b[1] - a[1])) console.log(`| ${c} | ${us(ms)} | ${((ms / totalMs) * 100).toFixed(1)} % |`);
+  console.log('\ntop functions (self time):\n');
+  for (const [name, ms] of top) console.log(`  ${us(ms).padStart(6)} µs  ${name}`);
+}
+
 async function main(): Promise<void> {
   execFileSync('gcc', ['-O2', '-o', loadgen, path.join(here, 'proxy', 'loadgen.c')], { stdio: 'inherit' });
   const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -263,6 +292,7 @@ async function main(): Promise<void> {
   };
   log(`machine: ${JSON.stringify(machine)}`);
   const backends = await startBackends();
+  if (process.env.BENCH_PROFILE === '1') return profileRate(backends);
   const running = new Map<Variant, Running>();
   for (const v of VARIANTS) running.set(v, await startVariant(v, backends));
   const results: Record<string, Record<Variant, number[]>> = { bulk: {}, bulkCpu: {}, rate: {}, rateCpu: {}, latency: {}, memory: {} } as never;

@@ -16,5 +16,22 @@ for (const [name, backends] of [['echo', groups.echo], ['source', groups.source]
   });
   ports.push((await proxy.listen({ host: '127.0.0.1', backlog: 4096 })).port);
 }
-process.on('SIGTERM', () => process.exit(0));
+if (process.env.SWITCHYARD_CPU_PROFILE) {
+  // Profile only the serving, not the start-up: from here until SIGTERM, written where the variable says.
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const post = (method, params = {}) => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  process.on('SIGTERM', async () => {
+    const { profile } = await post('Profiler.stop');
+    writeFileSync(process.env.SWITCHYARD_CPU_PROFILE, JSON.stringify(profile));
+    process.exit(0);
+  });
+} else {
+  process.on('SIGTERM', () => process.exit(0));
+}
 console.log(`LISTENING ${ports.join(' ')}`);
