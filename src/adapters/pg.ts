@@ -2,6 +2,7 @@ import type { Balancer } from '../balancer.js';
 import type { Clock } from '../clock.js';
 import type { BalancedConnectOptions } from '../connect.js';
 import { invalidArg } from '../errors.js';
+import * as v from '../internal/validate.js';
 import { ActiveChecker, type ActiveCheckerOptions } from '../health/active-checker.js';
 import type { CheckResult } from '../health/check-result.js';
 import type { Probe } from '../health/probe.js';
@@ -76,11 +77,11 @@ export interface PgRoleProbeOptions {
  * ```
  */
 export function pgRoleProbe(options: PgRoleProbeOptions): Probe {
-  if (options === null || typeof options !== 'object') throw invalidArg('options', 'must be an object', options);
-  const makeClient = options.client;
+  const o = v.plainObject('pgRoleProbe options', options);
+  v.knownKeys('pgRoleProbe options', o, ['client', 'role']);
+  const makeClient = o['client'] as PgRoleProbeOptions['client'];
   if (typeof makeClient !== 'function') throw invalidArg('client', 'must be a function returning a pg Client', makeClient);
-  const role = options.role ?? 'any';
-  if (role !== 'primary' && role !== 'replica' && role !== 'any') throw invalidArg('role', "must be 'primary', 'replica' or 'any'", role);
+  const role = v.oneOf<PgRole>('role', o['role'] ?? 'any', ['primary', 'replica', 'any']);
   return (server, signal, context) => checkRole(makeClient({ host: context.host, port: context.port, server }), role, signal, context);
 }
 
@@ -128,6 +129,14 @@ export interface PgRolePoolsOptions {
   readonly clock?: Clock;
 }
 
+/** Default values of {@link PgRolePoolsOptions}. */
+export const PG_ROLE_POOLS_DEFAULTS = Object.freeze({
+  name: 'pg',
+  readsFallBackToPrimary: true,
+});
+
+const ROLE_POOLS_KEYS = ['servers', 'client', 'name', 'readsFallBackToPrimary', 'checker', 'clock'] as const;
+
 /** The two pools and two checkers made by {@link pgRolePools}. */
 export interface PgRolePools {
   /** The server that is the primary (checked with `role: 'primary'`). */
@@ -162,8 +171,12 @@ export interface PgRolePools {
  * ```
  */
 export function pgRolePools(options: PgRolePoolsOptions): PgRolePools {
-  if (options === null || typeof options !== 'object') throw invalidArg('options', 'must be an object', options);
-  const { servers, client, name = 'pg', readsFallBackToPrimary = true, checker = {}, clock } = options;
+  const o = v.plainObject('pgRolePools options', options);
+  v.knownKeys('pgRolePools options', o, ROLE_POOLS_KEYS);
+  const { servers, client, checker = {}, clock } = options;
+  const name = v.nonEmptyString('name', o['name'] ?? PG_ROLE_POOLS_DEFAULTS.name);
+  const readsFallBackToPrimary = v.boolean('readsFallBackToPrimary', o['readsFallBackToPrimary'] ?? PG_ROLE_POOLS_DEFAULTS.readsFallBackToPrimary);
+  if (typeof client !== 'function') throw invalidArg('client', 'must be a function returning a pg Client', client);
   if (!Array.isArray(servers)) throw invalidArg('servers', 'must be an array of server options', servers);
   for (const s of servers as readonly ServerOptions[]) {
     if (s?.backup === true) throw invalidArg('servers[].backup', 'must not be set: the roles come from the checks (see readsFallBackToPrimary)', s.backup);
