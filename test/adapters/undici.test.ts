@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import dc from 'node:diagnostics_channel';
 import { afterEach, describe, it } from 'node:test';
 import { Pool as UndiciPool } from 'undici';
 import { balancedConnector } from '../../src/adapters/undici.js';
+import { CONNECT_TRACING_CHANNEL, type ConnectContext } from '../../src/diagnostics.js';
 import { RecordingSink } from '../proxy/helpers.js';
 import { type HttpBackend, allLeasesReleased, balancerOver, currentConnections, httpBackends, selfSignedCertificate, tally } from './support.js';
 
@@ -90,6 +92,22 @@ describe('switchyard/adapters/undici: balancedConnector against real HTTP server
       await allLeasesReleased(balancer);
     },
   );
+
+  it('runs each dial in the switchyard:connect tracing channel, with the server and the attempts', async () => {
+    const list = await backends();
+    const balancer = balancerOver('api', list);
+    const traced: string[] = [];
+    const handlers = {
+      asyncEnd: (ctx: ConnectContext) => traced.push(`${ctx.server?.name}/${ctx.attempts}`),
+    };
+    const channel = dc.tracingChannel<unknown, ConnectContext>(CONNECT_TRACING_CHANNEL);
+    channel.subscribe(handlers as never);
+    cleanup.push(() => channel.unsubscribe(handlers as never));
+    const pool = undiciPool('http://api.internal', balancedConnector(balancer), 1);
+    await getMany(pool, 2);
+    assert.deepEqual(traced, ['a/1'], 'one connection, traced once');
+    await pool.close();
+  });
 
   it('validates its options when made', () => {
     const balancer = balancerOver('api', [{ name: 'a', port: 1 }]);
