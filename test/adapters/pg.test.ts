@@ -5,9 +5,9 @@ import { type PgRolePools, pgRolePools, pgStream } from '../../src/adapters/pg.j
 import { Balancer } from '../../src/balancer.js';
 import type { Pool } from '../../src/pool.js';
 import { RecordingSink } from '../proxy/helpers.js';
-import { PG_SKIP, type PgInstance, pgConfig, startPostgresCluster } from '../helpers/servers/postgres.js';
+import { PG_SKIP, type PgInstance, enableSsl, pgConfig, startPostgresCluster } from '../helpers/servers/postgres.js';
 import type { ServerGroup } from '../helpers/servers/process.js';
-import { allLeasesReleased, balancerOver, currentConnections, tally, until } from './support.js';
+import { allLeasesReleased, balancerOver, currentConnections, selfSignedCertificate, tally, until } from './support.js';
 
 /**
  * A real primary (pg1) with two real streaming replicas (pg2, pg3, made by pg_basebackup -R): the replicas'
@@ -64,6 +64,29 @@ describe('switchyard/adapters/pg: pgStream and role-checked pools against a real
     await client.end();
     await allLeasesReleased(balancer);
   });
+
+  const tls = selfSignedCertificate('db.internal');
+  it(
+    "negotiates pg's SSL over the balanced socket, checking the certificate against pg's host name",
+    { skip: tls === undefined ? 'openssl not installed: no test certificate' : false },
+    async () => {
+      const primary = cluster.members.find((m) => m.name === 'pg1')!;
+      await enableSsl(primary, tls!, AbortSignal.timeout(10_000));
+      const balancer = balancerOver('pg', [primary]);
+      // host is only the name the certificate must carry: the balancer decides where to connect.
+      const client = new pg.Client({ ...pgConfig({ host: 'db.internal', port: 1 }), ssl: { ca: tls!.cert }, stream: pgStream(balancer) });
+      await client.connect();
+      const { rows } = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      assert.equal(rows[0]!.ssl, true);
+      await client.end();
+      const wrongName = new pg.Client({ ...pgConfig({ host: 'other.internal', port: 1 }), ssl: { ca: tls!.cert }, stream: pgStream(balancer) });
+      wrongName.on('error', () => {});
+      // The certificate is refused. pg reports it as "Connection terminated unexpectedly": the balanced socket's
+      // close reaches pg before the TLS socket's error does.
+      await assert.rejects(wrongName.connect(), /ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match|Connection terminated unexpectedly/);
+      await allLeasesReleased(balancer);
+    },
+  );
 
   describe('pgRolePools: "writes" and "reads" from one server list, told apart by SELECT pg_is_in_recovery()', () => {
     let pools: PgRolePools;

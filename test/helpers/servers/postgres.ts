@@ -99,6 +99,39 @@ async function startPg(postgres: string, name: string, role: 'primary' | 'replic
   return Object.assign(Object.create(proc) as PgInstance, { role, dataDir });
 }
 
+/**
+ * Turns SSL on for a running instance: writes the key and certificate into its data directory (mode 0600, owned
+ * by the server's user), `ALTER SYSTEM SET ssl = on` and reloads; resolves once an SSL connection succeeds.
+ */
+export async function enableSsl(instance: PgInstance, material: { key: string; cert: string }, signal: AbortSignal): Promise<void> {
+  for (const [file, text] of [['server.key', material.key], ['server.crt', material.cert]] as const) {
+    const target = path.join(instance.dataDir, file);
+    fs.writeFileSync(target, text, { mode: 0o600 });
+    if (RUN_AS) fs.chownSync(target, RUN_AS.uid, RUN_AS.gid);
+  }
+  const admin = new pg.Client(pgConfig(instance));
+  admin.on('error', () => {});
+  await admin.connect();
+  try {
+    await admin.query("ALTER SYSTEM SET ssl_cert_file = 'server.crt'");
+    await admin.query("ALTER SYSTEM SET ssl_key_file = 'server.key'");
+    await admin.query('ALTER SYSTEM SET ssl = on');
+    await admin.query('SELECT pg_reload_conf()');
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  // The postmaster applies the reload asynchronously: wait until a new connection can use SSL.
+  await retryUntil(async () => {
+    const client = new pg.Client({ ...pgConfig(instance), ssl: { rejectUnauthorized: false } });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }, signal);
+}
+
 /** Debian keeps the server binaries in /usr/lib/postgresql/<major>/bin, newest first. */
 function pgBinDirs(): string[] {
   const root = '/usr/lib/postgresql';
