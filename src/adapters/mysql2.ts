@@ -11,8 +11,8 @@ import { connectContext, resolveConnectOptions } from '../proxy/outbound.js';
  * first, so nothing is lost meanwhile. When every attempt fails the socket is destroyed with the `LbError` and
  * mysql2 reports it as the connection's error. The lease is released when the connection closes.
  *
- * mysql2's `host`, `port` and `connectTimeout` are not used for connecting (use `timeoutConnectMs`); TLS
- * (`ssl`) is negotiated over the socket as usual.
+ * mysql2's `host`, `port` and `connectTimeout` are not used for connecting (use `timeoutConnectMs`). mysql2
+ * upgrades the stream it has for `ssl`, so TLS should work over it, but that is not tested yet.
  *
  * @example
  * ```ts

@@ -14,8 +14,9 @@ import { type DeferredBalancedSocket, deferredBalancedSocket } from './deferred-
 /**
  * A pg `stream` factory: each new pg connection (a `Client`, or each client of a `pg.Pool`) gets an unconnected
  * socket; when pg calls its `connect(port, host)` it dials the server the balancer picks instead (queue, connect
- * timeout, retries, redispatch), then emits `connect`. pg's `host` and `port` are not used; SSL negotiation and
- * `keepAlive` work over it as over a `net.Socket`. The connection's lease is released when it closes.
+ * timeout, retries, redispatch), then emits `connect`. pg's `port` is not used and its `host` only names the
+ * server for SSL certificate checks; SSL negotiation and `keepAlive` work over it as over a `net.Socket`. The
+ * connection's lease is released when it closes.
  *
  * pg's `Pool` keeps connections for long: balancing happens per pooled connection, so `leastconn` usually
  * spreads them best.
