@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import net from 'node:net';
-import type { Clock, TimerHandle } from './clock.js';
+import type { TimerHandle } from './clock.js';
 import { LbError, invalidArg } from './errors.js';
 import * as v from './internal/validate.js';
 import type { ConnectOutcome } from './outcome.js';
@@ -13,10 +13,20 @@ import {
   resolveConnectPolicy,
 } from './proxy/dial.js';
 import { ReadBuffers } from './proxy/pipe.js';
+import { ProxyCounters } from './proxy/proxy-stats.js';
+import type { TcpProxyEvents, TcpProxyStats } from './proxy/records.js';
 import { Session, type SessionHost, type SessionSettings } from './proxy/session.js';
-import type { TerminationCode } from './proxy/termination.js';
-import type { Server } from './server.js';
 import type { StateCause } from './health/check-result.js';
+import type { Server } from './server.js';
+
+export type {
+  ConnectionRecord,
+  ProxyConnection,
+  ProxyServerStats,
+  RetryPlan,
+  TcpProxyEvents,
+  TcpProxyStats,
+} from './proxy/records.js';
 
 /** Options of {@link TcpProxy}: the connect policy (shared with `balancer.connect()`) plus the proxy's own. */
 export interface TcpProxyOptions extends ConnectPolicyOptions {
@@ -67,113 +77,6 @@ const OPTION_KEYS = [
   'timeoutClientMs', 'timeoutServerMs', 'timeoutTunnelMs', 'sendProxy', 'onMarkedDown', 'onMarkedUp', 'noDelay', 'key',
 ] as const;
 
-/** A live proxied connection, as events show it. */
-export interface ProxyConnection {
-  /** The accepted socket. */
-  readonly client: net.Socket;
-  /** The socket to the server, once connected. */
-  readonly upstream: net.Socket | undefined;
-  readonly clientAddress: string | undefined;
-  readonly clientPort: number | undefined;
-  /** The server it is connected to, once connected. */
-  readonly server: Server | undefined;
-  /** Bytes received from the client so far. */
-  readonly bytesIn: number;
-  /** Bytes received from the server so far. */
-  readonly bytesOut: number;
-  readonly attempts: number;
-  readonly retries: number;
-  readonly redispatches: number;
-}
-
-/** What happens after a failed attempt. */
-export interface RetryPlan {
-  /** The next attempt goes to another server. */
-  readonly redispatch: boolean;
-  /** Pause before it (the turn-around), ms. */
-  readonly delayMs: number;
-}
-
-/** The record of a finished connection, like a line of HAProxy's `option tcplog`. */
-export interface ConnectionRecord {
-  readonly clientAddress: string | undefined;
-  readonly clientPort: number | undefined;
-  /** Name of the server it was connected to; `undefined` is HAProxy's `<NOSRV>`. */
-  readonly server: string | undefined;
-  /** HAProxy's two-letter termination state (`--`, `SC`, `sC`, `sQ`, `CD`, `SD`, `cD`, `sD`, …). */
-  readonly termination: TerminationCode;
-  /** Bytes received from the client. */
-  readonly bytesIn: number;
-  /** Bytes received from the server (HAProxy's `bytes_read`). */
-  readonly bytesOut: number;
-  /** Time waiting in the queue, ms (HAProxy `Tw`). */
-  readonly queuedMs: number;
-  /** Time to connect to the final server, retries included, ms; -1 if never connected (HAProxy `Tc`). */
-  readonly connectMs: number;
-  /** Time from accept to close, ms (HAProxy `Tt`). */
-  readonly durationMs: number;
-  readonly attempts: number;
-  /** Retries (HAProxy's `retries` field; it prints `+N` when one was a redispatch). */
-  readonly retries: number;
-  readonly redispatches: number;
-  /** Why it ended, when not normally: an `LbError` for connect/queue failures, a socket error otherwise. */
-  readonly error: Error | undefined;
-}
-
-/** Events of a {@link TcpProxy}. */
-export interface TcpProxyEvents {
-  /** Connected to a server; bytes start flowing. */
-  'connection:open': [connection: ProxyConnection];
-  /** An attempt failed and another follows. */
-  'connection:retry': [connection: ProxyConnection, server: Server, outcome: ConnectOutcome, next: RetryPlan];
-  /**
-   * The connection is closed without reaching a server; `error.code` says why: `ERR_LB_NO_SERVER` (HAProxy
-   * accepts and closes, `SC`), `ERR_LB_QUEUE_TIMEOUT` (`sQ`), `ERR_LB_QUEUE_FULL` (`SQ`),
-   * `ERR_LB_CONNECT_FAILED` (`SC`), `ERR_LB_CONNECT_TIMEOUT` (`sC`), `ERR_LB_CLOSED`.
-   */
-  'connection:reject': [error: LbError, connection: ProxyConnection];
-  /** The connection is finished (every connection ends with exactly one). */
-  'connection:close': [record: ConnectionRecord];
-  /** A listener made by {@link TcpProxy.listen} failed after it started (e.g. EMFILE on accept). */
-  'listener:error': [error: Error, listener: net.Server];
-}
-
-/** Counters of one server, as seen by one proxy. */
-export interface ProxyServerStats {
-  readonly current: number;
-  readonly total: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  /** Failed connection attempts on this server. */
-  readonly connectErrors: number;
-  /** Retries after a failure on this server (HAProxy `wretr`). */
-  readonly retries: number;
-  /** Connections moved away from this server after a failure (HAProxy `wredis`). */
-  readonly redispatches: number;
-  /** Connections the server aborted during the transfer (`SD`, HAProxy `srv_abrt`). */
-  readonly serverAborts: number;
-}
-
-/** Plain-JSON counters of a proxy. */
-export interface TcpProxyStats {
-  /** Live connections. */
-  readonly current: number;
-  /** Connections accepted since creation. */
-  readonly total: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  /** Connections whose every connection attempt failed (HAProxy `econ`). */
-  readonly connectErrors: number;
-  /** Connections closed because no server was usable (`<NOSRV>`). */
-  readonly noServer: number;
-  readonly retries: number;
-  readonly redispatches: number;
-  /** Finished connections by termination code. */
-  readonly terminations: Readonly<Partial<Record<TerminationCode, number>>>;
-  /** Per server, by name: servers this proxy has tried. */
-  readonly servers: Readonly<Record<string, ProxyServerStats>>;
-}
-
 /** Options of {@link TcpProxy.listen}. */
 export interface ProxyListenOptions {
   /** @defaultValue 0 (any free port) */
@@ -192,16 +95,6 @@ export interface ProxyCloseOptions {
   readonly deadlineMs?: number;
 }
 
-interface ServerCounters {
-  current: number;
-  total: number;
-  bytesIn: number;
-  bytesOut: number;
-  connectErrors: number;
-  retries: number;
-  redispatches: number;
-  serverAborts: number;
-}
 
 const LISTEN_KEYS = ['port', 'host', 'backlog', 'ipv6Only'] as const;
 
@@ -239,18 +132,10 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
   readonly #onConnection = (socket: net.Socket): void => this.handle(socket);
   readonly #onServerDown: ((server: Server, cause: StateCause) => void) | undefined;
   readonly #onServerUp: ((server: Server, cause: StateCause) => void) | undefined;
-  readonly #counters = new Map<Server, ServerCounters>();
-  readonly #terminations: Partial<Record<TerminationCode, number>> = {};
+  readonly #counters = new ProxyCounters();
   /** Interval of the inactivity sweep, ms; `Infinity` when no inactivity timeout is set. */
   readonly #sweepMs: number;
   #sweepTimer: TimerHandle | undefined;
-  #total = 0;
-  #bytesIn = 0;
-  #bytesOut = 0;
-  #connectErrors = 0;
-  #noServer = 0;
-  #retries = 0;
-  #redispatches = 0;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   #deadline: TimerHandle | undefined;
@@ -392,7 +277,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     }
     const session = new Session(this.#host, this.balancer, this.#policy, socket, key);
     this.#live.add(session);
-    this.#total++;
+    this.#counters.total++;
     if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();
     if (keyError === undefined) session.startDial();
     else session.abort(new LbError('ERR_LB_INVALID_ARG', 'the key option threw for this connection', { cause: keyError, details: { field: 'key' } }));
@@ -400,36 +285,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
 
   /** Counters, including the bytes of live connections. */
   stats(): TcpProxyStats {
-    let bytesIn = this.#bytesIn;
-    let bytesOut = this.#bytesOut;
-    const live = new Map<Server, { bytesIn: number; bytesOut: number }>();
-    for (const s of this.#live) {
-      bytesIn += s.bytesIn;
-      bytesOut += s.bytesOut;
-      if (s.server !== undefined) {
-        const l = live.get(s.server) ?? { bytesIn: 0, bytesOut: 0 };
-        l.bytesIn += s.bytesIn;
-        l.bytesOut += s.bytesOut;
-        live.set(s.server, l);
-      }
-    }
-    const servers: Record<string, ProxyServerStats> = {};
-    for (const [server, c] of this.#counters) {
-      const l = live.get(server);
-      servers[server.name] = { ...c, bytesIn: c.bytesIn + (l?.bytesIn ?? 0), bytesOut: c.bytesOut + (l?.bytesOut ?? 0) };
-    }
-    return {
-      current: this.#live.size,
-      total: this.#total,
-      bytesIn,
-      bytesOut,
-      connectErrors: this.#connectErrors,
-      noServer: this.#noServer,
-      retries: this.#retries,
-      redispatches: this.#redispatches,
-      terminations: { ...this.#terminations },
-      servers,
-    };
+    return this.#counters.snapshot(this.#live);
   }
 
   /**
@@ -498,59 +354,25 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     for (const s of [...this.#live]) if (test(s)) s.kill(cause);
   }
 
-  #countersOf(server: Server): ServerCounters {
-    let c = this.#counters.get(server);
-    if (c === undefined) {
-      c = { current: 0, total: 0, bytesIn: 0, bytesOut: 0, connectErrors: 0, retries: 0, redispatches: 0, serverAborts: 0 };
-      this.#counters.set(server, c);
-    }
-    return c;
-  }
-
   #opened(s: Session): void {
-    const c = this.#countersOf(s.server!);
-    c.current++;
-    c.total++;
+    this.#counters.opened(s.server!);
     this.emit('connection:open', s);
   }
 
   #retried(s: Session, server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void {
-    const c = this.#countersOf(server);
-    c.connectErrors++;
-    this.#retries++;
-    if (redispatch) {
-      c.redispatches++;
-      this.#redispatches++;
-    } else {
-      c.retries++;
-    }
+    this.#counters.retried(server, redispatch);
     if (this.listenerCount('connection:retry') > 0) this.emit('connection:retry', s, server, outcome, { redispatch, delayMs });
   }
 
   #rejected(s: Session, error: LbError): void {
-    if (error.code === 'ERR_LB_CONNECT_FAILED' || error.code === 'ERR_LB_CONNECT_TIMEOUT') {
-      this.#connectErrors++;
-      const last = this.balancer.pool.find((error.details['server'] as string | undefined) ?? '');
-      if (last !== undefined) this.#countersOf(last).connectErrors++;
-    } else if (error.code === 'ERR_LB_NO_SERVER') {
-      this.#noServer++;
-    }
+    this.#counters.rejected(error, this.balancer.pool);
     this.emit('connection:reject', error, s);
   }
 
   #closed(s: Session): void {
     this.#live.delete(s);
-    this.#bytesIn += s.bytesIn;
-    this.#bytesOut += s.bytesOut;
     const code = s.termination!;
-    this.#terminations[code] = (this.#terminations[code] ?? 0) + 1;
-    if (s.server !== undefined) {
-      const c = this.#countersOf(s.server);
-      c.current--;
-      c.bytesIn += s.bytesIn;
-      c.bytesOut += s.bytesOut;
-      if (code === 'SD') c.serverAborts++;
-    }
+    this.#counters.closed(s, code);
     if (this.listenerCount('connection:close') > 0) {
       this.emit('connection:close', {
         clientAddress: s.clientAddress,

@@ -1,0 +1,112 @@
+import type net from 'node:net';
+import type { LbError } from '../errors.js';
+import type { ConnectOutcome } from '../outcome.js';
+import type { Server } from '../server.js';
+import type { TerminationCode } from './termination.js';
+
+/** A live proxied connection, as events show it. */
+export interface ProxyConnection {
+  /** The accepted socket. */
+  readonly client: net.Socket;
+  /** The socket to the server, once connected. */
+  readonly upstream: net.Socket | undefined;
+  readonly clientAddress: string | undefined;
+  readonly clientPort: number | undefined;
+  /** The server it is connected to, once connected. */
+  readonly server: Server | undefined;
+  /** Bytes received from the client so far. */
+  readonly bytesIn: number;
+  /** Bytes received from the server so far. */
+  readonly bytesOut: number;
+  readonly attempts: number;
+  readonly retries: number;
+  readonly redispatches: number;
+}
+
+/** What happens after a failed attempt. */
+export interface RetryPlan {
+  /** The next attempt goes to another server. */
+  readonly redispatch: boolean;
+  /** Pause before it (the turn-around), ms. */
+  readonly delayMs: number;
+}
+
+/** The record of a finished connection, like a line of HAProxy's `option tcplog`. */
+export interface ConnectionRecord {
+  readonly clientAddress: string | undefined;
+  readonly clientPort: number | undefined;
+  /** Name of the server it was connected to; `undefined` is HAProxy's `<NOSRV>`. */
+  readonly server: string | undefined;
+  /** HAProxy's two-letter termination state (`--`, `SC`, `sC`, `sQ`, `CD`, `SD`, `cD`, `sD`, …). */
+  readonly termination: TerminationCode;
+  /** Bytes received from the client. */
+  readonly bytesIn: number;
+  /** Bytes received from the server (HAProxy's `bytes_read`). */
+  readonly bytesOut: number;
+  /** Time waiting in the queue, ms (HAProxy `Tw`). */
+  readonly queuedMs: number;
+  /** Time to connect to the final server, retries included, ms; -1 if never connected (HAProxy `Tc`). */
+  readonly connectMs: number;
+  /** Time from accept to close, ms (HAProxy `Tt`). */
+  readonly durationMs: number;
+  readonly attempts: number;
+  /** Retries (HAProxy's `retries` field; it prints `+N` when one was a redispatch). */
+  readonly retries: number;
+  readonly redispatches: number;
+  /** Why it ended, when not normally: an `LbError` for connect/queue failures, a socket error otherwise. */
+  readonly error: Error | undefined;
+}
+
+/** Events of a {@link TcpProxy}. */
+export interface TcpProxyEvents {
+  /** Connected to a server; bytes start flowing. */
+  'connection:open': [connection: ProxyConnection];
+  /** An attempt failed and another follows. */
+  'connection:retry': [connection: ProxyConnection, server: Server, outcome: ConnectOutcome, next: RetryPlan];
+  /**
+   * The connection is closed without reaching a server; `error.code` says why: `ERR_LB_NO_SERVER` (HAProxy
+   * accepts and closes, `SC`), `ERR_LB_QUEUE_TIMEOUT` (`sQ`), `ERR_LB_QUEUE_FULL` (`SQ`),
+   * `ERR_LB_CONNECT_FAILED` (`SC`), `ERR_LB_CONNECT_TIMEOUT` (`sC`), `ERR_LB_CLOSED`.
+   */
+  'connection:reject': [error: LbError, connection: ProxyConnection];
+  /** The connection is finished (every connection ends with exactly one). */
+  'connection:close': [record: ConnectionRecord];
+  /** A listener made by {@link TcpProxy.listen} failed after it started (e.g. EMFILE on accept). */
+  'listener:error': [error: Error, listener: net.Server];
+}
+
+/** Counters of one server, as seen by one proxy. */
+export interface ProxyServerStats {
+  readonly current: number;
+  readonly total: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Failed connection attempts on this server. */
+  readonly connectErrors: number;
+  /** Retries after a failure on this server (HAProxy `wretr`). */
+  readonly retries: number;
+  /** Connections moved away from this server after a failure (HAProxy `wredis`). */
+  readonly redispatches: number;
+  /** Connections the server aborted during the transfer (`SD`, HAProxy `srv_abrt`). */
+  readonly serverAborts: number;
+}
+
+/** Plain-JSON counters of a proxy. */
+export interface TcpProxyStats {
+  /** Live connections. */
+  readonly current: number;
+  /** Connections accepted since creation. */
+  readonly total: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Connections whose every connection attempt failed (HAProxy `econ`). */
+  readonly connectErrors: number;
+  /** Connections closed because no server was usable (`<NOSRV>`). */
+  readonly noServer: number;
+  readonly retries: number;
+  readonly redispatches: number;
+  /** Finished connections by termination code. */
+  readonly terminations: Readonly<Partial<Record<TerminationCode, number>>>;
+  /** Per server, by name: servers this proxy has tried. */
+  readonly servers: Readonly<Record<string, ProxyServerStats>>;
+}
