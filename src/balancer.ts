@@ -347,7 +347,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       };
       this.#enqueue(w);
       if (o.timeoutQueueMs !== Infinity) {
-        w.timer = this.#clock.setTimeout(() => this.#fail(w, 'timeout'), o.timeoutQueueMs);
+        w.timer = this.#clock.setTimeout(() => this.#fail(w, 'timeout'), o.timeoutQueueMs, KEEP_ALIVE);
       }
       const signal = o.signal;
       if (signal) {
@@ -506,6 +506,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 }
 
 const EMPTY: readonly Server[] = Object.freeze([]);
+/** A caller awaits this timer: it must keep the process alive. */
+const KEEP_ALIVE = Object.freeze({ keepAlive: true });
 
 interface Waiterless {
   readonly clientAddress: string | undefined;

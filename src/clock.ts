@@ -4,6 +4,17 @@ export interface TimerHandle {
   cancel(): void;
 }
 
+/** Options of {@link Clock.setTimeout}. */
+export interface TimerOptions {
+  /**
+   * Keep the process alive while the timer is pending. Set for timers a caller is awaiting (a queue wait, a
+   * retry's turn-around delay): without it, a process with nothing else to do would exit with the caller's
+   * promise never settled. Background timers (checks, refreshes, sweeps) leave it unset so a host can exit.
+   * @defaultValue false
+   */
+  readonly keepAlive?: boolean;
+}
+
 /**
  * The source of time for everything switchyard schedules. The default uses the process clock;
  * tests pass a {@link ManualClock} and move time themselves.
@@ -12,18 +23,18 @@ export interface Clock {
   /** Milliseconds, monotonic. */
   now(): number;
   /**
-   * Runs `callback` after `delayMs`. Background timers never keep the process alive
-   * (the system clock unrefs them).
+   * Runs `callback` after `delayMs`. Timers do not keep the process alive (the system clock unrefs them)
+   * unless `options.keepAlive` is set.
    */
-  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  setTimeout(callback: () => void, delayMs: number, options?: TimerOptions): TimerHandle;
 }
 
-/** The process clock: `performance.now()` and unref'd timers. */
+/** The process clock: `performance.now()`, and timers unref'd unless `keepAlive` is asked for. */
 export const systemClock: Clock = Object.freeze({
   now: () => performance.now(),
-  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+  setTimeout(callback: () => void, delayMs: number, options?: TimerOptions): TimerHandle {
     const timer = setTimeout(callback, Math.max(0, delayMs));
-    timer.unref();
+    if (options?.keepAlive !== true) timer.unref();
     return { cancel: () => clearTimeout(timer) };
   },
 });

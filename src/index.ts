@@ -1,7 +1,7 @@
 export { Balancer, BALANCER_DEFAULTS } from './balancer.js';
 export type { AcquireOptions, BalancerEvents, BalancerOptions, BalancerStats } from './balancer.js';
 export { ManualClock, systemClock } from './clock.js';
-export type { Clock, TimerHandle } from './clock.js';
+export type { Clock, TimerHandle, TimerOptions } from './clock.js';
 export { ERROR_CODES, LbError } from './errors.js';
 export type { LbErrorCode, LbErrorOptions } from './errors.js';
 export { ADMIN_CAUSE, CHECK_STATUS_TEXT } from './health/check-result.js';

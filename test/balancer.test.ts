@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { Balancer } from '../src/balancer.js';
@@ -296,5 +297,18 @@ describe('Balancer', () => {
     await rejectsWith(balancer.acquire({ key: Number.NaN }), 'ERR_LB_INVALID_ARG');
     await rejectsWith(balancer.acquire({ exclude: 42 as never }), 'ERR_LB_INVALID_ARG');
     await rejectsWith(balancer.acquire({ signal: 'no' as never }), 'ERR_LB_INVALID_ARG');
+  });
+
+  it('keeps the process alive while a caller waits in the queue, so the wait settles instead of the process exiting', () => {
+    const script = `
+      import { Balancer, Pool } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+      const pool = new Pool('p', { servers: [{ name: 'a', host: '127.0.0.1', port: 1, maxconn: 1 }] });
+      const balancer = new Balancer(pool, { timeoutQueueMs: 50 });
+      balancer.tryAcquire();
+      balancer.acquire().then(() => console.log('granted'), (err) => console.log('rejected', err.code));
+    `;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.stdout.trim(), 'rejected ERR_LB_QUEUE_TIMEOUT', child.stderr);
+    assert.equal(child.status, 0);
   });
 });
