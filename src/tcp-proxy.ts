@@ -301,7 +301,9 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     this.#stopAccepting();
     this.#closing = new Promise<void>((resolve) => (this.#drained = resolve));
     if (this.#live.size === 0) this.#finishClose();
-    else if (deadlineMs !== Infinity) this.#deadline = this.#policy.clock.setTimeout(() => this.#killWhere(() => true, 'K'), deadlineMs);
+    else if (deadlineMs !== Infinity) {
+      this.#deadline = this.#policy.clock.setTimeout(() => this.#killWhere(() => true, 'K'), deadlineMs, { keepAlive: true });
+    }
     return this.#closing;
   }
 

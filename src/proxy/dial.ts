@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { AcquireOptions, Balancer } from '../balancer.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle, TimerOptions } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { Lease } from '../lease.js';
@@ -100,6 +100,9 @@ export function resolveConnectPolicy(o: Record<string, unknown>, balancer: Lease
     clock: clock as Clock,
   });
 }
+
+/** The connect timeout and the turn-around are awaited by a caller: they keep the process alive while pending. */
+const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });
 
 /** One failed connection attempt, as listed in the `details.attempts` of a connect error. */
 export interface FailedAttempt {
@@ -301,7 +304,7 @@ export abstract class Dialer {
         this.#timer = undefined;
         socket.destroy();
         this.#failed(server, 'timeout', undefined);
-      }, this.policy.timeoutConnectMs);
+      }, this.policy.timeoutConnectMs, AWAITED);
     }
   }
 
@@ -333,7 +336,7 @@ export abstract class Dialer {
       this.#timer = this.policy.clock.setTimeout(() => {
         this.#timer = undefined;
         this.#next();
-      }, delayMs);
+      }, delayMs, AWAITED);
     } else {
       this.#next();
     }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
@@ -112,6 +113,21 @@ describe('balancer.connect() and createConnection() (loopback)', () => {
     await assert.rejects(connect(balancer), isLbError('ERR_LB_NO_SERVER'));
     await assert.rejects(connect(balancer, { retries: -1 }), /retries must be an integer from 0 to 1000, got -1/);
     await assert.rejects(connect(balancer, { timeoutConectMs: 5 } as never), /timeoutConectMs is not a known option/);
+  });
+
+  it('keeps the process alive while a caller awaits connect() through a turn-around (no other handle open)', () => {
+    const script = `
+      import net from 'node:net';
+      import { Balancer, Pool } from './src/index.ts';
+      const probe = net.createServer();
+      await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const port = probe.address().port;
+      await new Promise((resolve) => probe.close(resolve));
+      const balancer = new Balancer(new Pool('p', { servers: [{ name: 'dead', host: '127.0.0.1', port }] }));
+      try { await balancer.connect({ retries: 1, timeoutConnectMs: 50 }); } catch (err) { console.log(err.code); }`;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(result.stdout.trim(), 'ERR_LB_CONNECT_FAILED');
+    assert.equal(result.status, 0);
   });
 
   it('createConnection() returns a Duplex at once, buffers early writes, then flows', async () => {
