@@ -160,12 +160,14 @@ export class BalancedSocket extends Duplex {
     return this.destroy();
   }
 
+  /** @internal Node's Writable hook. */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
     const socket = this.#socket;
     if (socket === undefined) this.#pending = { chunks: [chunk], callback };
     else socket.write(chunk, callback);
   }
 
+  /** @internal Node's Writable hook. */
   override _writev(chunks: { chunk: Buffer }[], callback: WriteCallback): void {
     const buffers = chunks.map((c) => c.chunk);
     const socket = this.#socket;
@@ -173,6 +175,7 @@ export class BalancedSocket extends Duplex {
     else writeAll(socket, buffers, callback);
   }
 
+  /** @internal Node's Writable hook. */
   override _final(callback: WriteCallback): void {
     const socket = this.#socket;
     if (socket === undefined) {
