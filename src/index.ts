@@ -84,3 +84,5 @@ export { PROXY_V2_SIGNATURE, encodeProxyV1, encodeProxyV2 } from './proxy/proxy-
 export type { ProxyEndpoint } from './proxy/proxy-protocol.js';
 export { describeTermination } from './proxy/termination.js';
 export type { TerminationCause, TerminationCode, TerminationPhase } from './proxy/termination.js';
+export { HaproxyInstance, buildFromHaproxyConfig } from './haproxy/build.js';
+export type { BuildHaproxyOptions, HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './haproxy/build.js';

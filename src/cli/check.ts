@@ -5,6 +5,7 @@
  */
 import { LbError } from '../errors.js';
 import { formatDiagnostic, type ConfigDiagnostic } from '../haproxy/config-diagnostics.js';
+import { buildDiagnostics } from '../haproxy/build-mapping.js';
 import { loadHaproxyConfigFile } from '../haproxy/config-file.js';
 import type { ConfigEnv } from '../haproxy/config-tokenizer.js';
 
@@ -40,6 +41,14 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
     options.quiet === true ? { exitCode, stdout: [], stderr: [] } : { exitCode, stdout, stderr };
   try {
     const config = await loadHaproxyConfigFile(paths, options.env === undefined ? {} : { env: options.env });
+    // What the file allows but the objects cannot do: the builder refuses it, so the check does too.
+    const buildAlerts = buildDiagnostics(config);
+    if (buildAlerts.length > 0) {
+      const stderr = [...notices, ...[...config.warnings, ...buildAlerts].map((d) => formatDiagnostic(d, pid))];
+      for (const file of new Set(buildAlerts.map((d) => d.file))) stderr.push(`[ALERT]    (${pid}) : config : Error(s) found in configuration file : ${file}`);
+      stderr.push(`[ALERT]    (${pid}) : config : Fatal errors found in configuration.`);
+      return report(1, [], stderr);
+    }
     const stderr = config.warnings.length > 0 ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid))] : [];
     const stdout = config.warnings.length > 0 ? ['Warnings were found.'] : [];
     const listeners = [...config.frontends, ...config.listens].reduce((n, p) => n + p.binds.length, 0);

@@ -1,10 +1,11 @@
 /**
  * The `switchyard` command: HAProxy's command line for the parts switchyard implements.
- * `-c -f <file>` checks a configuration; `-v` prints the version; running a configuration (`-f` alone)
- * comes with the TCP proxy. `main()` returns the exit status and never calls `process.exit`.
+ * `-f <file>` runs a configuration in the foreground (`-d` adds HAProxy's connection trace); `-c -f <file>`
+ * checks it; `-v` prints the version. `main()` returns the exit status and never calls `process.exit`.
  */
 import { readFileSync } from 'node:fs';
 import { checkConfigFiles } from './check.js';
+import { type RunSignal, runConfigFiles } from './run.js';
 
 /** Where the command writes and what it knows about its process (injected by tests). */
 export interface CliIo {
@@ -13,6 +14,8 @@ export interface CliIo {
   readonly pid: number;
   readonly executable: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Subscribes to a process signal (run mode); returns the unsubscribe function. @defaultValue process.on */
+  readonly onSignal?: (signal: RunSignal, handler: () => void) => () => void;
 }
 
 const USAGE = [
@@ -21,7 +24,8 @@ const USAGE = [
   '        -c check mode : only check config files and exit',
   '        -q quiet mode : don\'t display messages',
   '        -f <cfgfile> reads this configuration file (repeatable)',
-  '        -d / -db debug mode, foreground (for running a configuration)',
+  '        -d debug mode: trace every connection on stdout (runs in the foreground)',
+  '        -db foreground mode (switchyard always runs in the foreground)',
   '        -V verbose mode',
 ];
 
@@ -42,6 +46,10 @@ function defaultIo(): CliIo {
     pid: process.pid,
     executable: process.argv[1] ?? 'switchyard',
     env: process.env,
+    onSignal: (signal, handler) => {
+      process.on(signal, handler);
+      return () => process.off(signal, handler);
+    },
   };
 }
 
@@ -51,6 +59,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   let check = false;
   let quiet = false;
   let version = false;
+  let debug = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--') {
@@ -61,7 +70,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       case '-c': check = true; break;
       case '-q': quiet = true; break;
       case '-v': case '-vv': version = true; break;
-      case '-d': case '-db': case '-V': break;
+      case '-d': debug = true; break;
+      case '-db': case '-V': break;
       case '-f': {
         const file = argv[i + 1];
         if (file === undefined) {
@@ -90,8 +100,18 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     return 1;
   }
   if (!check) {
-    io.stderr(`[ALERT]    (${io.pid}) : not yet implemented: running a configuration needs the TCP proxy; check it with 'switchyard -c -f ${files[0] ?? ''}'.`);
-    return 2;
+    const strip = (write: (line: string) => void) => (text: string): void => {
+      for (const line of text.replace(/\n$/, '').split('\n')) write(line);
+    };
+    return runConfigFiles(files, {
+      stdout: strip(io.stdout),
+      stderr: strip(io.stderr),
+      pid: io.pid,
+      executable: io.executable,
+      version: packageVersion(),
+      env: io.env,
+      onSignal: io.onSignal ?? (() => () => {}),
+    }, { quiet, debug });
   }
   const report = await checkConfigFiles(files, { pid: io.pid, version: packageVersion(), executable: io.executable, quiet, env: io.env });
   for (const line of report.stderr) io.stderr(line);

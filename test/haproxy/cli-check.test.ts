@@ -91,10 +91,10 @@ describe('switchyard -c (haproxy -c compatible check)', () => {
     assert.match(run.stdout, /^switchyard version \d+\.\d+\.\d+ /);
   });
 
-  it('does not pretend to run a configuration yet: -f without -c exits 2 with a clear message', async () => {
-    const run = await switchyard(['-f', EXAMPLE]);
-    assert.equal(run.code, 2);
-    assert.match(run.stderr, /not yet implemented: running a configuration needs the TCP proxy/);
+  it('runs a configuration with -f (run mode is tested in cli-run.test.ts); one without listener exits 1 like haproxy', async () => {
+    const run = await switchyard(['-f', await file('nolisten.cfg', 'backend be\n  server s1 127.0.0.1:18091\n')], dir);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /No enabled listener found/);
   });
 
   it('refuses an unknown option with the usage, exit 1', async () => {
