@@ -1,9 +1,6 @@
 /**
  * End-to-end diagnostics_channel tests against the public API: subscribe, act on a pool/balancer, assert the
- * message. They pass once pool.ts, balancer.ts and connect.ts call the publish helpers of src/diagnostics.ts.
- * Until then this file is named *.pending.ts so `npm test` (test/*.test.ts) does not run it; after wiring,
- * rename it to test/diagnostics-wiring.test.ts. Run it by hand with:
- *   node --import tsx --test test/diagnostics-wiring.pending.ts
+ * message published by the library itself (pool.ts, balancer.ts, connect.ts call src/diagnostics.ts).
  */
 import assert from 'node:assert/strict';
 import dc from 'node:diagnostics_channel';
