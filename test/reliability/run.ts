@@ -1,0 +1,36 @@
+/**
+ * `npm run test:reliability [-- --full]`: runs the reliability suites (test/reliability/*.rel.ts), one process per
+ * file and one file at a time, at the CI sizes or with `--full` at the full sizes (SWITCHYARD_RELIABILITY=full
+ * does the same). Extra arguments are file filters: `npm run test:reliability -- soak`.
+ *
+ * The soak suite holds tens of thousands of sockets: when running as root the open-file limit of the suites is
+ * raised (`ulimit -n`) first; otherwise the suite sizes its idle connections to the limit it finds and says so.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const args = process.argv.slice(2);
+const full = args.includes('--full') || process.env['SWITCHYARD_RELIABILITY'] === 'full';
+const filters = args.filter((a) => !a.startsWith('--'));
+const files = readdirSync(here, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.rel.ts'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort()
+  .map((f) => `test/reliability/${f}`);
+/** Open files wanted by the full soak (10 000 idle connections hold four descriptors each in one process). */
+const NOFILE = 65_536;
+
+const node = ['node', '--expose-gc', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files].map((a) => `'${a}'`).join(' ');
+const command = `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n hard 2>/dev/null || true; exec ${node}`;
+const started = performance.now();
+process.stdout.write(`== reliability suites, ${full ? 'full' : 'ci'} sizes: ${files.join(' ')}\n`);
+const child = spawn('bash', ['-c', command], {
+  stdio: 'inherit',
+  env: { ...process.env, SWITCHYARD_RELIABILITY: full ? 'full' : 'ci' },
+});
+child.on('exit', (code, signal) => {
+  process.stdout.write(`== reliability suites done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  process.exitCode = code ?? (signal === null ? 1 : 128);
+});
