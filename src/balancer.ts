@@ -266,14 +266,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (this.#closed) throw new LbError('ERR_LB_CLOSED', 'the balancer is closed');
     const o = v.plainObject('acquire options', options);
     v.knownKeys('acquire options', o, ACQUIRE_KEYS);
-    const clientAddress = o['clientAddress'];
-    if (clientAddress !== undefined && typeof clientAddress !== 'string') throw invalidArg('clientAddress', 'must be a string', clientAddress);
-    const key = o['key'];
-    if (key !== undefined && typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
-      throw invalidArg('key', 'must be a string or a finite number', key);
-    }
-    const signal = o['signal'];
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('signal', 'must be an AbortSignal', signal);
+    const { clientAddress, key, signal } = v.affinity(o);
     if (signal?.aborted) throw new LbError('ERR_LB_ABORTED', 'acquire was aborted before it started', { cause: signal.reason });
     const bindTo = o['bindTo'];
     if (bindTo !== undefined && (typeof bindTo !== 'object' || bindTo === null || typeof (bindTo as Closable).once !== 'function')) {
@@ -282,10 +275,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const timeoutQueueMs =
       o['timeoutQueueMs'] === undefined ? this.timeoutQueueMs : v.durationMs('timeoutQueueMs', o['timeoutQueueMs'], { allowInfinite: true });
     return {
-      clientAddress: clientAddress as string | undefined,
-      key: key as string | number | undefined,
+      clientAddress,
+      key,
       exclude: normaliseExclude(o['exclude']),
-      signal: signal as AbortSignal | undefined,
+      signal,
       bindTo: bindTo as Closable | undefined,
       timeoutQueueMs,
     };

@@ -70,3 +70,20 @@ export function knownKeys(field: string, value: Record<string, unknown>, known: 
     if (!known.includes(key)) throw invalidArg(`${field}.${key}`, `is not a known option (known: ${known.join(', ')})`, value[key]);
   }
 }
+
+/** The affinity part of acquire/connect options: `clientAddress`, `key` and `signal`, each optional. */
+export function affinity(o: Record<string, unknown>): {
+  clientAddress: string | undefined;
+  key: string | number | undefined;
+  signal: AbortSignal | undefined;
+} {
+  const clientAddress = o['clientAddress'];
+  if (clientAddress !== undefined && typeof clientAddress !== 'string') throw invalidArg('clientAddress', 'must be a string', clientAddress);
+  const key = o['key'];
+  if (key !== undefined && typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
+    throw invalidArg('key', 'must be a string or a finite number', key);
+  }
+  const signal = o['signal'];
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('signal', 'must be an AbortSignal', signal);
+  return { clientAddress, key, signal };
+}

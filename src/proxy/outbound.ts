@@ -48,14 +48,7 @@ export function resolveConnectOptions(balancer: LeaseSource, options: BalancedCo
   const o = v.plainObject('connect options', options);
   v.knownKeys('connect options', o, OPTION_KEYS);
   const policy = resolveConnectPolicy(o, balancer);
-  const clientAddress = o['clientAddress'];
-  if (clientAddress !== undefined && typeof clientAddress !== 'string') throw invalidArg('clientAddress', 'must be a string', clientAddress);
-  const key = o['key'];
-  if (key !== undefined && typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
-    throw invalidArg('key', 'must be a string or a finite number', key);
-  }
-  const signal = o['signal'];
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('signal', 'must be an AbortSignal', signal);
+  const { clientAddress, key, signal } = v.affinity(o);
   const allowHalfOpen = v.boolean('allowHalfOpen', o['allowHalfOpen'] ?? false);
   const socket: net.TcpNetConnectOpts = {
     port: 0,
@@ -66,9 +59,9 @@ export function resolveConnectOptions(balancer: LeaseSource, options: BalancedCo
   };
   return {
     policy,
-    clientAddress: clientAddress as string | undefined,
-    key: key as string | number | undefined,
-    signal: signal as AbortSignal | undefined,
+    clientAddress,
+    key,
+    signal,
     socket,
     allowHalfOpen,
   };
