@@ -1,0 +1,412 @@
+/**
+ * The differential harness: one scenario (a configuration, backends, a sequence of client connections and
+ * runtime API commands) runs against Debian's `haproxy` 2.6 and against `switchyard -f` (bin/switchyard.js, the
+ * real command), each in its own process on its own loopback ports, and records a transcript — the servers
+ * that answered, the runtime API replies, the log lines with timestamps, pids, ports and durations masked — that
+ * the test compares. Every wait is bounded; every process is killed by its PID when the scenario ends, even
+ * after a failure.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HAPROXY = '/usr/sbin/haproxy';
+export const HAVE_HAPROXY = existsSync(HAPROXY);
+export const SKIP_REASON = `${HAPROXY} is missing: install Debian's haproxy 2.6 (apt-get install haproxy) to run the differential suite`;
+const BIN = fileURLToPath(new URL('../../bin/switchyard.js', import.meta.url));
+
+/** Every wait gives up after this long. */
+export const WAIT_MS = 8000;
+
+export type Engine = 'haproxy' | 'switchyard';
+
+/** Resolves after `ms` (the harness paces clients like the reference did: 10–30 ms between connections). */
+export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `n` free loopback ports (bound then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, async () => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1');
+    await once(s, 'listening');
+    return s;
+  }));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+/**
+ * A test backend like the reference harness's: on accept it writes `<name>\n` and closes (`close` mode) or keeps
+ * the socket open (`hold`), or answers with a fixed text (`reply`). It can be stopped and restarted on its port.
+ */
+export class Backend {
+  readonly name: string;
+  readonly port: number;
+  mode: 'close' | 'hold' | 'silent';
+  /** When set, each accepted socket gets this text instead of `<name>\n` (tcp-check and httpchk scenarios). */
+  reply: string | undefined;
+  accepted = 0;
+  #server: net.Server | undefined;
+  readonly #sockets = new Set<net.Socket>();
+
+  constructor(name: string, port: number, mode: 'close' | 'hold' | 'silent' = 'close') {
+    this.name = name;
+    this.port = port;
+    this.mode = mode;
+  }
+
+  get running(): boolean {
+    return this.#server !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.#server) return;
+    const server = net.createServer((socket) => {
+      this.accepted++;
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+      socket.on('error', () => {});
+      socket.on('data', () => {});
+      if (this.mode === 'silent') return;
+      socket.write(this.reply ?? `${this.name}\n`);
+      if (this.mode === 'close') socket.end();
+    });
+    server.listen(this.port, '127.0.0.1');
+    await withTimeout(once(server, 'listening'), `backend ${this.name} to listen`);
+    this.#server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const s of this.#sockets) s.destroy();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Closes the connections it holds (hold mode), oldest first; `count` undefined = all. */
+  release(count?: number): void {
+    let n = 0;
+    for (const s of this.#sockets) {
+      if (count !== undefined && n++ >= count) break;
+      s.end();
+    }
+  }
+}
+
+/** A client connection through the proxy: the first line it read (the server's name) or '' when closed without data. */
+export interface Visit {
+  readonly line: string;
+  readonly socket: net.Socket;
+  /** Resolves when the socket is closed. */
+  readonly closed: Promise<void>;
+}
+
+/** Masks what differs between two runs of the same thing: pids, ports, dates, durations, check timings. */
+export function maskLine(line: string): string {
+  let out = line
+    .replace(/^(\[(?:WARNING|ALERT|NOTICE)\]\s+)\(\d+\)/, '$1(PID)')
+    .replace(/check duration: \d+ms/g, 'check duration: Nms')
+    .replace(/^Connect from (\S+):\d+ to (\S+):\d+ /, 'Connect from $1:PORT to $2:PORT ');
+  const tcplog = /^(\S+):\d+ \[[^\]]+\] (\S+) (\S+) (-?\d+)\/(-?\d+)\/(-?\d+) (\d+) (\S\S) (\d+)\/(\d+)\/(\d+)\/(\d+)\/(\+?\d+) (\d+)\/(\d+)$/.exec(out);
+  if (tcplog !== null) {
+    const t = (v: string | undefined): string => (v === '-1' ? '-1' : 'T');
+    const [, ip, fe, be, tw, tc, tt, bytes, term, , , , , retries] = tcplog;
+    out = `${ip}:PORT [DATE] ${fe} ${be} ${t(tw)}/${t(tc)}/${t(tt)} ${bytes} ${term} retries=${retries}`;
+  }
+  return out;
+}
+
+/** One engine running one configuration. */
+export class Instance {
+  readonly engine: Engine;
+  readonly dir: string;
+  readonly cli: string;
+  /** Every stderr line, masked, in order. */
+  readonly lines: string[] = [];
+  #child: ChildProcess | undefined;
+  #waiters: { test: (l: string) => boolean; count: number; resolve: () => void }[] = [];
+  #pending = '';
+
+  constructor(engine: Engine, dir: string) {
+    this.engine = engine;
+    this.dir = dir;
+    this.cli = join(dir, 'admin.sock');
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Starts the engine on `config` and waits until its runtime API answers. */
+  async start(config: string): Promise<void> {
+    const file = join(this.dir, 'test.cfg');
+    await writeFile(file, config);
+    const [cmd, args] = this.engine === 'haproxy' ? [HAPROXY, ['-db', '-f', file]] : [process.execPath, [BIN, '-db', '-f', file]];
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    this.#child = child;
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      this.#pending += chunk;
+      let nl: number;
+      while ((nl = this.#pending.indexOf('\n')) >= 0) {
+        const line = this.#pending.slice(0, nl);
+        this.#pending = this.#pending.slice(nl + 1);
+        this.#push(maskLine(line));
+      }
+    });
+    const deadline = performance.now() + WAIT_MS;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${this.engine} exited at start (${child.exitCode}):\n${this.lines.join('\n')}`);
+      try {
+        await this.command('show info');
+        return;
+      } catch {
+        if (performance.now() > deadline) throw new Error(`${this.engine} did not start:\n${this.lines.join('\n')}`);
+        await pause(20);
+      }
+    }
+  }
+
+  #push(line: string): void {
+    this.lines.push(line);
+    for (const w of [...this.#waiters]) {
+      if (this.lines.filter(w.test).length >= w.count) {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+
+  /** Waits until `count` stderr lines (masked) match. */
+  waitLines(test: RegExp | ((l: string) => boolean), count = 1, what = String(test)): Promise<void> {
+    const t = typeof test === 'function' ? test : (l: string) => test.test(l);
+    if (this.lines.filter(t).length >= count) return Promise.resolve();
+    return withTimeout(new Promise<void>((resolve) => this.#waiters.push({ test: t, count, resolve })), `${this.engine}: ${count}× ${what}\n${this.lines.join('\n')}`);
+  }
+
+  /** Sends one runtime API command on a new connection; resolves with the whole reply. */
+  command(text: string): Promise<string> {
+    return withTimeout(new Promise<string>((resolve, reject) => {
+      const s = net.connect(this.cli);
+      let reply = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => (reply += d));
+      s.on('error', reject);
+      s.on('close', () => resolve(reply));
+      s.write(`${text}\n`);
+    }), `${this.engine}: reply to '${text}'`);
+  }
+
+  /** Stops the engine (by its PID) and waits for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await withTimeout(exited, `${this.engine} to exit`);
+  }
+}
+
+/** Connects to the proxy and reads the first line (or '' when the proxy closes without data). */
+export function visit(port: number, options: { readonly localAddress?: string } = {}): Promise<Visit> {
+  return withTimeout(new Promise<Visit>((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1', ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) });
+    const closed = once(socket, 'close').then(() => {});
+    let buf = '';
+    let done = false;
+    const finish = (line: string): void => {
+      if (done) return;
+      done = true;
+      resolve({ line, socket, closed });
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish(buf.slice(0, nl));
+    });
+    socket.on('error', () => finish(''));
+    socket.on('close', () => finish(buf));
+  }), `a connection through 127.0.0.1:${port}`);
+}
+
+/** `n` sequential connections; the servers that answered. Each one is closed before the next starts. */
+export async function sequence(port: number, n: number, gapMs = 15): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = await visit(port);
+    out.push(v.line === '' ? '-' : v.line);
+    v.socket.end();
+    await withTimeout(v.closed, 'the client socket to close');
+    await pause(gapMs);
+  }
+  return out;
+}
+
+/** What a scenario gets for one engine. */
+export interface ScenarioContext {
+  readonly engine: Engine;
+  readonly instance: Instance;
+  /** The frontend's port (`${FE}` in the configuration). */
+  readonly port: number;
+  readonly backends: readonly Backend[];
+  /** Records a line of the transcript. */
+  note(...parts: unknown[]): void;
+  /** Sends a runtime API command and records its reply. */
+  cli(command: string): Promise<string>;
+}
+
+/** A scenario: a configuration template and the steps to run. */
+export interface Scenario {
+  readonly name: string;
+  /**
+   * The configuration. `${FE}` is the frontend's port, `${S1}`… the backends' ports, `${CLI}` the runtime API socket;
+   * a `global` section with the stats socket and `log stderr format raw` is prepended unless `global` is false.
+   */
+  readonly config: string;
+  /** Backend names (`s1`, `s2`…) and modes. */
+  readonly backends: readonly (string | { readonly name: string; readonly mode?: 'close' | 'hold' | 'silent'; readonly running?: boolean; readonly reply?: string })[];
+  readonly global?: string;
+  readonly steps: (ctx: ScenarioContext) => Promise<void>;
+  /** Also compare every stderr line (masked) at the end. @defaultValue true */
+  readonly compareLogs?: boolean;
+  /** Lines to leave out of the log comparison. */
+  readonly ignoreLines?: RegExp;
+}
+
+/** The transcript of one run: notes and, when compared, the stderr lines. */
+export interface Transcript {
+  readonly notes: string[];
+  readonly logs: string[];
+}
+
+const DEFAULT_GLOBAL = 'global\n  stats socket ${CLI} level admin\n  log stderr format raw local0 debug\n';
+
+/** Runs a scenario against one engine and returns its transcript. Cleans up whatever happens. */
+export async function runScenario(s: Scenario, engine: Engine): Promise<Transcript> {
+  const dir = await mkdtemp(join(tmpdir(), `switchyard-diff-${engine}-`));
+  const instance = new Instance(engine, dir);
+  const ports = await freePorts(1 + s.backends.length);
+  const backends = s.backends.map((b, i) => {
+    const spec = typeof b === 'string' ? { name: b } : b;
+    const backend = new Backend(spec.name, ports[i + 1]!, spec.mode ?? 'close');
+    if (spec.reply !== undefined) backend.reply = spec.reply;
+    return { backend, running: spec.running ?? true };
+  });
+  const notes: string[] = [];
+  try {
+    for (const b of backends) if (b.running) await b.backend.start();
+    let text = (s.global ?? DEFAULT_GLOBAL) + s.config;
+    text = text.replaceAll('${FE}', String(ports[0])).replaceAll('${CLI}', instance.cli);
+    backends.forEach((b, i) => (text = text.replaceAll(`\${S${i + 1}}`, String(b.backend.port))));
+    await instance.start(text);
+    const ctx: ScenarioContext = {
+      engine,
+      instance,
+      port: ports[0]!,
+      backends: backends.map((b) => b.backend),
+      note: (...parts) => notes.push(parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')),
+      cli: async (command) => {
+        const reply = await instance.command(command);
+        notes.push(`> ${command}\n${reply}`);
+        return reply;
+      },
+    };
+    await s.steps(ctx);
+    const logs = s.compareLogs === false ? [] : instance.lines.filter((l) => !(s.ignoreLines?.test(l) ?? false));
+    return { notes, logs };
+  } finally {
+    await instance.stop().catch(() => {});
+    await Promise.all(backends.map((b) => b.backend.stop()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `show servers state` with the seconds-since-last-change column masked. */
+export function maskServersState(text: string): string {
+  return text.split('\n').map((l) => {
+    const f = l.split(' ');
+    if (f.length > 10 && /^\d+$/.test(f[0] ?? '')) f[9] = 'T';
+    return f.join(' ');
+  }).join('\n');
+}
+
+/** Selected columns of `show stat`, parsed as CSV, for the rows of servers and backends. */
+export function statColumns(csv: string, columns: readonly string[]): string[] {
+  const lines = csv.split('\n').filter((l) => l !== '');
+  const header = (lines[0] ?? '').replace(/^# /, '').split(',');
+  return lines.slice(1).map((line) => {
+    const fields = parseCsvLine(line);
+    const row = (name: string): string => fields[header.indexOf(name)] ?? '';
+    return [row('pxname'), row('svname'), ...columns.map((c) => `${c}=${row(c)}`)].join(' ');
+  }).filter((r) => !r.includes(' FRONTEND '));
+}
+
+function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+/**
+ * Declares one test per scenario: both engines run it side by side and the transcripts must be equal. Skipped
+ * (with the reason) when Debian's haproxy is not installed.
+ */
+export function diffScenarios(describe: (name: string, fn: () => void) => void, it: DiffIt, title: string, scenarios: readonly Scenario[]): void {
+  describe(title, () => {
+    for (const s of scenarios) {
+      if (!HAVE_HAPROXY) {
+        it(s.name, { skip: SKIP_REASON }, () => {});
+        continue;
+      }
+      it(s.name, { timeout: 30_000 }, async () => {
+        const [reference, ours] = await Promise.all([runScenario(s, 'haproxy'), runScenario(s, 'switchyard')]);
+        assertSame(ours.notes, reference.notes, 'transcript (servers, runtime API replies)');
+        assertSame(ours.logs, reference.logs, 'log lines (masked)');
+      });
+    }
+  });
+}
+
+/** The subset of node:test's `it` the harness uses. */
+export type DiffIt = (name: string, options: { skip?: string; timeout?: number }, fn: () => unknown) => unknown;
+
+function assertSame(ours: readonly string[], reference: readonly string[], what: string): void {
+  const a = ours.join('\n');
+  const b = reference.join('\n');
+  if (a !== b) {
+    throw new Error(`${what} differ.\n--- haproxy\n${b}\n--- switchyard\n${a}\n`);
+  }
+}
