@@ -1,17 +1,18 @@
 import { EventEmitter } from 'eventemitter3';
 import type net from 'node:net';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock } from './clock.js';
 import { type BalancedConnectOptions, connect as balancedConnect, createConnection as balancedCreateConnection } from './connect.js';
 import { publishPick, publishQueueLeave } from './diagnostics.js';
 import { LbError, invalidArg } from './errors.js';
-import { Fifo, type FifoNode } from './internal/fifo.js';
+import { MutablePickContext, normaliseExclude } from './internal/pick-context.js';
 import * as v from './internal/validate.js';
+import { type Waiter, WaitQueues } from './internal/wait-queue.js';
 import { type Closable, type Lease, LeaseImpl } from './lease.js';
 import type { LbState, Pool } from './pool.js';
 import type { BalancedSocket } from './proxy/balanced-socket.js';
 import type { Server } from './server.js';
 import { type StrategySpec, createStrategy } from './strategies/create.js';
-import type { PickContext, ServerGroup, Strategy } from './strategies/strategy.js';
+import type { ServerGroup, Strategy } from './strategies/strategy.js';
 
 /** Options of {@link Balancer}. */
 export interface BalancerOptions {
@@ -77,21 +78,6 @@ export interface BalancerStats {
   readonly queueTimeouts: number;
 }
 
-interface Waiter {
-  readonly seq: number;
-  readonly enqueuedAt: number;
-  readonly clientAddress: string | undefined;
-  readonly key: string | number | undefined;
-  readonly exclude: Server | ReadonlySet<Server> | undefined;
-  readonly bindTo: Closable | undefined;
-  server: Server | undefined;
-  node: FifoNode<Waiter> | undefined;
-  timer: TimerHandle | undefined;
-  unlisten: (() => void) | undefined;
-  resolve: (lease: Lease) => void;
-  reject: (err: LbError) => void;
-}
-
 const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random'] as const;
 const ACQUIRE_KEYS = ['clientAddress', 'key', 'exclude', 'signal', 'bindTo', 'timeoutQueueMs'] as const;
 
@@ -118,8 +104,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   readonly timeoutQueueMs: number;
 
   readonly #clock: Clock;
-  readonly #queue = new Fifo<Waiter>();
-  readonly #serverQueues = new Map<Server, Fifo<Waiter>>();
+  readonly #queues = new WaitQueues();
   readonly #ctx: MutablePickContext;
   readonly #onLb: (server: Server, previous: LbState) => void;
   readonly #onLimits: (server: Server) => void;
@@ -130,8 +115,6 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   #seq = 0;
   #activeLeases = 0;
   #totalLeases = 0;
-  #queued = 0;
-  #maxQueued = 0;
   #queueTimeouts = 0;
   #closing: Promise<void> | undefined;
   #closed = false;
@@ -171,7 +154,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   /** Callers waiting, in the balancer's queue and in server queues. */
   get queued(): number {
-    return this.#queued;
+    return this.#queues.size;
   }
 
   /**
@@ -223,8 +206,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       strategy: this.strategy.name,
       activeLeases: this.#activeLeases,
       totalLeases: this.#totalLeases,
-      queued: this.#queued,
-      maxQueued: this.#maxQueued,
+      queued: this.#queues.size,
+      maxQueued: this.#queues.max,
       queueTimeouts: this.#queueTimeouts,
     };
   }
@@ -258,8 +241,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.pool.off('server:lb', this.#onLb);
     this.pool.off('server:limits', this.#onLimits);
     this.pool.off('server:removed', this.#onRemoved);
-    for (const w of [...this.#queue]) this.#fail(w, 'closed');
-    for (const q of this.#serverQueues.values()) for (const w of [...q]) this.#fail(w, 'closed');
+    for (const w of this.#queues.all()) this.#fail(w, 'closed');
   }
 
   #validateAcquire(options: AcquireOptions): Waiterless {
@@ -292,7 +274,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const pool = this.pool;
     if (!pool.available) throw noServer(pool);
     const strategy = this.strategy;
-    if (this.#queue.size > 0 && strategy.queueBehindWaiters !== false && strategy.usesServerQueues !== true) return undefined;
+    if (this.#queues.sharedSize > 0 && strategy.queueBehindWaiters !== false && strategy.usesServerQueues !== true) return undefined;
     const candidates = this.#candidates();
     let server: Server | undefined;
     if (candidates === this.#fbck) {
@@ -327,8 +309,6 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       const w: Waiter = {
         seq: this.#seq++,
         enqueuedAt: this.#clock.now(),
-        clientAddress: o.clientAddress,
-        key: o.key,
         exclude: o.exclude,
         bindTo: o.bindTo,
         server,
@@ -338,7 +318,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
         resolve,
         reject,
       };
-      this.#enqueue(w);
+      this.#queues.push(w);
       if (o.timeoutQueueMs !== Infinity) {
         w.timer = this.#clock.setTimeout(() => this.#fail(w, 'timeout'), o.timeoutQueueMs, KEEP_ALIVE);
       }
@@ -352,36 +332,9 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     });
   }
 
-  #enqueue(w: Waiter): void {
-    if (w.server) {
-      let q = this.#serverQueues.get(w.server);
-      if (!q) this.#serverQueues.set(w.server, (q = new Fifo()));
-      w.node = q.push(w);
-      w.server._queuedDelta(1);
-    } else {
-      w.node = this.#queue.push(w);
-    }
-    this.#queued++;
-    if (this.#queued > this.#maxQueued) this.#maxQueued = this.#queued;
-  }
-
-  #unqueue(w: Waiter): void {
-    if (!w.node?.linked) return;
-    if (w.server) {
-      this.#serverQueues.get(w.server)?.remove(w.node);
-      w.server._queuedDelta(-1);
-    } else {
-      this.#queue.remove(w.node);
-    }
-    this.#queued--;
-    w.timer?.cancel();
-    w.unlisten?.();
-  }
-
   #fail(w: Waiter, reason: 'timeout' | 'abort' | 'closed' | 'no-server', cause?: unknown): void {
-    if (!w.node?.linked) return;
     const queuedServer = w.server;
-    this.#unqueue(w);
+    if (!this.#queues.remove(w)) return;
     const waited = Math.round(this.#clock.now() - w.enqueuedAt);
     let err: LbError;
     if (reason === 'timeout') {
@@ -434,24 +387,15 @@ export class Balancer extends EventEmitter<BalancerEvents> {
    */
   #dispatch(server: Server): void {
     if (this.#closed) return;
+    const shared = this.pool.has(server) && server.usable && isCandidateGroup(this.pool, server);
     for (;;) {
       if (server.maxconn > 0 && server.currentConnections >= server.maxconn) return;
-      const own = this.#serverQueues.get(server)?.head?.value;
-      const shared = this.pool.has(server) && server.usable && isCandidateGroup(this.pool, server) ? this.#firstAccepting(server) : undefined;
-      const w = own && (!shared || own.seq < shared.seq) ? own : shared;
+      const w = this.#queues.nextFor(server, shared);
       if (!w) return;
-      this.#unqueue(w);
+      this.#queues.remove(w);
       const lease = this.#grant(server, false, this.#clock.now() - w.enqueuedAt, w.bindTo);
       w.resolve(lease);
     }
-  }
-
-  #firstAccepting(server: Server): Waiter | undefined {
-    for (let n = this.#queue.head; n; n = n.next) {
-      if (!isExcluded(n.value.exclude, server)) return n.value;
-    }
-    // Everyone waiting excluded this server; give it to the oldest anyway rather than leave it idle.
-    return this.#queue.head?.value;
   }
 
   #followLb(server: Server, previous: LbState): void {
@@ -462,7 +406,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged?.(server, previous.effectiveWeight);
     if (this.#closed) return;
     if (now) {
-      if (this.#queued > 0) for (const candidate of this.#candidates()) this.#dispatch(candidate);
+      if (this.#queues.size > 0) for (const candidate of this.#candidates()) this.#dispatch(candidate);
     } else if (!server.usable && server.adminState !== 'drain') {
       this.#requeueFrom(server);
     }
@@ -470,15 +414,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   /** Moves the callers queued on a server that went away or down back to the balancer's queue, in age order. */
   #requeueFrom(server: Server): void {
-    const q = this.#serverQueues.get(server);
-    if (!q || q.size === 0) return;
-    for (const w of [...q]) {
-      q.remove(w.node!);
-      server._queuedDelta(-1);
-      w.server = undefined;
-      w.node = this.#queue.insertSorted(w, (x) => x.seq);
-    }
-    this.#serverQueues.delete(server);
+    if (!this.#queues.moveToShared(server)) return;
     for (const candidate of this.#candidates()) this.#dispatch(candidate);
   }
 
@@ -509,40 +445,6 @@ interface Waiterless {
   readonly signal: AbortSignal | undefined;
   readonly bindTo: Closable | undefined;
   readonly timeoutQueueMs: number;
-}
-
-/** One context object per balancer, refilled for each pick: picking allocates nothing. */
-class MutablePickContext implements PickContext {
-  group: ServerGroup = 'active';
-  clientAddress: string | undefined = undefined;
-  key: string | number | undefined = undefined;
-  exclude: Server | ReadonlySet<Server> | undefined = undefined;
-  readonly random: () => number;
-  constructor(random: () => number) {
-    this.random = random;
-  }
-  isFull(server: Server): boolean {
-    return server.full;
-  }
-  isExcluded(server: Server): boolean {
-    return isExcluded(this.exclude, server);
-  }
-}
-
-function isExcluded(exclude: Server | ReadonlySet<Server> | undefined, server: Server): boolean {
-  if (exclude === undefined) return false;
-  if (exclude instanceof Set) return exclude.has(server);
-  return exclude === server;
-}
-
-function normaliseExclude(value: unknown): Server | ReadonlySet<Server> | undefined {
-  if (value === undefined) return undefined;
-  if (value instanceof Set) return value as ReadonlySet<Server>;
-  if (typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string' && 'port' in value) {
-    return value as Server;
-  }
-  if (typeof value === 'object' && value !== null && Symbol.iterator in value) return new Set(value as Iterable<Server>);
-  throw invalidArg('exclude', 'must be a Server or an iterable of Servers', value);
 }
 
 function isCandidateGroup(pool: Pool, server: Server): boolean {
