@@ -236,6 +236,19 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
     for (const s of this.#sockets.keys()) s.end();
   }
 
+  /**
+   * Stops every open connection dead: nothing more is read from it or written to it, and it stays open (a host
+   * that vanished mid-transfer, with `set('blackhole')` for new connections).
+   */
+  freezeConnections(): void {
+    for (const s of this.#sockets.keys()) {
+      s.pause();
+      s.cork();
+      // Handlers resume on 'drain' (pipe() does): a frozen socket stays paused.
+      s.resume = () => s;
+    }
+  }
+
   /** Resolves when every transition asked so far is in effect. */
   settled(): Promise<void> {
     return this.#queue;

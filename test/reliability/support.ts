@@ -43,6 +43,8 @@ export interface StreamPlan {
   readonly maxChunk: number;
   /** Chance of a pause (0–3 ms) between writes and of a read pause on the receiving side. */
   readonly pauseChance: number;
+  /** Both sides wait this long before sending their stream (keeps connections live while faults are injected). */
+  readonly startDelayMs?: number;
 }
 
 /** Sizes log-uniform in [0, max]: every order of magnitude is drawn, the maximum included. */
@@ -183,7 +185,9 @@ export function integrityHandler(plans: readonly StreamPlan[], report: (r: Backe
       if (sending || plan === undefined) return;
       sending = true;
       const p = plan;
-      void sendStream(socket, p.downOffset, p.down, p, mulberry32(seed ^ (p.id * 7919 + 1))).then((hash) => {
+      void pause(p.startDelayMs ?? 0)
+        .then(() => sendStream(socket, p.downOffset, p.down, p, mulberry32(seed ^ (p.id * 7919 + 1))))
+        .then((hash) => {
         sent = { bytes: p.down, hash };
         if (!socket.destroyed) socket.end();
       });
@@ -228,6 +232,8 @@ export function integrityHandler(plans: readonly StreamPlan[], report: (r: Backe
 /** What a client of the integrity protocol saw. */
 export interface ClientResult {
   readonly plan: StreamPlan;
+  /** The client's port, as the proxy's connection record shows it. */
+  readonly localPort: number | undefined;
   readonly sentHash: string | undefined;
   readonly receivedBytes: number;
   readonly receivedHash: string;
@@ -251,11 +257,14 @@ export function integrityClient(port: number, plan: StreamPlan, seed = SEED): Pr
     const header = Buffer.alloc(8);
     header.writeUInt32BE(plan.id, 0);
     const upload = async (): Promise<void> => {
+      if (plan.startDelayMs !== undefined) await pause(plan.startDelayMs);
       sentHash = await sendStream(socket, plan.upOffset, plan.up, plan, random);
       lastWrite = performance.now();
       if (!socket.destroyed) socket.end();
     };
+    let localPort: number | undefined;
     socket.once('connect', () => {
+      localPort = socket.localPort;
       socket.write(header);
       if (plan.order === 'server-first') {
         void reader.done.then(() => (reader.ended ? upload() : undefined));
@@ -267,6 +276,7 @@ export function integrityClient(port: number, plan: StreamPlan, seed = SEED): Pr
       const now = performance.now();
       resolve({
         plan,
+        localPort,
         sentHash,
         receivedBytes: reader.bytes,
         receivedHash: reader.digest(),
