@@ -104,6 +104,8 @@ export class HaproxyInstance {
     healthDisabled: new WeakSet<Server>(),
     /** Servers in maintenance because of `disabled` in the configuration (HAProxy's `CMAINT`), until changed. */
     configMaint: new WeakSet<Server>(),
+    /** Times each backend lost its last usable server (`chkdown` of the BACKEND row). */
+    backendDowns: new WeakMap<Pool, number>(),
   };
 
   readonly #s: InstanceSettings;
@@ -322,6 +324,7 @@ export class HaproxyInstance {
     const checker = new ActiveChecker(view, { ...checkerOptions, clock, random: this.#s.random });
     const observerOptions = observerOptionsOf(section);
     const observer = observerOptions === undefined ? undefined : new PassiveObserver(view, observerOptions);
+    pool.on('pool:empty', () => this.runtime.backendDowns.set(pool, (this.runtime.backendDowns.get(pool) ?? 0) + 1));
     const backend: HaproxyBackend = { name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section) };
     this.#followStates(backend);
     return backend;

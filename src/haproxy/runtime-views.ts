@@ -74,8 +74,16 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
   const disabled = instance.runtime.healthDisabled;
   for (const r of rows) {
     r.iid = b.uuid;
-    const server = r.svname === 'BACKEND' ? undefined : b.pool.find(String(r.svname));
-    if (server !== undefined && server.check && disabled.has(server)) uncheckedRow(r);
+    if (r.svname === 'BACKEND') {
+      // HAProxy counts the backend's own transitions to DOWN (no server left).
+      r.chkdown = instance.runtime.backendDowns.get(b.pool) ?? 0;
+      continue;
+    }
+    const server = b.pool.find(String(r.svname));
+    if (server === undefined) continue;
+    // HAProxy fills `hanafail` only for servers that observe.
+    if (b.config.servers.find((c) => c.name === server.name)?.observe !== 'layer4') delete r.hanafail;
+    if (server.check && disabled.has(server)) uncheckedRow(r);
   }
   return rows;
 }

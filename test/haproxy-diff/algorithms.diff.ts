@@ -1,7 +1,6 @@
 /**
  * Differential scenarios: every `balance` algorithm, against Debian's haproxy 2.6 (reference cases A.1–A.16).
  */
-import { describe, it } from 'node:test';
 import { type Scenario, diffScenarios, pause, sequence, visit } from './harness.js';
 
 const DEFAULTS = `defaults
@@ -167,4 +166,4 @@ const scenarios: Scenario[] = [
   },
 ];
 
-diffScenarios(describe, it, 'differential: balance algorithms (haproxy 2.6 vs switchyard -f)', scenarios);
+diffScenarios('differential: balance algorithms (haproxy 2.6 vs switchyard -f)', scenarios);
