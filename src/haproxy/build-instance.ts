@@ -104,6 +104,8 @@ export class HaproxyInstance {
     healthDisabled: new WeakSet<Server>(),
     /** Servers in maintenance because of `disabled` in the configuration (HAProxy's `CMAINT`), until changed. */
     configMaint: new WeakSet<Server>(),
+    /** Unchecked servers that went through maintenance: HAProxy shows their health as 0 from then on. */
+    uncheckedHealthZero: new WeakSet<Server>(),
     /** Times each backend lost its last usable server (`chkdown` of the BACKEND row). */
     backendDowns: new WeakMap<Pool, number>(),
   };
@@ -278,6 +280,17 @@ export class HaproxyInstance {
     this.#closing ??= this.#release();
   }
 
+  /** @internal Runs a command of an interactive runtime API session: its `[WARNING]` messages say `CLI : ` first, as HAProxy's do. */
+  _inCliContext<T>(run: () => T): T {
+    const previous = this.#log.context;
+    this.#log.context = 'CLI : ';
+    try {
+      return run();
+    } finally {
+      this.#log.context = previous;
+    }
+  }
+
   /** @internal `[NOTICE]   (<pid>) : <message>` on stderr (runtime API notices). */
   _notice(message: string): void {
     this.#log.notice(message);
@@ -325,6 +338,9 @@ export class HaproxyInstance {
     const observerOptions = observerOptionsOf(section);
     const observer = observerOptions === undefined ? undefined : new PassiveObserver(view, observerOptions);
     pool.on('pool:empty', () => this.runtime.backendDowns.set(pool, (this.runtime.backendDowns.get(pool) ?? 0) + 1));
+    pool.on('server:admin', (server) => {
+      if (!server.check && server.adminState === 'maint') this.runtime.uncheckedHealthZero.add(server);
+    });
     const backend: HaproxyBackend = { name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section) };
     this.#followStates(backend);
     return backend;

@@ -48,6 +48,11 @@ export function proxyLogTargets(proxy: Pick<ProxyCommon, 'log'>, global: Pick<Gl
 export class LogOutput {
   readonly #o: LogOutputOptions;
   readonly #files = new Map<string, WriteStream>();
+  /**
+   * Context prefix of `[WARNING]`/`[ALERT]` messages: HAProxy prints `CLI : ` before the messages caused by a
+   * command of an interactive (`prompt`) runtime API session.
+   */
+  context = '';
   #udp: dgram.Socket | undefined;
   #closed = false;
 
@@ -67,12 +72,12 @@ export class LogOutput {
 
   /** HAProxy's `ha_warning()`: `[WARNING]  (<pid>) : <message>` on stderr (unless warnings are off). */
   warning(message: string): void {
-    if (this.#o.warnings) this.#o.stderr(`[WARNING]  (${this.#o.pid}) : ${message}\n`);
+    if (this.#o.warnings) this.#o.stderr(`[WARNING]  (${this.#o.pid}) : ${this.context}${message}\n`);
   }
 
   /** HAProxy's `ha_alert()`: `[ALERT]    (<pid>) : <message>` on stderr (unless warnings are off). */
   alert(message: string): void {
-    if (this.#o.warnings) this.#o.stderr(`[ALERT]    (${this.#o.pid}) : ${message}\n`);
+    if (this.#o.warnings) this.#o.stderr(`[ALERT]    (${this.#o.pid}) : ${this.context}${message}\n`);
   }
 
   /** HAProxy's `ha_notice()`: `[NOTICE]   (<pid>) : <message>` on stderr (unless warnings are off). */

@@ -25,6 +25,7 @@ export interface RuntimeApiOptions {
  */
 export class RuntimeApi {
   readonly #host: CommandHost;
+  readonly #instance: HaproxyInstance;
   readonly #sockets: readonly StatsSocket[];
   readonly #o: RuntimeApiOptions;
   readonly #servers: net.Server[] = [];
@@ -35,6 +36,7 @@ export class RuntimeApi {
   constructor(instance: HaproxyInstance, sockets: readonly StatsSocket[], options: RuntimeApiOptions) {
     this.#sockets = sockets;
     this.#o = options;
+    this.#instance = instance;
     this.#host = {
       instance,
       now: () => options.clock.now(),
@@ -112,7 +114,7 @@ export class RuntimeApi {
     const handleLine = (line: string): void => {
       let reply = '';
       for (const command of splitCommands(line.endsWith('\r') ? line.slice(0, -1) : line)) {
-        reply += runCommand(command, this.#host, session);
+        reply += session.prompt ? this.#instance._inCliContext(() => runCommand(command, this.#host, session)) : runCommand(command, this.#host, session);
         if (session.quit) break;
       }
       if (session.quit) {

@@ -141,7 +141,10 @@ function addServer(args: readonly string[], host: CommandHost): string {
   const bad = invalidNameChar(name);
   if (bad !== undefined) return fail(`character '${bad}' is not permitted in server name '${name}'.`);
   const addr = args[3];
-  if (addr === undefined || addr === '') return fail("'server' expects <name> and <addr>[:<port>] as arguments.");
+  if (addr === undefined || addr === '') {
+    host.alert("CLI : 'server' expects <name> and <addr>[:<port>] as arguments.");
+    return "'server' expects <name> and <addr>[:<port>] as arguments.\n";
+  }
   if (backend.pool.find(name) !== undefined) return fail('Already exists a server with the same name in backend.');
   const parsed = parseAddress(addr, { allowRange: false, prefix: '' });
   if (!parsed.ok) return fail(parsed.missingPort === true ? `a port is required in switchyard for '${addr}' (HAProxy would use the client's destination port).` : `${parsed.message}\n`);

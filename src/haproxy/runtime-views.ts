@@ -72,13 +72,22 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
   const proxy = mergedTraffic([...instance.frontends.values()].filter((f) => f.backend === b));
   const rows = showStatRecords({ pool: b.balancer, proxy }).filter((r) => r.svname !== 'FRONTEND');
   const disabled = instance.runtime.healthDisabled;
+  let econ = 0;
   for (const r of rows) {
     r.iid = b.uuid;
     if (r.svname === 'BACKEND') {
-      // HAProxy counts the backend's own transitions to DOWN (no server left).
+      // HAProxy counts the backend's own transitions to DOWN (no server left), every stream assigned to the
+      // backend in scur (queued ones too) and each client connection once in stot (not each attempt).
       r.chkdown = instance.runtime.backendDowns.get(b.pool) ?? 0;
+      r.scur = b.balancer.activeLeases + b.balancer.queued;
+      r.stot = proxy.total;
+      r.econ = econ;
       continue;
     }
+    // HAProxy's econ counts connections that failed for good, not the attempts that were retried or redispatched.
+    const final = Number(r.econ ?? 0) - Number(r.wretr ?? 0) - Number(r.wredis ?? 0);
+    r.econ = Math.max(0, final);
+    econ += Math.max(0, final);
     const server = b.pool.find(String(r.svname));
     if (server === undefined) continue;
     // HAProxy fills `hanafail` only for servers that observe.
@@ -160,7 +169,7 @@ function serverStateLine(instance: HaproxyInstance, b: HaproxyBackend, s: Server
   const verdict = last === undefined || last.status === 'INI' || last.status === 'UNK' ? 0
     : last.status === 'L7OKC' ? 4
     : ['L4OK', 'L6OK', 'L7OK', 'PROCOK'].includes(last.status) ? 3 : 2;
-  const health = s.check ? s.health : maint || s.operationalState === 'down' ? 0 : s.rise;
+  const health = s.check ? s.health : maint || s.operationalState === 'down' || instance.runtime.uncheckedHealthZero.has(s) ? 0 : s.rise;
   const enabled = s.check && !instance.runtime.healthDisabled.has(s);
   const checkState = (s.check ? 0x02 : 0) | (enabled ? 0x04 : 0) | (maint ? 0x08 : 0);
   const cfg = b.config.servers.find((c) => c.name === s.name);

@@ -213,6 +213,26 @@ export class Instance {
     }), `${this.engine}: reply to '${text}'`);
   }
 
+  /**
+   * An interactive session: `prompt`, then each line in turn, each sent once the previous reply ended with the
+   * `> ` prompt; resolves with everything received (the connection closes after `quit`).
+   */
+  interactive(lines: readonly string[]): Promise<string> {
+    return withTimeout(new Promise<string>((resolve, reject) => {
+      const s = net.connect(this.cli);
+      let out = '';
+      let next = 0;
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        out += d;
+        if (out.endsWith('> ') && next < lines.length) s.write(`${lines[next++]}\n`);
+      });
+      s.on('error', reject);
+      s.on('close', () => resolve(out));
+      s.write('prompt\n');
+    }), `${this.engine}: an interactive session`);
+  }
+
   /** Stops the engine (by its PID) and waits for it to exit. */
   async stop(): Promise<void> {
     const child = this.#child;
@@ -289,6 +309,13 @@ export interface Scenario {
   readonly compareLogs?: boolean;
   /** Lines to leave out of the log comparison. */
   readonly ignoreLines?: RegExp;
+  /**
+   * Known differences, each reported and explained where it is declared: replacements applied to switchyard's
+   * log lines before the comparison, so the rest of the scenario still guards everything else.
+   */
+  readonly known?: readonly (readonly [RegExp, string])[];
+  /** Replacements applied to both engines' log lines: what is not deterministic even in HAProxy. */
+  readonly mask?: readonly (readonly [RegExp, string])[];
 }
 
 /** The transcript of one run: notes and, when compared, the stderr lines. */
@@ -336,7 +363,9 @@ export async function runScenario(s: Scenario, engine: Engine): Promise<Transcri
       },
     };
     await s.steps(ctx);
-    const logs = s.compareLogs === false ? [] : instance.lines.filter((l) => !STARTUP.test(l) && !(s.ignoreLines?.test(l) ?? false));
+    let logs = s.compareLogs === false ? [] : instance.lines.filter((l) => !STARTUP.test(l) && !(s.ignoreLines?.test(l) ?? false));
+    if (engine === 'switchyard') for (const [from, to] of s.known ?? []) logs = logs.map((l) => l.replace(from, to));
+    for (const [from, to] of s.mask ?? []) logs = logs.map((l) => l.replace(from, to));
     return { notes, logs };
   } finally {
     await instance.stop().catch(() => {});
