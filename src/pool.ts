@@ -4,7 +4,7 @@ import { publishCheckResult } from './diagnostics.js';
 import {
   publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved, publishServerState,
 } from './diagnostics.js';
-import { LbError, invalidArg } from './errors.js';
+import { LbError, describe, invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE,
   type CheckCause,
@@ -212,9 +212,10 @@ export class Pool extends EventEmitter<PoolEvents> {
       });
     }
     const id = options.id ?? this.#nextFreeId();
-    if (options.id !== undefined) v.positiveInteger(`server ${JSON.stringify(name)}: id`, options.id);
+    // The name is not validated yet (the Server does it): describe() renders any value without throwing.
+    if (options.id !== undefined) v.positiveInteger(`server ${describe(name)}: id`, options.id);
     if (this.#ids.has(id)) {
-      throw invalidArg(`server ${JSON.stringify(name)}: id`, 'must be unique in the pool', id);
+      throw invalidArg(`server ${describe(name)}: id`, 'must be unique in the pool', id);
     }
     const server = new Server(options, id, this.clock);
     this.#servers.push(server);
