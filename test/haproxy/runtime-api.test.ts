@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { buildFromHaproxyConfig } from '../../src/haproxy/build.js';
+import type { HaproxyInstance } from '../../src/haproxy/build-instance.js';
+import { parseHaproxyConfig } from '../../src/haproxy/config-parser.js';
+import { type CliSession, type CommandHost, runCommand } from '../../src/haproxy/runtime-commands.js';
+import { splitCommands, splitWords } from '../../src/haproxy/runtime-parse.js';
+
+const CONFIG = `defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+listen fe
+  bind 127.0.0.1:18600
+  server s1 127.0.0.1:18601 check inter 1h
+  server s2 127.0.0.1:18602 check inter 1h
+  server s3 127.0.0.1:18603
+backend st
+  balance static-rr
+  server a1 127.0.0.1:18611
+`;
+
+function commandHost(): { host: CommandHost; instance: HaproxyInstance; stderr: string[] } {
+  const stderr: string[] = [];
+  const instance = buildFromHaproxyConfig(parseHaproxyConfig(CONFIG), { pid: 7, stderr: (t) => stderr.push(t), statsSockets: false });
+  return { host: { instance, now: () => 0, notice: (m) => instance._notice(m), alert: (m) => instance._alert(m) }, instance, stderr };
+}
+
+const admin = (): CliSession => ({ level: 'admin', prompt: false, quit: false });
+
+describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
+  const { host, instance, stderr } = commandHost();
+  after(() => instance.destroy());
+  const run = (command: string, session: CliSession = admin()): string => runCommand(command, host, session);
+
+  it('changes server states and answers with HAProxy\'s empty reply', () => {
+    assert.equal(run('set server fe/s2 state drain'), '\n');
+    assert.equal(instance.backend('fe').pool.get('s2').adminState, 'drain');
+    assert.equal(run('set server fe/s2 state ready'), '\n');
+    assert.equal(run('set server fe/s2 health down'), '\n');
+    assert.equal(instance.backend('fe').pool.get('s2').status, 'DOWN');
+    assert.equal(run('set server fe/s2 health up'), '\n');
+    assert.ok(stderr.includes('[WARNING]  (7) : Server fe/s2 enters drain state. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.\n'));
+  });
+
+  it('gives HAProxy\'s error messages, byte for byte', () => {
+    const recorded: [string, string][] = [
+      ['set server fe/s2 state bogus', "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n"],
+      ['set server fe/s2 health bogus', "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n\n"],
+      ['set server fe/s2 weight 300', 'Absolute weight can only be between 0 and 256 inclusive.\n\n'],
+      ['set server fe/s2 weight abc', 'Empty weight string empty or preceded by garbage\n'],
+      ['set server fe/s2 weight 3x', 'Trailing garbage in weight string\n'],
+      ['set server fe/s2 weight -5%', 'Relative weight must be positive.\n\n'],
+      ['set server fe/s2 weight', 'Require <weight> or <weight%>.\n\n'],
+      ['set server st/a1 weight 2', "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n\n"],
+      ['set weight fe', "Require 'backend/server'.\n\n"],
+      ['get weight fe/nope', 'No such server.\n\n'],
+      ['get weight nope/s1', 'No such backend.\n\n'],
+      ['set server fe/s1/x state ready', 'No such server.\n\n'],
+      ['set server fe/s2', 'usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n\n'],
+      ['enable health fe/s3', 'Health check was not configured on this server, cannot enable.\n\n'],
+      ['set maxconn server fe/s2 abc', 'maxconn string empty or preceded by garbage\n'],
+      ['set maxconn server fe/s2', 'Require <maxconn>.\n\n'],
+      ['add server st/x1 127.0.0.1:29012', 'Backend must use a dynamic load balancing to support dynamic servers.\n'],
+      ['add server nope/x1 127.0.0.1:29012', 'No such backend.\n'],
+      ['add server fe/d7', "'server' expects <name> and <addr>[:<port>] as arguments.\n\n"],
+      ['add server fe/d13 127.0.0.1:29004 chek', "unknown keyword 'chek'; did you mean 'check' maybe ?\n\n"],
+      ['del server fe/s1', 'Only servers in maintenance mode can be deleted.\n'],
+      ['del server fe/zz', 'No such server.\n'],
+      ['del server', "Require 'backend/server'.\n"],
+      ['show servers state nope', "Can't find backend.\n\n"],
+      ['get weight fe\\/s1', '1 (initial 1)\n\n'],
+    ];
+    for (const [command, reply] of recorded) assert.equal(run(command), reply, command);
+  });
+
+  it('weights: N% of the initial weight (integer division), get weight shows both', () => {
+    assert.equal(run('set server fe/s1 weight 3'), '\n');
+    assert.equal(run('get weight fe/s1'), '3 (initial 1)\n\n');
+    assert.equal(run('set weight fe/s1 50%'), '\n');
+    assert.equal(run('get weight fe/s1'), '0 (initial 1)\n\n');
+    assert.equal(run('set weight fe/s1 100%'), '\n');
+  });
+
+  it('adds a server in maintenance with checks off, and deletes it once in maintenance', () => {
+    assert.equal(run('add server fe/s4 127.0.0.1:18604 check weight 2'), 'New server registered.\n\n');
+    const s4 = instance.backend('fe').pool.get('s4');
+    assert.deepEqual([s4.adminState, s4.weight, instance.runtime.healthDisabled.has(s4)], ['maint', 2, true]);
+    assert.equal(run('add server fe/s4 127.0.0.1:18604'), 'Already exists a server with the same name in backend.\n\n');
+    assert.equal(run('enable health fe/s4'), '\n');
+    assert.equal(run('del server fe/s4'), 'Server deleted.\n');
+    assert.equal(instance.backend('fe').pool.find('s4'), undefined);
+    assert.ok(stderr.includes("[NOTICE]   (7) : CLI : 'server fe/s4' : New server registered.\n"));
+  });
+
+  it('enforces the level: a user or operator session gets "Permission denied" for changes, reads still work', () => {
+    const user: CliSession = { level: 'user', prompt: false, quit: false };
+    assert.equal(run('set server fe/s2 state drain', user), 'Permission denied\n\n');
+    assert.equal(run('disable server fe/s2', user), 'Permission denied\n\n');
+    assert.equal(run('get weight fe/s2', user), '1 (initial 1)\n\n');
+    assert.equal(run('operator', user), 'Permission denied\n\n');
+    const session = admin();
+    assert.equal(run('operator', session), '\n');
+    assert.equal(run('show cli level', session), 'operator\n\n');
+    assert.equal(run('set weight fe/s2 1', session), 'Permission denied\n\n');
+  });
+
+  it('answers an unknown command with the closest commands, and help with the list', () => {
+    const unknown = run('shwo stat');
+    assert.match(unknown, /^Unknown command, but maybe one of the following ones is a better match:\n/);
+    assert.match(unknown, /\n {2}show stat /);
+    assert.match(unknown, / {2}quit {36}: disconnect\n\n$/);
+    assert.match(run(''), /^Unknown command\. Please enter one of the following commands only:\n/);
+    const help = run('help set server');
+    assert.equal(help.split('\n')[1], "  set server <bk>/<srv> [opts]            : change a server's state, weight, address or ssl");
+  });
+
+  it('never throws, whatever the bytes (fuzzed)', () => {
+    const words = fc.constantFrom('show', 'stat', 'set', 'server', 'fe/s1', 'fe/', '/s1', 'weight', 'state', 'health', 'add', 'del', 'get', 'maxconn', 'help', 'prompt', '%', '\\', ';', 'enable', 'disable', '127.0.0.1:1');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.array(words, { maxLength: 8 }).map((w) => w.join(' '))), (text) => {
+        const { host: h, instance: i } = commandHost();
+        try {
+          for (const command of splitCommands(text)) assert.equal(typeof runCommand(command, h, admin()), 'string');
+          assert.ok(splitWords(text).length <= 64);
+        } finally {
+          i.destroy();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('runtime API sockets', () => {
+  let dir = '';
+  let haproxy: HaproxyInstance;
+  let tcpPort = 0;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-api-'));
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    tcpPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const feProbe = net.createServer().listen(0, '127.0.0.1');
+    await once(feProbe, 'listening');
+    const fe = (feProbe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => feProbe.close(() => r()));
+    const config = `global\n  stats socket ${join(dir, 'admin.sock')} level admin\n  stats socket ipv4@127.0.0.1:${tcpPort} level user\n` +
+      CONFIG.replace('127.0.0.1:18600', `127.0.0.1:${fe}`);
+    haproxy = buildFromHaproxyConfig(parseHaproxyConfig(config), { warnings: false });
+    await haproxy.start();
+  });
+  after(async () => {
+    await haproxy.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Writes `input` and collects everything until the server closes. */
+  function exchange(connect: () => net.Socket, input: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const s = connect();
+      let out = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => (out += d));
+      s.on('error', reject);
+      s.on('close', () => resolve(out));
+      s.write(input);
+    });
+  }
+  const unix = (): net.Socket => net.connect(join(dir, 'admin.sock'));
+  const tcp = (): net.Socket => net.connect(tcpPort, '127.0.0.1');
+
+  it('creates the unix socket with mode 0600', async () => {
+    assert.equal((await stat(join(dir, 'admin.sock'))).mode & 0o777, 0o600);
+  });
+
+  it('answers one line per connection, then closes (socat style); ; separates commands', async () => {
+    assert.equal(await exchange(unix, 'get weight fe/s1;get weight fe/s2\nget weight fe/s3\n'), '1 (initial 1)\n\n1 (initial 1)\n\n');
+    const csv = await exchange(unix, 'show stat\n');
+    assert.match(csv, /^# pxname,svname,qcur,/);
+    assert.match(csv, /\nfe,s1,/);
+    assert.match(csv, /\nst,BACKEND,/);
+  });
+
+  it('keeps the connection in prompt mode, with "> " after each reply, until quit', async () => {
+    const out = await exchange(unix, 'prompt\nget weight fe/s1\nset server fe/s1 weight abc\nquit\n');
+    assert.equal(out, '\n> 1 (initial 1)\n\n> Empty weight string empty or preceded by garbage\n> ');
+  });
+
+  it('serves a level user TCP socket that refuses changes', async () => {
+    assert.equal(await exchange(tcp, 'set server fe/s1 state maint\n'), 'Permission denied\n\n');
+    assert.equal(await exchange(tcp, 'show cli level\n'), 'user\n\n');
+  });
+
+  it('answers a last line sent without newline', async () => {
+    assert.equal(await new Promise<string>((resolve) => {
+      const s = unix();
+      let out = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => (out += d));
+      s.on('close', () => resolve(out));
+      s.end('show version');
+    }), 'switchyard\n\n');
+  });
+});
