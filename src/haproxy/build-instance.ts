@@ -17,7 +17,7 @@ import {
   type BackendSection, type FrontendSection, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf, proxiesInOrder,
   proxyOptionsOf, queueTimeoutOf, serverOptionsOf, strategyOf, targetBackendName,
 } from './build-mapping.js';
-import type { HaproxyConfig, LogLevel } from './config-types.js';
+import type { BackendConfig, FrontendConfig, HaproxyConfig, ListenConfig, LogLevel } from './config-types.js';
 import { type HaproxyLogEvent, formatHaproxyLog, haproxyLog } from './log-format.js';
 import { formatConnectFrom, formatTcplog } from './log-output-tcplog.js';
 import { LogOutput, type LogTargets, proxyLogTargets } from './log-output.js';
@@ -29,7 +29,7 @@ export interface HaproxyBackend {
   readonly kind: 'backend' | 'listen';
   /** HAProxy's numeric proxy id (`iid` in `show stat`, `be_id` in `show servers state`): 2, 3… in declaration order. */
   readonly uuid: number;
-  readonly config: BackendSection;
+  readonly config: BackendConfig | ListenConfig;
   readonly pool: Pool;
   readonly balancer: Balancer;
   /** Runs the checks of the servers with `check` (every backend has one; it has nothing to do without checked servers). */
@@ -45,7 +45,7 @@ export interface HaproxyFrontend {
   readonly name: string;
   readonly kind: 'frontend' | 'listen';
   readonly uuid: number;
-  readonly config: FrontendSection;
+  readonly config: FrontendConfig | ListenConfig;
   /** Where connections go; undefined for a frontend without backend (every connection is closed, `<NOSRV>`). */
   readonly backend: HaproxyBackend | undefined;
   readonly proxy: TcpProxy;
