@@ -290,8 +290,9 @@ async function validOrInvalidArg(what: string, make: () => unknown, use: (made: 
   await use(made);
 }
 
+/** A pool with one server whose name the generators cannot produce (a duplicate name is a different error). */
 function basePool(): Pool {
-  return new Pool('p', { servers: [{ name: 'a', host: '127.0.0.1', port: 1 }] });
+  return new Pool('p', { servers: [{ name: 'base-server-0', host: '127.0.0.1', port: 1 }] });
 }
 
 describe('fuzz: every public constructor takes any options and returns a valid object or throws ERR_LB_INVALID_ARG', () => {

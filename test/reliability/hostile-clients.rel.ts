@@ -5,7 +5,7 @@ import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
 import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
 import { ManualClock, faultBackend } from '../../src/testing/index.js';
-import { MiB, report, rssMiB, runPool, settle, size, until, withLoopDelay } from './support.js';
+import { MiB, openPaced, report, rssMiB, runPool, settle, size, until, withLoopDelay } from './support.js';
 
 const NEVER_READ = size(20, 100);
 /** RSS may grow by this much while clients stall, plus PER_STALLED_MIB per stalled connection (its read buffer, one lent write). */
@@ -84,7 +84,7 @@ describe('slow and hostile clients', () => {
     proxy.on('connection:open', () => opened++);
     const { port } = await proxy.listen({ host: '127.0.0.1' });
     try {
-      const clients = Array.from({ length: IDLE_CLIENTS }, () => dial(port));
+      const clients = await openPaced(port, IDLE_CLIENTS);
       await until(() => opened === IDLE_CLIENTS, () => `${IDLE_CLIENTS} open, have ${opened}`);
       for (let t = 0; t < TIMEOUT_CLIENT_MS - 500; t += 250) clock.advance(250);
       await settle();
@@ -113,7 +113,7 @@ describe('slow and hostile clients', () => {
     const { port: otherPort } = await other.listen({ host: '127.0.0.1' });
     try {
       const { result: probes, maxMs } = await withLoopDelay(async () => {
-        const flood = Array.from({ length: FLOOD }, () => dial(port));
+        const flood = openPaced(port, FLOOD);
         // The other backend answers while the flood is queued and refused.
         const answered = await runPool(PROBES, 4, () => new Promise<boolean>((resolve) => {
           const c = dial(otherPort);
@@ -126,7 +126,7 @@ describe('slow and hostile clients', () => {
         }));
         await until(() => records.length === FLOOD - MAXCONN, () => `records ${records.length}`);
         assert.equal(pool.get('h').currentConnections, MAXCONN);
-        for (const c of flood) c.destroy();
+        for (const c of await flood) c.destroy();
         return answered;
       });
       const codes: Record<string, number> = {};

@@ -101,15 +101,18 @@ function pause(ms: number): Promise<void> {
 }
 
 /** Writes `length` bytes of the stream at `offset` in random chunks with random pauses, honouring backpressure. Resolves with its hash. */
-export async function sendStream(socket: net.Socket, offset: number, length: number, plan: StreamPlan, random: () => number): Promise<string> {
+export async function sendStream(
+  socket: net.Socket, offset: number, length: number, plan: StreamPlan, random: () => number, progress?: { last: number },
+): Promise<string> {
   const h = createHash('sha256');
+  const flushed = progress === undefined ? undefined : (): void => void (progress.last = performance.now());
   for (let done = 0; done < length; ) {
     if (socket.destroyed || socket.writableEnded) break;
     const n = Math.min(length - done, 1 + Math.floor(random() * plan.maxChunk));
     const chunk = slice(offset, done, n);
     h.update(chunk);
     done += n;
-    if (!socket.write(chunk)) {
+    if (!socket.write(chunk, flushed)) {
       await new Promise<void>((resolve) => {
         const go = (): void => {
           socket.off('drain', go);
@@ -251,15 +254,16 @@ export function integrityClient(port: number, plan: StreamPlan, seed = SEED): Pr
     const random = mulberry32(seed ^ (plan.id * 31337 + 5));
     let error: string | undefined;
     let sentHash: string | undefined;
-    let lastWrite = performance.now();
+    // Upload progress: the last time a write reached the kernel.
+    const progress = { last: performance.now() };
     socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message));
     const reader = new StreamReader(socket, random, plan.pauseChance);
     const header = Buffer.alloc(8);
     header.writeUInt32BE(plan.id, 0);
     const upload = async (): Promise<void> => {
       if (plan.startDelayMs !== undefined) await pause(plan.startDelayMs);
-      sentHash = await sendStream(socket, plan.upOffset, plan.up, plan, random);
-      lastWrite = performance.now();
+      sentHash = await sendStream(socket, plan.upOffset, plan.up, plan, random, progress);
+      progress.last = performance.now();
       if (!socket.destroyed) socket.end();
     };
     let localPort: number | undefined;
@@ -282,7 +286,7 @@ export function integrityClient(port: number, plan: StreamPlan, seed = SEED): Pr
         receivedHash: reader.digest(),
         ended: reader.ended,
         error,
-        quietBeforeCloseMs: now - Math.max(lastWrite, reader.lastActivity),
+        quietBeforeCloseMs: now - Math.max(progress.last, reader.lastActivity),
       });
     });
   });
@@ -300,6 +304,22 @@ export async function runPool<T>(count: number, parallel: number, task: (i: numb
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
   return results;
+}
+
+/**
+ * Opens `n` connections to `port`, at most `parallel` handshakes at a time: thousands of SYNs at once overflow
+ * the listener's accept queue, and the kernel's SYN retransmissions (1 s, 3 s, 7 s…) would then dominate the test.
+ */
+export async function openPaced(port: number, n: number, parallel = 128): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  await runPool(n, parallel, () => new Promise<void>((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.on('error', () => {});
+    sockets.push(c);
+    c.once('connect', () => resolve());
+    c.once('close', () => resolve());
+  }));
+  return sockets;
 }
 
 /** Active handles and requests, without the terminal. */
