@@ -40,9 +40,11 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
   const report = (exitCode: 0 | 1 | 2, stdout: string[], stderr: string[]): CheckReport =>
     options.quiet === true ? { exitCode, stdout: [], stderr: [] } : { exitCode, stdout, stderr };
   try {
-    const config = await loadHaproxyConfigFile(paths, options.env === undefined ? {} : { env: options.env });
+    const loaded = await loadHaproxyConfigFile(paths, options.env === undefined ? {} : { env: options.env });
     // What the file allows but the objects cannot do: the builder refuses it, so the check does too.
-    const buildAlerts = buildDiagnostics(config);
+    const fromBuild = buildDiagnostics(loaded);
+    const buildAlerts = fromBuild.filter((d) => d.severity === 'alert');
+    const config = { ...loaded, warnings: [...loaded.warnings, ...fromBuild.filter((d) => d.severity === 'warning')] };
     if (buildAlerts.length > 0) {
       const stderr = [...notices, ...[...config.warnings, ...buildAlerts].map((d) => formatDiagnostic(d, pid))];
       for (const file of new Set(buildAlerts.map((d) => d.file))) stderr.push(`[ALERT]    (${pid}) : config : Error(s) found in configuration file : ${file}`);

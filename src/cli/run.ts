@@ -58,14 +58,16 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     printAlerts(io, (e.details['diagnostics'] ?? []) as readonly ConfigDiagnostic[], notices);
     return 1;
   }
-  const alerts = buildDiagnostics(config);
+  const fromBuild = buildDiagnostics(config);
+  const warnings = [...config.warnings, ...fromBuild.filter((d) => d.severity === 'warning')];
+  const alerts = fromBuild.filter((d) => d.severity === 'alert');
   if (alerts.length > 0) {
-    printAlerts(io, [...config.warnings, ...alerts], notices);
+    printAlerts(io, [...warnings, ...alerts], notices);
     return 1;
   }
-  if (config.warnings.length > 0) {
+  if (warnings.length > 0) {
     for (const line of notices) err(line);
-    for (const w of config.warnings) err(formatDiagnostic(w, pid));
+    for (const w of warnings) err(formatDiagnostic(w, pid));
   }
   if ([...config.frontends, ...config.listens].every((p) => p.binds.length === 0)) {
     err(`[ALERT]    (${pid}) : [switchyard.main()] No enabled listener found (check for 'bind' directives) ! Exiting.`);

@@ -179,7 +179,8 @@ export function proxiesInOrder(config: HaproxyConfig): (FrontendConfig | Backend
 }
 
 /**
- * What the description allows but switchyard's objects cannot do, as alerts in HAProxy's shape: per-server
+ * What the description allows but switchyard's objects cannot do, as alerts in HAProxy's shape (and warnings for
+ * `timeout client-fin|server-fin`, which have no effect): per-server
  * `send-proxy`/`on-marked-down`/`on-marked-up` that differ within a backend (they are proxy-wide in switchyard),
  * a `tcp-check connect send-proxy`, an `httpchk` version other than HTTP/1.0 or HTTP/1.1.
  */
@@ -189,6 +190,13 @@ export function buildDiagnostics(config: HaproxyConfig): ConfigDiagnostic[] {
     const text = located ? `[${at.file}:${at.line}] : ${message}` : message;
     out.push({ severity: 'alert', file: at.file, line: at.line, keyword, message, text });
   };
+  for (const p of proxiesInOrder(config)) {
+    for (const [field, keyword] of [['clientFinMs', 'client-fin'], ['serverFinMs', 'server-fin']] as const) {
+      if (p.timeouts[field] === undefined) continue;
+      const message = `'timeout ${keyword}' in ${p.kind} '${p.name}' is ignored by switchyard: a half-closed connection keeps 'timeout client' and 'timeout server'.`;
+      out.push({ severity: 'warning', file: p.source.file, line: p.source.line, keyword: 'timeout', message, text: message });
+    }
+  }
   for (const b of backendSections(config).values()) {
     const first = b.servers[0];
     for (const s of b.servers.slice(1)) {

@@ -72,7 +72,8 @@ export function buildFromHaproxyConfig(config: HaproxyConfig, options: BuildHapr
     throw new LbError('ERR_LB_INVALID_ARG', 'config must be the result of parseHaproxyConfig() or loadHaproxyConfigFile()');
   }
   const diagnostics = buildDiagnostics(config);
-  if (diagnostics.length > 0) throw configError(diagnostics[0]?.file ?? 'configuration', diagnostics);
+  const alert = diagnostics.find((d) => d.severity === 'alert');
+  if (alert !== undefined) throw configError(alert.file, diagnostics);
   const fn = (name: string, value: unknown): void => {
     if (value !== undefined && typeof value !== 'function') throw new LbError('ERR_LB_INVALID_ARG', `${name} must be a function, got ${typeof value}`);
   };
