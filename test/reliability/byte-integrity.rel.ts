@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
 import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
-  type BackendResult, MiB, SEED, expectedHash, integrityClient, integrityHandler, makePlans, report, size, until, withLoopDelay,
+  type BackendResult, destroyClients, expectedHash, integrityClient, integrityHandler, makePlans, MiB, report, SEED, size, track, until, withLoopDelay,
 } from './support.js';
 
 /** Connections, all open at once. */
@@ -17,6 +17,7 @@ const BACKENDS = 3;
 const HANG_GUARD_MS = size(120_000, 1_200_000);
 
 describe('byte integrity through the proxy', () => {
+  after(destroyClients);
   it(`relays ${CONNECTIONS} concurrent connections of up to ${MAX_BYTES / MiB} MiB each way, random chunks and pauses, half-close both ways, every byte intact`, { timeout: HANG_GUARD_MS }, async () => {
     const plans = makePlans(CONNECTIONS, MAX_BYTES);
     const atBackends = new Map<number, BackendResult>();

@@ -10,7 +10,9 @@ import { parseHaproxyConfig } from '../../src/haproxy/config-parser.js';
 import { Pool } from '../../src/pool.js';
 import { TcpProxy } from '../../src/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
-import { report } from './support.js';
+import {
+  destroyClients, report, track,
+} from './support.js';
 
 /** Another loopback address: a listener bound to 127.0.0.1 only must refuse connections made to it. */
 const OTHER_LOOPBACK = '127.0.0.2';
@@ -48,6 +50,7 @@ async function freePort(): Promise<number> {
 }
 
 describe('exposure', () => {
+  after(destroyClients);
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-exposure-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { ActiveChecker } from '../../src/health/active-checker.js';
 import { PassiveObserver } from '../../src/health/passive-observer.js';
@@ -8,8 +8,7 @@ import type { TerminationCode } from '../../src/proxy/termination.js';
 import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
-  type BackendResult, type ClientResult, MiB, SEED, expectedHash, integrityClient, integrityHandler, makePlans, report, size, until,
-  withLoopDelay,
+  type BackendResult, type ClientResult, destroyClients, expectedHash, integrityClient, integrityHandler, makePlans, MiB, report, SEED, size, track, until, withLoopDelay,
 } from './support.js';
 
 /** Connections live when the faults hit. */
@@ -37,6 +36,7 @@ const QUIET_BOUND_MS = Math.max(TIMEOUT_IDLE_MS * 1.25, (RETRIES + 1) * 2 * TIME
 const EXPLAINED: readonly TerminationCode[] = ['SD', 'SC', 'sC', 'sD', 'cD', 'sQ', 'SQ'];
 
 describe('faults under load', () => {
+  after(destroyClients);
   it(`keeps ${LIVE} live connections intact or closes them with a reason while a backend is killed, one blackholed and one flaps`, { timeout: size(180_000, 900_000) }, async (t) => {
     const plans = makePlans(LIVE + DURING, MAX_BYTES, SEED + 1).map((p, i) => ({
       ...p, maxChunk: Math.min(p.maxChunk, 16 * 1024), pauseChance: 0.3, startDelayMs: (i * 7919) % START_DELAY_MS,

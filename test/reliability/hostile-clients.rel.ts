@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
 import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
 import { ManualClock, faultBackend } from '../../src/testing/index.js';
-import { MiB, openPaced, report, rssMiB, runPool, settle, size, until, withLoopDelay } from './support.js';
+import {
+  destroyClients, MiB, openPaced, report, rssMiB, runPool, settle, size, track, until, withLoopDelay,
+} from './support.js';
 
 const NEVER_READ = size(20, 100);
 /** RSS may grow by this much while clients stall, plus PER_STALLED_MIB per stalled connection (its read buffer, one lent write). */
@@ -19,12 +21,13 @@ const FLOOD = size(1000, 5000);
 const PROBES = size(100, 500);
 
 function dial(port: number): net.Socket {
-  const c = net.connect(port, '127.0.0.1');
+  const c = track(net.connect(port, '127.0.0.1'));
   c.on('error', () => {});
   return c;
 }
 
 describe('slow and hostile clients', () => {
+  after(destroyClients);
   it(`caps the proxy's memory while ${NEVER_READ} clients never read a flooding backend`, { timeout: 120_000 }, async () => {
     const chunk = Buffer.alloc(64 * 1024, 1);
     await using flood = await faultBackend({

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
 import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
-import { report, until } from './support.js';
+import {
+  destroyClients, report, track, until,
+} from './support.js';
 
 const TRIES = 20;
 
@@ -18,6 +20,7 @@ const TRIES = 20;
  * without its own framing sees a clean end of a truncated stream.
  */
 describe('a backend reset mid-stream', () => {
+  after(destroyClients);
   // Fails today: 20 of 20 are recorded `--` and the client gets a FIN. The upstream's `end` comes from libuv's
   // POLLHUP shortcut, not a FIN: getpeername() on the handle fails with ENOTCONN then (0 after a real FIN), which
   // Session.#onUpstreamEnd (src/proxy/session.ts) could check to record SD and cut the client.
@@ -43,7 +46,7 @@ describe('a backend reset mid-stream', () => {
     try {
       for (let i = 0; i < TRIES; i++) {
         const ending = await new Promise<string>((resolve) => {
-          const c = net.connect({ port, host: '127.0.0.1' });
+          const c = track(net.connect({ port, host: '127.0.0.1' }));
           let got = 0;
           c.on('data', (d: Buffer) => (got += d.length));
           // Read slowly at first, so that the proxy has bytes of the backend unread when the RST comes.

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
 import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
-  type BackendResult, MiB, SEED, expectedHash, fdLimit, fds, handles, heapMiB, integrityClient, integrityHandler, makePlans, report,
-  runPool, settle, size, until,
+  type BackendResult, destroyClients, expectedHash, fdLimit, fds, handles, heapMiB, integrityClient, integrityHandler, makePlans, MiB, report, runPool, SEED, settle, size, track, until,
 } from './support.js';
 
 const SHORT = size(20_000, 200_000);
@@ -25,7 +24,7 @@ const KINDS: readonly Kind[] = ['ok', 'ok', 'ok', 'client-reset', 'ok', 'server-
 /** One short connection: sends, waits for the echo or the close, and ends as `kind` says. Resolves on close. */
 function shortClient(port: number, kind: Kind): Promise<void> {
   return new Promise((resolve) => {
-    const c = net.connect(port, '127.0.0.1');
+    const c = track(net.connect(port, '127.0.0.1'));
     c.on('error', () => {});
     c.on('close', () => resolve());
     if (kind === 'client-gone') {
@@ -44,6 +43,7 @@ function echoOrReset(socket: net.Socket): void {
 }
 
 describe('soak and leaks', () => {
+  after(destroyClients);
   it(`opens ${SHORT} short connections (some failing) and ${IDLE} idle ones, then returns to its baseline of handles, fds and heap`, { timeout: size(240_000, 1_800_000) }, async (t) => {
     const live = await faultBackend({ handler: echoOrReset });
     const dead = await faultBackend({ behaviour: 'refuse' });
@@ -74,7 +74,7 @@ describe('soak and leaks', () => {
       if (idle < IDLE) t.diagnostic(`open-file limit ${limit}: ${idle} idle connections instead of ${IDLE}`);
       const sockets: net.Socket[] = [];
       await runPool(idle, 500, () => new Promise<void>((resolve, reject) => {
-        const c = net.connect(port, '127.0.0.1');
+        const c = track(net.connect(port, '127.0.0.1'));
         c.on('error', reject);
         sockets.push(c);
         c.once('connect', () => c.write('i'));
@@ -130,7 +130,7 @@ describe('soak and leaks', () => {
     const closed = proxy.close();
     // Refused at once: the listener is gone.
     const refused = await new Promise<string | undefined>((resolve) => {
-      const c = net.connect(port, '127.0.0.1');
+      const c = track(net.connect(port, '127.0.0.1'));
       c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code));
       c.on('connect', () => {
         c.destroy();

@@ -9,6 +9,22 @@ import { mulberry32 } from '../helpers/prng.js';
  * backends, and resource measurements. Suites run one per process (`node --test` gives each file its own).
  */
 
+/** Every client socket the helpers open, so that a failed test can destroy them and its process still exits. */
+const opened = new Set<net.Socket>();
+
+/** Tracks a client socket until it closes. */
+export function track(socket: net.Socket): net.Socket {
+  opened.add(socket);
+  socket.once('close', () => opened.delete(socket));
+  return socket;
+}
+
+/** Destroys every client socket still open (each suite runs it in `after`). */
+export function destroyClients(): void {
+  for (const s of opened) s.destroy();
+  opened.clear();
+}
+
 /** `ci` (default) or `full`, from SWITCHYARD_RELIABILITY (the runner sets it for `-- --full`). */
 export const PROFILE: 'ci' | 'full' = process.env['SWITCHYARD_RELIABILITY'] === 'full' ? 'full' : 'ci';
 
@@ -250,7 +266,7 @@ export interface ClientResult {
 /** Runs one client of the integrity protocol through `port`. Never rejects. */
 export function integrityClient(port: number, plan: StreamPlan, seed = SEED): Promise<ClientResult> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const socket = track(net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }));
     const random = mulberry32(seed ^ (plan.id * 31337 + 5));
     let error: string | undefined;
     let sentHash: string | undefined;
@@ -313,7 +329,7 @@ export async function runPool<T>(count: number, parallel: number, task: (i: numb
 export async function openPaced(port: number, n: number, parallel = 128): Promise<net.Socket[]> {
   const sockets: net.Socket[] = [];
   await runPool(n, parallel, () => new Promise<void>((resolve) => {
-    const c = net.connect(port, '127.0.0.1');
+    const c = track(net.connect(port, '127.0.0.1'));
     c.on('error', () => {});
     sockets.push(c);
     c.once('connect', () => resolve());
