@@ -23,7 +23,8 @@ const CHECK_COLUMNS = ['status', 'check_status', 'check_health', 'chkfail', 'chk
 const scenarios: Scenario[] = [
   {
     name: 'a checked server starts UP 1/3 (INI); one failed first check marks it DOWN',
-    config: listen('', ['check inter 600', 'check inter 600']),
+    // inter 2s: s2 is first checked ~1 s after start (HAProxy's spread), so the first snapshot is not a race.
+    config: listen('', ['check inter 2s', 'check inter 2s']),
     backends: ['s1', { name: 's2', running: false }],
     steps: async (ctx) => {
       ctx.note(...statColumns(await ctx.instance.command('show stat'), ['status', 'check_status', 'check_health']).slice(1, 2));

@@ -92,8 +92,13 @@ const scenarios: Scenario[] = [
       const a = await visit(ctx.port);
       ctx.note('A', a.line);
       const bPromise = visit(ctx.port);
-      await pause(50);
-      ctx.note(stat(await ctx.instance.command('show stat'), ['scur', 'qcur']));
+      // Wait (bounded) until B is queued, then record what show stat says.
+      let snapshot = '';
+      for (let i = 0; i < 200 && !/BACKEND scur=\d+ qcur=1/.test(snapshot); i++) {
+        snapshot = stat(await ctx.instance.command('show stat'), ['scur', 'qcur']);
+        if (!/BACKEND scur=\d+ qcur=1/.test(snapshot)) await pause(10);
+      }
+      ctx.note(snapshot);
       a.socket.destroy();
       const b = await bPromise;
       ctx.note('B', b.line);
