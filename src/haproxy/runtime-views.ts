@@ -72,22 +72,13 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
   const proxy = mergedTraffic([...instance.frontends.values()].filter((f) => f.backend === b));
   const rows = showStatRecords({ pool: b.balancer, proxy }).filter((r) => r.svname !== 'FRONTEND');
   const disabled = instance.runtime.healthDisabled;
-  let econ = 0;
   for (const r of rows) {
     r.iid = b.uuid;
     if (r.svname === 'BACKEND') {
-      // HAProxy counts the backend's own transitions to DOWN (no server left), every stream assigned to the
-      // backend in scur (queued ones too) and each client connection once in stot (not each attempt).
+      // HAProxy counts the backend's own transitions to DOWN (no server left).
       r.chkdown = instance.runtime.backendDowns.get(b.pool) ?? 0;
-      r.scur = b.balancer.activeLeases + b.balancer.queued;
-      r.stot = proxy.total;
-      r.econ = econ;
       continue;
     }
-    // HAProxy's econ counts connections that failed for good, not the attempts that were retried or redispatched.
-    const final = Number(r.econ ?? 0) - Number(r.wretr ?? 0) - Number(r.wredis ?? 0);
-    r.econ = Math.max(0, final);
-    econ += Math.max(0, final);
     const server = b.pool.find(String(r.svname));
     if (server === undefined) continue;
     // HAProxy fills `hanafail` only for servers that observe.

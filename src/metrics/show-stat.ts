@@ -112,7 +112,7 @@ function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: 
   if (s.maxqueue > 0) r.qlimit = s.maxqueue;
   setIf(r, 'bin', s.bytesIn);
   setIf(r, 'bout', s.bytesOut);
-  setIf(r, 'econ', s.connectErrors);
+  setIf(r, 'econ', finalConnectErrors(s));
   setIf(r, 'wretr', s.retries);
   setIf(r, 'wredis', s.redispatches);
   setIf(r, 'hanafail', s.observeFailures);
@@ -170,8 +170,10 @@ function backendRecord(p: PoolStats, iid: number): ShowStatRecord {
   const r: ShowStatRecord = {
     pxname: pool.name,
     svname: 'BACKEND',
-    scur: b?.activeLeases ?? sum(servers, (s) => s.currentConnections)!,
-    stot: b?.totalLeases ?? sum(servers, (s) => s.totalConnections)!,
+    // HAProxy counts every stream assigned to the backend in scur, queued ones too, and each client
+    // connection once in stot (a proxy's total), not each attempt's lease.
+    scur: b === undefined ? sum(servers, (s) => s.currentConnections)! : b.activeLeases + b.queued,
+    stot: p.proxy?.total ?? b?.totalLeases ?? sum(servers, (s) => s.totalConnections)!,
     status: pool.activeUsable + pool.backupUsable > 0 ? 'UP' : 'DOWN',
     weight: group.reduce((n, s) => n + Math.ceil(s.effectiveWeight / WEIGHT_SCALE), 0),
     act: pool.activeUsable,
@@ -192,7 +194,7 @@ function backendRecord(p: PoolStats, iid: number): ShowStatRecord {
   }
   setIf(r, 'bin', sum(servers, (s) => s.bytesIn));
   setIf(r, 'bout', sum(servers, (s) => s.bytesOut));
-  setIf(r, 'econ', sum(servers, (s) => s.connectErrors));
+  setIf(r, 'econ', sum(servers, finalConnectErrors));
   setIf(r, 'wretr', sum(servers, (s) => s.retries));
   setIf(r, 'wredis', sum(servers, (s) => s.redispatches));
   return r;
@@ -222,3 +224,13 @@ function csvField(value: string | number | undefined): string {
   }
   return /[\n\r,"]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
+
+/**
+ * HAProxy's `econ`: connections that failed for good on this server, not every failed attempt — an attempt
+ * that was retried (`wretr`) or redispatched elsewhere (`wredis`) is not an error of the connection.
+ */
+function finalConnectErrors(s: ServerStatsSnapshot): number | undefined {
+  if (s.connectErrors === undefined) return undefined;
+  return Math.max(0, s.connectErrors - (s.retries ?? 0) - (s.redispatches ?? 0));
+}
+

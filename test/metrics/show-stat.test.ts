@@ -145,14 +145,16 @@ describe('toShowStat', () => {
     const { pool, balancer } = haproxyFixture();
     const proxy: TcpProxyStats = {
       current: 1, total: 4, bytesIn: 40, bytesOut: 400, connectErrors: 0, noServer: 0, retries: 1, redispatches: 0, terminations: {},
-      servers: { s2: { current: 1, total: 4, bytesIn: 40, bytesOut: 400, connectErrors: 1, retries: 1, redispatches: 0, serverAborts: 0 } },
+      servers: { s2: { current: 1, total: 4, bytesIn: 40, bytesOut: 400, connectErrors: 3, retries: 1, redispatches: 1, serverAborts: 0 } },
     };
     const rows = showStatRecords({ pool: balancer, proxy });
     assert.deepEqual(rows.map((r) => r.svname), ['FRONTEND', 's1', 's2', 's3', 'BACKEND']);
     assert.deepEqual([rows[0]!.status, rows[0]!.type, rows[0]!.scur, rows[0]!.stot, rows[0]!.bin], ['OPEN', 0, 1, 4, 40]);
-    assert.deepEqual([rows[2]!.bin, rows[2]!.bout, rows[2]!.econ, rows[2]!.wretr], [40, 400, 1, 1]);
+    // econ counts connections that failed for good: 3 failed attempts, one retried, one redispatched.
+    assert.deepEqual([rows[2]!.bin, rows[2]!.bout, rows[2]!.econ, rows[2]!.wretr, rows[2]!.wredis], [40, 400, 1, 1, 1]);
     assert.deepEqual([rows[1]!.bin, rows[1]!.econ], [0, 0]);
     assert.deepEqual([rows[4]!.bin, rows[4]!.bout, rows[4]!.econ], [40, 400, 1]);
+    assert.equal(rows[4]!.stot, 4, "the backend's stot counts client connections (the proxy's total), not attempts");
     assert.equal(pool.size, 3);
   });
 
