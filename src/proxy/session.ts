@@ -104,7 +104,9 @@ export class Session extends Dialer {
 
   /** Ends the connection now with `cause` (`K`, `D`, `U`…) as the first letter of its termination code. */
   kill(cause: 'K' | 'D' | 'U' | 'c' | 's'): void {
-    this.termination ??= `${cause}${this.phase}`;
+    const phase = this.phase;
+    // HAProxy 2.6 logs an established session cut by shutdown-sessions as `D-` (`U-` for backups).
+    this.termination ??= (cause === 'D' || cause === 'U') && phase === 'D' ? `${cause}-` : `${cause}${phase}`;
     this.cancelDial();
     this.client.destroy();
     this.upstream?.destroy();

@@ -25,10 +25,11 @@ export type TerminationPhase = 'Q' | 'C' | 'D' | '-';
  * HAProxy's two-letter termination state as printed in a `tcplog` line: `--` normal, `SC` connection
  * refused or no server, `sC` connect timeout, `sQ` queue timeout, `SQ` queue full, `CC`/`CQ` the client
  * left while connecting/queued, `cD`/`sD` client/server inactivity timeout, `CD`/`SD` client/server abort
- * during the transfer, `DD`/`DC` killed by `shutdown-sessions`, `UD`/`UC` by `shutdown-backup-sessions`,
+ * during the transfer, `D-`/`DC` killed by `shutdown-sessions`, `U-`/`UC` by `shutdown-backup-sessions`
+ * (HAProxy 2.6 logs an established session it cuts with `-` as the second letter),
  * `KQ`/`KC`/`KD` by `destroy()` or a `close()` deadline, `PC` aborted by the proxy (a `key` option that threw).
  */
-export type TerminationCode = `${Exclude<TerminationCause, '-'>}${Exclude<TerminationPhase, '-'>}` | '--';
+export type TerminationCode = `${Exclude<TerminationCause, '-'>}${Exclude<TerminationPhase, '-'>}` | '--' | 'D-' | 'U-';
 
 const CAUSE_TEXT: Readonly<Record<TerminationCause, string>> = Object.freeze({
   '-': 'normal end',

@@ -281,7 +281,7 @@ describe('TcpProxy connection path (loopback, manual clock)', () => {
     assert.equal(clock.pending, 0);
   });
 
-  it("shutdown-sessions cuts a server's connections when it goes down (DD); without it they live on", async () => {
+  it("shutdown-sessions cuts a server's connections when it goes down (D-, as HAProxy logs it); without it they live on", async () => {
     const b = await backend(echo);
     cleanup.push(() => b.close());
     const cut = await proxyRig([s('s1', b.port), s('s2', b.port)], { onMarkedDown: 'shutdown-sessions' }, { strategy: new InOrder() });
@@ -294,14 +294,14 @@ describe('TcpProxy connection path (loopback, manual clock)', () => {
     cut.pool.setHealth('s1', 'down');
     kept.pool.setHealth('s1', 'down');
     await closedByPeer(a);
-    assert.equal((await cut.closed()).termination, 'DD');
+    assert.equal((await cut.closed()).termination, 'D-');
     const got = collect(k);
     k.write('still here');
     await got.until(10);
     assert.equal(kept.proxy.connections, 1);
   });
 
-  it('shutdown-backup-sessions cuts backup connections when an active server comes up (UD)', async () => {
+  it('shutdown-backup-sessions cuts backup connections when an active server comes up (U-)', async () => {
     const b = await backend(echo);
     cleanup.push(() => b.close());
     const r = await proxyRig([s('a1', b.port), s('b1', b.port, { backup: true })], { onMarkedUp: 'shutdown-backup-sessions' });
@@ -312,6 +312,6 @@ describe('TcpProxy connection path (loopback, manual clock)', () => {
     assert.equal(connection.server?.name, 'b1');
     r.pool.setHealth('a1', 'up');
     await closedByPeer(client);
-    assert.equal((await r.closed()).termination, 'UD');
+    assert.equal((await r.closed()).termination, 'U-');
   });
 });

@@ -9,6 +9,7 @@ describe('termination codes', () => {
     assert.equal(describeTermination('sQ'), 'server timeout while queued');
     assert.equal(describeTermination('SD'), 'server aborted, refused, or unavailable during the transfer');
     assert.equal(describeTermination('CD'), 'client aborted during the transfer');
-    assert.equal(describeTermination('DD'), 'server went down (shutdown-sessions) during the transfer');
+    assert.equal(describeTermination('D-'), 'server went down (shutdown-sessions)');
+    assert.equal(describeTermination('DC'), 'server went down (shutdown-sessions) while connecting');
   });
 });
