@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
-import type { AdminState, Server } from '../server.js';
+import type { Server } from '../server.js';
 import { intervalKind } from './hysteresis.js';
 import type { Probe } from './probe.js';
 import { runProbe } from './probe-run.js';
@@ -114,7 +114,8 @@ export interface ActiveCheckerStats {
  * Scheduling follows HAProxy: the first checks are spread over the interval in declaration order; the next check
  * of a server is due one interval after the previous one completed — `interMs` when fully up, `fastinterMs`
  * in transition, `downinterMs` when fully down — with optional `spreadChecks` jitter. Servers in maintenance
- * are not probed; one leaving maintenance is checked at once. Probes run at most `concurrency` at a time.
+ * are not probed; one leaving maintenance is checked at its next regular time (HAProxy 2.6.12 measured: the
+ * source says "check immediately", but the check task keeps its schedule). Probes run at most `concurrency` at a time.
  *
  * @example
  * ```ts
@@ -158,10 +159,6 @@ export class ActiveChecker {
   readonly #outstanding = new Set<Promise<void>>();
   readonly #onAdded = (server: Server): void => this.#track(server, 0);
   readonly #onRemoved = (server: Server): void => this.#untrack(server);
-  readonly #onAdmin = (server: Server, previous: AdminState): void => {
-    // HAProxy's "start OK but check immediately" when a server leaves maintenance.
-    if (previous === 'maint' && server.adminState !== 'maint') this.#expedite(server, 0);
-  };
   readonly #onObserveLimit = (server: Server): void => {
     const entry = this.#entries.get(server);
     if (entry?.settings.fastinterMs !== undefined) this.#expedite(server, entry.settings.fastinterMs);
@@ -240,7 +237,6 @@ export class ActiveChecker {
     this.#running = true;
     this.pool.on('server:added', this.#onAdded);
     this.pool.on('server:removed', this.#onRemoved);
-    this.pool.on('server:admin', this.#onAdmin);
     this.pool.on('observe:limit', this.#onObserveLimit);
     const checked = this.pool.servers.filter((s) => s.check);
     let minInter = 0;
@@ -265,7 +261,6 @@ export class ActiveChecker {
     this.#running = false;
     this.pool.off('server:added', this.#onAdded);
     this.pool.off('server:removed', this.#onRemoved);
-    this.pool.off('server:admin', this.#onAdmin);
     this.pool.off('observe:limit', this.#onObserveLimit);
     for (const server of [...this.#entries.keys()]) this.#untrack(server);
     const stopping = Promise.allSettled([...this.#outstanding]).then(() => {
@@ -345,7 +340,7 @@ export class ActiveChecker {
     entry.dueAt = undefined;
     if (!this.#running || this.#entries.get(entry.server) !== entry) return;
     if (entry.server.adminState === 'maint') {
-      // Checks are paused in maintenance; leaving it checks at once (#onAdmin).
+      // Checks are paused in maintenance; the schedule goes on, so leaving it checks at the next regular time.
       this.#next(entry);
       return;
     }

@@ -194,15 +194,18 @@ describe('ActiveChecker: scheduling', () => {
     await c.close();
   });
 
-  it('does not probe a server in maintenance, and checks it at once when it leaves', async () => {
+  it('does not probe a server in maintenance, and checks it at its next regular time when it leaves (as HAProxy 2.6 does)', async () => {
     const { clock, pool, network } = setup(1);
     pool.setAdminState('s1', 'maint');
     const c = checker(pool, network.probe, { interMs: 1000 });
     await run(clock, 2500);
     assert.deepEqual(network.checks, []);
     pool.setAdminState('s1', 'ready');
-    await run(clock, 10);
-    assert.deepEqual(network.checkTimes('s1'), [2500]);
+    assert.equal(pool.get('s1').status, 'UP 1/3');
+    await run(clock, 499);
+    assert.deepEqual(network.checks, [], 'no check before the regular time');
+    await run(clock, 1);
+    assert.deepEqual(network.checkTimes('s1'), [3000]);
     await c.close();
   });
 
