@@ -49,7 +49,8 @@ export class Blackhole {
   /** Listens on `host:port` in a blocked thread and fills its accept queue. */
   static async start(host: string, port: number): Promise<Blackhole> {
     const flag = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(LISTENER_SOURCE, { eval: true, workerData: { host, port, flag } });
+    // No inherited execArgv: under `--input-type=module` (or a loader) the eval'd CommonJS source would not run.
+    const worker = new Worker(LISTENER_SOURCE, { eval: true, execArgv: [], workerData: { host, port, flag } });
     worker.unref();
     const [message] = (await once(worker, 'message')) as [{ port?: number; error?: string }];
     const release = async (): Promise<void> => {
