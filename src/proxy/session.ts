@@ -35,6 +35,17 @@ export interface SessionHost {
 const SESSION = Symbol('switchyard.session');
 type SessionSocket = net.Socket & { [SESSION]?: Session };
 
+/**
+ * True when an `end` on `socket` was really a reset: after a FIN the connection is still there (CLOSE_WAIT)
+ * and getpeername() works; after a RST it is gone and the call fails (ENOTCONN). Node has no public way to
+ * ask, so this uses the handle's own getpeername, and says "not reset" when the handle is not there.
+ */
+function wasReset(socket: net.Socket): boolean {
+  const handle = (socket as unknown as { _handle?: { getpeername?: (out: object) => number } })._handle;
+  if (typeof handle?.getpeername !== 'function') return false;
+  return handle.getpeername({}) !== 0;
+}
+
 function sessionOf(socket: net.Socket): Session {
   return (socket as SessionSocket)[SESSION]!;
 }
@@ -236,6 +247,15 @@ export class Session extends Dialer {
 
   static #onUpstreamEnd(this: net.Socket): void {
     const s = sessionOf(this);
+    if (!s.#upstreamFin && wasReset(this)) {
+      // libuv can report a reset that follows a partial read as an end of stream: a cut, not a clean end.
+      // (Once we sent our FIN, the server's FIN closes the connection and getpeername fails anyway.)
+      const err: NodeJS.ErrnoException = new Error('the server reset the connection');
+      err.code = 'ECONNRESET';
+      Session.#onUpstreamError.call(this, err);
+      this.destroy();
+      return;
+    }
     s.#upstreamEof = true;
     s.#clientFin = true;
     Session.#finish(s.client, s.#clientEof);
@@ -263,7 +283,12 @@ export class Session extends Dialer {
     const s = sessionOf(this);
     s.error ??= err;
     s.termination ??= 'SD';
-    s.client.destroy();
+    // Reset the client so that it learns the stream was cut, rather than seeing a clean end of it. Only while
+    // the client's side is fully open: Node's resetAndDestroy() on a socket whose peer already ended never
+    // closes it.
+    const client = s.client;
+    if (!client.destroyed && !s.#clientEof && client.readyState === 'open') client.resetAndDestroy();
+    else client.destroy();
   }
 
   /**

@@ -21,10 +21,9 @@ const TRIES = 20;
  */
 describe('a backend reset mid-stream', () => {
   after(destroyClients);
-  // Fails today: 20 of 20 are recorded `--` and the client gets a FIN. The upstream's `end` comes from libuv's
-  // POLLHUP shortcut, not a FIN: getpeername() on the handle fails with ENOTCONN then (0 after a real FIN), which
-  // Session.#onUpstreamEnd (src/proxy/session.ts) could check to record SD and cut the client.
-  it('is recorded SD every time, never as a normal end', { timeout: 60_000, todo: 'bug: a backend RST mid-stream is relayed as a FIN and recorded --' }, async () => {
+  // The upstream's `end` can come from libuv's POLLHUP shortcut, not a FIN: getpeername() on the handle fails
+  // with ENOTCONN then (0 after a real FIN); Session.#onUpstreamEnd checks it, records SD and resets the client.
+  it('is recorded SD every time, never as a normal end, and the client is reset', { timeout: 60_000 }, async () => {
     const chunk = Buffer.alloc(64 * 1024, 7);
     await using backend = await faultBackend({
       handler: (socket) => {
