@@ -5,6 +5,7 @@ import type { Lease } from '../../src/lease.js';
 import type { ServerOptions } from '../../src/server.js';
 import { RoundRobin } from '../../src/strategies/roundrobin.js';
 import { closeMode, holdMode, servers, setup } from '../helpers/picks.js';
+import { type Scenario, replay } from '../helpers/recorded.js';
 
 describe('RoundRobin: HAProxy reference sequences (§10 A)', () => {
   const rr = { strategy: 'roundrobin' } as const;
@@ -353,74 +354,6 @@ describe('RoundRobin: matches a literal model of HAProxy FWRR on random event se
     );
   });
 });
-
-// ---------------------------------------------------------------------------------------------------------
-// Replay of recorded scenarios through the public API.
-
-type Step =
-  | readonly ['picks' | 'hold', string]
-  | readonly ['release', number]
-  | readonly ['health', string, 'up' | 'down']
-  | readonly ['state', string, 'ready' | 'drain' | 'maint']
-  | readonly ['weight', string, number | `${number}%`];
-
-interface Scenario {
-  readonly name: string;
-  /** HAProxy `server` lines without the address: `s1 weight 3 check`, `b1 backup`, `s2 maxconn 1`. */
-  readonly servers: readonly string[];
-  readonly allBackups?: boolean;
-  /** A server with no listener: a connection sent to it is retried once on another server. */
-  readonly dead?: string;
-  readonly steps: readonly Step[];
-}
-
-function serverOptions(line: string, i: number): ServerOptions {
-  const [name, ...words] = line.split(/\s+/);
-  const o: { -readonly [K in keyof ServerOptions]: ServerOptions[K] } = { name: name!, host: '127.0.0.1', port: 19001 + i };
-  for (let j = 0; j < words.length; j++) {
-    const w = words[j];
-    if (w === 'weight') o.weight = Number(words[++j]);
-    else if (w === 'maxconn') o.maxconn = Number(words[++j]);
-    else if (w === 'backup') o.backup = true;
-    else if (w === 'check') o.check = true;
-    else throw new Error(`unknown server keyword ${w}`);
-  }
-  return o;
-}
-
-function replay(scenario: Scenario, strategy: 'roundrobin' | 'static-rr'): { expected: string[]; actual: string[] } {
-  const { pool, balancer } = setup(scenario.servers.map(serverOptions), { strategy }, { allBackups: scenario.allBackups ?? false });
-  const held: Lease[] = [];
-  const expected: string[] = [];
-  const actual: string[] = [];
-  for (const step of scenario.steps) {
-    const label = step.slice(0, 1).concat(step.slice(1).map(String)).join(' ');
-    if (step[0] === 'picks' || step[0] === 'hold') {
-      const names = step[1].trim().split(' ');
-      const got: string[] = [];
-      for (let i = 0; i < names.length; i++) {
-        let lease = balancer.tryAcquire();
-        if (lease && lease.server.name === scenario.dead) {
-          lease.release();
-          lease = balancer.tryAcquire({ exclude: lease.server });
-        }
-        got.push(lease?.server.name ?? '-');
-        if (step[0] === 'hold' && lease) held.push(lease);
-        else lease?.release();
-      }
-      expected.push(`${step[0]} ${names.join(' ')}`);
-      actual.push(`${step[0]} ${got.join(' ')}`);
-      continue;
-    }
-    if (step[0] === 'release') held[step[1]]!.release();
-    else if (step[0] === 'health') pool.setHealth(step[1], step[2]);
-    else if (step[0] === 'state') pool.setAdminState(step[1], step[2]);
-    else if (step[0] === 'weight') pool.setWeight(step[1], step[2]);
-    expected.push(label);
-    actual.push(label);
-  }
-  return { expected, actual };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // A deliberately simple model of HAProxy 2.6 FWRR: a line-by-line transcription of src/lb_fwrr.c (and the

@@ -5,6 +5,7 @@ import type { Lease } from '../../src/lease.js';
 import type { ServerOptions } from '../../src/server.js';
 import { StaticRoundRobin } from '../../src/strategies/static-rr.js';
 import { closeMode, holdMode, servers, setup } from '../helpers/picks.js';
+import { type Scenario, replay } from '../helpers/recorded.js';
 
 const SRR = { strategy: 'static-rr' } as const;
 const picks = (weights: number[], n: number): string => closeMode(setup(servers(weights), SRR).balancer, n).join(' ');
@@ -111,7 +112,7 @@ const RECORDED: readonly Scenario[] = [
 describe('StaticRoundRobin: sequences recorded from HAProxy 2.6.12', () => {
   for (const scenario of RECORDED) {
     it(`reproduces ${scenario.name}`, () => {
-      const { expected, actual } = replay(scenario);
+      const { expected, actual } = replay(scenario, 'static-rr');
       assert.deepEqual(actual, expected);
     });
   }
@@ -210,73 +211,6 @@ describe('StaticRoundRobin: matches a literal model of HAProxy lb_map.c on rando
     );
   });
 });
-
-// ---------------------------------------------------------------------------------------------------------
-// Replay of recorded scenarios through the public API.
-
-type Step =
-  | readonly ['picks' | 'hold', string]
-  | readonly ['release', number]
-  | readonly ['health', string, 'up' | 'down']
-  | readonly ['state', string, 'ready' | 'drain' | 'maint']
-  | readonly ['weight', string, number | `${number}%`];
-
-interface Scenario {
-  readonly name: string;
-  /** HAProxy `server` lines without the address: `s1 weight 3 check`, `b1 backup`, `s2 maxconn 1`. */
-  readonly servers: readonly string[];
-  readonly allBackups?: boolean;
-  /** A server with no listener: a connection sent to it is retried once on another server. */
-  readonly dead?: string;
-  readonly steps: readonly Step[];
-}
-
-function serverOptions(line: string, i: number): ServerOptions {
-  const [name, ...words] = line.split(/\s+/);
-  const o: { -readonly [K in keyof ServerOptions]: ServerOptions[K] } = { name: name!, host: '127.0.0.1', port: 19001 + i };
-  for (let j = 0; j < words.length; j++) {
-    const w = words[j];
-    if (w === 'weight') o.weight = Number(words[++j]);
-    else if (w === 'maxconn') o.maxconn = Number(words[++j]);
-    else if (w === 'backup') o.backup = true;
-    else if (w === 'check') o.check = true;
-    else throw new Error(`unknown server keyword ${w}`);
-  }
-  return o;
-}
-
-function replay(scenario: Scenario): { expected: string[]; actual: string[] } {
-  const { pool, balancer } = setup(scenario.servers.map(serverOptions), SRR, { allBackups: scenario.allBackups ?? false });
-  const held: Lease[] = [];
-  const expected: string[] = [];
-  const actual: string[] = [];
-  for (const step of scenario.steps) {
-    if (step[0] === 'picks' || step[0] === 'hold') {
-      const names = step[1].split(' ');
-      const got = names.map(() => {
-        let lease = balancer.tryAcquire();
-        if (lease && lease.server.name === scenario.dead) {
-          lease.release();
-          lease = balancer.tryAcquire({ exclude: lease.server });
-        }
-        if (step[0] === 'hold' && lease) held.push(lease);
-        else lease?.release();
-        return lease?.server.name ?? '-';
-      });
-      expected.push(`${step[0]} ${names.join(' ')}`);
-      actual.push(`${step[0]} ${got.join(' ')}`);
-      continue;
-    }
-    if (step[0] === 'release') held[step[1]]!.release();
-    else if (step[0] === 'health') pool.setHealth(step[1], step[2]);
-    else if (step[0] === 'state') pool.setAdminState(step[1], step[2]);
-    else if (step[0] === 'weight') pool.setWeight(step[1], step[2]);
-    const label = step.join(' ');
-    expected.push(label);
-    actual.push(label);
-  }
-  return { expected, actual };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // A deliberately simple model of HAProxy 2.6 static-rr: a line-by-line transcription of src/lb_map.c
