@@ -132,7 +132,9 @@ const scenarios: Scenario[] = [
   {
     name: 'no server available: frontend → backend with every server down, disabled or backup-down (NOSRV, SC)',
     config: `${DEFAULTS}frontend ft\n  bind 127.0.0.1:\${FE}\n  option tcplog\n  default_backend be\nbackend be\n` +
-      '  server s1 127.0.0.1:${S1} check inter 200\n  server s2 127.0.0.1:${S2} disabled\n  server s3 127.0.0.1:${S3} backup check inter 200\n',
+      // s3's longer interval puts its first check well after s1's (HAProxy spreads first checks over the largest
+      // interval), so the two DOWN lines come in one order even on a loaded machine.
+      '  server s1 127.0.0.1:${S1} check inter 200\n  server s2 127.0.0.1:${S2} disabled\n  server s3 127.0.0.1:${S3} backup check inter 3000\n',
     backends: [{ name: 's1', running: false }, 's2', { name: 's3', running: false }],
     steps: async (ctx) => {
       await ctx.instance.waitLines(/has no server available/, 2);
