@@ -29,9 +29,12 @@ const START_DELAY_MS = 1500;
 const FLAP_CYCLES = 3;
 /**
  * Hang guard of one connection: the longest it may stay quiet before its close — an inactivity timeout plus the
- * sweep's lateness, or every connect attempt with its turn-around — plus 2 s for a loaded 2-core machine.
+ * sweep's lateness, or every connect attempt with its turn-around — plus 4 s: 2 s for a loaded 2-core machine,
+ * and 2 s because "quiet" is measured from the client's last write, while the proxy may still be moving that
+ * client's bytes into a frozen (blackholed) server as its receive window grows, which is activity and rightly
+ * postpones the inactivity timeout (seen at the full size: 6.0 s for a 3 s timeout).
  */
-const QUIET_BOUND_MS = Math.max(TIMEOUT_IDLE_MS * 1.25, (RETRIES + 1) * 2 * TIMEOUT_CONNECT_MS) + 2000;
+const QUIET_BOUND_MS = Math.max(TIMEOUT_IDLE_MS * 1.25, (RETRIES + 1) * 2 * TIMEOUT_CONNECT_MS) + 4000;
 /** A termination code that says why a connection did not complete: a server fault, or a timeout. */
 const EXPLAINED: readonly TerminationCode[] = ['SD', 'SC', 'sC', 'sD', 'cD', 'sQ', 'SQ'];
 
