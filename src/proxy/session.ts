@@ -283,12 +283,7 @@ export class Session extends Dialer {
     const s = sessionOf(this);
     s.error ??= err;
     s.termination ??= 'SD';
-    // Reset the client so that it learns the stream was cut, rather than seeing a clean end of it. Only while
-    // the client's side is fully open: Node's resetAndDestroy() on a socket whose peer already ended never
-    // closes it.
-    const client = s.client;
-    if (!client.destroyed && !s.#clientEof && client.readyState === 'open') client.resetAndDestroy();
-    else client.destroy();
+    s.client.destroy();
   }
 
   /**
