@@ -1,21 +1,7 @@
 /**
  * Differential scenarios: every `balance` algorithm, against Debian's haproxy 2.6 (reference cases A.1–A.16).
  */
-import { type Scenario, diffScenarios, pause, sequence, visit } from './harness.js';
-
-const DEFAULTS = `defaults
-  mode tcp
-  log global
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-`;
-
-/** A listen section with the given lines and servers `s1…sN` on the backends' ports. */
-function listen(lines: string, servers: readonly string[]): string {
-  const s = servers.map((opts, i) => `  server s${i + 1} 127.0.0.1:\${S${i + 1}} ${opts}\n`).join('');
-  return `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n${lines}${s}`;
-}
+import { diffScenarios, listen, pause, type Scenario, sequence, visit } from './harness.js';
 
 const scenarios: Scenario[] = [
   {

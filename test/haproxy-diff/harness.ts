@@ -24,6 +24,21 @@ const BIN = fileURLToPath(new URL('../../bin/switchyard.js', import.meta.url));
 /** Every wait gives up after this long. */
 export const WAIT_MS = 8000;
 
+/** The `defaults` section every scenario starts from (the reference harness's). */
+export const DEFAULTS = `defaults
+  mode tcp
+  log global
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+`;
+
+/** A `listen fe` section with the given lines and servers `s1…sN` on the backends' ports. */
+export function listen(lines: string, servers: readonly string[], defaults = DEFAULTS): string {
+  const s = servers.map((opts, i) => `  server s${i + 1} 127.0.0.1:\${S${i + 1}} ${opts}\n`).join('');
+  return `${defaults}listen fe\n  bind 127.0.0.1:\${FE}\n${lines}${s}`;
+}
+
 export type Engine = 'haproxy' | 'switchyard';
 
 /** Resolves after `ms` (the harness paces clients like the reference did: 10–30 ms between connections). */

@@ -3,20 +3,7 @@
  * log-health-checks, tcp-check and httpchk texts) and passive `observe layer4` with each `on-error`, against
  * Debian's haproxy 2.6 (reference cases B.21–B.32).
  */
-import { type Scenario, diffScenarios, maskServersState, sequence, stat, statColumns, visit } from './harness.js';
-
-const DEFAULTS = `defaults
-  mode tcp
-  log global
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-`;
-
-function listen(lines: string, servers: readonly string[]): string {
-  const s = servers.map((opts, i) => `  server s${i + 1} 127.0.0.1:\${S${i + 1}} ${opts}\n`).join('');
-  return `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n${lines}${s}`;
-}
+import { diffScenarios, listen, maskServersState, type Scenario, sequence, stat, statColumns, visit } from './harness.js';
 
 const CHECK_COLUMNS = ['status', 'check_status', 'check_health', 'chkfail', 'chkdown', 'hanafail', 'last_chk', 'check_desc', 'act', 'bck'];
 

@@ -4,20 +4,7 @@
  * `option tcplog` lines, and the runtime API's replies and errors — against Debian's haproxy 2.6 (reference
  * cases A.19–A.20, C.42–C.44, D.47).
  */
-import { type Scenario, diffScenarios, maskServersState, pause, sequence, stat, visit } from './harness.js';
-
-const DEFAULTS = `defaults
-  mode tcp
-  log global
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-`;
-
-function listen(lines: string, servers: readonly string[], defaults = DEFAULTS): string {
-  const s = servers.map((opts, i) => `  server s${i + 1} 127.0.0.1:\${S${i + 1}} ${opts}\n`).join('');
-  return `${defaults}listen fe\n  bind 127.0.0.1:\${FE}\n${lines}${s}`;
-}
+import { DEFAULTS, diffScenarios, listen, maskServersState, pause, type Scenario, sequence, stat, visit } from './harness.js';
 
 const scenarios: Scenario[] = [
   {

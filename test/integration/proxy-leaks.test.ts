@@ -2,27 +2,11 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import type { Server } from '../../src/server.js';
-import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
-import { backend, proxyRig, refusedPort, s, waitFor } from '../proxy/helpers.js';
+import { Alternate, backend, proxyRig, refusedPort, s, waitFor } from '../proxy/helpers.js';
 
 const TOTAL = 20_000;
 const IN_FLIGHT = 200;
 
-/** Alternates over the candidates, skipping full and excluded ones. */
-class Alternate implements Strategy {
-  readonly name = 'alternate';
-  #next = 0;
-  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    for (let i = 0; i < candidates.length; i++) {
-      const c = candidates[(this.#next + i) % candidates.length]!;
-      if (ctx.isFull(c) || ctx.isExcluded(c)) continue;
-      this.#next = (this.#next + i + 1) % candidates.length;
-      return c;
-    }
-    return undefined;
-  }
-}
 
 function handles(): number {
   return process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;

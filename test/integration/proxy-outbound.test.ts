@@ -8,24 +8,9 @@ import { ManualClock } from '../../src/clock.js';
 import { connect, createConnection } from '../../src/connect.js';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';
-import type { Server, ServerOptions } from '../../src/server.js';
-import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
-import { RecordingSink, backend, collect, echo, listen, refusedPort, s, waitEvent, waitFor } from '../proxy/helpers.js';
+import type { ServerOptions } from '../../src/server.js';
+import { Alternate, backend, collect, echo, listen, RecordingSink, refusedPort, s, waitEvent, waitFor } from '../proxy/helpers.js';
 
-/** Alternates over the candidates, skipping full and excluded ones: a predictable round robin for these tests. */
-class Alternate implements Strategy {
-  readonly name = 'alternate';
-  #next = 0;
-  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    for (let i = 0; i < candidates.length; i++) {
-      const c = candidates[(this.#next + i) % candidates.length]!;
-      if (ctx.isFull(c) || ctx.isExcluded(c)) continue;
-      this.#next = (this.#next + i + 1) % candidates.length;
-      return c;
-    }
-    return undefined;
-  }
-}
 
 function balancerOver(servers: ServerOptions[], clock?: ManualClock): Balancer {
   return new Balancer(new Pool('be', clock ? { servers, clock } : { servers }), { strategy: new Alternate() });

@@ -6,6 +6,7 @@ import type { Clock } from '../../src/clock.js';
 import type { ConnectOutcome, OutcomeSink } from '../../src/outcome.js';
 import { Pool } from '../../src/pool.js';
 import type { Server, ServerOptions } from '../../src/server.js';
+import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
 import { type ConnectionRecord, TcpProxy, type TcpProxyOptions } from '../../src/tcp-proxy.js';
 
 /** Safety net for every wait: a test that hangs fails with a message instead of stalling CI. */
@@ -251,4 +252,19 @@ export function collect(socket: net.Socket): Collected {
 
 export function s(name: string, port: number, extra: Partial<ServerOptions> = {}): ServerOptions {
   return { name, host: '127.0.0.1', port, ...extra };
+}
+
+/** Alternates over the candidates, skipping full and excluded ones: a predictable round robin for tests. */
+export class Alternate implements Strategy {
+  readonly name = 'alternate';
+  #next = 0;
+  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[(this.#next + i) % candidates.length]!;
+      if (ctx.isFull(c) || ctx.isExcluded(c)) continue;
+      this.#next = (this.#next + i + 1) % candidates.length;
+      return c;
+    }
+    return undefined;
+  }
 }
