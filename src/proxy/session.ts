@@ -35,15 +35,58 @@ export interface SessionHost {
 const SESSION = Symbol('switchyard.session');
 type SessionSocket = net.Socket & { [SESSION]?: Session };
 
+interface StreamHandle {
+  getpeername?: (out: object) => number;
+  readStart?: () => number;
+  onread?: (...args: unknown[]) => unknown;
+}
+
+function handleOf(socket: net.Socket): StreamHandle | undefined {
+  return (socket as unknown as { _handle?: StreamHandle | null })._handle ?? undefined;
+}
+
 /**
- * True when an `end` on `socket` was really a reset: after a FIN the connection is still there (CLOSE_WAIT)
- * and getpeername() works; after a RST it is gone and the call fails (ENOTCONN). Node has no public way to
- * ask, so this uses the handle's own getpeername, and says "not reset" when the handle is not there.
+ * True when an `end` on `socket` was really a reset, while we have not sent our FIN: after the peer's FIN the
+ * connection is still there (CLOSE_WAIT) and getpeername() works; after a RST it is gone and the call fails
+ * (ENOTCONN). Node has no public way to ask, so this uses the handle's own getpeername, and says "not reset"
+ * when the handle is not there.
  */
 function wasReset(socket: net.Socket): boolean {
-  const handle = (socket as unknown as { _handle?: { getpeername?: (out: object) => number } })._handle;
+  const handle = handleOf(socket);
   if (typeof handle?.getpeername !== 'function') return false;
   return handle.getpeername({}) !== 0;
+}
+
+/**
+ * Tells a reset from a FIN once we have sent our own FIN (both leave the connection closed, so
+ * {@link wasReset} cannot). Called from the socket's `end` listener: libuv reports the hang-up that comes
+ * with a RST as an end of stream when its last read was partial, without reading the socket's pending error.
+ * This reads the socket once more: after a RST the read returns that error (ECONNRESET) and Node destroys the
+ * socket with it; after a FIN it returns the end of stream again, which Node ignores. Node would destroy the
+ * socket right after `end` (both directions done) and lose the error, so that is held off until the read.
+ * Calls `then(reset)` after the read. Returns false, without calling `then`, when the handle cannot be read
+ * again (the caller takes the end as a FIN); all of it goes through Node's internal handle, checked first.
+ */
+function readOnceMore(socket: net.Socket, then: (reset: boolean) => void): boolean {
+  const handle = handleOf(socket);
+  const onread = handle?.onread;
+  const state = (socket as unknown as { _readableState?: { autoDestroy?: boolean } })._readableState;
+  if (handle === undefined || typeof onread !== 'function' || typeof handle.readStart !== 'function' || state?.autoDestroy !== true) return false;
+  handle.onread = function (this: unknown, ...args: unknown[]): unknown {
+    handle.onread = onread;
+    const result = onread.apply(this, args);
+    state.autoDestroy = true;
+    const reset = socket.errored !== null;
+    if (!reset && socket.writableFinished) socket.destroy();
+    then(reset);
+    return result;
+  };
+  if (handle.readStart() !== 0) {
+    handle.onread = onread;
+    return false;
+  }
+  state.autoDestroy = false;
+  return true;
 }
 
 function sessionOf(socket: net.Socket): Session {
@@ -238,8 +281,12 @@ export class Session extends Dialer {
   }
 
   static #onClientEnd(this: net.Socket): void {
-    // Half-close: the client is done sending; the server's remaining data still flows to it.
     const s = sessionOf(this);
+    if (!Session.#notAFin(s, this, s.#clientFin, Session.#clientEnded)) Session.#clientEnded(s);
+  }
+
+  static #clientEnded(s: Session): void {
+    // Half-close: the client is done sending; the server's remaining data still flows to it.
     s.#clientEof = true;
     s.#upstreamFin = true;
     Session.#finish(s.upstream!, s.#upstreamEof);
@@ -247,18 +294,33 @@ export class Session extends Dialer {
 
   static #onUpstreamEnd(this: net.Socket): void {
     const s = sessionOf(this);
-    if (!s.#upstreamFin && wasReset(this)) {
-      // libuv can report a reset that follows a partial read as an end of stream: a cut, not a clean end.
-      // (Once we sent our FIN, the server's FIN closes the connection and getpeername fails anyway.)
-      const err: NodeJS.ErrnoException = new Error('the server reset the connection');
-      err.code = 'ECONNRESET';
-      Session.#onUpstreamError.call(this, err);
-      this.destroy();
-      return;
-    }
+    if (!Session.#notAFin(s, this, s.#upstreamFin, Session.#upstreamEnded)) Session.#upstreamEnded(s);
+  }
+
+  static #upstreamEnded(s: Session): void {
     s.#upstreamEof = true;
     s.#clientFin = true;
     Session.#finish(s.client, s.#clientEof);
+  }
+
+  /**
+   * True when an `end` on `socket` must not be taken as its peer's FIN now. libuv can report a reset (RST)
+   * that follows a partial read as an end of stream: that is a cut, and the socket is destroyed with
+   * ECONNRESET so that its error listener records it (`SD` / `CD`). Before we sent our FIN on `socket`,
+   * getpeername tells at once; after it, one more read does, and `ended(s)` is called after that read when it
+   * was a FIN after all.
+   */
+  static #notAFin(s: Session, socket: net.Socket, finSent: boolean, ended: (s: Session) => void): boolean {
+    if (finSent) {
+      return readOnceMore(socket, (reset) => {
+        if (!reset) ended(s);
+      });
+    }
+    if (!wasReset(socket)) return false;
+    const err: NodeJS.ErrnoException = new Error(`the ${socket === s.client ? 'client' : 'server'} reset the connection`);
+    err.code = 'ECONNRESET';
+    socket.destroy(err);
+    return true;
   }
 
   /**

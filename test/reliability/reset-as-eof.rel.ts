@@ -10,60 +10,122 @@ import {
 } from './support.js';
 
 const TRIES = 20;
+const CHUNK = Buffer.alloc(64 * 1024, 7);
+/** How long the resetting side streams before its RST. */
+const RESET_AFTER_MS = 20;
+/** How long the other side leaves the proxy's writes unread at first, so the proxy has bytes unread when the RST comes. */
+const SLOW_START_MS = 60;
+
+/** Writes `CHUNK`s as fast as `socket` takes them, then resets it after {@link RESET_AFTER_MS}. */
+function pumpThenReset(socket: net.Socket): void {
+  const pump = (): void => {
+    while (!socket.destroyed && socket.write(CHUNK));
+  };
+  socket.on('drain', pump);
+  pump();
+  setTimeout(() => socket.resetAndDestroy(), RESET_AFTER_MS);
+}
+
+function readSlowly(socket: net.Socket): void {
+  socket.on('data', () => {});
+  socket.pause();
+  setTimeout(() => socket.resume(), SLOW_START_MS);
+}
+
+interface Case {
+  readonly name: string;
+  /** The termination code every try must be recorded with. */
+  readonly expected: 'SD' | 'CD';
+  readonly backend: (socket: net.Socket) => void;
+  /** Runs on the client socket once connected. */
+  readonly client: (socket: net.Socket) => void;
+}
 
 /**
- * A backend that resets (RST) a connection mid-stream, while the proxy may have its bytes unread and the client is
- * reading slowly. A bare Node socket on Linux can see such a reset as a clean end of stream (libuv takes the
- * hang-up that comes with the RST for an EOF when its last read was partial; test/testing shows it), so this
- * checks the proxy never records such a cut as a normal end. How the client learns of it is reported: the proxy
- * destroys the client socket (docs/proxy.md), which sends a FIN when nothing is unread, so a client protocol
- * without its own framing sees a clean end of a truncated stream.
+ * A peer that resets (RST) a connection mid-stream, while the proxy may have its bytes unread. A bare Node
+ * socket on Linux can see such a reset as a clean end of stream (libuv takes the hang-up that comes with the
+ * RST for an EOF when its last read was partial), so this checks that the proxy never records such a cut as a
+ * normal end: neither while both directions are open (`Session` asks getpeername), nor after the proxy already
+ * sent its own FIN to the resetting peer (it reads once more: the read returns the reset). Before the fixes
+ * every case was recorded `--` in 19–20 of 20 tries. How the other side learns of it: the proxy destroys that
+ * socket (docs/proxy.md), which sends a FIN when nothing is unread.
  */
-describe('a backend reset mid-stream', () => {
+const CASES: readonly Case[] = [
+  {
+    name: 'a backend reset while both directions are open',
+    expected: 'SD',
+    backend: pumpThenReset,
+    client: (socket) => {
+      readSlowly(socket);
+      socket.on('end', () => socket.end());
+    },
+  },
+  {
+    name: 'a backend reset after the client half-closed (the proxy sent its FIN to the backend)',
+    expected: 'SD',
+    backend: (socket) => {
+      socket.resume();
+      socket.on('end', () => pumpThenReset(socket));
+    },
+    client: (socket) => {
+      socket.end('x');
+      readSlowly(socket);
+    },
+  },
+  {
+    name: 'a client reset while both directions are open',
+    expected: 'CD',
+    backend: (socket) => {
+      socket.on('error', () => {});
+      readSlowly(socket);
+    },
+    client: pumpThenReset,
+  },
+  {
+    name: 'a client reset after the backend half-closed (the proxy sent its FIN to the client)',
+    expected: 'CD',
+    backend: (socket) => {
+      socket.on('error', () => {});
+      socket.end('hello');
+      readSlowly(socket);
+    },
+    client: pumpThenReset,
+  },
+];
+
+describe('a reset mid-stream', () => {
   after(destroyClients);
-  // The upstream's `end` can come from libuv's POLLHUP shortcut, not a FIN: getpeername() on the handle fails
-  // with ENOTCONN then (0 after a real FIN); Session.#onUpstreamEnd checks it, records SD and closes the client.
-  it('is recorded SD every time, never as a normal end', { timeout: 60_000 }, async () => {
-    const chunk = Buffer.alloc(64 * 1024, 7);
-    await using backend = await faultBackend({
-      handler: (socket) => {
-        const pump = (): void => {
-          while (!socket.destroyed && socket.write(chunk));
-        };
-        socket.on('drain', pump);
-        pump();
-        setTimeout(() => socket.resetAndDestroy(), 20);
-      },
-    });
-    const pool = new Pool('reset', { servers: [{ name: 'b', ...backend.address }] });
-    const balancer = new Balancer(pool);
-    const proxy = new TcpProxy(balancer);
-    const records: ConnectionRecord[] = [];
-    proxy.on('connection:close', (r) => records.push(r));
-    const { port } = await proxy.listen({ host: '127.0.0.1' });
-    const seen: Record<string, number> = {};
-    try {
-      for (let i = 0; i < TRIES; i++) {
-        const ending = await new Promise<string>((resolve) => {
-          const c = track(net.connect({ port, host: '127.0.0.1' }));
-          let got = 0;
-          c.on('data', (d: Buffer) => (got += d.length));
-          // Read slowly at first, so that the proxy has bytes of the backend unread when the RST comes.
-          c.pause();
-          setTimeout(() => c.resume(), 60);
-          c.on('error', (e: NodeJS.ErrnoException) => resolve(`client ${e.code}`));
-          c.on('end', () => resolve('client end'));
-        });
-        await until(() => records.length === i + 1, () => 'the record');
-        const key = `${ending} / ${records[i]!.termination}`;
-        seen[key] = (seen[key] ?? 0) + 1;
+  for (const c of CASES) {
+    it(`${c.name} is recorded ${c.expected} every time, never as a normal end`, { timeout: 60_000 }, async () => {
+      await using backend = await faultBackend({ handler: c.backend });
+      const pool = new Pool('reset', { servers: [{ name: 'b', ...backend.address }] });
+      const balancer = new Balancer(pool);
+      const proxy = new TcpProxy(balancer);
+      const records: ConnectionRecord[] = [];
+      proxy.on('connection:close', (r) => records.push(r));
+      const { port } = await proxy.listen({ host: '127.0.0.1' });
+      const seen: Record<string, number> = {};
+      try {
+        for (let i = 0; i < TRIES; i++) {
+          const ending = await new Promise<string>((resolve) => {
+            const socket = track(net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }));
+            let how = 'client closed';
+            socket.once('connect', () => c.client(socket));
+            socket.on('error', (e: NodeJS.ErrnoException) => (how = `client ${e.code}`));
+            socket.on('end', () => (how = 'client end'));
+            socket.on('close', () => resolve(how));
+          });
+          await until(() => records.length === i + 1, () => 'the record');
+          const key = `${ending} / ${records[i]!.termination}`;
+          seen[key] = (seen[key] ?? 0) + 1;
+        }
+      } finally {
+        proxy.destroy();
+        balancer.destroy();
       }
-    } finally {
-      proxy.destroy();
-      balancer.destroy();
-    }
-    report('reset-as-eof', { tries: TRIES, seen });
-    assert.deepEqual(Object.keys(seen).filter((k) => !k.endsWith('/ SD')), [], JSON.stringify(seen));
-    assert.equal(proxy.stats().terminations.SD, TRIES);
-  });
+      report('reset-as-eof', { case: c.name, tries: TRIES, seen });
+      assert.deepEqual(Object.keys(seen).filter((k) => !k.endsWith(`/ ${c.expected}`)), [], JSON.stringify(seen));
+      assert.equal(proxy.stats().terminations[c.expected], TRIES);
+    });
+  }
 });

@@ -21,6 +21,8 @@ const files = readdirSync(here, { recursive: true, encoding: 'utf8' })
   .map((f) => `test/reliability/${f}`);
 /** Open files wanted by the full soak (10 000 idle connections hold four descriptors each in one process). */
 const NOFILE = 65_536;
+/** The whole run's hang guard: CI sizes take about a minute, the full sizes about ten (SWITCHYARD_RELIABILITY_GUARD_S sets it). */
+const GUARD_MS = Number(process.env['SWITCHYARD_RELIABILITY_GUARD_S'] ?? (full ? 3600 : 480)) * 1000;
 
 const node = ['node', '--expose-gc', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files].map((a) => `'${a}'`).join(' ');
 const command = `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n hard 2>/dev/null || true; exec ${node}`;
@@ -28,9 +30,26 @@ const started = performance.now();
 process.stdout.write(`== reliability suites, ${full ? 'full' : 'ci'} sizes: ${files.join(' ')}\n`);
 const child = spawn('bash', ['-c', command], {
   stdio: 'inherit',
+  detached: true,
   env: { ...process.env, SWITCHYARD_RELIABILITY: full ? 'full' : 'ci' },
 });
+// Every test has its own timeout, but a test that timed out can leave a listener open and keep its file's
+// process alive: end the whole run (this child's process group, nothing else) after a bound, as a failure.
+const guard = setTimeout(() => {
+  process.stdout.write(`== reliability suites still running after ${GUARD_MS / 1000} s: ending them (process group ${child.pid})\n`);
+  endGroup('SIGKILL');
+}, GUARD_MS);
+/** Signals the suites' process group (started detached so that it can be ended as a whole). */
+function endGroup(signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // Already gone.
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => endGroup(signal));
 child.on('exit', (code, signal) => {
+  clearTimeout(guard);
   process.stdout.write(`== reliability suites done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   process.exitCode = code ?? (signal === null ? 1 : 128);
 });
