@@ -13,6 +13,8 @@ const NEVER_READ = size(20, 100);
 /** RSS may grow by this much while clients stall, plus PER_STALLED_MIB per stalled connection (its read buffer, one lent write). */
 const RSS_BASE_BOUND_MIB = 64;
 const PER_STALLED_MIB = 1;
+/** The relay counts as stalled once its byte count has not moved for this long. */
+const STALL_MS = 500;
 const IDLE_CLIENTS = size(300, 2000);
 const TIMEOUT_CLIENT_MS = 5000;
 const MAXCONN = 10;
@@ -50,13 +52,15 @@ describe('slow and hostile clients', () => {
         c.pause();
         return c;
       });
-      // Stalled: the bytes relayed stop growing.
+      // Stalled: the bytes relayed stop growing for STALL_MS (a single poll apart is too short: the relay can
+      // stand still for a few ms and then move one more read buffer into the kernel's socket buffers).
       let last = -1;
+      let changedAt = performance.now();
       await until(() => {
         const now = proxy.stats().bytesOut;
-        const stalled = now === last && proxy.connections === NEVER_READ;
+        if (now !== last || proxy.connections !== NEVER_READ) changedAt = performance.now();
         last = now;
-        return stalled;
+        return performance.now() - changedAt >= STALL_MS;
       }, () => `the relay to stall (${last} bytes)`);
       let peak = 0;
       const bound = baseline + RSS_BASE_BOUND_MIB + NEVER_READ * PER_STALLED_MIB;
