@@ -251,7 +251,8 @@ export function integrityHandler(plans: readonly StreamPlan[], report: (r: Backe
 /** What a client of the integrity protocol saw. */
 export interface ClientResult {
   readonly plan: StreamPlan;
-  /** The client's port, as the proxy's connection record shows it. */
+  /** The client's address and port, as the proxy's connection record shows them. */
+  readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
   readonly sentHash: string | undefined;
   readonly receivedBytes: number;
@@ -263,10 +264,19 @@ export interface ClientResult {
   readonly quietBeforeCloseMs: number;
 }
 
-/** Runs one client of the integrity protocol through `port`. Never rejects. */
-export function integrityClient(port: number, plan: StreamPlan, seed = SEED): Promise<ClientResult> {
+/**
+ * A loopback source address of its own for connection `id` (127.1.0.2 onwards; ids up to 16 000 000): a
+ * proxy's record can then be told from any other by its client address, where a client port alone can be
+ * reused by a later connection once an earlier one has closed.
+ */
+export function sourceAddressOf(id: number): string {
+  return `127.${1 + Math.floor(id / 62_500)}.${Math.floor((id % 62_500) / 250)}.${(id % 250) + 2}`;
+}
+
+/** Runs one client of the integrity protocol through `port`, from `localAddress` if given. Never rejects. */
+export function integrityClient(port: number, plan: StreamPlan, seed = SEED, localAddress?: string): Promise<ClientResult> {
   return new Promise((resolve) => {
-    const socket = track(net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }));
+    const socket = track(net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, ...(localAddress === undefined ? {} : { localAddress }) }));
     const random = mulberry32(seed ^ (plan.id * 31337 + 5));
     let error: string | undefined;
     let sentHash: string | undefined;
@@ -284,6 +294,7 @@ export function integrityClient(port: number, plan: StreamPlan, seed = SEED): Pr
     };
     let localPort: number | undefined;
     socket.once('connect', () => {
+      localAddress = socket.localAddress;
       localPort = socket.localPort;
       socket.write(header);
       if (plan.order === 'server-first') {
@@ -296,6 +307,7 @@ export function integrityClient(port: number, plan: StreamPlan, seed = SEED): Pr
       const now = performance.now();
       resolve({
         plan,
+        localAddress,
         localPort,
         sentHash,
         receivedBytes: reader.bytes,
