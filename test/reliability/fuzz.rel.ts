@@ -18,11 +18,13 @@ import { tcpConnectProbe } from '../../src/health/probes/tcp-connect.js';
 import { Pool } from '../../src/pool.js';
 import { type ProxyEndpoint, PROXY_V2_SIGNATURE, encodeProxyV1, encodeProxyV2 } from '../../src/proxy/proxy-protocol.js';
 import { TcpProxy } from '../../src/tcp-proxy.js';
+import { anyText, configLike, mutatedWalkthrough, parsesOrRejectsCleanly } from '../helpers/config-fuzz.js';
 import { report, size } from './support.js';
 
 /**
- * Fuzzing with fast-check. parseHaproxyConfig is fuzzed by test/haproxy/config-fuzz.test.ts (run by `npm test`);
- * this file covers the PROXY protocol encoders, the runtime API's command parser and every public constructor.
+ * Fuzzing with fast-check: the PROXY protocol encoders, parseHaproxyConfig (its property and generators are shared
+ * with test/haproxy/config-fuzz.test.ts, which `npm test` runs at a few hundred inputs), the runtime API's command
+ * parser and every public constructor.
  */
 const RUNS = size(2_000, 50_000);
 /** Hang guard per input, ms: anything slower means a super-linear path. */
@@ -148,6 +150,24 @@ describe('fuzz: PROXY protocol encoders against an independent decoder', () => {
       assert.deepEqual([d.src, d.dst, d.sport, d.dport], [bytes(es), bytes(ed), es.port, ed.port]);
     }), { numRuns: RUNS });
   });
+});
+
+// --- The configuration parser ------------------------------------------------------------------------------------
+
+describe('fuzz: parseHaproxyConfig returns or throws an ERR_LB_CONFIG LbError with line numbers, in bounded time', () => {
+  const cases = [
+    ['config-any-text', 'any string', anyText],
+    ['config-word-soup', 'configuration-like word soup', configLike],
+    ['config-mutated', 'mutated copies of the walk-through', mutatedWalkthrough],
+  ] as const;
+  for (const [name, what, arbitrary] of cases) {
+    it(what, () => {
+      fc.assert(fc.property(arbitrary, (text: string) => {
+        tried[name] = (tried[name] ?? 0) + 1;
+        parsesOrRejectsCleanly(text);
+      }), { numRuns: RUNS });
+    });
+  }
 });
 
 // --- The runtime API's command parser ---------------------------------------------------------------------------
