@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { TimerHandle } from './clock.js';
 import { LbError, invalidArg } from './errors.js';
 import * as v from './internal/validate.js';
@@ -246,10 +247,13 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
   /**
    * Proxies every connection of a `net.Server` the application owns (its other `connection` listeners, if
    * any, still run: give the proxy a server of its own for the traffic it should take). `close()` detaches
-   * without closing that server. Returns the proxy.
+   * without closing that server. Returns the proxy. A `tls.Server` is refused (`ERR_LB_INVALID_ARG`): to
+   * proxy decrypted traffic, pass its `secureConnection` sockets to {@link TcpProxy.handle}.
    */
   attach(server: net.Server): this {
     if (!(server instanceof net.Server)) throw invalidArg('server', 'must be a net.Server', server);
+    // Its `connection` sockets are the encrypted ones, which the TLS layer reads too: proxying them would hang.
+    if (server instanceof tls.Server) throw invalidArg('server', "must be a plain net.Server: for a tls.Server, call proxy.handle(socket) on its 'secureConnection' event", server);
     if (this.#stopped) throw new LbError('ERR_LB_CLOSED', 'the proxy is closed');
     if (this.#attached.has(server)) return this;
     this.#attached.add(server);

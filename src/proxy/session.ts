@@ -65,13 +65,16 @@ function wasReset(socket: net.Socket): boolean {
  * socket with it; after a FIN it returns the end of stream again, which Node ignores. Node would destroy the
  * socket right after `end` (both directions done) and lose the error, so that is held off until the read.
  * Calls `then(reset)` after the read. Returns false, without calling `then`, when the handle cannot be read
- * again (the caller takes the end as a FIN); all of it goes through Node's internal handle, checked first.
+ * again or is not a plain TCP handle (the caller takes the end as a FIN); all of it goes through Node's
+ * internal handle, checked first.
  */
 function readOnceMore(socket: net.Socket, then: (reset: boolean) => void): boolean {
   const handle = handleOf(socket);
   const onread = handle?.onread;
   const state = (socket as unknown as { _readableState?: { autoDestroy?: boolean } })._readableState;
-  if (handle === undefined || typeof onread !== 'function' || typeof handle.readStart !== 'function' || state?.autoDestroy !== true) return false;
+  // Only a plain TCP handle reads its socket itself: a TLS socket's handle reads through the TLS layer, which
+  // has nothing more to read after its end (the read would never come back).
+  if (handle?.constructor?.name !== 'TCP' || typeof onread !== 'function' || typeof handle.readStart !== 'function' || state?.autoDestroy !== true) return false;
   handle.onread = function (this: unknown, ...args: unknown[]): unknown {
     handle.onread = onread;
     const result = onread.apply(this, args);
