@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { withTimeout as raceTimeout } from '../helpers/timeout.js';
 
 export const HAPROXY = '/usr/sbin/haproxy';
 export const HAVE_HAPROXY = existsSync(HAPROXY);
@@ -44,14 +45,8 @@ export type Engine = 'haproxy' | 'switchyard';
 /** Resolves after `ms` (the harness paces clients like the reference did: 10–30 ms between connections). */
 export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** Every wait of the harness has the same hang guard, {@link WAIT_MS}. */
+const withTimeout = <T>(promise: Promise<T>, what: string): Promise<T> => raceTimeout(promise, WAIT_MS, what);
 
 /** `n` free loopback ports (bound then released). */
 export async function freePorts(n: number): Promise<number[]> {

@@ -8,6 +8,7 @@ import { Pool } from '../../src/pool.js';
 import type { Server, ServerOptions } from '../../src/server.js';
 import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
 import { type ConnectionRecord, TcpProxy, type TcpProxyOptions } from '../../src/tcp-proxy.js';
+import { withTimeout } from '../helpers/timeout.js';
 
 /** Safety net for every wait: a test that hangs fails with a message instead of stalling CI. */
 export const SAFETY_MS = 10_000;
@@ -148,13 +149,7 @@ export class RecordingSink implements OutcomeSink {
 
   async waitForReports(n: number): Promise<void> {
     if (this.reports.length >= n) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => this.#waiters.push({ n, resolve })),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} outcome reports, have ${this.kinds.join(',')}`)), SAFETY_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    await withTimeout(new Promise<void>((resolve) => this.#waiters.push({ n, resolve })), SAFETY_MS, () => `${n} outcome reports, have ${this.kinds.join(',')}`);
   }
 }
 

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FD_HEADROOM, type FromChild, type ToChild, type Usage, WARMUP, proxyBudget } from './idle-worker.js';
+import { withTimeout } from '../helpers/timeout.js';
 import { destroyClients, fdLimit, fds, report, runPool, size, track, until } from './support.js';
 
 /**
@@ -20,19 +21,6 @@ const HEAP_TOLERANCE_MIB = 32;
 /** Hang guard of each step (a child's answer, opening, closing, exiting), ms. */
 const STEP_MS = size(60_000, 180_000);
 const WORKER = fileURLToPath(new URL('./idle-worker.ts', import.meta.url));
-
-/** Rejects with `what` if `promise` takes longer than `ms` (a hang guard). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** One child process of idle-worker.ts and the messages it sent, taken in order. */
 class Child {
@@ -133,7 +121,7 @@ describe('idle connections split over proxy workers', () => {
       const openStarted = performance.now();
       const sockets: net.Socket[] = [];
       let closed = 0;
-      await within(runPool(IDLE, IN_FLIGHT, (i) => new Promise<void>((resolve, reject) => {
+      await withTimeout(runPool(IDLE, IN_FLIGHT, (i) => new Promise<void>((resolve, reject) => {
         const c = track(net.connect(ready[i % workers]!.port, '127.0.0.1'));
         sockets.push(c);
         c.on('error', reject);
@@ -185,7 +173,7 @@ describe('idle connections split over proxy workers', () => {
       assert.equal(backendAfter.usage.fds, bb.fds, `backend fds back to the baseline: ${JSON.stringify(bb)} → ${JSON.stringify(backendAfter.usage)}`);
 
       // Each child exits by itself after its `after` report: a handle it still held would keep it running.
-      const exits = await within(Promise.all(children.map((c) => c.exited)), STEP_MS, 'the children to exit by themselves');
+      const exits = await withTimeout(Promise.all(children.map((c) => c.exited)), STEP_MS, 'the children to exit by themselves');
       for (const [i, e] of exits.entries()) assert.deepEqual(e, { code: 0, signal: null }, `${children[i]!.name} exit`);
       await until(() => fds() === coordinatorBefore, () => `the coordinator's fds back to ${coordinatorBefore}: ${fds()}`, STEP_MS);
 

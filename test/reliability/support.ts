@@ -273,10 +273,10 @@ export function sourceAddressOf(id: number): string {
   return `127.${1 + Math.floor(id / 62_500)}.${Math.floor((id % 62_500) / 250)}.${(id % 250) + 2}`;
 }
 
-/** Runs one client of the integrity protocol through `port`, from `localAddress` if given. Never rejects. */
-export function integrityClient(port: number, plan: StreamPlan, seed = SEED, localAddress?: string): Promise<ClientResult> {
+/** Runs one client of the integrity protocol through `port`, from the local address `source` if given. Never rejects. */
+export function integrityClient(port: number, plan: StreamPlan, seed = SEED, source?: string): Promise<ClientResult> {
   return new Promise((resolve) => {
-    const socket = track(net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, ...(localAddress === undefined ? {} : { localAddress }) }));
+    const socket = track(net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, ...(source === undefined ? {} : { localAddress: source }) }));
     const random = mulberry32(seed ^ (plan.id * 31337 + 5));
     let error: string | undefined;
     let sentHash: string | undefined;
@@ -292,6 +292,7 @@ export function integrityClient(port: number, plan: StreamPlan, seed = SEED, loc
       progress.last = performance.now();
       if (!socket.destroyed) socket.end();
     };
+    let localAddress: string | undefined;
     let localPort: number | undefined;
     socket.once('connect', () => {
       localAddress = socket.localAddress;
