@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Balancer } from '../src/balancer.js';
 import { Pool } from '../src/pool.js';
 import type { Server, ServerOptions } from '../src/server.js';
-import type { StrategySpec } from '../src/strategies/create.js';
+import type { StrategySpec } from '../src/strategies/index.js';
 import type { PickContext, Strategy } from '../src/strategies/strategy.js';
 
 const SIZES = [10, 1_000, 100_000] as const;

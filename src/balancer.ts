@@ -1,17 +1,19 @@
 import { EventEmitter } from 'eventemitter3';
 import type net from 'node:net';
 import type { Clock } from './clock.js';
-import { type BalancedConnectOptions, connect as balancedConnect, createConnection as balancedCreateConnection } from './connect.js';
+import { type BalancedConnectOptions, connect as balancedConnect, createConnection as balancedCreateConnection } from './dial/connect.js';
 import { publishPick, publishQueueLeave } from './diagnostics.js';
 import { LbError, invalidArg } from './errors.js';
-import { MutablePickContext, normaliseExclude } from './internal/pick-context.js';
+import { MutablePickContext, normaliseExclude } from './strategies/internal/pick-context.js';
 import * as v from './internal/validate.js';
-import { type Waiter, WaitQueues } from './internal/wait-queue.js';
-import { type Closable, type Lease, LeaseImpl } from './lease.js';
+import { type Waiter, WaitQueues } from './wait-queue.js';
+import { type AcquireOptions, type Closable, type Lease, LeaseImpl, type LeaseSource } from './lease.js';
+
+export type { AcquireOptions } from './lease.js';
 import type { LbState, Pool } from './pool.js';
-import type { BalancedSocket } from './proxy/balanced-socket.js';
+import type { BalancedSocket } from './dial/balanced-socket.js';
 import type { Server } from './server.js';
-import { type StrategySpec, createStrategy } from './strategies/create.js';
+import { type StrategySpec, createStrategy } from './strategies/index.js';
 import type { ServerGroup, Strategy } from './strategies/strategy.js';
 
 /** Options of {@link Balancer}. */
@@ -39,22 +41,6 @@ export const BALANCER_DEFAULTS = Object.freeze({
   strategy: 'roundrobin' as const,
   timeoutQueueMs: 10_000,
 });
-
-/** Per-call options of {@link Balancer.acquire}. */
-export interface AcquireOptions {
-  /** The client's IP address (for `source`). */
-  readonly clientAddress?: string;
-  /** An affinity key for the hash strategies (tenant, user id…); takes precedence over `clientAddress`. */
-  readonly key?: string | number;
-  /** Servers to avoid, e.g. the one that just failed (redispatch). Used only if nothing else can serve. */
-  readonly exclude?: Server | Iterable<Server>;
-  /** Cancels the wait in the queue. */
-  readonly signal?: AbortSignal;
-  /** Release the lease automatically when this socket closes. */
-  readonly bindTo?: Closable;
-  /** Overrides the balancer's `timeoutQueueMs` for this call. */
-  readonly timeoutQueueMs?: number;
-}
 
 /** Events of a {@link Balancer}. */
 export interface BalancerEvents {
@@ -95,7 +81,7 @@ const ACQUIRE_KEYS = ['clientAddress', 'key', 'exclude', 'signal', 'bindTo', 'ti
  * lease.bindTo(upstream) // released exactly once, when the upstream socket closes
  * ```
  */
-export class Balancer extends EventEmitter<BalancerEvents> {
+export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSource {
   /** The pool this balancer picks from. */
   readonly pool: Pool;
   /** The strategy in use. */

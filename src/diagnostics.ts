@@ -1,7 +1,5 @@
 import dc from 'node:diagnostics_channel';
-import type { CheckResult, StateCause } from './health/check-result.js';
-import type { Pool } from './pool.js';
-import type { Server } from './server.js';
+import type { CheckResult, StateCause } from './state/check-result.js';
 
 /**
  * Every `diagnostics_channel` switchyard publishes on, by role. Subscribe with Node's
@@ -19,111 +17,33 @@ import type { Server } from './server.js';
  * ```
  */
 export const DIAGNOSTICS_CHANNELS = Object.freeze({
-  /** A lease was granted on a server ({@link PickMessage}). */
+  /** A lease was granted on a server (PickMessage). */
   pick: 'switchyard:pool:pick',
-  /** The pool's last usable server went away ({@link PoolMessage}). */
+  /** The pool's last usable server went away (PoolMessage). */
   poolEmpty: 'switchyard:pool:empty',
-  /** A server became usable again after `poolEmpty` ({@link PoolMessage}). */
+  /** A server became usable again after `poolEmpty` (PoolMessage). */
   poolRecovered: 'switchyard:pool:recovered',
-  /** A queued caller gave up: timeout, abort, close ({@link QueueLeaveMessage}). */
+  /** A queued caller gave up: timeout, abort, close (QueueLeaveMessage). */
   queueLeave: 'switchyard:queue:leave',
-  /** A server joined a pool ({@link ServerMessage}). */
+  /** A server joined a pool (ServerMessage). */
   serverAdded: 'switchyard:server:added',
-  /** A server left a pool ({@link ServerMessage}). */
+  /** A server left a pool (ServerMessage). */
   serverRemoved: 'switchyard:server:removed',
-  /** A server's displayed status (`UP`, `DOWN 1/2`, `MAINT`…) changed ({@link ServerStateMessage}). */
+  /** A server's displayed status (`UP`, `DOWN 1/2`, `MAINT`…) changed (ServerStateMessage). */
   serverState: 'switchyard:server:state',
-  /** An active health check finished ({@link CheckResultMessage}). */
+  /** An active health check finished (CheckResultMessage). */
   checkResult: 'switchyard:check:result',
-  /** A discovery source changed the membership of a pool ({@link DiscoveryUpdateMessage}). */
+  /** A discovery source changed the membership of a pool (DiscoveryUpdateMessage). */
   discoveryUpdate: 'switchyard:discovery:update',
-  /** A discovery source failed; the pool keeps its last good list ({@link DiscoveryErrorMessage}). */
+  /** A discovery source failed; the pool keeps its last good list (DiscoveryErrorMessage). */
   discoveryError: 'switchyard:discovery:error',
 } as const);
 
 /**
  * The name of the tracing channel around `connect` (pick + dial): Node derives
- * `tracing:switchyard:connect:start|end|asyncStart|asyncEnd|error` from it. The context is a {@link ConnectContext}.
+ * `tracing:switchyard:connect:start|end|asyncStart|asyncEnd|error` from it. The context is a ConnectContext.
  */
 export const CONNECT_TRACING_CHANNEL = 'switchyard:connect';
-
-/** Message of {@link DIAGNOSTICS_CHANNELS}`.pick`. */
-export interface PickMessage {
-  readonly pool: Pool;
-  readonly server: Server;
-  /** True when the strategy chose the server; false when a queued caller was given a freed slot. */
-  readonly picked: boolean;
-  /** Time the caller spent in the queue, ms (0 when served at once). */
-  readonly queuedMs: number;
-}
-
-/** Message of {@link DIAGNOSTICS_CHANNELS}`.poolEmpty` and `.poolRecovered`. */
-export interface PoolMessage {
-  readonly pool: Pool;
-}
-
-/** Message of {@link DIAGNOSTICS_CHANNELS}`.queueLeave`. */
-export interface QueueLeaveMessage {
-  readonly pool: Pool;
-  readonly reason: 'timeout' | 'abort' | 'closed' | 'no-server';
-  /** Time spent in the queue, ms. */
-  readonly waitedMs: number;
-}
-
-/** Message of {@link DIAGNOSTICS_CHANNELS}`.serverAdded` and `.serverRemoved`. */
-export interface ServerMessage {
-  readonly pool: Pool;
-  readonly server: Server;
-}
-
-/** Message of {@link DIAGNOSTICS_CHANNELS}`.serverState`. */
-export interface ServerStateMessage {
-  readonly pool: Pool;
-  readonly server: Server;
-  readonly previousStatus: string;
-  /** The new status, as `server.status` and HAProxy's `show stat` print it. */
-  readonly status: string;
-  readonly cause: StateCause;
-}
-
-/** Message of {@link DIAGNOSTICS_CHANNELS}`.checkResult`. */
-export interface CheckResultMessage {
-  readonly pool: Pool;
-  readonly server: Server;
-  readonly result: CheckResult;
-  /** True when the check passed (`L4OK`, `L6OK`, `L7OK`, `L7OKC`, `PROCOK`). */
-  readonly passed: boolean;
-}
-
-/** Message of {@link DIAGNOSTICS_CHANNELS}`.discoveryUpdate`. */
-export interface DiscoveryUpdateMessage {
-  readonly pool: Pool;
-  readonly added: readonly Server[];
-  readonly removed: readonly Server[];
-  /** Servers kept whose weight or limits changed. */
-  readonly updated: readonly Server[];
-}
-
-/** Message of {@link DIAGNOSTICS_CHANNELS}`.discoveryError`. */
-export interface DiscoveryErrorMessage {
-  readonly pool: Pool;
-  readonly error: unknown;
-}
-
-/**
- * Context object of the {@link CONNECT_TRACING_CHANNEL} tracing channel, one per `connect()` call (retries
- * included). The dialer fills `server` and `attempts` as it goes; Node adds `result` (the socket) or `error`
- * when the connect settles.
- */
-export interface ConnectContext {
-  readonly pool: Pool;
-  /** The client address used for hashing, if any. */
-  readonly clientAddress: string | undefined;
-  /** The server of the latest attempt; `undefined` until one is picked. */
-  server: Server | undefined;
-  /** Connection attempts made so far, retries included. */
-  attempts: number;
-}
 
 const PASSED: ReadonlySet<string> = new Set(['L4OK', 'L6OK', 'L7OK', 'L7OKC', 'PROCOK']);
 
@@ -138,78 +58,78 @@ const serverStateChannel = dc.channel(DIAGNOSTICS_CHANNELS.serverState);
 const checkResultChannel = dc.channel(DIAGNOSTICS_CHANNELS.checkResult);
 const discoveryUpdateChannel = dc.channel(DIAGNOSTICS_CHANNELS.discoveryUpdate);
 const discoveryErrorChannel = dc.channel(DIAGNOSTICS_CHANNELS.discoveryError);
-const connectChannel = dc.tracingChannel<unknown, ConnectContext>(CONNECT_TRACING_CHANNEL);
+const connectChannel = dc.tracingChannel<unknown, object>(CONNECT_TRACING_CHANNEL);
 
 /** Publishes on `switchyard:pool:pick` if anyone listens. Call where a lease is granted. */
-export function publishPick(pool: Pool, server: Server, picked: boolean, queuedMs: number): void {
-  if (pickChannel.hasSubscribers) pickChannel.publish({ pool, server, picked, queuedMs } satisfies PickMessage);
+export function publishPick(pool: object, server: { readonly status: string }, picked: boolean, queuedMs: number): void {
+  if (pickChannel.hasSubscribers) pickChannel.publish({ pool, server, picked, queuedMs });
 }
 
 /** Publishes on `switchyard:pool:empty` if anyone listens. */
-export function publishPoolEmpty(pool: Pool): void {
-  if (poolEmptyChannel.hasSubscribers) poolEmptyChannel.publish({ pool } satisfies PoolMessage);
+export function publishPoolEmpty(pool: object): void {
+  if (poolEmptyChannel.hasSubscribers) poolEmptyChannel.publish({ pool });
 }
 
 /** Publishes on `switchyard:pool:recovered` if anyone listens. */
-export function publishPoolRecovered(pool: Pool): void {
-  if (poolRecoveredChannel.hasSubscribers) poolRecoveredChannel.publish({ pool } satisfies PoolMessage);
+export function publishPoolRecovered(pool: object): void {
+  if (poolRecoveredChannel.hasSubscribers) poolRecoveredChannel.publish({ pool });
 }
 
 /** Publishes on `switchyard:queue:leave` if anyone listens. */
-export function publishQueueLeave(pool: Pool, reason: QueueLeaveMessage['reason'], waitedMs: number): void {
-  if (queueLeaveChannel.hasSubscribers) queueLeaveChannel.publish({ pool, reason, waitedMs } satisfies QueueLeaveMessage);
+export function publishQueueLeave(pool: object, reason: 'timeout' | 'abort' | 'closed' | 'no-server', waitedMs: number): void {
+  if (queueLeaveChannel.hasSubscribers) queueLeaveChannel.publish({ pool, reason, waitedMs });
 }
 
 /** Publishes on `switchyard:server:added` if anyone listens. */
-export function publishServerAdded(pool: Pool, server: Server): void {
-  if (serverAddedChannel.hasSubscribers) serverAddedChannel.publish({ pool, server } satisfies ServerMessage);
+export function publishServerAdded(pool: object, server: { readonly status: string }): void {
+  if (serverAddedChannel.hasSubscribers) serverAddedChannel.publish({ pool, server });
 }
 
 /** Publishes on `switchyard:server:removed` if anyone listens. */
-export function publishServerRemoved(pool: Pool, server: Server): void {
-  if (serverRemovedChannel.hasSubscribers) serverRemovedChannel.publish({ pool, server } satisfies ServerMessage);
+export function publishServerRemoved(pool: object, server: { readonly status: string }): void {
+  if (serverRemovedChannel.hasSubscribers) serverRemovedChannel.publish({ pool, server });
 }
 
 /** Publishes on `switchyard:server:state` if anyone listens; `status` is read from the server. */
-export function publishServerState(pool: Pool, server: Server, previousStatus: string, cause: StateCause): void {
+export function publishServerState(pool: object, server: { readonly status: string }, previousStatus: string, cause: StateCause): void {
   if (serverStateChannel.hasSubscribers) {
-    serverStateChannel.publish({ pool, server, previousStatus, status: server.status, cause } satisfies ServerStateMessage);
+    serverStateChannel.publish({ pool, server, previousStatus, status: server.status, cause });
   }
 }
 
 /** Publishes on `switchyard:check:result` if anyone listens. */
-export function publishCheckResult(pool: Pool, server: Server, result: CheckResult): void {
+export function publishCheckResult(pool: object, server: { readonly status: string }, result: CheckResult): void {
   if (checkResultChannel.hasSubscribers) {
-    checkResultChannel.publish({ pool, server, result, passed: PASSED.has(result.status) } satisfies CheckResultMessage);
+    checkResultChannel.publish({ pool, server, result, passed: PASSED.has(result.status) });
   }
 }
 
 /** Publishes on `switchyard:discovery:update` if anyone listens. */
 export function publishDiscoveryUpdate(
-  pool: Pool,
-  added: readonly Server[],
-  removed: readonly Server[],
-  updated: readonly Server[],
+  pool: object,
+  added: readonly object[],
+  removed: readonly object[],
+  updated: readonly object[],
 ): void {
   if (discoveryUpdateChannel.hasSubscribers) {
-    discoveryUpdateChannel.publish({ pool, added, removed, updated } satisfies DiscoveryUpdateMessage);
+    discoveryUpdateChannel.publish({ pool, added, removed, updated });
   }
 }
 
 /** Publishes on `switchyard:discovery:error` if anyone listens. */
-export function publishDiscoveryError(pool: Pool, error: unknown): void {
-  if (discoveryErrorChannel.hasSubscribers) discoveryErrorChannel.publish({ pool, error } satisfies DiscoveryErrorMessage);
+export function publishDiscoveryError(pool: object, error: unknown): void {
+  if (discoveryErrorChannel.hasSubscribers) discoveryErrorChannel.publish({ pool, error });
 }
 
 /**
  * Runs an asynchronous connect inside the `switchyard:connect` tracing channel when anyone listens, and
  * plainly otherwise. `context.server` may be set by `fn` once it has picked.
  */
-export function traceConnect<T>(context: ConnectContext, fn: () => Promise<T>): Promise<T> {
+export function traceConnect<T>(context: object, fn: () => Promise<T>): Promise<T> {
   return connectChannel.hasSubscribers ? connectChannel.tracePromise(fn, context) : fn();
 }
 
 /** The synchronous form of {@link traceConnect}, for socket factories that must return at once. */
-export function traceConnectSync<T>(context: ConnectContext, fn: () => T): T {
+export function traceConnectSync<T>(context: object, fn: () => T): T {
   return connectChannel.hasSubscribers ? connectChannel.traceSync(fn, context) : fn();
 }

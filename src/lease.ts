@@ -1,4 +1,6 @@
+import type { Pool } from './pool.js';
 import type { Server } from './server.js';
+import type { Strategy } from './strategies/strategy.js';
 
 /** Something with a `close` event: a `net.Socket`, a `tls.TLSSocket`, any Duplex. */
 export interface Closable {
@@ -23,6 +25,37 @@ export interface Lease {
   bindTo(socket: Closable): this;
   /** Same as {@link Lease.release}. */
   [Symbol.dispose](): void;
+}
+
+/** Per-call options of {@link LeaseSource.acquire} (`balancer.acquire()`). */
+export interface AcquireOptions {
+  /** The client's IP address (for `source`). */
+  readonly clientAddress?: string;
+  /** An affinity key for the hash strategies (tenant, user id…); takes precedence over `clientAddress`. */
+  readonly key?: string | number;
+  /** Servers to avoid, e.g. the one that just failed (redispatch). Used only if nothing else can serve. */
+  readonly exclude?: Server | Iterable<Server>;
+  /** Cancels the wait in the queue. */
+  readonly signal?: AbortSignal;
+  /** Release the lease automatically when this socket closes. */
+  readonly bindTo?: Closable;
+  /** Overrides the balancer's `timeoutQueueMs` for this call. */
+  readonly timeoutQueueMs?: number;
+}
+
+/**
+ * Where leases come from: what the dialers (`connect()`, `createConnection()`, the proxy) need of a
+ * {@link Balancer}. The Balancer implements it; declared here so the dialers sit below the Balancer.
+ */
+export interface LeaseSource {
+  /** The pool leases are taken from. */
+  readonly pool: Pool;
+  /** The strategy that picks (the dialer asks whether it keeps affinity with `usesServerQueues`). */
+  readonly strategy: Strategy;
+  /** A lease, waiting in the queue when every server is full. */
+  acquire(options?: AcquireOptions): Promise<Lease>;
+  /** A lease now, or `undefined` when the caller would have to queue. */
+  tryAcquire(options?: Omit<AcquireOptions, 'signal' | 'timeoutQueueMs'>): Lease | undefined;
 }
 
 /** @internal */

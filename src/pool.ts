@@ -14,20 +14,20 @@ import {
   type StateCause,
   checkVerdict,
   validCheckResult,
-} from './health/check-result.js';
+} from './state/check-result.js';
 import {
   FULL_WEIGHT_FACTOR,
   healthAfterFailure,
   healthAfterSuccess,
   healthBeforeOnError,
   onErrorFailsCheck,
-} from './health/hysteresis.js';
-import { SlowStartRamps } from './health/slowstart.js';
+} from './state/health-counter.js';
+import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
-import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-types.js';
+import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
 import { type AdminState, Server, type ServerOptions, resolveWeight } from './server.js';
 
-export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-types.js';
+export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
 
 const POOL_KEYS = ['servers', 'allBackups', 'clock'] as const;
 const UPDATE_KEYS = ['weight', 'maxconn', 'maxqueue', 'adminState'] as const;
@@ -66,7 +66,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   #backup: Server[] = [];
   #emptyAnnounced = false;
   /** Slow-start ramps in progress; each step is applied through #change. */
-  #ramps: SlowStartRamps;
+  #ramps: SlowStartRamps<Server>;
 
   constructor(name: string, options: PoolOptions = {}) {
     super();

@@ -1,13 +1,13 @@
 import type { Clock } from './clock.js';
 import { invalidArg } from './errors.js';
-import type { CheckResult, CheckStatus } from './health/check-result.js';
+import type { CheckResult, CheckStatus } from './state/check-result.js';
 import * as v from './internal/validate.js';
 import {
   type AdminState, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type ServerOptions, type ServerSnapshot, WEIGHT_SCALE,
-} from './server-options.js';
+} from './state/server-options.js';
 
-export { SERVER_DEFAULTS, WEIGHT_SCALE } from './server-options.js';
-export type { AdminState, InitState, OperationalState, ServerOptions, ServerSnapshot } from './server-options.js';
+export { SERVER_DEFAULTS, WEIGHT_SCALE } from './state/server-options.js';
+export type { AdminState, InitState, OperationalState, ServerOptions, ServerSnapshot } from './state/server-options.js';
 
 /**
  * One backend server: identity, configuration, state and live counters.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LbError } from '../src/errors.js';
-import { haproxyLog } from '../src/haproxy/log-format.js';
+import { haproxyLog } from '../src/haproxy/log/format.js';
 import type { ServerOptions } from '../src/server.js';
 import { closeMode, setup } from './helpers/picks.js';
 

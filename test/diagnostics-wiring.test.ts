@@ -9,10 +9,10 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { Balancer } from '../src/balancer.js';
 import { ManualClock } from '../src/clock.js';
-import { connect } from '../src/connect.js';
+import { connect } from '../src/dial/connect.js';
 import type {
   CheckResultMessage, ConnectContext, PickMessage, PoolMessage, QueueLeaveMessage, ServerMessage, ServerStateMessage,
-} from '../src/diagnostics.js';
+} from '../src/diagnostics-messages.js';
 import { CONNECT_TRACING_CHANNEL, DIAGNOSTICS_CHANNELS } from '../src/diagnostics.js';
 import { Pool } from '../src/pool.js';
 

@@ -3,12 +3,7 @@ import dc from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import {
   CONNECT_TRACING_CHANNEL,
-  type CheckResultMessage,
-  type ConnectContext,
   DIAGNOSTICS_CHANNELS,
-  type PickMessage,
-  type QueueLeaveMessage,
-  type ServerStateMessage,
   publishCheckResult,
   publishDiscoveryError,
   publishPick,
@@ -21,7 +16,8 @@ import {
   traceConnect,
   traceConnectSync,
 } from '../src/diagnostics.js';
-import { ADMIN_CAUSE } from '../src/health/check-result.js';
+import type { CheckResultMessage, ConnectContext, PickMessage, QueueLeaveMessage, ServerStateMessage } from '../src/diagnostics-messages.js';
+import { ADMIN_CAUSE } from '../src/state/check-result.js';
 import { Pool } from '../src/pool.js';
 import type { Server } from '../src/server.js';
 

@@ -1,10 +1,11 @@
 import type { AcquireOptions, Balancer } from '../balancer.js';
-import { type ConnectContext, traceConnectSync } from '../diagnostics.js';
+import type { ConnectContext } from '../diagnostics-messages.js';
+import { traceConnectSync } from '../diagnostics.js';
 import { LbError } from '../errors.js';
 import type { Lease } from '../lease.js';
-import { BalancedSocket } from '../proxy/balanced-socket.js';
-import type { LeaseSource } from '../proxy/dial.js';
-import { type ResolvedConnectOptions, connectContext } from '../proxy/outbound.js';
+import { BalancedSocket } from '../dial/balanced-socket.js';
+import type { LeaseSource } from '../lease.js';
+import { type ResolvedConnectOptions, connectContext } from '../dial/connect-options.js';
 
 /**
  * @internal

@@ -2,9 +2,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Balancer } from '../balancer.js';
-import type { BalancedConnectOptions } from '../connect.js';
+import type { BalancedConnectOptions } from '../dial/connect.js';
 import { invalidArg } from '../errors.js';
-import { resolveConnectOptions } from '../proxy/outbound.js';
+import { resolveConnectOptions } from '../dial/connect-options.js';
 
 /** What `http.request({ createConnection })` and `http.Agent#createConnection` are called with. */
 type CreateConnection = (

@@ -1,9 +1,9 @@
 import type net from 'node:net';
 import { AbstractConnector } from 'ioredis';
 import type { Balancer } from '../balancer.js';
-import type { BalancedConnectOptions } from '../connect.js';
+import type { BalancedConnectOptions } from '../dial/connect.js';
 import { invalidArg } from '../errors.js';
-import { resolveConnectOptions } from '../proxy/outbound.js';
+import { resolveConnectOptions } from '../dial/connect-options.js';
 
 /** ioredis's message when a connection attempt is cancelled by `disconnect()` (its `CONNECTION_CLOSED_ERROR_MSG`). */
 const CONNECTION_CLOSED = 'Connection is closed.';

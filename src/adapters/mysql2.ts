@@ -1,8 +1,8 @@
 import type { Balancer } from '../balancer.js';
-import type { BalancedConnectOptions } from '../connect.js';
+import type { BalancedConnectOptions } from '../dial/connect.js';
 import { traceConnectSync } from '../diagnostics.js';
-import { BalancedSocket } from '../proxy/balanced-socket.js';
-import { connectContext, resolveConnectOptions } from '../proxy/outbound.js';
+import { BalancedSocket } from '../dial/balanced-socket.js';
+import { connectContext, resolveConnectOptions } from '../dial/connect-options.js';
 
 /**
  * A mysql2 `stream` factory. mysql2 calls it synchronously for each new connection and never calls

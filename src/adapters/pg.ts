@@ -1,14 +1,14 @@
 import type { Balancer } from '../balancer.js';
 import type { Clock } from '../clock.js';
-import type { BalancedConnectOptions } from '../connect.js';
+import type { BalancedConnectOptions } from '../dial/connect.js';
 import { invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import { ActiveChecker, type ActiveCheckerOptions } from '../health/active-checker.js';
-import type { CheckResult } from '../health/check-result.js';
+import type { CheckResult } from '../state/check-result.js';
 import type { Probe } from '../health/probe.js';
 import { Pool } from '../pool.js';
 import type { Server, ServerOptions } from '../server.js';
-import { resolveConnectOptions } from '../proxy/outbound.js';
+import { resolveConnectOptions } from '../dial/connect-options.js';
 import { type DeferredBalancedSocket, deferredBalancedSocket } from './deferred-socket.js';
 
 /**

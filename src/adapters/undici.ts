@@ -1,11 +1,11 @@
 import type net from 'node:net';
 import { buildConnector } from 'undici';
 import type { Balancer } from '../balancer.js';
-import type { BalancedConnectOptions } from '../connect.js';
+import type { BalancedConnectOptions } from '../dial/connect.js';
 import { traceConnect } from '../diagnostics.js';
 import { invalidArg } from '../errors.js';
 import type { Lease } from '../lease.js';
-import { CallbackDialer, connectContext, resolveConnectOptions } from '../proxy/outbound.js';
+import { CallbackDialer, connectContext, resolveConnectOptions } from '../dial/connect-options.js';
 import type { Server } from '../server.js';
 
 /** Options of {@link balancedConnector}. */

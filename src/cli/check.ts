@@ -4,10 +4,10 @@
  * 1 (errors) or 2 (valid but nothing to listen on).
  */
 import { LbError } from '../errors.js';
-import { formatDiagnostic, type ConfigDiagnostic } from '../haproxy/config-diagnostics.js';
-import { buildDiagnostics } from '../haproxy/build-mapping.js';
-import { loadHaproxyConfigFile } from '../haproxy/config-file.js';
-import type { ConfigEnv } from '../haproxy/config-tokenizer.js';
+import { formatDiagnostic, type ConfigDiagnostic } from '../haproxy/config/diagnostics.js';
+import { buildDiagnostics } from '../haproxy/config/library-options.js';
+import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
+import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
 
 /** What a check printed and its exit status; the caller writes it out. */
 export interface CheckReport {

@@ -6,13 +6,13 @@
  */
 import type net from 'node:net';
 import { LbError } from '../errors.js';
-import { buildFromHaproxyConfig } from '../haproxy/build.js';
-import type { HaproxyFrontend, HaproxyInstance } from '../haproxy/build-instance.js';
-import { buildDiagnostics } from '../haproxy/build-mapping.js';
-import { type ConfigDiagnostic, formatDiagnostic } from '../haproxy/config-diagnostics.js';
-import { loadHaproxyConfigFile } from '../haproxy/config-file.js';
-import type { ConfigEnv } from '../haproxy/config-tokenizer.js';
-import type { HaproxyConfig } from '../haproxy/config-types.js';
+import { buildFromHaproxyConfig } from '../haproxy/from-config.js';
+import type { HaproxyFrontend, HaproxyInstance } from '../haproxy/build/instance.js';
+import { buildDiagnostics } from '../haproxy/config/library-options.js';
+import { type ConfigDiagnostic, formatDiagnostic } from '../haproxy/config/diagnostics.js';
+import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
+import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
+import type { HaproxyConfig } from '../haproxy/config/types.js';
 
 /** The signals the run mode handles. */
 export type RunSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';

@@ -4,7 +4,7 @@ import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
 import type { Server } from '../server.js';
-import { intervalKind } from './hysteresis.js';
+import { intervalKind } from '../state/health-counter.js';
 import type { Probe } from './probe.js';
 import { runProbe } from './probe-run.js';
 import { tcpConnectProbe } from './probes/tcp-connect.js';

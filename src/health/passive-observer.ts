@@ -2,7 +2,7 @@ import { invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
 import type { Server } from '../server.js';
-import { type CheckCause, ON_ERROR_ACTIONS, type OnErrorAction } from './check-result.js';
+import { type CheckCause, ON_ERROR_ACTIONS, type OnErrorAction } from '../state/check-result.js';
 import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
 
 /** Per-server passive settings: HAProxy's `server … observe/error-limit/on-error`. */

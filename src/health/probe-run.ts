@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { LbError } from '../errors.js';
 import type { Server } from '../server.js';
-import { type CheckResult, isCheckStatus } from './check-result.js';
+import { type CheckResult, isCheckStatus } from '../state/check-result.js';
 import type { Probe, ProbeContext } from './probe.js';
 import { connectionErrorResult, isConnectionError } from './probes/socket-errors.js';
 

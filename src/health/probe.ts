@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Server } from '../server.js';
-import type { CheckResult } from './check-result.js';
+import type { CheckResult } from '../state/check-result.js';
 
 /**
  * What a probe gets besides the server and the signal: where to connect (the checker's `port`/`addr`

@@ -1,5 +1,5 @@
 import { invalidArg } from '../errors.js';
-import { CHECK_STATUS_TEXT } from '../health/check-result.js';
+import { CHECK_STATUS_TEXT } from '../state/check-result.js';
 import * as v from '../internal/validate.js';
 import { WEIGHT_SCALE } from '../server.js';
 import { type PoolStats, type ProxyTraffic, type ServerStatsSnapshot, type StatsInput, collectStats } from './stats-input.js';

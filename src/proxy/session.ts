@@ -3,10 +3,11 @@ import type { LbError } from '../errors.js';
 import type { Lease } from '../lease.js';
 import type { ConnectOutcome } from '../outcome.js';
 import type { Server } from '../server.js';
-import { type ConnectPolicy, Dialer, type LeaseSource } from './dial.js';
+import { type ConnectPolicy, Dialer } from '../dial/dialer.js';
+import type { LeaseSource } from '../lease.js';
 import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
-import type { TerminationCode } from './termination.js';
+import { type TerminationCode, dialFailureCode } from './termination.js';
 
 /** @internal The per-connection settings of a proxy, validated. */
 export interface SessionSettings {
@@ -215,8 +216,8 @@ export class Session extends Dialer {
     this.host.opened(this);
   }
 
-  protected dialFailed(code: TerminationCode, error: LbError): void {
-    this.termination ??= code;
+  protected dialFailed(error: LbError): void {
+    this.termination ??= dialFailureCode(error);
     this.error ??= error;
     this.host.rejected(this, error);
     this.client.destroy();

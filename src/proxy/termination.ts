@@ -1,3 +1,5 @@
+import type { LbError } from '../errors.js';
+
 /**
  * Who or what ended a proxied connection: the first character of HAProxy's termination state
  * (`doc/configuration.txt` §8.5).
@@ -62,4 +64,23 @@ export function describeTermination(code: TerminationCode): string {
   const cause = CAUSE_TEXT[code[0] as TerminationCause];
   const phase = PHASE_TEXT[code[1] as TerminationPhase];
   return phase === '' ? cause : `${cause} ${phase}`;
+}
+
+/**
+ * The termination state of a connection that never reached a server, from the dialer's error: `sQ` queue
+ * timeout, `SQ` queue full, `KQ` closed while queued, `sC` connect timeout, `SC` refused or no server.
+ */
+export function dialFailureCode(error: LbError): TerminationCode {
+  switch (error.code) {
+    case 'ERR_LB_QUEUE_TIMEOUT':
+      return 'sQ';
+    case 'ERR_LB_QUEUE_FULL':
+      return 'SQ';
+    case 'ERR_LB_CLOSED':
+      return 'KQ';
+    case 'ERR_LB_CONNECT_TIMEOUT':
+      return 'sC';
+    default:
+      return 'SC';
+  }
 }

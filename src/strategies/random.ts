@@ -1,6 +1,6 @@
 import { invalidArg } from '../errors.js';
 import type { Server } from '../server.js';
-import { GroupRings } from './chash-ring.js';
+import { GroupRings } from './internal/chash-ring.js';
 import type { PickContext, Strategy } from './strategy.js';
 
 /** Options of {@link RandomStrategy}. */

@@ -1,8 +1,8 @@
 import { invalidArg } from '../errors.js';
 import type { Server } from '../server.js';
-import { GroupRings } from './chash-ring.js';
-import { addressKey, fullHash, sdbmHash } from './hash.js';
-import { MapState } from './map-table.js';
+import { GroupRings } from './internal/chash-ring.js';
+import { addressKey, fullHash, sdbmHash } from './internal/hash.js';
+import { MapState } from './internal/map-table.js';
 import type { PickContext, ServerGroup, Strategy } from './strategy.js';
 
 /** Options of {@link SourceHash}. */

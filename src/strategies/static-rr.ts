@@ -1,5 +1,5 @@
 import type { Server } from '../server.js';
-import { MapState } from './map-table.js';
+import { MapState } from './internal/map-table.js';
 import type { PickContext, Strategy } from './strategy.js';
 
 /**

@@ -3,7 +3,8 @@ import dc from 'node:diagnostics_channel';
 import { afterEach, describe, it } from 'node:test';
 import { Pool as UndiciPool } from 'undici';
 import { balancedConnector } from '../../src/adapters/undici.js';
-import { CONNECT_TRACING_CHANNEL, type ConnectContext } from '../../src/diagnostics.js';
+import { CONNECT_TRACING_CHANNEL } from '../../src/diagnostics.js';
+import type { ConnectContext } from '../../src/diagnostics-messages.js';
 import { RecordingSink } from '../proxy/helpers.js';
 import { type HttpBackend, allLeasesReleased, balancerOver, currentConnections, httpBackends, selfSignedCertificate, tally } from './support.js';
 

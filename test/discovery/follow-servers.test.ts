@@ -3,7 +3,7 @@ import dc from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { ManualClock } from '../../src/clock.js';
-import type { DiscoveryUpdateMessage } from '../../src/diagnostics.js';
+import type { DiscoveryUpdateMessage } from '../../src/diagnostics-messages.js';
 import { type Discovery, type DiscoveryChange, followServers } from '../../src/discovery/follow-servers.js';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';

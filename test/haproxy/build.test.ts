@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfigFiles } from '../../src/cli/check.js';
 import { LbError } from '../../src/errors.js';
-import { buildFromHaproxyConfig } from '../../src/haproxy/build.js';
-import { parseHaproxyConfig } from '../../src/haproxy/config-parser.js';
+import { buildFromHaproxyConfig } from '../../src/haproxy/from-config.js';
+import { parseHaproxyConfig } from '../../src/haproxy/config/parser.js';
 import { SAFETY_MS, waitFor } from '../proxy/helpers.js';
 
 /** Free loopback ports (bound, then released). */

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';
-import { createStrategy, type StrategySpec } from '../../src/strategies/create.js';
-import type { ConfigDiagnostic } from '../../src/haproxy/config-diagnostics.js';
-import { formatDiagnostic } from '../../src/haproxy/config-diagnostics.js';
-import { parseHaproxyConfig, parseHaproxyConfigSources } from '../../src/haproxy/config-parser.js';
-import type { BackendConfig, HaproxyConfig } from '../../src/haproxy/config-types.js';
+import { createStrategy, type StrategySpec } from '../../src/strategies/index.js';
+import type { ConfigDiagnostic } from '../../src/haproxy/config/diagnostics.js';
+import { formatDiagnostic } from '../../src/haproxy/config/diagnostics.js';
+import { parseHaproxyConfig, parseHaproxyConfigSources } from '../../src/haproxy/config/parser.js';
+import type { BackendConfig, HaproxyConfig } from '../../src/haproxy/config/types.js';
 
 const TIMEOUTS = 'defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
-import { formatHaproxyLog, haproxyLog } from '../../src/haproxy/log-format.js';
+import { formatHaproxyLog, haproxyLog } from '../../src/haproxy/log/format.js';
 import { Pool } from '../../src/pool.js';
 import type { ServerOptions } from '../../src/server.js';
 

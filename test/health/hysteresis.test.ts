@@ -8,7 +8,7 @@ import {
   intervalKind,
   slowstartFactor,
   slowstartStepMs,
-} from '../../src/health/hysteresis.js';
+} from '../../src/state/health-counter.js';
 
 /** Applies results ('+' pass, '-' fail) from `health` and returns every intermediate counter. */
 function walk(health: number, results: string, rise: number, fall: number): number[] {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { LbError } from '../../src/errors.js';
-import { haproxyLog } from '../../src/haproxy/log-format.js';
+import { haproxyLog } from '../../src/haproxy/log/format.js';
 import { ActiveChecker } from '../../src/health/active-checker.js';
 import { PassiveObserver, type PassiveObserverOptions } from '../../src/health/passive-observer.js';
 import type { ConnectOutcome } from '../../src/outcome.js';

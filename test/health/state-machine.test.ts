@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { LbError } from '../../src/errors.js';
-import type { CheckResult } from '../../src/health/check-result.js';
+import type { CheckResult } from '../../src/state/check-result.js';
 import { Pool } from '../../src/pool.js';
 import type { ServerOptions } from '../../src/server.js';
 import { PASSED, REFUSED } from './support.js';

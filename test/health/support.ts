@@ -1,5 +1,5 @@
 import type { ManualClock } from '../../src/clock.js';
-import type { CheckResult } from '../../src/health/check-result.js';
+import type { CheckResult } from '../../src/state/check-result.js';
 import type { Probe } from '../../src/health/probe.js';
 import type { Pool } from '../../src/pool.js';
 import type { Server } from '../../src/server.js';

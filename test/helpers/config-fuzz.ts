@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { LbError } from '../../src/errors.js';
-import type { ConfigDiagnostic } from '../../src/haproxy/config-diagnostics.js';
-import { parseHaproxyConfig } from '../../src/haproxy/config-parser.js';
+import type { ConfigDiagnostic } from '../../src/haproxy/config/diagnostics.js';
+import { parseHaproxyConfig } from '../../src/haproxy/config/parser.js';
 
 /**
  * The fuzzing property of parseHaproxyConfig and its input generators, shared by test/haproxy/config-fuzz.test.ts

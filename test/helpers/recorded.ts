@@ -1,6 +1,6 @@
 import type { Lease } from '../../src/lease.js';
 import type { ServerOptions } from '../../src/server.js';
-import type { StrategySpec } from '../../src/strategies/create.js';
+import type { StrategySpec } from '../../src/strategies/index.js';
 import { setup } from './picks.js';
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { ActiveChecker, type ActiveCheckerOptions } from '../../src/health/active-checker.js';
-import type { CheckResult } from '../../src/health/check-result.js';
+import type { CheckResult } from '../../src/state/check-result.js';
 import { httpProbe } from '../../src/health/probes/http.js';
 import { sendExpectProbe } from '../../src/health/probes/send-expect.js';
 import { Pool } from '../../src/pool.js';

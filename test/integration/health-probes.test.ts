@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { systemClock } from '../../src/clock.js';
-import type { CheckResult } from '../../src/health/check-result.js';
+import type { CheckResult } from '../../src/state/check-result.js';
 import type { Probe, ProbeContext } from '../../src/health/probe.js';
 import { httpProbe } from '../../src/health/probes/http.js';
 import { sendExpectProbe } from '../../src/health/probes/send-expect.js';

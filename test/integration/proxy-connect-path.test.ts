@@ -6,7 +6,7 @@ import { LbError } from '../../src/errors.js';
 import { PassiveObserver } from '../../src/health/passive-observer.js';
 import type { Server } from '../../src/server.js';
 import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
-import { type ProxyConnection, type RetryPlan, TcpProxy } from '../../src/tcp-proxy.js';
+import { type ProxyConnection, type RetryPlan, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import {
   RecordingSink,
   backend,

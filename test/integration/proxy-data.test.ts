@@ -4,7 +4,7 @@ import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { PROXY_V2_SIGNATURE } from '../../src/proxy/proxy-protocol.js';
-import type { TcpProxyOptions } from '../../src/tcp-proxy.js';
+import type { TcpProxyOptions } from '../../src/proxy/tcp-proxy.js';
 import {
   type Backend,
   type ProxyRig,

@@ -5,7 +5,7 @@ import type net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { ManualClock } from '../../src/clock.js';
-import { connect, createConnection } from '../../src/connect.js';
+import { connect, createConnection } from '../../src/dial/connect.js';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';
 import type { ServerOptions } from '../../src/server.js';

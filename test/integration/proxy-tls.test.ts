@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';
-import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
+import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { selfSignedCertificate } from '../adapters/support.js';
 import { type Backend, backend, waitFor } from '../proxy/helpers.js';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';
-import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
+import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { backend, closeServer, closedByPeer, collect, echo, listen, s, waitEvent, waitFor } from '../proxy/helpers.js';
 
 describe('TcpProxy ways in: attach() and handle() (loopback)', () => {

@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/clock.js';
 import { LbError } from '../../src/errors.js';
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from '../../src/metrics/prometheus.js';
 import { Pool } from '../../src/pool.js';
-import type { TcpProxyStats } from '../../src/tcp-proxy.js';
+import type { TcpProxyStats } from '../../src/proxy/tcp-proxy.js';
 import { type MetricFamily, parsePrometheus } from '../helpers/prometheus-parser.js';
 
 function fixture() {

@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/clock.js';
 import { LbError } from '../../src/errors.js';
 import { SHOW_STAT_FIELDS, showStatRecords, toShowStat } from '../../src/metrics/show-stat.js';
 import { Pool } from '../../src/pool.js';
-import type { TcpProxyStats } from '../../src/tcp-proxy.js';
+import type { TcpProxyStats } from '../../src/proxy/tcp-proxy.js';
 
 /**
  * `show stat` of HAProxy 2.6.12 (Debian) for this configuration, captured from its stats socket

@@ -7,7 +7,7 @@ import type { ConnectOutcome, OutcomeSink } from '../../src/outcome.js';
 import { Pool } from '../../src/pool.js';
 import type { Server, ServerOptions } from '../../src/server.js';
 import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
-import { type ConnectionRecord, TcpProxy, type TcpProxyOptions } from '../../src/tcp-proxy.js';
+import { type ConnectionRecord, TcpProxy, type TcpProxyOptions } from '../../src/proxy/tcp-proxy.js';
 import { withTimeout } from '../helpers/timeout.js';
 
 /** Safety net for every wait: a test that hangs fails with a message instead of stalling CI. */

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';
-import { TCP_PROXY_DEFAULTS, TcpProxy } from '../../src/tcp-proxy.js';
+import { TCP_PROXY_DEFAULTS, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 
 function balancer(): Balancer {
   return new Balancer(new Pool('fe', { servers: [{ name: 's1', host: '127.0.0.1', port: 1 }] }));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
-import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
+import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
   type BackendResult, destroyClients, expectedHash, integrityClient, integrityHandler, makePlans, MiB, report, SEED, size, track, until, withLoopDelay,

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
-import { buildFromHaproxyConfig } from '../../src/haproxy/build.js';
-import { parseHaproxyConfig } from '../../src/haproxy/config-parser.js';
+import { buildFromHaproxyConfig } from '../../src/haproxy/from-config.js';
+import { parseHaproxyConfig } from '../../src/haproxy/config/parser.js';
 import { Pool } from '../../src/pool.js';
-import { TcpProxy } from '../../src/tcp-proxy.js';
+import { TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
   destroyClients, report, track,

@@ -5,7 +5,7 @@ import { ActiveChecker } from '../../src/health/active-checker.js';
 import { PassiveObserver } from '../../src/health/passive-observer.js';
 import { Pool } from '../../src/pool.js';
 import type { TerminationCode } from '../../src/proxy/termination.js';
-import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
+import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
   type BackendResult, type ClientResult, destroyClients, expectedHash, integrityClient, integrityHandler, makePlans, MiB, report, SEED, size, sourceAddressOf, track, until, withLoopDelay,

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
-import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
+import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { ManualClock, faultBackend } from '../../src/testing/index.js';
 import {
   destroyClients, MiB, openPaced, report, rssMiB, runPool, settle, size, track, until, withLoopDelay,

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
 import type { TcpProxyStats } from '../../src/proxy/records.js';
-import { TcpProxy } from '../../src/tcp-proxy.js';
+import { TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import { fdLimit, fds, handles, heapMiB, runPool, settle, track, until } from './support.js';
 

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
-import { type ConnectionRecord, TcpProxy } from '../../src/tcp-proxy.js';
+import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
   type BackendResult, destroyClients, expectedHash, fdLimit, fds, handles, heapMiB, integrityClient, integrityHandler, makePlans, MiB, report, runPool, SEED, settle, size, track, until,

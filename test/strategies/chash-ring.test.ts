@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Pool } from '../../src/pool.js';
 import type { Server } from '../../src/server.js';
-import { ChashRing, GroupRings } from '../../src/strategies/chash-ring.js';
+import { ChashRing, GroupRings } from '../../src/strategies/internal/chash-ring.js';
 import { servers } from '../helpers/picks.js';
 
 function threeServers(): [Server, Server, Server] {

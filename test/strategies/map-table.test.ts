@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Pool } from '../../src/pool.js';
 import type { Server } from '../../src/server.js';
-import { ServerMap, mapWeights } from '../../src/strategies/map-table.js';
+import { ServerMap, mapWeights } from '../../src/strategies/internal/map-table.js';
 import { servers } from '../helpers/picks.js';
 
 /** HAProxy's recalc_server_map() loop, transcribed literally: O(slots × servers). */

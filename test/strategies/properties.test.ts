@@ -7,7 +7,7 @@ import { LbError } from '../../src/errors.js';
 import type { Lease } from '../../src/lease.js';
 import { Pool } from '../../src/pool.js';
 import type { AdminState, Server } from '../../src/server.js';
-import { STRATEGY_NAMES, type StrategySpec } from '../../src/strategies/create.js';
+import { STRATEGY_NAMES, type StrategySpec } from '../../src/strategies/index.js';
 import { mulberry32 as seeded } from '../helpers/prng.js';
 
 /**

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { LbError } from '../../src/errors.js';
 import type { Lease } from '../../src/lease.js';
 import type { Server } from '../../src/server.js';
-import { fullHash } from '../../src/strategies/hash.js';
+import { fullHash } from '../../src/strategies/internal/hash.js';
 import { RandomStrategy } from '../../src/strategies/random.js';
 import { servers, setup } from '../helpers/picks.js';
 import { mulberry32 } from '../helpers/prng.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { LbError } from '../../src/errors.js';
 import type { Pool } from '../../src/pool.js';
 import type { Server } from '../../src/server.js';
-import { fullHash } from '../../src/strategies/hash.js';
+import { fullHash } from '../../src/strategies/internal/hash.js';
 import { SourceHash } from '../../src/strategies/source.js';
 import type { Balancer } from '../../src/balancer.js';
 import { servers, setup } from '../helpers/picks.js';

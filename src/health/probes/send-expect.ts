@@ -1,6 +1,6 @@
 import { invalidArg } from '../../errors.js';
 import * as v from '../../internal/validate.js';
-import type { CheckResult } from '../check-result.js';
+import type { CheckResult } from '../../state/check-result.js';
 import type { Probe, ProbeContext } from '../probe.js';
 import { ProbeSocket } from './probe-socket.js';
 import { connectionErrorResult } from './socket-errors.js';

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../check-result.js';
+import type { CheckResult } from '../../state/check-result.js';
 
 /**
  * HAProxy words a failed connection with the system's `strerror()` text ([src/check.c chk_report_conn_err()]);

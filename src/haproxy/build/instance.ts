@@ -1,0 +1,444 @@
+/**
+ * The handle {@link buildFromHaproxyConfig} returns: every object of the configuration by section name, and
+ * their shared lifecycle (start listening and checking, graceful close, abrupt destroy). The log wiring
+ * (HAProxy's state-change lines and `tcplog` lines to the configured targets) lives here too.
+ */
+import net from 'node:net';
+import { Balancer } from '../../balancer.js';
+import type { Clock } from '../../clock.js';
+import { LbError } from '../../errors.js';
+import { ActiveChecker } from '../../health/active-checker.js';
+import { PassiveObserver } from '../../health/passive-observer.js';
+import * as v from '../../internal/validate.js';
+import { Pool } from '../../pool.js';
+import type { Server } from '../../server.js';
+import { type ConnectionRecord, TcpProxy } from '../../proxy/tcp-proxy.js';
+import {
+  type BackendSection, type FrontendSection, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf, proxiesInOrder,
+  proxyOptionsOf, queueTimeoutOf, serverOptionsOf, strategyOf, targetBackendName,
+} from '../config/library-options.js';
+import type { BackendConfig, FrontendConfig, HaproxyConfig, ListenConfig, LogLevel } from '../config/types.js';
+import { type HaproxyLogEvent, formatHaproxyLog, haproxyLog } from '../log/format.js';
+import { formatConnectFrom, formatTcplog } from '../log/tcplog.js';
+import { LogOutput, type LogTargets, proxyLogTargets } from '../log/output.js';
+
+/** The objects of one `backend` (or the backend half of a `listen`). */
+export interface HaproxyBackend {
+  readonly name: string;
+  readonly kind: 'backend' | 'listen';
+  /** HAProxy's numeric proxy id (`iid` in `show stat`, `be_id` in `show servers state`): 2, 3… in declaration order. */
+  readonly uuid: number;
+  readonly config: BackendConfig | ListenConfig;
+  readonly pool: Pool;
+  readonly balancer: Balancer;
+  /** Runs the checks of the servers with `check` (every backend has one; it has nothing to do without checked servers). */
+  readonly checker: ActiveChecker;
+  /** `observe layer4`, when a checked server has it. */
+  readonly observer: PassiveObserver | undefined;
+  /** True for HAProxy's dynamic algorithms (any weight and `add server` at runtime). */
+  readonly dynamic: boolean;
+}
+
+/** The objects of one `frontend` (or the frontend half of a `listen`). */
+export interface HaproxyFrontend {
+  readonly name: string;
+  readonly kind: 'frontend' | 'listen';
+  readonly uuid: number;
+  readonly config: FrontendConfig | ListenConfig;
+  /** Where connections go; undefined for a frontend without backend (every connection is closed, `<NOSRV>`). */
+  readonly backend: HaproxyBackend | undefined;
+  readonly proxy: TcpProxy;
+  /** The addresses it listens on, once started. */
+  readonly addresses: readonly net.AddressInfo[];
+}
+
+/** Options of {@link HaproxyInstance.close}. */
+export interface HaproxyCloseOptions {
+  /** After this many ms, connections still open are destroyed. @defaultValue Infinity (wait for them all) */
+  readonly deadlineMs?: number;
+}
+
+/** @internal What the instance needs of the runtime API it opens on start (HAProxy's `stats socket` lines). */
+export interface StatsApi {
+  readonly addresses: readonly (string | net.AddressInfo)[];
+  start(): Promise<void>;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/** @internal Makes the runtime API of an instance; given by `buildFromHaproxyConfig`, which sits above both. */
+export type StatsApiFactory = (
+  instance: HaproxyInstance,
+  sockets: HaproxyConfig['global']['statsSockets'],
+  options: { readonly clock: Clock; readonly idleTimeoutMs: number },
+) => StatsApi;
+
+/** @internal Settled options of the builder. */
+export interface InstanceSettings {
+  readonly clock: Clock;
+  readonly date: () => Date;
+  readonly stderr: (text: string) => void;
+  readonly stdout: (text: string) => void;
+  readonly pid: number;
+  readonly warnings: boolean;
+  readonly statsSockets: boolean;
+  readonly logTag: string;
+  readonly version: string;
+  readonly random: () => number;
+  readonly onAccept: ((frontend: HaproxyFrontend, socket: net.Socket) => void) | undefined;
+  readonly statsApi: StatsApiFactory;
+}
+
+interface MutableFrontend extends HaproxyFrontend {
+  addresses: net.AddressInfo[];
+}
+
+/**
+ * A running (or ready to run) configuration: the pools, balancers, checkers, observers and proxies by section
+ * name, started and stopped together. Created by {@link buildFromHaproxyConfig}.
+ */
+export class HaproxyInstance {
+  /** The configuration it was built from. */
+  readonly config: HaproxyConfig;
+  /** Backends and listen sections, by name, in declaration order. */
+  readonly backends: ReadonlyMap<string, HaproxyBackend>;
+  /** Frontends and listen sections, by name, in declaration order. */
+  readonly frontends: ReadonlyMap<string, HaproxyFrontend>;
+  /** Process id shown in messages. */
+  readonly pid: number;
+  /** Version shown by `show info`. */
+  readonly version: string;
+  /** Clock time at which {@link HaproxyInstance.start} was called (`show info` uptime). */
+  startedAtMs = 0;
+  /** Wall-clock time of the start (`Start_time_sec`). */
+  startedAt: Date | undefined;
+
+  /** @internal Runtime state of servers that the classes do not hold (HAProxy's admin flags and check switches). */
+  readonly runtime = {
+    /** Servers whose checks were disabled with `disable health` (or dynamic servers not yet enabled). */
+    healthDisabled: new WeakSet<Server>(),
+    /** Servers in maintenance because of `disabled` in the configuration (HAProxy's `CMAINT`), until changed. */
+    configMaint: new WeakSet<Server>(),
+    /** Unchecked servers that went through maintenance: HAProxy shows their health as 0 from then on. */
+    uncheckedHealthZero: new WeakSet<Server>(),
+    /** Times each backend lost its last usable server (`chkdown` of the BACKEND row). */
+    backendDowns: new WeakMap<Pool, number>(),
+  };
+
+  readonly #s: InstanceSettings;
+  readonly #log: LogOutput;
+  readonly #listeners: net.Server[] = [];
+  readonly #unfollow: (() => void)[] = [];
+  #api: StatsApi | undefined;
+  #started: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #stopping = false;
+
+  /** @internal Use {@link buildFromHaproxyConfig}. */
+  constructor(config: HaproxyConfig, settings: InstanceSettings) {
+    this.config = config;
+    this.#s = settings;
+    this.pid = settings.pid;
+    this.version = settings.version;
+    this.#log = new LogOutput({
+      stderr: settings.stderr,
+      stdout: settings.stdout,
+      pid: settings.pid,
+      warnings: settings.warnings,
+      date: settings.date,
+      tag: settings.logTag,
+    });
+    const order = proxiesInOrder(config);
+    const uuids = new Map(order.map((p, i) => [p, i + 2]));
+    const backends = new Map<string, HaproxyBackend>();
+    for (const section of backendSections(config).values()) {
+      backends.set(section.name, this.#buildBackend(section, uuids.get(section) ?? 0));
+    }
+    const frontends = new Map<string, HaproxyFrontend>();
+    for (const p of order) {
+      if (p.kind === 'backend' || frontends.has(p.name)) continue;
+      const targetName = targetBackendName(p);
+      const backend = targetName === undefined ? undefined : backends.get(targetName);
+      frontends.set(p.name, this.#buildFrontend(p, backend, uuids.get(p) ?? 0));
+    }
+    this.backends = backends;
+    this.frontends = frontends;
+  }
+
+  /** The backend (or listen) section called `name`; throws `ERR_LB_INVALID_ARG` if there is none. */
+  backend(name: string): HaproxyBackend {
+    const b = this.backends.get(name);
+    if (b === undefined) throw new LbError('ERR_LB_INVALID_ARG', `the configuration has no backend or listen section named ${JSON.stringify(name)}`);
+    return b;
+  }
+
+  /** The frontend (or listen) section called `name`; throws `ERR_LB_INVALID_ARG` if there is none. */
+  frontend(name: string): HaproxyFrontend {
+    const f = this.frontends.get(name);
+    if (f === undefined) throw new LbError('ERR_LB_INVALID_ARG', `the configuration has no frontend or listen section named ${JSON.stringify(name)}`);
+    return f;
+  }
+
+  /** True once {@link HaproxyInstance.close}, {@link HaproxyInstance.softStop} or {@link HaproxyInstance.destroy} was called. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** Live client connections over every frontend. */
+  get connections(): number {
+    let n = 0;
+    for (const f of this.frontends.values()) n += f.proxy.connections;
+    return n;
+  }
+
+  /** The address of the runtime API listeners, once started. */
+  get statsAddresses(): readonly (string | net.AddressInfo)[] {
+    return this.#api?.addresses ?? [];
+  }
+
+  /**
+   * Starts everything: listens on every `bind` address, opens the `stats socket`s, starts the health checks.
+   * Rejects (after undoing what was started) when a listener cannot be opened, e.g.
+   * `Starting frontend web: cannot bind socket (Address already in use) [127.0.0.1:8080]`. Idempotent.
+   */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#stopping) throw new LbError('ERR_LB_CLOSED', 'the configuration was closed');
+    this.startedAtMs = this.#s.clock.now();
+    this.startedAt = this.#s.date();
+    try {
+      for (const f of this.frontends.values()) await this.#listen(f as MutableFrontend);
+      if (this.#s.statsSockets && this.config.global.statsSockets.length > 0) {
+        this.#api = this.#s.statsApi(this, this.config.global.statsSockets, { clock: this.#s.clock, idleTimeoutMs: this.config.global.statsTimeoutMs });
+        await this.#api.start();
+      }
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+    for (const b of this.backends.values()) b.checker.start();
+  }
+
+  async #listen(f: MutableFrontend): Promise<void> {
+    const targets = proxyLogTargets(f.config, this.config.global);
+    const connectLine = !f.config.tcpLog && targets.length > 0;
+    for (const bind of f.config.binds) {
+      for (let port = bind.port; port <= bind.portEnd; port++) {
+        const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
+        server.on('connection', (socket) => {
+          if (connectLine) {
+            const line = formatConnectFrom({ address: socket.remoteAddress, port: socket.remotePort }, { address: socket.localAddress, port: socket.localPort }, f.name);
+            this.#log.send(targets, 'info', line);
+          }
+          this.#s.onAccept?.(f, socket);
+          f.proxy.handle(socket);
+        });
+        server.on('error', () => {});
+        await new Promise<void>((resolve, reject) => {
+          const onError = (err: NodeJS.ErrnoException): void => {
+            const reason = err.code === 'EADDRINUSE' ? 'Address already in use' : err.code === 'EACCES' ? 'Permission denied' : err.message;
+            reject(new LbError('ERR_LB_INVALID_STATE', `Starting ${f.kind === 'listen' ? 'proxy' : 'frontend'} ${f.name}: cannot bind socket (${reason}) [${bind.host}:${port}]`, { cause: err }));
+          };
+          server.once('error', onError);
+          server.listen({ host: bind.host, port }, () => {
+            server.removeListener('error', onError);
+            resolve();
+          });
+        });
+        this.#listeners.push(server);
+        f.addresses.push(server.address() as net.AddressInfo);
+      }
+    }
+  }
+
+  /**
+   * HAProxy's soft stop (`SIGUSR1`): stop listening (frontends and runtime API) and finish the live connections,
+   * then release everything. Same as `close()` without a deadline.
+   */
+  softStop(): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Stops accepting connections and runtime API commands, waits for the live connections to finish (or destroys
+   * them after `deadlineMs`), then stops the checks and releases every object. Idempotent: returns the same promise.
+   */
+  close(options: HaproxyCloseOptions = {}): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const o = v.plainObject('close options', options);
+    v.knownKeys('close options', o, ['deadlineMs']);
+    const deadlineMs = v.durationMs('deadlineMs', o['deadlineMs'] ?? Infinity, { allowInfinite: true });
+    this.#stopping = true;
+    this.#closing = this.#close(deadlineMs);
+    return this.#closing;
+  }
+
+  async #close(deadlineMs: number): Promise<void> {
+    await this.#started?.catch(() => {});
+    this.#stopListening();
+    const api = this.#api?.close();
+    await Promise.all([...this.frontends.values()].map((f) => f.proxy.close(deadlineMs === Infinity ? {} : { deadlineMs })));
+    await api;
+    await this.#release();
+  }
+
+  /** Closes everything now: listeners, runtime API, live connections (`KD`), checks. */
+  destroy(): void {
+    this.#stopping = true;
+    this.#stopListening();
+    this.#api?.destroy();
+    for (const f of this.frontends.values()) f.proxy.destroy();
+    this.#closing ??= this.#release();
+  }
+
+  /** @internal Runs a command of an interactive runtime API session: its `[WARNING]` messages say `CLI : ` first, as HAProxy's do. */
+  _inCliContext<T>(run: () => T): T {
+    const previous = this.#log.context;
+    this.#log.context = 'CLI : ';
+    try {
+      return run();
+    } finally {
+      this.#log.context = previous;
+    }
+  }
+
+  /** @internal `[NOTICE]   (<pid>) : <message>` on stderr (runtime API notices). */
+  _notice(message: string): void {
+    this.#log.notice(message);
+  }
+
+  /** @internal `[ALERT]    (<pid>) : <message>` on stderr (runtime API alerts). */
+  _alert(message: string): void {
+    this.#log.alert(message);
+  }
+
+  /** @internal A process message about a proxy: the `[WARNING]` copy on stderr and the line to the proxy's log targets. */
+  _warnAndLog(proxyName: string, message: string): void {
+    this.#log.warning(message);
+    const section = this.frontends.get(proxyName)?.config ?? this.backends.get(proxyName)?.config;
+    if (section !== undefined) this.#log.send(proxyLogTargets(section, this.config.global), 'warning', message);
+  }
+
+  /** Same as {@link HaproxyInstance.close} without a deadline. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #stopListening(): void {
+    for (const server of this.#listeners.splice(0)) server.close();
+  }
+
+  async #release(): Promise<void> {
+    for (const stop of this.#unfollow.splice(0)) stop();
+    await Promise.all([...this.backends.values()].map(async (b) => {
+      await b.checker.close();
+      await b.observer?.close();
+      b.balancer.destroy();
+    }));
+    await this.#log.close();
+  }
+
+  #buildBackend(section: BackendSection, uuid: number): HaproxyBackend {
+    const clock = this.#s.clock;
+    const pool = new Pool(section.name, { servers: section.servers.map(serverOptionsOf), allBackups: section.allBackups, clock });
+    for (const s of section.servers) if (s.disabled) this.runtime.configMaint.add(pool.get(s.name));
+    const balancer = new Balancer(pool, { strategy: strategyOf(section), timeoutQueueMs: queueTimeoutOf(section), clock, random: this.#s.random });
+    const view = this.#poolView(pool);
+    const checkerOptions = checkerOptionsOf(section, this.config.global) ?? { autoStart: false };
+    const checker = new ActiveChecker(view, { ...checkerOptions, clock, random: this.#s.random });
+    const observerOptions = observerOptionsOf(section);
+    const observer = observerOptions === undefined ? undefined : new PassiveObserver(view, observerOptions);
+    pool.on('pool:empty', () => this.runtime.backendDowns.set(pool, (this.runtime.backendDowns.get(pool) ?? 0) + 1));
+    pool.on('server:admin', (server) => {
+      if (!server.check && server.adminState === 'maint') this.runtime.uncheckedHealthZero.add(server);
+    });
+    const backend: HaproxyBackend = { name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section) };
+    this.#followStates(backend);
+    return backend;
+  }
+
+  /**
+   * The pool as the checker and observer see it: results for servers whose checks are disabled from the
+   * runtime API are dropped (ActiveChecker has no per-server pause; the probe still runs).
+   */
+  #poolView(pool: Pool): Pool {
+    const disabled = this.runtime.healthDisabled;
+    return new Proxy(pool, {
+      get(target, prop) {
+        if (prop === 'reportCheck') return (server: Server, ...rest: [never]) => !disabled.has(server) && target.reportCheck(server, ...rest);
+        if (prop === 'reportErrorLimit') {
+          return (server: Server, ...rest: [never, never]) => !disabled.has(server) && target.reportErrorLimit(server, ...rest);
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  /** HAProxy's state-change lines: the `[WARNING]` copy on stderr, then the line to the backend's log targets. */
+  #followStates(backend: HaproxyBackend): void {
+    const targets = proxyLogTargets(backend.config, this.config.global);
+    const section = backend.kind === 'listen' ? 'proxy' : 'backend';
+    const stop = haproxyLog(backend.pool, (line, event) => {
+      if (event.kind === 'no-server') this.#log.alert(formatHaproxyLog({ ...event, stderr: true }));
+      else this.#log.warning(line);
+      this.#log.send(targets, levelOf(event), line);
+    }, { logHealthChecks: backend.config.logHealthChecks, section, queue: backend.balancer });
+    this.#unfollow.push(stop);
+  }
+
+  #buildFrontend(section: FrontendSection, backend: HaproxyBackend | undefined, uuid: number): HaproxyFrontend {
+    const clock = this.#s.clock;
+    // A frontend without backend still accepts and closes, as HAProxy does (`<NOSRV>`, `SC`).
+    const balancer = backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
+    const proxy = new TcpProxy(balancer, {
+      ...proxyOptionsOf(section, backend?.config),
+      ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
+      clock,
+    });
+    const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, addresses: [] };
+    if (section.tcpLog) {
+      const targets = proxyLogTargets(section, this.config.global);
+      if (targets.length > 0) {
+        proxy.on('connection:close', (record) => {
+          if (section.dontLogNull && record.bytesIn === 0) return;
+          this.#log.send(targets, 'info', this.#tcplogLine(frontend, record));
+        });
+      }
+    }
+    return frontend;
+  }
+
+  #tcplogLine(f: HaproxyFrontend, record: ConnectionRecord): string {
+    const acceptedAt = new Date(this.#s.date().getTime() - record.durationMs);
+    const server = record.server === undefined ? undefined : f.backend?.pool.find(record.server);
+    const b = f.backend?.balancer;
+    return formatTcplog(record, f.name, f.backend?.name ?? f.name, acceptedAt, {
+      processConnections: this.connections + 1,
+      frontendConnections: f.proxy.connections + 1,
+      backendConnections: (b?.activeLeases ?? 0) + (record.server === undefined ? 0 : 1),
+      serverConnections: (server?.currentConnections ?? 0) + (record.server === undefined ? 0 : 1),
+      serverQueue: 0,
+      backendQueue: 0,
+    });
+  }
+}
+
+/** The syslog level HAProxy gives each message (`src/server.c srv_update_status()`, `backend.c set_backend_down()`). */
+function levelOf(event: HaproxyLogEvent): LogLevel {
+  switch (event.kind) {
+    case 'no-server':
+      return 'emerg';
+    case 'server-down':
+    case 'maint-enter':
+      return 'alert';
+    default:
+      return 'notice';
+  }
+}
+
+export type { LogTargets };

@@ -1,0 +1,141 @@
+/**
+ * The parser's mutable working state: one draft per section, cloned from its `defaults` section when it
+ * starts (HAProxy copies a defaults section into each proxy that uses it), then frozen into the
+ * readonly types of `config-types.ts`. Internal: not exported from the package.
+ */
+import type {
+  BalanceAlgorithm,
+  BindAddress,
+  DefaultServerSettings,
+  HashType,
+  HttpCheck,
+  LogTarget,
+  ProxyTimeouts,
+  ServerConfig,
+  SourceLocation,
+  TcpCheckRule,
+} from './types.js';
+
+/** Removes `readonly` from the top level of a type. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** HAProxy 2.6's server defaults (`doc/configuration.txt` §5.2; `include/haproxy/defaults.h`). */
+export const HAPROXY_SERVER_DEFAULTS = Object.freeze({
+  weight: 1,
+  backup: false,
+  maxconn: 0,
+  maxqueue: 0,
+  slowstartMs: 0,
+  disabled: false,
+  initState: 'up',
+  check: false,
+  interMs: 2000,
+  rise: 2,
+  fall: 3,
+  observe: 'none',
+  errorLimit: 10,
+  onError: 'fail-check',
+  proxyProtocol: 'none',
+} as const satisfies Partial<ServerConfig>);
+
+/** HAProxy 2.6's proxy defaults that apply in TCP mode. */
+export const HAPROXY_PROXY_DEFAULTS = Object.freeze({
+  retries: 3,
+  balance: Object.freeze({ name: 'roundrobin' }) as BalanceAlgorithm,
+  hashType: 'map-based' as HashType,
+});
+
+/** A `server` line as read: its own keywords, with the `default-server` values current at that line. */
+export interface ServerDraft {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  id?: number;
+  readonly settings: Mutable<DefaultServerSettings>;
+  readonly source: SourceLocation;
+}
+
+/** What a section kind may contain: frontend part, backend part, or (for defaults) everything but names. */
+export type DraftKind = 'defaults' | 'frontend' | 'backend' | 'listen';
+
+/** One section being read. */
+export interface ProxyDraft {
+  readonly kind: DraftKind;
+  readonly name: string;
+  readonly source: SourceLocation;
+  /** `from <name>` as written. */
+  from?: string;
+  /** The defaults section it was cloned from ('' = unnamed), if any. */
+  defaults?: string;
+  timeouts: Mutable<ProxyTimeouts>;
+  logGlobal: boolean;
+  logTargets: LogTarget[];
+  tcpLog: boolean;
+  dontLogNull: boolean;
+  binds: BindAddress[];
+  defaultBackend?: { readonly name: string; readonly source: SourceLocation };
+  useBackends: { readonly name: string; readonly source: SourceLocation }[];
+  balance: BalanceAlgorithm;
+  hashType: HashType;
+  retries: number;
+  redispatch?: number;
+  allBackups: boolean;
+  logHealthChecks: boolean;
+  checkOption: 'none' | 'tcp-check' | 'httpchk';
+  httpCheck?: HttpCheck;
+  tcpCheckRules: TcpCheckRule[];
+  /** True while the rules are the ones inherited from defaults: the section's first `tcp-check` replaces them. */
+  tcpCheckRulesInherited: boolean;
+  defaultServer: Mutable<DefaultServerSettings>;
+  servers: ServerDraft[];
+}
+
+/** A fresh draft with HAProxy's built-in defaults. */
+export function emptyDraft(kind: DraftKind, name: string, source: SourceLocation): ProxyDraft {
+  return {
+    kind,
+    name,
+    source,
+    timeouts: {},
+    logGlobal: false,
+    logTargets: [],
+    tcpLog: false,
+    dontLogNull: false,
+    binds: [],
+    useBackends: [],
+    balance: HAPROXY_PROXY_DEFAULTS.balance,
+    hashType: HAPROXY_PROXY_DEFAULTS.hashType,
+    retries: HAPROXY_PROXY_DEFAULTS.retries,
+    allBackups: false,
+    logHealthChecks: false,
+    checkOption: 'none',
+    tcpCheckRules: [],
+    tcpCheckRulesInherited: false,
+    defaultServer: {},
+    servers: [],
+  };
+}
+
+/** A new section's draft initialised from a defaults draft (what HAProxy's `proxy_preset_defaults` + copy do). */
+export function draftFromDefaults(kind: DraftKind, name: string, source: SourceLocation, base: ProxyDraft, baseName: string): ProxyDraft {
+  const draft = emptyDraft(kind, name, source);
+  draft.defaults = baseName;
+  draft.timeouts = { ...base.timeouts };
+  draft.logGlobal = base.logGlobal;
+  draft.logTargets = [...base.logTargets];
+  draft.tcpLog = base.tcpLog;
+  draft.dontLogNull = base.dontLogNull;
+  if (base.defaultBackend !== undefined && kind !== 'backend') draft.defaultBackend = base.defaultBackend;
+  draft.balance = base.balance;
+  draft.hashType = base.hashType;
+  draft.retries = base.retries;
+  if (base.redispatch !== undefined) draft.redispatch = base.redispatch;
+  draft.allBackups = base.allBackups;
+  draft.logHealthChecks = base.logHealthChecks;
+  draft.checkOption = base.checkOption;
+  if (base.httpCheck !== undefined) draft.httpCheck = base.httpCheck;
+  draft.tcpCheckRules = [...base.tcpCheckRules];
+  draft.tcpCheckRulesInherited = base.tcpCheckRules.length > 0;
+  draft.defaultServer = { ...base.defaultServer };
+  return draft;
+}

@@ -1,0 +1,180 @@
+/**
+ * After every line is read: checks that need the whole file (backend references, server ids), the lint
+ * warnings HAProxy gives or does not (missing timeouts, `observe` without `check`, backup-only backends),
+ * and freezing the drafts into the public description.
+ */
+import type { DiagnosticLog } from './diagnostics.js';
+import { HAPROXY_SERVER_DEFAULTS, type ProxyDraft, type ServerDraft } from './draft.js';
+import { describeSection, proxyTypeName } from './line.js';
+import type {
+  BackendFields, CheckKind, DefaultsConfig, FrontendFields, ProxyCommon, ServerConfig,
+} from './types.js';
+
+/** Every proxy draft of the file, in order, and the defaults drafts. */
+export interface Drafts {
+  readonly defaults: readonly ProxyDraft[];
+  readonly proxies: readonly ProxyDraft[];
+}
+
+/** Runs the whole-file checks and lints, reporting into `log`. */
+export function checkDrafts(drafts: Drafts, log: DiagnosticLog): void {
+  const withBackend = new Map<string, ProxyDraft>();
+  for (const p of drafts.proxies) if (p.kind !== 'frontend' && !withBackend.has(p.name)) withBackend.set(p.name, p);
+
+  for (const p of drafts.proxies) {
+    if (p.kind !== 'backend') {
+      const refs = [...(p.defaultBackend === undefined ? [] : [{ ...p.defaultBackend, what: 'default_backend' }]),
+        ...p.useBackends.map((u) => ({ ...u, what: 'use_backend' }))];
+      for (const ref of refs) {
+        if (!withBackend.has(ref.name)) {
+          log.add('alert', ref.source, ref.what, `Proxy '${p.name}': unable to find required ${ref.what}: '${ref.name}'.`, 'no-location');
+        }
+      }
+    }
+    if (p.kind !== 'backend' && p.binds.length === 0) {
+      log.add('warning', p.source, 'bind', `${describeSection(p.kind, p.name)} has no 'bind' directive. Please declare it as a backend if this was intended.`, 'no-location');
+    }
+    if (p.kind !== 'frontend') checkServers(p, log);
+    missingTimeouts(p, log);
+  }
+  for (const d of drafts.defaults) {
+    if (d.checkOption !== 'tcp-check' && d.tcpCheckRules.length > 0) tcpCheckWithoutOption(d, log);
+  }
+}
+
+function checkServers(p: ProxyDraft, log: DiagnosticLog): void {
+  const ids = new Map<number, ServerDraft>();
+  for (const s of p.servers) {
+    if (s.id === undefined) continue;
+    const other = ids.get(s.id);
+    if (other !== undefined) {
+      log.add('alert', s.source, 'id', `'server ${p.name}/${s.name}' : custom id ${s.id} already used at ${other.source.file}:${other.source.line} ('server ${other.name}')`, 'bare-location');
+    } else {
+      ids.set(s.id, s);
+    }
+  }
+  for (const s of p.servers) {
+    if (s.settings.observe === 'layer4' && s.settings.check !== true) {
+      log.add('warning', s.source, 'observe', `server ${p.name}/${s.name}: 'observe layer4' has no effect without 'check' (HAProxy ignores it silently).`);
+    }
+  }
+  if (p.servers.length > 0 && p.servers.every((s) => s.settings.backup === true)) {
+    const who = proxyTypeName(p.kind);
+    const target = p.allBackups ? 'all the backups share' : `the first backup ('${p.servers[0]?.name ?? ''}') takes`;
+    log.add('warning', p.source, 'backup', `${who} '${p.name}' has only backup servers: with no active server, ${target} all the traffic all the time; did you mean to remove 'backup'?`);
+  }
+  if (p.checkOption !== 'tcp-check' && p.tcpCheckRules.length > 0 && !p.tcpCheckRulesInherited) tcpCheckWithoutOption(p, log);
+}
+
+function tcpCheckWithoutOption(p: ProxyDraft, log: DiagnosticLog): void {
+  const first = p.tcpCheckRules[0];
+  if (first === undefined) return;
+  log.add('warning', first.source, 'tcp-check', `${describeSection(p.kind, p.name)}: 'tcp-check' rules have no effect without 'option tcp-check'.`);
+}
+
+/** HAProxy's own warning, word for word (cfgparse.c), for a proxy without client/connect/server timeouts. */
+function missingTimeouts(p: ProxyDraft, log: DiagnosticLog): void {
+  const t = p.timeouts;
+  const fe = p.kind !== 'backend' && !t.clientMs;
+  const be = p.kind !== 'frontend' && (!t.connectMs || !t.serverMs);
+  if (!fe && !be) return;
+  log.add('warning', p.source, 'timeout', [
+    `missing timeouts for ${describeSection(p.kind, p.name)}.`,
+    '   | While not properly invalid, you will certainly encounter various problems',
+    '   | with such a configuration. To fix this, please ensure that all following',
+    "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
+  ].join('\n'), 'no-location');
+}
+
+function freezeServer(s: ServerDraft): ServerConfig {
+  const v = { ...HAPROXY_SERVER_DEFAULTS, ...s.settings };
+  return {
+    name: s.name,
+    host: s.host,
+    port: s.port,
+    ...(s.id === undefined ? {} : { id: s.id }),
+    weight: v.weight,
+    backup: v.backup,
+    maxconn: v.maxconn,
+    maxqueue: v.maxqueue,
+    slowstartMs: v.slowstartMs,
+    disabled: v.disabled,
+    initState: v.initState,
+    check: v.check,
+    ...(v.checkPort === undefined ? {} : { checkPort: v.checkPort }),
+    ...(v.checkAddr === undefined ? {} : { checkAddr: v.checkAddr }),
+    interMs: v.interMs,
+    ...(v.fastinterMs === undefined ? {} : { fastinterMs: v.fastinterMs }),
+    ...(v.downinterMs === undefined ? {} : { downinterMs: v.downinterMs }),
+    rise: v.rise,
+    fall: v.fall,
+    observe: v.observe,
+    errorLimit: v.errorLimit,
+    onError: v.onError,
+    ...(v.onMarkedDown === undefined ? {} : { onMarkedDown: v.onMarkedDown }),
+    ...(v.onMarkedUp === undefined ? {} : { onMarkedUp: v.onMarkedUp }),
+    proxyProtocol: v.proxyProtocol,
+    source: s.source,
+  };
+}
+
+function checkKind(p: ProxyDraft): CheckKind {
+  if (p.checkOption === 'httpchk' && p.httpCheck !== undefined) return { kind: 'httpchk', request: p.httpCheck };
+  if (p.checkOption === 'tcp-check') return { kind: 'tcp-check', rules: p.tcpCheckRules };
+  return { kind: 'tcp-connect' };
+}
+
+/** The fields every proxy kind has. */
+export function freezeCommon(p: ProxyDraft): ProxyCommon {
+  return {
+    name: p.name,
+    ...(p.defaults === undefined ? {} : { defaults: p.defaults }),
+    mode: 'tcp',
+    timeouts: { ...p.timeouts },
+    log: { global: p.logGlobal, targets: p.logTargets },
+    tcpLog: p.tcpLog,
+    dontLogNull: p.dontLogNull,
+    source: p.source,
+  };
+}
+
+/** The frontend part of a frontend or listen draft. */
+export function freezeFrontend(p: ProxyDraft): FrontendFields {
+  return {
+    binds: p.binds,
+    ...(p.defaultBackend === undefined ? {} : { defaultBackend: p.defaultBackend.name }),
+    useBackends: p.useBackends.map((u) => u.name),
+  };
+}
+
+/** The backend part of a backend or listen draft. */
+export function freezeBackend(p: ProxyDraft): BackendFields {
+  return {
+    balance: p.balance,
+    hashType: p.hashType,
+    retries: p.retries,
+    ...(p.redispatch === undefined ? {} : { redispatch: p.redispatch }),
+    allBackups: p.allBackups,
+    logHealthChecks: p.logHealthChecks,
+    check: checkKind(p),
+    servers: p.servers.map(freezeServer),
+  };
+}
+
+/** A frozen defaults section. */
+export function freezeDefaults(d: ProxyDraft): DefaultsConfig {
+  const { servers: _servers, ...backend } = freezeBackend(d);
+  const common = freezeCommon(d);
+  return {
+    ...backend,
+    name: d.name,
+    ...(d.from === undefined ? {} : { from: d.from }),
+    mode: 'tcp',
+    timeouts: common.timeouts,
+    log: common.log,
+    tcpLog: common.tcpLog,
+    dontLogNull: common.dontLogNull,
+    defaultServer: { ...d.defaultServer },
+    source: d.source,
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * The mapping from the parsed description to the options of switchyard's classes, one function per object,
+ * and the checks of what the description allows but the classes cannot express (reported as configuration
+ * alerts, so `switchyard -c` and the builder refuse the same files).
+ */
+import type { ActiveCheckerOptions, ServerCheckOptions } from '../../health/active-checker.js';
+import type { PassiveObserverOptions, ServerObserveOptions } from '../../health/passive-observer.js';
+import type { Probe } from '../../health/probe.js';
+import { httpProbe } from '../../health/probes/http.js';
+import { type SendExpectStep, sendExpectProbe } from '../../health/probes/send-expect.js';
+import { tcpConnectProbe } from '../../health/probes/tcp-connect.js';
+import type { ServerOptions } from '../../server.js';
+import type { StrategySpec } from '../../strategies/index.js';
+import type { TcpProxyOptions } from '../../proxy/tcp-proxy.js';
+import type { ConfigDiagnostic } from './diagnostics.js';
+import type {
+  BackendConfig, BackendFields, CheckKind, FrontendConfig, GlobalConfig, HaproxyConfig, ListenConfig, ProxyCommon, ServerConfig,
+  SourceLocation,
+} from './types.js';
+
+/** A section that has servers. */
+export type BackendSection = BackendConfig | ListenConfig;
+/** A section that accepts connections. */
+export type FrontendSection = FrontendConfig | ListenConfig;
+
+/** `balance` + `hash-type` → the strategy. */
+export function strategyOf(b: BackendFields): StrategySpec {
+  const algo = b.balance;
+  if (algo.name === 'source') return { name: 'source', hashType: b.hashType };
+  if (algo.name === 'random') return { name: 'random', draws: algo.draws };
+  return algo.name;
+}
+
+/** True for HAProxy's dynamic algorithms (the ones that accept `add server` and any weight at runtime). */
+export function isDynamicAlgorithm(b: BackendFields): boolean {
+  const algo = b.balance.name;
+  if (algo === 'static-rr') return false;
+  if (algo === 'source') return b.hashType === 'consistent';
+  return true;
+}
+
+/** One `server` line → the server's options. */
+export function serverOptionsOf(s: ServerConfig): ServerOptions {
+  return {
+    name: s.name,
+    host: s.host,
+    port: s.port,
+    ...(s.id === undefined ? {} : { id: s.id }),
+    weight: s.weight,
+    backup: s.backup,
+    maxconn: s.maxconn,
+    maxqueue: s.maxqueue,
+    disabled: s.disabled,
+    check: s.check,
+    rise: s.rise,
+    fall: s.fall,
+    initState: s.initState,
+    slowstartMs: s.slowstartMs,
+  };
+}
+
+/** The check settings of one server (`inter`, `fastinter`, `downinter`, `port`, `addr`). */
+export function serverCheckOptionsOf(s: ServerConfig): ServerCheckOptions {
+  return {
+    interMs: s.interMs,
+    ...(s.fastinterMs === undefined ? {} : { fastinterMs: s.fastinterMs }),
+    ...(s.downinterMs === undefined ? {} : { downinterMs: s.downinterMs }),
+    ...(s.checkPort === undefined ? {} : { port: s.checkPort }),
+    ...(s.checkAddr === undefined ? {} : { addr: s.checkAddr }),
+  };
+}
+
+/** `option tcp-check` + rules, `option httpchk`, or the plain TCP connect → the probe. */
+export function probeOf(check: CheckKind): Probe {
+  if (check.kind === 'httpchk') {
+    const version = check.request.version === 'HTTP/1.1' ? 'HTTP/1.1' : 'HTTP/1.0';
+    return httpProbe({ method: check.request.method, path: check.request.uri, version });
+  }
+  if (check.kind === 'tcp-check') {
+    const steps: SendExpectStep[] = [];
+    for (const rule of check.rules) {
+      if (rule.type === 'connect') {
+        steps.push({ kind: 'connect', ...(rule.port === undefined ? {} : { port: rule.port }), ...(rule.addr === undefined ? {} : { addr: rule.addr }) });
+      } else if (rule.type === 'send') {
+        steps.push({ kind: 'send', data: rule.data });
+      } else if (rule.type === 'expect') {
+        steps.push({
+          kind: 'expect',
+          match: rule.match,
+          pattern: rule.pattern,
+          negate: rule.negate,
+          ...(rule.minRecv >= 0 ? { minRecv: rule.minRecv } : {}),
+        });
+      }
+    }
+    if (steps.length > 0) return sendExpectProbe(steps);
+  }
+  return tcpConnectProbe();
+}
+
+/** The checker of a backend, or undefined when no server has `check`. */
+export function checkerOptionsOf(b: BackendSection, global: GlobalConfig): ActiveCheckerOptions | undefined {
+  const checked = b.servers.filter((s) => s.check);
+  if (checked.length === 0) return undefined;
+  const servers: Record<string, ServerCheckOptions> = {};
+  for (const s of checked) servers[s.name] = serverCheckOptionsOf(s);
+  const t = b.timeouts;
+  return {
+    probe: probeOf(b.check),
+    servers,
+    ...(t.checkMs === undefined || t.checkMs === 0 ? {} : { timeoutCheckMs: t.checkMs }),
+    ...(t.checkMs === undefined || t.connectMs === undefined || t.connectMs === 0 ? {} : { timeoutConnectMs: t.connectMs }),
+    spreadChecks: global.spreadChecksPercent,
+    ...(global.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: global.maxSpreadChecksMs }),
+    autoStart: false,
+  };
+}
+
+/** The passive observer of a backend, or undefined when no checked server has `observe layer4`. */
+export function observerOptionsOf(b: BackendSection): PassiveObserverOptions | undefined {
+  const observed = b.servers.filter((s) => s.check && s.observe === 'layer4');
+  if (observed.length === 0) return undefined;
+  const servers: Record<string, ServerObserveOptions> = {};
+  for (const s of observed) servers[s.name] = { observe: 'layer4', errorLimit: s.errorLimit, onError: s.onError };
+  return { observe: 'none', servers };
+}
+
+/** A timeout in ms, `Infinity` when unset or 0 (HAProxy: no timeout). */
+function timeoutOf(ms: number | undefined): number {
+  return ms === undefined || ms === 0 ? Infinity : ms;
+}
+
+/** `timeout queue`, or `timeout connect` when unset (HAProxy's rule), or none. */
+export function queueTimeoutOf(b: Pick<ProxyCommon, 'timeouts'>): number {
+  return timeoutOf(b.timeouts.queueMs ?? b.timeouts.connectMs);
+}
+
+/**
+ * The proxy of a frontend (or listen) towards its backend: the connection settings come from the backend, as in
+ * HAProxy (`timeout connect|server|tunnel|queue`, `retries`, `option redispatch`, the servers' `send-proxy` and
+ * `on-marked-*`), `timeout client` from the frontend. `observer` and `clock` are added by the builder.
+ */
+export function proxyOptionsOf(f: Pick<ProxyCommon, 'timeouts'>, b: BackendSection | undefined): TcpProxyOptions {
+  if (b === undefined) return { timeoutClientMs: timeoutOf(f.timeouts.clientMs), retries: 0 };
+  const first = b.servers[0];
+  const t = b.timeouts;
+  return {
+    timeoutConnectMs: timeoutOf(t.connectMs),
+    retries: b.retries,
+    redispatch: b.redispatch === undefined ? false : b.redispatch,
+    timeoutQueueMs: queueTimeoutOf(b),
+    timeoutClientMs: timeoutOf(f.timeouts.clientMs),
+    timeoutServerMs: timeoutOf(t.serverMs),
+    ...(t.tunnelMs === undefined || t.tunnelMs === 0 ? {} : { timeoutTunnelMs: t.tunnelMs }),
+    sendProxy: first === undefined || first.proxyProtocol === 'none' ? false : first.proxyProtocol,
+    onMarkedDown: first?.onMarkedDown ?? 'none',
+    onMarkedUp: first?.onMarkedUp ?? 'none',
+  };
+}
+
+/** The backend a frontend sends its connections to: the first unconditional `use_backend`, else `default_backend`, else (listen) itself. */
+export function targetBackendName(f: FrontendSection): string | undefined {
+  return f.useBackends[0] ?? f.defaultBackend ?? (f.kind === 'listen' ? f.name : undefined);
+}
+
+/** Every section with servers, by name (a `listen` counts as a backend). */
+export function backendSections(config: HaproxyConfig): Map<string, BackendSection> {
+  const out = new Map<string, BackendSection>();
+  for (const p of proxiesInOrder(config)) if (p.kind !== 'frontend' && !out.has(p.name)) out.set(p.name, p);
+  return out;
+}
+
+/** Frontends, backends and listens in declaration order (file, then line). */
+export function proxiesInOrder(config: HaproxyConfig): (FrontendConfig | BackendConfig | ListenConfig)[] {
+  const all: (FrontendConfig | BackendConfig | ListenConfig)[] = [...config.frontends, ...config.backends, ...config.listens];
+  const files: string[] = [];
+  for (const p of all) if (!files.includes(p.source.file)) files.push(p.source.file);
+  return all.sort((a, b) => files.indexOf(a.source.file) - files.indexOf(b.source.file) || a.source.line - b.source.line);
+}
+
+/**
+ * What the description allows but switchyard's objects cannot do, as alerts in HAProxy's shape (and warnings for
+ * `timeout client-fin|server-fin`, which have no effect): per-server
+ * `send-proxy`/`on-marked-down`/`on-marked-up` that differ within a backend (they are proxy-wide in switchyard),
+ * a `tcp-check connect send-proxy`, an `httpchk` version other than HTTP/1.0 or HTTP/1.1.
+ */
+export function buildDiagnostics(config: HaproxyConfig): ConfigDiagnostic[] {
+  const out: ConfigDiagnostic[] = [];
+  const alert = (at: SourceLocation, keyword: string, message: string, located = true): void => {
+    const text = located ? `[${at.file}:${at.line}] : ${message}` : message;
+    out.push({ severity: 'alert', file: at.file, line: at.line, keyword, message, text });
+  };
+  for (const p of proxiesInOrder(config)) {
+    for (const [field, keyword] of [['clientFinMs', 'client-fin'], ['serverFinMs', 'server-fin']] as const) {
+      if (p.timeouts[field] === undefined) continue;
+      const message = `'timeout ${keyword}' in ${p.kind} '${p.name}' is ignored by switchyard: a half-closed connection keeps 'timeout client' and 'timeout server'.`;
+      out.push({ severity: 'warning', file: p.source.file, line: p.source.line, keyword: 'timeout', message, text: message });
+    }
+  }
+  for (const b of backendSections(config).values()) {
+    const first = b.servers[0];
+    for (const s of b.servers.slice(1)) {
+      if (first === undefined) break;
+      const differs = (keyword: string, a: unknown, c: unknown, why: string): void => {
+        if (a !== c) {
+          alert(s.source, keyword, `'server ${b.name}/${s.name}' : '${keyword}' differs from 'server ${b.name}/${first.name}': it is not supported in switchyard for only some servers of a backend (${why}).`);
+        }
+      };
+      differs('send-proxy', s.proxyProtocol, first.proxyProtocol, 'the PROXY header is a setting of the whole proxy');
+      differs('on-marked-down', s.onMarkedDown, first.onMarkedDown, 'it is a setting of the whole proxy');
+      differs('on-marked-up', s.onMarkedUp, first.onMarkedUp, 'it is a setting of the whole proxy');
+    }
+    if (b.check.kind === 'tcp-check') {
+      for (const rule of b.check.rules) {
+        if (rule.type === 'connect' && rule.sendProxy) {
+          alert(rule.source, 'tcp-check', `parsing [${rule.source.file}:${rule.source.line}] : 'tcp-check connect' : keyword 'send-proxy' is not supported in switchyard: checks do not send a PROXY header.`, false);
+        }
+      }
+    }
+    if (b.check.kind === 'httpchk' && b.check.request.version !== 'HTTP/1.0' && b.check.request.version !== 'HTTP/1.1') {
+      alert(b.source, 'option', `parsing [${b.source.file}:${b.source.line}] : 'option httpchk' : version '${b.check.request.version}' is not supported in switchyard: use HTTP/1.0 or HTTP/1.1.`, false);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * `option <name>` / `no option <name>` / `default option <name>` in proxy sections, with HAProxy 2.6's
+ * messages. HTTP-only options are ignored with HAProxy's own warning (it ignores them in mode tcp too).
+ */
+import type { ProxyDraft } from './draft.js';
+import type { ConfigLine } from './line.js';
+import { describeSection } from './line.js';
+import { suggest } from './did-you-mean.js';
+import { HTTP_ONLY_OPTIONS, own, SUPPORTED_OPTIONS, UNSUPPORTED_OPTIONS } from './keywords.js';
+
+/** Options that accept `no` and `default` in HAProxy (boolean options). */
+const NEGATABLE = new Set(['redispatch', 'allbackups', 'dontlognull', 'log-health-checks']);
+
+const INTEGER = /^-?[0-9]{1,9}$/;
+
+/** Applies one `option` line to `draft`. */
+export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
+  const name = line.words[1];
+  const args = line.words.slice(2);
+  if (name === undefined || name === '') {
+    line.alert('option', `'option' expects an option name.`, 'reader');
+    return;
+  }
+  const isHttpOnly = (HTTP_ONLY_OPTIONS as readonly string[]).includes(name);
+  if (!(SUPPORTED_OPTIONS as readonly string[]).includes(name) && !isHttpOnly) {
+    const reason = own(UNSUPPORTED_OPTIONS, name);
+    if (reason !== undefined) {
+      line.alert('option', `'option ${name}' is not supported in switchyard: ${reason}.`);
+      return;
+    }
+    const close = suggest(name, SUPPORTED_OPTIONS) ?? suggest(name, [...HTTP_ONLY_OPTIONS, ...Object.keys(UNSUPPORTED_OPTIONS)]);
+    line.alert('option', `unknown option '${name}'${close === undefined ? '.' : `; did you mean '${close}' maybe ?`}`);
+    return;
+  }
+  if (line.modifier !== 'none' && !NEGATABLE.has(name) && !isHttpOnly) {
+    line.alert('option', `negation/default is not supported for option '${name}'.`, 'reader');
+    return;
+  }
+  const on = line.modifier === 'none';
+  const noArgs = (): boolean => {
+    if (args.length === 0) return true;
+    line.alert('option', `'option ${name}' cannot handle unexpected argument '${args[0] ?? ''}'.`);
+    return false;
+  };
+  if (isHttpOnly) {
+    line.warn('option', `'option ${name}' ignored for ${describeSection(draft.kind, draft.name)} as it requires HTTP mode.`, 'no-location');
+    return;
+  }
+  switch (name) {
+    case 'redispatch': {
+      if (!on) {
+        delete draft.redispatch;
+        return;
+      }
+      if (args.length > 1) {
+        line.alert('option', `'option redispatch' cannot handle unexpected argument '${args[1] ?? ''}'.`);
+        return;
+      }
+      const interval = args[0];
+      if (interval !== undefined && !INTEGER.test(interval)) {
+        line.alert('option', `'option redispatch' expects an integer interval, got '${interval}'.`);
+        return;
+      }
+      const value = interval === undefined ? -1 : Number(interval);
+      // HAProxy: an interval of 0 disables redispatch.
+      if (value === 0) delete draft.redispatch;
+      else draft.redispatch = value;
+      return;
+    }
+    case 'allbackups':
+      if (noArgs()) draft.allBackups = on;
+      return;
+    case 'dontlognull':
+      if (noArgs()) draft.dontLogNull = on;
+      return;
+    case 'log-health-checks':
+      if (noArgs()) draft.logHealthChecks = on;
+      return;
+    case 'tcplog':
+      if (noArgs()) draft.tcpLog = true;
+      return;
+    case 'httplog':
+      // Same fallback and warning as HAProxy for a TCP proxy.
+      if (args.length > 0 && args[0] !== 'clf') {
+        line.alert('option', `'option httplog' cannot handle unexpected argument '${args[0] ?? ''}'.`);
+        return;
+      }
+      line.warn('option', `'option httplog' not usable with ${describeSection(draft.kind, draft.name)} (needs 'mode http'). Falling back to 'option tcplog'.`);
+      draft.tcpLog = true;
+      return;
+    case 'tcp-check':
+      if (noArgs()) draft.checkOption = 'tcp-check';
+      return;
+    case 'httpchk': {
+      if (args.length > 3) {
+        line.alert('option', `'option httpchk' cannot handle unexpected argument '${args[3] ?? ''}'.`);
+        return;
+      }
+      // `option httpchk <uri>` alone is accepted by HAProxy as the URI with method OPTIONS.
+      const [a, b, c] = args;
+      const request = args.length === 0 ? { method: 'OPTIONS', uri: '/', version: 'HTTP/1.0' }
+        : args.length === 1 ? { method: 'OPTIONS', uri: a ?? '/', version: 'HTTP/1.0' }
+        : { method: a ?? 'OPTIONS', uri: b ?? '/', version: c ?? 'HTTP/1.0' };
+      draft.checkOption = 'httpchk';
+      draft.httpCheck = request;
+      return;
+    }
+    default:
+      return;
+  }
+}

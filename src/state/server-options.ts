@@ -1,0 +1,119 @@
+import type { CheckStatus } from './check-result.js';
+
+/** Administrative state, set by an operator: HAProxy's `set server … state`. */
+export type AdminState = 'ready' | 'drain' | 'maint';
+
+/**
+ * Operational state, derived from health: HAProxy's `srv_op_state`.
+ * `starting` is the slow-start ramp after a recovery; `stopping` is NOLB (no new connections).
+ */
+export type OperationalState = 'up' | 'down' | 'starting' | 'stopping';
+
+/** Where a server with checks starts (HAProxy 3.1 `init-state`; 2.6 always behaves as `up`). */
+export type InitState = 'up' | 'fully-up' | 'down' | 'fully-down';
+
+/** The options a server is created with. Only `name`, `host` and `port` are required. */
+export interface ServerOptions {
+  /** Unique name within its pool (HAProxy's server name). */
+  readonly name: string;
+  /** Host name or IP address to connect to. */
+  readonly host: string;
+  /** TCP port, 1–65535. */
+  readonly port: number;
+  /**
+   * Numeric id (HAProxy `id`): orders servers for the `first` strategy and seeds the consistent-hash ring.
+   * @defaultValue the next free id in declaration order, starting at 1
+   */
+  readonly id?: number;
+  /** Weight 0–256; 0 keeps the server up but never picked. @defaultValue 1 */
+  readonly weight?: number;
+  /** A backup server only takes traffic when no active server is usable. @defaultValue false */
+  readonly backup?: boolean;
+  /** Most concurrent connections, 0 = unlimited (HAProxy `maxconn`). @defaultValue 0 */
+  readonly maxconn?: number;
+  /** Most connections waiting in this server's own queue, 0 = unlimited (HAProxy `maxqueue`). @defaultValue 0 */
+  readonly maxqueue?: number;
+  /** Start in maintenance (HAProxy `disabled`). @defaultValue false */
+  readonly disabled?: boolean;
+  /** Whether the server is health-checked (HAProxy `check`). Without checks it is always up. @defaultValue false */
+  readonly check?: boolean;
+  /** Consecutive passed checks that bring a down server up. @defaultValue 2 */
+  readonly rise?: number;
+  /** Consecutive failed checks that take an up server down. @defaultValue 3 */
+  readonly fall?: number;
+  /**
+   * Initial health of a checked server. `up` is HAProxy 2.6's behaviour (`UP 1/fall`: one failed first check
+   * marks it down). @defaultValue 'up'
+   */
+  readonly initState?: InitState;
+  /** Slow-start ramp after a recovery, in ms (HAProxy `slowstart`, kept in whole seconds rounded up). @defaultValue 0 */
+  readonly slowstartMs?: number;
+}
+
+/** Default values of {@link ServerOptions}. */
+export const SERVER_DEFAULTS = Object.freeze({
+  weight: 1,
+  backup: false,
+  maxconn: 0,
+  maxqueue: 0,
+  disabled: false,
+  check: false,
+  rise: 2,
+  fall: 3,
+  initState: 'up' as InitState,
+  slowstartMs: 0,
+});
+
+/** @internal The keys `ServerOptions` may have. */
+export const SERVER_KEYS = [
+  'name', 'host', 'port', 'id', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled',
+  'check', 'rise', 'fall', 'initState', 'slowstartMs',
+] as const;
+
+/** HAProxy's effective-weight scale: a user weight of 1 is 16 effective units. */
+export const WEIGHT_SCALE = 16;
+
+/** Plain-JSON view of a server, for logs, metrics and the runtime API. */
+export interface ServerSnapshot {
+  readonly name: string;
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly backup: boolean;
+  readonly weight: number;
+  readonly initialWeight: number;
+  readonly effectiveWeight: number;
+  readonly maxconn: number;
+  readonly maxqueue: number;
+  readonly adminState: AdminState;
+  readonly operationalState: OperationalState;
+  readonly status: string;
+  readonly usable: boolean;
+  readonly check: boolean;
+  readonly health: number;
+  readonly rise: number;
+  readonly fall: number;
+  readonly currentConnections: number;
+  readonly maxConnections: number;
+  readonly totalConnections: number;
+  readonly lbSelections: number;
+  readonly queued: number;
+  readonly maxQueued: number;
+  readonly lastChangeMs: number;
+  /** HAProxy `check_status`: `INI` before the first check; absent without checks. */
+  readonly checkStatus?: CheckStatus;
+  /** HAProxy `check_code` (L5–L7 statuses only). */
+  readonly checkCode?: number;
+  /** HAProxy `check_desc` / `last_chk` text. */
+  readonly checkInfo?: string;
+  /** HAProxy `check_duration`, ms. */
+  readonly checkDurationMs?: number;
+  /** HAProxy `chkfail`. */
+  readonly checkFailures: number;
+  /** HAProxy `chkdown`. */
+  readonly downTransitions: number;
+  /** HAProxy `hanafail`. */
+  readonly observeFailures: number;
+  /** HAProxy `downtime`, in ms. */
+  readonly downtimeMs: number;
+}

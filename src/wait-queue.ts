@@ -1,0 +1,114 @@
+import type { TimerHandle } from './clock.js';
+import type { LbError } from './errors.js';
+import type { Closable, Lease } from './lease.js';
+import type { Server } from './server.js';
+import { Fifo, type FifoNode } from './internal/fifo.js';
+import { type Exclusion, isExcluded } from './strategies/internal/pick-context.js';
+
+/** @internal A caller waiting for a slot. */
+export interface Waiter {
+  readonly seq: number;
+  readonly enqueuedAt: number;
+  readonly exclude: Exclusion;
+  readonly bindTo: Closable | undefined;
+  /** The server whose own queue it waits in, or `undefined` for the balancer's queue. */
+  server: Server | undefined;
+  node: FifoNode<Waiter> | undefined;
+  timer: TimerHandle | undefined;
+  unlisten: (() => void) | undefined;
+  resolve: (lease: Lease) => void;
+  reject: (err: LbError) => void;
+}
+
+/**
+ * @internal The balancer's queues: one shared FIFO (HAProxy's backend queue) and one FIFO per server (its
+ * server queue, used by hash strategies), with the counters. Removal of any waiter is O(1).
+ */
+export class WaitQueues {
+  readonly #shared = new Fifo<Waiter>();
+  readonly #perServer = new Map<Server, Fifo<Waiter>>();
+  #size = 0;
+  #max = 0;
+
+  /** Waiters in all queues. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Highest `size` seen. */
+  get max(): number {
+    return this.#max;
+  }
+
+  /** Waiters in the shared queue. */
+  get sharedSize(): number {
+    return this.#shared.size;
+  }
+
+  push(w: Waiter): void {
+    if (w.server) {
+      let q = this.#perServer.get(w.server);
+      if (!q) this.#perServer.set(w.server, (q = new Fifo()));
+      w.node = q.push(w);
+      w.server._queuedDelta(1);
+    } else {
+      w.node = this.#shared.push(w);
+    }
+    this.#size++;
+    if (this.#size > this.#max) this.#max = this.#size;
+  }
+
+  /** Takes `w` out of its queue and cancels its timer and abort listener. False when it was not queued. */
+  remove(w: Waiter): boolean {
+    if (!w.node?.linked) return false;
+    if (w.server) {
+      this.#perServer.get(w.server)?.remove(w.node);
+      w.server._queuedDelta(-1);
+    } else {
+      this.#shared.remove(w.node);
+    }
+    this.#size--;
+    w.timer?.cancel();
+    w.unlisten?.();
+    return true;
+  }
+
+  /**
+   * The next waiter for a free slot on `server` (HAProxy `process_srv_queue()`): the older of the head of its
+   * own queue and, when `shared` allows, the first shared waiter that did not exclude it (else the oldest).
+   */
+  nextFor(server: Server, shared: boolean): Waiter | undefined {
+    const own = this.#perServer.get(server)?.head?.value;
+    const other = shared ? this.#firstAccepting(server) : undefined;
+    return own && (!other || own.seq < other.seq) ? own : other;
+  }
+
+  /** Moves the waiters of `server`'s own queue to the shared queue, in age order. True if any moved. */
+  moveToShared(server: Server): boolean {
+    const q = this.#perServer.get(server);
+    this.#perServer.delete(server);
+    if (!q || q.size === 0) return false;
+    for (const w of [...q]) {
+      q.remove(w.node!);
+      server._queuedDelta(-1);
+      w.server = undefined;
+      w.node = this.#shared.insertSorted(w, (x) => x.seq);
+    }
+    return true;
+  }
+
+  /** Every waiter, for shutdown (a copy: safe to remove while iterating). */
+  all(): Waiter[] {
+    const out = [...this.#shared];
+    for (const q of this.#perServer.values()) out.push(...q);
+    return out;
+  }
+
+  #firstAccepting(server: Server): Waiter | undefined {
+    for (let n = this.#shared.head; n; n = n.next) {
+      if (!isExcluded(n.value.exclude, server)) return n.value;
+    }
+    // Everyone waiting excluded this server; give it to the oldest anyway rather than leave it idle.
+    return this.#shared.head?.value;
+  }
+}
