@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `switchyard` command. In a checkout (src/ present) it runs the TypeScript sources through tsx, so
+// The `switchyard-lb` command. In a checkout (src/ present) it runs the TypeScript sources through tsx, so
 // nothing needs building and a stale dist/ is never used; an installed package runs the compiled dist/.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

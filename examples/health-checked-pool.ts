@@ -8,7 +8,8 @@
  */
 import { once } from 'node:events';
 import net from 'node:net';
-import { ActiveChecker, PassiveObserver, Pool, type Server, haproxyLog, sendExpectProbe } from '../src/index.js';
+import { ActiveChecker, PassiveObserver, Pool, type Server, sendExpectProbe } from '../src/index.js';
+import { haproxyLog } from '../src/haproxy/index.js';
 
 const open = new Set<net.Socket>();
 

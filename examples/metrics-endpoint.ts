@@ -10,9 +10,8 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import {
-  Balancer, DIAGNOSTICS_CHANNELS, PROMETHEUS_CONTENT_TYPE, Pool, type ServerStateMessage, toPrometheus, toShowStat,
-} from '../src/index.js';
+import { Balancer, DIAGNOSTICS_CHANNELS, Pool, type ServerStateMessage } from '../src/index.js';
+import { PROMETHEUS_CONTENT_TYPE, toPrometheus, toShowStat } from '../src/metrics/index.js';
 
 const onceMode = process.argv.includes('--once');
 

@@ -9,7 +9,7 @@ import type { CheckResult, StateCause } from './state/check-result.js';
  * @example
  * ```ts
  * import diagnostics_channel from 'node:diagnostics_channel'
- * import { DIAGNOSTICS_CHANNELS } from 'switchyard'
+ * import { DIAGNOSTICS_CHANNELS } from 'switchyard-lb'
  * diagnostics_channel.subscribe(DIAGNOSTICS_CHANNELS.serverState, (message) => {
  *   const { pool, server, previousStatus, status } = message as ServerStateMessage
  *   console.log(`${pool.name}/${server.name}: ${previousStatus} -> ${status}`)

@@ -61,7 +61,6 @@ export class Gate implements LeaseSource {
 }
 
 /**
- * @internal
  * A {@link BalancedSocket} that starts dialing only when `connect()` is called (its arguments are ignored: the
  * balancer chooses the server), then emits `connect` like a `net.Socket`. What is written before is kept.
  */

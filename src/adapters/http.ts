@@ -7,7 +7,7 @@ import { invalidArg } from '../errors.js';
 import { resolveConnectOptions } from '../dial/connect-options.js';
 
 /** What `http.request({ createConnection })` and `http.Agent#createConnection` are called with. */
-type CreateConnection = (
+export type CreateConnection = (
   options: http.ClientRequestArgs,
   callback?: (err: Error | null, stream: Duplex) => void,
 ) => Duplex | null | undefined;
@@ -31,7 +31,7 @@ export interface BalancedAgentOptions extends http.AgentOptions {
  *
  * @example
  * ```ts
- * import { BalancedAgent } from 'switchyard/adapters/http'
+ * import { BalancedAgent } from 'switchyard-lb/adapters/http'
  * const agent = new BalancedAgent(balancer, { keepAlive: true, maxSockets: 16, connect: { retries: 2, redispatch: true } })
  * http.get('http://api.internal/health', { agent }, (res) => res.resume())
  * ```

@@ -29,7 +29,7 @@ interface RedisOptionsSeen {
  * @example
  * ```ts
  * import Redis from 'ioredis'
- * import { balancedRedisConnector } from 'switchyard/adapters/ioredis'
+ * import { balancedRedisConnector } from 'switchyard-lb/adapters/ioredis'
  * const redis = new Redis({ lazyConnect: true, Connector: balancedRedisConnector(balancer, { retries: 2, redispatch: true }) })
  * await redis.set('k', 'v')
  * ```

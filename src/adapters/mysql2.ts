@@ -17,7 +17,7 @@ import { connectContext, resolveConnectOptions } from '../dial/connect-options.j
  * @example
  * ```ts
  * import mysql from 'mysql2/promise'
- * import { mysql2Stream } from 'switchyard/adapters/mysql2'
+ * import { mysql2Stream } from 'switchyard-lb/adapters/mysql2'
  * const db = mysql.createPool({ user: 'app', database: 'app', connectionLimit: 20, stream: mysql2Stream(balancer, { retries: 2, redispatch: true }) })
  * const [rows] = await db.query('SELECT 1')
  * ```

@@ -11,6 +11,8 @@ import type { Server, ServerOptions } from '../server.js';
 import { resolveConnectOptions } from '../dial/connect-options.js';
 import { type DeferredBalancedSocket, deferredBalancedSocket } from './deferred-socket.js';
 
+export type { DeferredBalancedSocket } from './deferred-socket.js';
+
 /**
  * A pg `stream` factory: each new pg connection (a `Client`, or each client of a `pg.Pool`) gets an unconnected
  * socket; when pg calls its `connect(port, host)` it dials the server the balancer picks instead (queue, connect
@@ -24,7 +26,7 @@ import { type DeferredBalancedSocket, deferredBalancedSocket } from './deferred-
  * @example
  * ```ts
  * import pg from 'pg'
- * import { pgStream } from 'switchyard/adapters/pg'
+ * import { pgStream } from 'switchyard-lb/adapters/pg'
  * const db = new pg.Pool({ user: 'app', database: 'app', max: 20, stream: pgStream(balancer, { retries: 2, redispatch: true }) })
  * await db.query('SELECT 1')
  * ```

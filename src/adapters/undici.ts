@@ -34,7 +34,7 @@ export interface BalancedConnectorOptions
  * @example
  * ```ts
  * import { Pool } from 'undici'
- * import { balancedConnector } from 'switchyard/adapters/undici'
+ * import { balancedConnector } from 'switchyard-lb/adapters/undici'
  * const api = new Pool('http://api.internal', { connections: 16, connect: balancedConnector(balancer, { retries: 2, redispatch: true }) })
  * const { body } = await api.request({ path: '/health', method: 'GET' })
  * ```

@@ -76,7 +76,7 @@ const SERVER_METRICS: readonly ServerMetric[] = [
  * Per server (labels `pool`, `server`): up, usable, admin state, weight, current/max/total connections, the
  * maxconn limit, LB selections, queue, check health; and, when the snapshot carries them, bytes in/out, check
  * failures, downs, downtime, passive-observation triggers, connect errors, retries, redispatches and server aborts. Per pool: servers, usable servers by
- * group, availability; with a {@link Balancer}: leases, queue and queue timeouts.
+ * group, availability; with a `Balancer`: leases, queue and queue timeouts.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * `switchyard/testing`: loopback backends that misbehave on command, and the manual clock, so that an
+ * `switchyard-lb/testing`: loopback backends that misbehave on command, and the manual clock, so that an
  * application can test its own failover the way switchyard tests its own. See `docs/testing.md`.
  */
 export { ManualClock, systemClock } from '../clock.js';

@@ -6,7 +6,7 @@ import { LbError } from '../../src/errors.js';
 import { RecordingSink, refusedPort } from '../proxy/helpers.js';
 import { type HttpBackend, allLeasesReleased, balancerOver, currentConnections, httpBackends, httpGet, keepLoopAlive, tally, until } from './support.js';
 
-describe('switchyard/adapters/http: BalancedAgent against real HTTP servers', () => {
+describe('switchyard-lb/adapters/http: BalancedAgent against real HTTP servers', () => {
   const cleanup: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     while (cleanup.length > 0) await cleanup.pop()!();

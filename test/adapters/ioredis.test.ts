@@ -8,7 +8,7 @@ import { REDIS_SKIP, startRedisServers } from '../helpers/servers/redis.js';
 import type { ServerGroup, ServerProcess } from '../helpers/servers/process.js';
 import { allLeasesReleased, balancerOver, currentConnections, tally, waitEvent } from './support.js';
 
-describe('switchyard/adapters/ioredis: a balanced Connector against three real redis-server instances', { skip: REDIS_SKIP }, () => {
+describe('switchyard-lb/adapters/ioredis: a balanced Connector against three real redis-server instances', { skip: REDIS_SKIP }, () => {
   let servers: ServerGroup<ServerProcess>;
   const cleanup: (() => Promise<unknown> | void)[] = [];
   before(async () => {

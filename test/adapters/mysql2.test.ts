@@ -9,7 +9,7 @@ import { MARIADB_SKIP, mariadbConfig, startMariaDbServers } from '../helpers/ser
 import type { ServerGroup, ServerProcess } from '../helpers/servers/process.js';
 import { allLeasesReleased, balancerOver, currentConnections, keepLoopAlive, tally, until } from './support.js';
 
-describe('switchyard/adapters/mysql2: a synchronous stream factory against three real MariaDB servers', { skip: MARIADB_SKIP }, () => {
+describe('switchyard-lb/adapters/mysql2: a synchronous stream factory against three real MariaDB servers', { skip: MARIADB_SKIP }, () => {
   let servers: ServerGroup<ServerProcess>;
   const cleanup: (() => Promise<unknown> | void)[] = [];
   before(async () => {

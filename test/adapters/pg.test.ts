@@ -13,7 +13,7 @@ import { allLeasesReleased, balancerOver, currentConnections, selfSignedCertific
  * A real primary (pg1) with two real streaming replicas (pg2, pg3, made by pg_basebackup -R): the replicas'
  * pg_is_in_recovery() is true because they are in recovery, not because a test says so.
  */
-describe('switchyard/adapters/pg: pgStream and role-checked pools against a real primary and two streaming replicas', { skip: PG_SKIP }, () => {
+describe('switchyard-lb/adapters/pg: pgStream and role-checked pools against a real primary and two streaming replicas', { skip: PG_SKIP }, () => {
   let cluster: ServerGroup<PgInstance>;
   const cleanup: (() => Promise<unknown> | void)[] = [];
   before(async () => {

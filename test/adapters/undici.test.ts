@@ -8,7 +8,7 @@ import type { ConnectContext } from '../../src/diagnostics-messages.js';
 import { RecordingSink } from '../proxy/helpers.js';
 import { type HttpBackend, allLeasesReleased, balancerOver, currentConnections, httpBackends, selfSignedCertificate, tally } from './support.js';
 
-describe('switchyard/adapters/undici: balancedConnector against real HTTP servers', () => {
+describe('switchyard-lb/adapters/undici: balancedConnector against real HTTP servers', () => {
   const cleanup: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     while (cleanup.length > 0) await cleanup.pop()!();

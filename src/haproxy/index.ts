@@ -1,0 +1,24 @@
+/**
+ * switchyard-lb/haproxy: the HAProxy face — read a `haproxy.cfg` (`parseHaproxyConfig`, `loadHaproxyConfigFile`),
+ * build and run what it describes (`buildFromHaproxyConfig`, with the runtime API on its stats sockets), and
+ * HAProxy's own log lines for any pool (`haproxyLog`, `formatHaproxyLog`).
+ *
+ * @packageDocumentation
+ * @module switchyard-lb/haproxy
+ */
+export { formatDiagnostic } from './config/diagnostics.js';
+export type { ConfigDiagnostic, DiagnosticSeverity } from './config/diagnostics.js';
+export { loadHaproxyConfigFile } from './config/file.js';
+export type { LoadHaproxyConfigOptions } from './config/file.js';
+export { parseHaproxyConfig, parseHaproxyConfigSources } from './config/parser.js';
+export type { ConfigSource, ParseHaproxyConfigOptions } from './config/parser.js';
+export type { ConfigEnv } from './config/tokenizer.js';
+export type {
+  BackendConfig, BalanceAlgorithm, BindAddress, CheckKind, DefaultServerSettings, DefaultsConfig, FrontendConfig, GlobalConfig,
+  HaproxyConfig, HashType, HttpCheck, ListenConfig, LogAddress, LogLevel, LogTarget, OnError, ProxyLog, ProxyTimeouts,
+  ServerConfig, SourceLocation, StatsSocket, TcpCheckRule,
+} from './config/types.js';
+export { formatHaproxyLog, haproxyLog } from './log/format.js';
+export type { HaproxyLogEvent, HaproxyLogOptions, HaproxyLogServer, HaproxyServerCounts, HaproxySessionCounts } from './log/format.js';
+export { HaproxyInstance, buildFromHaproxyConfig } from './from-config.js';
+export type { BuildHaproxyOptions, HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './from-config.js';
