@@ -90,7 +90,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly timeoutQueueMs: number;
 
   readonly #clock: Clock;
-  readonly #queues = new WaitQueues();
+  readonly #queues: WaitQueues;
   readonly #ctx: MutablePickContext;
   readonly #onLb: (server: Server, previous: LbState) => void;
   readonly #onLimits: (server: Server) => void;
@@ -114,6 +114,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     const o = v.plainObject('balancer options', options);
     v.knownKeys('balancer options', o, OPTION_KEYS);
     this.pool = pool;
+    this.#queues = new WaitQueues((server, delta) => pool._queueChanged(server, delta));
     this.strategy = resolveStrategy(o['strategy'] ?? BALANCER_DEFAULTS.strategy);
     this.timeoutQueueMs = v.durationMs('timeoutQueueMs', o['timeoutQueueMs'] ?? BALANCER_DEFAULTS.timeoutQueueMs, { allowInfinite: true });
     this.#clock = (o['clock'] as Clock | undefined) ?? pool.clock;
@@ -343,7 +344,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   }
 
   #grant(server: Server, picked: boolean, queuedMs: number, bindTo: Closable | undefined): LeaseImpl {
-    server._acquired(picked);
+    this.pool._leaseGranted(server, picked);
     this.#activeLeases++;
     this.#totalLeases++;
     this.strategy.acquired?.(server);
@@ -356,7 +357,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
 
   #release(lease: LeaseImpl): void {
     const server = lease.server;
-    server._released();
+    this.pool._leaseReleased(server);
     this.#activeLeases--;
     this.strategy.released?.(server);
     this.emit('lease:release', lease);

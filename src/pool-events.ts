@@ -16,6 +16,8 @@ export interface PoolEvents {
   'server:added': [server: Server];
   /** A server left the pool. Leases on it stay valid until released. */
   'server:removed': [server: Server];
+  /** Checks of a server were turned on or off (`pool.setChecksEnabled()`, HAProxy `enable|disable health`). */
+  'server:checks': [server: Server, enabled: boolean];
   /** The user weight changed (`set weight`). */
   'server:weight': [server: Server, previousWeight: number];
   /** The administrative state changed (`ready` / `drain` / `maint`). */

@@ -26,6 +26,7 @@ import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
 import { type AdminState, Server, type ServerOptions, resolveWeight } from './server.js';
+import { ServerState } from './state/server-state.js';
 
 export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
 
@@ -65,6 +66,9 @@ export class Pool extends EventEmitter<PoolEvents> {
   #active: Server[] = [];
   #backup: Server[] = [];
   #emptyAnnounced = false;
+  #emptyTransitions = 0;
+  /** The state of every server this pool created, removed ones included (their leases still count). */
+  readonly #states = new WeakMap<Server, ServerState>();
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
 
@@ -75,9 +79,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     v.knownKeys('pool options', o, POOL_KEYS);
     this.allBackups = v.boolean('allBackups', o['allBackups'] ?? false);
     this.clock = (o['clock'] as Clock | undefined) ?? systemClock;
-    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => this.#change(server, cause, () => {
-      server._setSlowstartFactor(factor);
-      if (factor >= FULL_WEIGHT_FACTOR) server._setOperational('up', this.clock.now());
+    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => this.#change(server, cause, (st) => {
+      st.slowstartFactor = factor;
+      if (factor >= FULL_WEIGHT_FACTOR) this.#setOperational(st, 'up');
     }));
     const servers = o['servers'] ?? [];
     if (!Array.isArray(servers)) throw invalidArg('servers', 'must be an array of server options', servers);
@@ -139,7 +143,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (this.#ids.has(id)) {
       throw invalidArg(`server ${describe(name)}: id`, 'must be unique in the pool', id);
     }
-    const server = new Server(options, id, this.clock);
+    const state = new ServerState();
+    const server = new Server(options, id, this.clock, state);
+    this.#states.set(server, state);
     this.#servers.push(server);
     this.#ids.add(id);
     this.#byName.set(server.name, server);
@@ -166,7 +172,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.#byName.delete(name);
     this.#order.delete(server);
     this.#removeUsable(server);
-    if (this.#ramps.end(server)) server._setSlowstartFactor(FULL_WEIGHT_FACTOR);
+    if (this.#ramps.end(server)) this.#state(server).slowstartFactor = FULL_WEIGHT_FACTOR;
     if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
     publishServerRemoved(this, server);
@@ -191,7 +197,9 @@ export class Pool extends EventEmitter<PoolEvents> {
   setWeight(name: string, weight: number | `${number}%`): void {
     const server = this.get(name);
     const w = resolveWeight(`weight of ${name}`, weight, server.initialWeight);
-    this.#change(server, ADMIN_CAUSE, () => server._setWeight(w));
+    this.#change(server, ADMIN_CAUSE, (st) => {
+      st.weight = w;
+    });
   }
 
   /** Changes `maxconn` and/or `maxqueue` of a server (0 = unlimited). */
@@ -199,7 +207,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     const server = this.get(name);
     const maxconn = v.nonNegativeInteger(`maxconn of ${name}`, limits.maxconn ?? server.maxconn);
     const maxqueue = v.nonNegativeInteger(`maxqueue of ${name}`, limits.maxqueue ?? server.maxqueue);
-    this.#change(server, ADMIN_CAUSE, () => server._setLimits(maxconn, maxqueue));
+    this.#change(server, ADMIN_CAUSE, (st) => {
+      st.maxconn = maxconn;
+      st.maxqueue = maxqueue;
+    });
   }
 
   /** Applies several changes to one server; each is validated before any is applied. */
@@ -211,9 +222,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     const maxconn = v.nonNegativeInteger(`maxconn of ${name}`, o['maxconn'] ?? server.maxconn);
     const maxqueue = v.nonNegativeInteger(`maxqueue of ${name}`, o['maxqueue'] ?? server.maxqueue);
     const admin = o['adminState'] === undefined ? undefined : v.oneOf(`adminState of ${name}`, o['adminState'], ['ready', 'drain', 'maint']);
-    this.#change(server, ADMIN_CAUSE, () => {
-      if (w !== undefined) server._setWeight(w);
-      server._setLimits(maxconn, maxqueue);
+    this.#change(server, ADMIN_CAUSE, (st) => {
+      if (w !== undefined) st.weight = w;
+      st.maxconn = maxconn;
+      st.maxqueue = maxqueue;
     });
     if (admin !== undefined) this.setAdminState(name, admin);
   }
@@ -228,19 +240,23 @@ export class Pool extends EventEmitter<PoolEvents> {
     const server = this.get(name);
     const next = v.oneOf(`adminState of ${name}`, state, ['ready', 'drain', 'maint']);
     const previous = server.adminState;
-    if (previous === next) return;
-    this.#change(server, cause, () => {
-      const now = this.clock.now();
+    if (previous === next) {
+      // Any admin command ends HAProxy's "maintenance from the configuration" flag, even one that changes nothing.
+      this.#state(server).maintFromConfig = false;
+      return;
+    }
+    this.#change(server, cause, (st) => {
       if (next === 'maint') {
-        if (server.check) {
-          server._setHealth(0);
-          server._setOperational('down', now);
-        }
+        // HAProxy sets the health of a server entering maintenance to 0, checked or not.
+        st.health = 0;
+        if (server.check) this.#setOperational(st, 'down');
       } else if (previous === 'maint') {
-        if (server.check) server._setHealth(server.rise);
-        server._setOperational('up', now);
+        if (server.check) st.health = server.rise;
+        this.#setOperational(st, 'up');
       }
-      server._setAdmin(next, now);
+      st.admin = next;
+      st.maintFromConfig = false;
+      st.lastChangeMs = this.clock.now();
     });
     this.emit('server:admin', server, previous, cause);
   }
@@ -252,18 +268,63 @@ export class Pool extends EventEmitter<PoolEvents> {
   setHealth(name: string, health: 'up' | 'stopping' | 'down', cause: StateCause = ADMIN_CAUSE): void {
     const server = this.get(name);
     const h = v.oneOf(`health of ${name}`, health, ['up', 'stopping', 'down']);
-    this.#change(server, cause, () => {
-      const now = this.clock.now();
+    this.#change(server, cause, (st) => {
       if (h === 'up') {
-        server._setHealth(server.rise + server.fall - 1);
-        if (server.operationalState !== 'up' && server.operationalState !== 'starting') server._setOperational('up', now);
+        st.health = server.rise + server.fall - 1;
+        if (st.op !== 'up' && st.op !== 'starting') this.#setOperational(st, 'up');
       } else if (h === 'stopping') {
-        if (server.operationalState !== 'stopping') server._setOperational('stopping', now);
+        if (st.op !== 'stopping') this.#setOperational(st, 'stopping');
       } else {
-        server._setHealth(0);
-        if (server.operationalState !== 'down') server._setOperational('down', now);
+        st.health = 0;
+        if (st.op !== 'down') this.#setOperational(st, 'down');
       }
     });
+  }
+
+  /**
+   * Turns the checks of a server with `check` on or off (HAProxy `enable health` / `disable health`). While off,
+   * checkers skip the server and results reported for it are ignored; its health counter stays where it was, and
+   * its status shows as unchecked (`no check`, `DOWN`). Throws `ERR_LB_INVALID_STATE` for a server without `check`.
+   */
+  setChecksEnabled(name: string, enabled: boolean): void {
+    const server = this.get(name);
+    const on = v.boolean(`checksEnabled of ${name}`, enabled);
+    if (!server.check) {
+      throw new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(name)} of pool ${JSON.stringify(this.name)} has no check to enable or disable`, {
+        details: { pool: this.name, server: name },
+      });
+    }
+    if (server.checksEnabled === on) return;
+    this.#change(server, ADMIN_CAUSE, (st) => {
+      st.checksEnabled = on;
+    });
+    this.emit('server:checks', server, on);
+  }
+
+  /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */
+  get emptyTransitions(): number {
+    return this.#emptyTransitions;
+  }
+
+  /** @internal A lease was granted on `server`; `picked` when the strategy chose it (not when served from a queue). */
+  _leaseGranted(server: Server, picked: boolean): void {
+    const st = this.#state(server);
+    st.current++;
+    st.total++;
+    if (picked) st.lbSelections++;
+    if (st.current > st.max) st.max = st.current;
+  }
+
+  /** @internal A lease on `server` was released. */
+  _leaseReleased(server: Server): void {
+    this.#state(server).current--;
+  }
+
+  /** @internal A caller entered (1) or left (-1) `server`'s own queue. */
+  _queueChanged(server: Server, delta: 1 | -1): void {
+    const st = this.#state(server);
+    st.queued += delta;
+    if (st.queued > st.maxQueued) st.maxQueued = st.queued;
   }
 
   /**
@@ -275,7 +336,7 @@ export class Pool extends EventEmitter<PoolEvents> {
    */
   reportCheck(server: Server, result: CheckResult): boolean {
     const r = validCheckResult(result);
-    if (!this.#order.has(server) || !server.check || server.adminState === 'maint') return false;
+    if (!this.#order.has(server) || !server.checksEnabled || server.adminState === 'maint') return false;
     this.#applyResult(server, { source: 'check', result: r }, undefined);
     publishCheckResult(this, server, r);
     return true;
@@ -291,10 +352,10 @@ export class Pool extends EventEmitter<PoolEvents> {
   reportErrorLimit(server: Server, onError: OnErrorAction, result: CheckResult): boolean {
     const action = v.oneOf('onError', onError, ON_ERROR_ACTIONS);
     const r = validCheckResult(result);
-    if (!this.#order.has(server) || !server.check || server.adminState === 'maint') return false;
+    if (!this.#order.has(server) || !server.checksEnabled || server.adminState === 'maint') return false;
     const cause: CheckCause = { source: 'observe', result: r };
     if (!onErrorFailsCheck(action)) {
-      server._countObserveFailure();
+      this.#state(server).observeFailures++;
       this.emit('observe:limit', server, action, r);
       return true;
     }
@@ -310,27 +371,25 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.#change(
       server,
       cause,
-      () => {
-        const now = this.clock.now();
-        server._recordCheck(result);
+      (st) => {
+        st.lastCheck = result;
         if (onError !== undefined) {
-          server._countObserveFailure();
-          server._setHealth(healthBeforeOnError(server.health, server.rise, onError));
+          st.observeFailures++;
+          st.health = healthBeforeOnError(st.health, server.rise, onError);
         }
         if (verdict === 'fail') {
-          if (server.health > 0) {
-            server._countCheckFailure();
-            server._setHealth(healthAfterFailure(server.health, server.rise));
+          if (st.health > 0) {
+            st.checkFailures++;
+            st.health = healthAfterFailure(st.health, server.rise);
           }
-          if (server.health === 0 && server.operationalState !== 'down') server._setOperational('down', now);
+          if (st.health === 0 && st.op !== 'down') this.#setOperational(st, 'down');
         } else if (verdict === 'pass' || verdict === 'conditional') {
-          server._setHealth(healthAfterSuccess(server.health, server.rise, server.fall));
-          if (server.health >= server.rise) {
-            const op = server.operationalState;
+          st.health = healthAfterSuccess(st.health, server.rise, server.fall);
+          if (st.health >= server.rise) {
             if (verdict === 'conditional') {
-              if (op !== 'stopping') server._setOperational('stopping', now);
-            } else if (op === 'down' || op === 'stopping') {
-              server._setOperational('up', now);
+              if (st.op !== 'stopping') this.#setOperational(st, 'stopping');
+            } else if (st.op === 'down' || st.op === 'stopping') {
+              this.#setOperational(st, 'up');
             }
           }
         }
@@ -344,14 +403,10 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   /**
-   * @internal The one place where a server's state changes: runs `mutate`, then keeps the usable lists in
+   * The one place where a server's state changes: runs `mutate` on its state, then keeps the usable lists in
    * step and emits every event the change implies, in a fixed order (announce, weight, lb, down/up, state, pool).
    */
-  _change(server: Server, cause: StateCause, mutate: () => void): void {
-    this.#change(server, cause, mutate);
-  }
-
-  #change(server: Server, cause: StateCause, mutate: () => void, announce?: () => void): void {
+  #change(server: Server, cause: StateCause, mutate: (state: ServerState) => void, announce?: () => void): void {
     const before = this.#lbState(server);
     const beforeWeight = server.weight;
     const beforeStatus = server.status;
@@ -359,12 +414,13 @@ export class Pool extends EventEmitter<PoolEvents> {
     const beforeAdmin = server.adminState;
     const beforeLimits = { maxconn: server.maxconn, maxqueue: server.maxqueue };
     const wasAvailable = this.available;
-    mutate();
+    const st = this.#state(server);
+    mutate(st);
     const member = this.#order.has(server);
     const wasUp = beforeAdmin !== 'maint' && beforeOp !== 'down';
     const isUp = server.adminState !== 'maint' && server.operationalState !== 'down';
-    if (wasUp !== isUp) this.#transition(server, isUp, member, cause);
-    if (server.operationalState !== 'starting' && this.#ramps.end(server)) server._setSlowstartFactor(FULL_WEIGHT_FACTOR);
+    if (wasUp !== isUp) this.#transition(server, st, isUp, member, cause);
+    if (st.op !== 'starting' && this.#ramps.end(server)) st.slowstartFactor = FULL_WEIGHT_FACTOR;
     const after = this.#lbState(server);
     if (member && before.usable !== after.usable) {
       if (after.usable) this.#insertUsable(server);
@@ -391,16 +447,29 @@ export class Pool extends EventEmitter<PoolEvents> {
    * Bookkeeping of an up/down transition: downtime and `chkdown`, and the slow-start ramp when a server
    * comes back (never at creation: servers are born through {@link Pool.add}, not here).
    */
-  #transition(server: Server, isUp: boolean, member: boolean, cause: StateCause): void {
+  #transition(server: Server, st: ServerState, isUp: boolean, member: boolean, cause: StateCause): void {
     const now = this.clock.now();
     if (!isUp) {
-      server._wentDown(now);
+      st.downTransitions++;
+      st.downSinceMs = now;
       return;
     }
-    server._cameUp(now);
-    if (!member || server.slowstartMs <= 0 || server.operationalState !== 'up') return;
-    server._setOperational('starting', now);
-    server._setSlowstartFactor(this.#ramps.begin(server, cause));
+    if (st.downSinceMs !== undefined) st.downtimeMs += Math.max(0, now - st.downSinceMs);
+    st.downSinceMs = undefined;
+    if (!member || server.slowstartMs <= 0 || st.op !== 'up') return;
+    this.#setOperational(st, 'starting');
+    st.slowstartFactor = this.#ramps.begin(server, cause);
+  }
+
+  #setOperational(st: ServerState, op: ServerState['op']): void {
+    st.op = op;
+    st.lastChangeMs = this.clock.now();
+  }
+
+  #state(server: Server): ServerState {
+    const st = this.#states.get(server);
+    if (st === undefined) throw invalidArg('server', `must be a server of pool ${JSON.stringify(this.name)}`, server.toString());
+    return st;
   }
 
   /** A plain-JSON copy of the pool and its servers. */
@@ -422,6 +491,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const now = this.available;
     if (wasAvailable && !now) {
       this.#emptyAnnounced = true;
+      this.#emptyTransitions++;
       this.emit('pool:empty');
       publishPoolEmpty(this);
     } else if (!wasAvailable && now && this.#emptyAnnounced) {

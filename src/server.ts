@@ -3,8 +3,9 @@ import { invalidArg } from './errors.js';
 import type { CheckResult, CheckStatus } from './state/check-result.js';
 import * as v from './internal/validate.js';
 import {
-  type AdminState, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type ServerOptions, type ServerSnapshot, WEIGHT_SCALE,
+  type AdminState, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type ServerOptions, type ServerSnapshot,
 } from './state/server-options.js';
+import { ServerState } from './state/server-state.js';
 
 export { SERVER_DEFAULTS, WEIGHT_SCALE } from './state/server-options.js';
 export type { AdminState, InitState, OperationalState, ServerOptions, ServerSnapshot } from './state/server-options.js';
@@ -44,30 +45,14 @@ export class Server {
   /** Slow-start duration in ms (whole seconds, rounded up). */
   readonly slowstartMs: number;
 
-  #weight: number;
-  #maxconn: number;
-  #maxqueue: number;
-  #admin: AdminState;
-  #op: OperationalState;
-  #health: number;
-  #slowstartFactor = WEIGHT_SCALE;
-  #current = 0;
-  #max = 0;
-  #total = 0;
-  #lbSelections = 0;
-  #queued = 0;
-  #maxQueued = 0;
-  #lastChangeMs = 0;
+  readonly #s: ServerState;
   readonly #clock: Clock | undefined;
-  #lastCheck: CheckResult | undefined;
-  #checkFailures = 0;
-  #downTransitions = 0;
-  #observeFailures = 0;
-  #downtimeMs = 0;
-  #downSinceMs: number | undefined;
 
-  /** @internal Servers are created by {@link Pool.add}; `id` is assigned there, `clock` is the pool's. */
-  constructor(options: ServerOptions, id: number, clock?: Clock) {
+  /**
+   * @internal Servers are created by {@link Pool.add}; `id` is assigned there, `clock` is the pool's, and the
+   * pool keeps `state`, which only it writes after this constructor has set the initial values.
+   */
+  constructor(options: ServerOptions, id: number, clock?: Clock, state: ServerState = new ServerState()) {
     const o = v.plainObject('server', options);
     v.knownKeys('server', o, SERVER_KEYS);
     this.name = v.nonEmptyString('server.name', o['name']);
@@ -75,11 +60,12 @@ export class Server {
     this.host = v.nonEmptyString(`${at}: host`, o['host']);
     this.port = v.integerInRange(`${at}: port`, o['port'], 1, 65535);
     this.id = v.positiveInteger(`${at}: id`, id);
-    this.#weight = v.integerInRange(`${at}: weight`, o['weight'] ?? SERVER_DEFAULTS.weight, 0, 256);
-    this.initialWeight = this.#weight;
+    const st = (this.#s = state);
+    st.weight = v.integerInRange(`${at}: weight`, o['weight'] ?? SERVER_DEFAULTS.weight, 0, 256);
+    this.initialWeight = st.weight;
     this.backup = v.boolean(`${at}: backup`, o['backup'] ?? SERVER_DEFAULTS.backup);
-    this.#maxconn = v.nonNegativeInteger(`${at}: maxconn`, o['maxconn'] ?? SERVER_DEFAULTS.maxconn);
-    this.#maxqueue = v.nonNegativeInteger(`${at}: maxqueue`, o['maxqueue'] ?? SERVER_DEFAULTS.maxqueue);
+    st.maxconn = v.nonNegativeInteger(`${at}: maxconn`, o['maxconn'] ?? SERVER_DEFAULTS.maxconn);
+    st.maxqueue = v.nonNegativeInteger(`${at}: maxqueue`, o['maxqueue'] ?? SERVER_DEFAULTS.maxqueue);
     const disabled = v.boolean(`${at}: disabled`, o['disabled'] ?? SERVER_DEFAULTS.disabled);
     this.check = v.boolean(`${at}: check`, o['check'] ?? SERVER_DEFAULTS.check);
     this.rise = v.integerInRange(`${at}: rise`, o['rise'] ?? SERVER_DEFAULTS.rise, 1, 1_000_000);
@@ -87,25 +73,28 @@ export class Server {
     const init = v.oneOf(`${at}: initState`, o['initState'] ?? SERVER_DEFAULTS.initState, ['up', 'fully-up', 'down', 'fully-down']);
     const ss = v.durationMs(`${at}: slowstartMs`, o['slowstartMs'] ?? SERVER_DEFAULTS.slowstartMs);
     this.slowstartMs = Math.ceil(ss / 1000) * 1000;
-    this.#admin = disabled ? 'maint' : 'ready';
+    st.admin = disabled ? 'maint' : 'ready';
+    st.maintFromConfig = disabled;
     const full = this.rise + this.fall - 1;
     if (!this.check) {
-      this.#health = full;
-      this.#op = 'up';
+      st.health = full;
+      st.op = 'up';
     } else {
-      this.#health = { up: this.rise, 'fully-up': full, down: this.rise - 1, 'fully-down': 0 }[init];
-      this.#op = init === 'up' || init === 'fully-up' ? 'up' : 'down';
+      st.health = { up: this.rise, 'fully-up': full, down: this.rise - 1, 'fully-down': 0 }[init];
+      st.op = init === 'up' || init === 'fully-up' ? 'up' : 'down';
     }
-    if (this.#admin === 'maint' && this.check) this.#health = 0;
-    if (this.#admin === 'maint' && this.check) this.#op = 'down';
+    if (disabled && this.check) {
+      st.health = 0;
+      st.op = 'down';
+    }
     this.#clock = clock;
-    if (this.check) this.#lastCheck = INITIAL_CHECK;
-    if (this.#admin === 'maint' || this.#op === 'down') this.#downSinceMs = clock?.now() ?? 0;
+    if (this.check) st.lastCheck = INITIAL_CHECK;
+    if (st.admin === 'maint' || st.op === 'down') st.downSinceMs = clock?.now() ?? 0;
   }
 
   /** Current user weight, 0–256 (HAProxy `uweight`). */
   get weight(): number {
-    return this.#weight;
+    return this.#s.weight;
   }
 
   /**
@@ -113,32 +102,32 @@ export class Server {
    * during slow start. 0 means the server is never picked.
    */
   get effectiveWeight(): number {
-    return this.#weight * this.#slowstartFactor;
+    return this.#s.weight * this.#s.slowstartFactor;
   }
 
   /** Most concurrent connections, 0 = unlimited. */
   get maxconn(): number {
-    return this.#maxconn;
+    return this.#s.maxconn;
   }
 
   /** Most connections in this server's own queue, 0 = unlimited. */
   get maxqueue(): number {
-    return this.#maxqueue;
+    return this.#s.maxqueue;
   }
 
   /** Administrative state. */
   get adminState(): AdminState {
-    return this.#admin;
+    return this.#s.admin;
   }
 
   /** Operational state derived from health. */
   get operationalState(): OperationalState {
-    return this.#op;
+    return this.#s.op;
   }
 
   /** HAProxy's health counter, in `[0, rise + fall − 1]`. */
   get health(): number {
-    return this.#health;
+    return this.#s.health;
   }
 
   /**
@@ -146,47 +135,48 @@ export class Server {
    * operational state `up` or `starting` (HAProxy `srv_willbe_usable()`).
    */
   get usable(): boolean {
-    return this.effectiveWeight > 0 && this.#admin === 'ready' && (this.#op === 'up' || this.#op === 'starting');
+    const s = this.#s;
+    return s.weight > 0 && s.slowstartFactor > 0 && s.admin === 'ready' && (s.op === 'up' || s.op === 'starting');
   }
 
   /** Connections currently held (leases not yet released): HAProxy `scur`. */
   get currentConnections(): number {
-    return this.#current;
+    return this.#s.current;
   }
 
   /** Highest `currentConnections` seen: HAProxy `smax`. */
   get maxConnections(): number {
-    return this.#max;
+    return this.#s.max;
   }
 
   /** Connections handed out since creation: HAProxy `stot`. */
   get totalConnections(): number {
-    return this.#total;
+    return this.#s.total;
   }
 
   /** Times the strategy picked this server: HAProxy `lbtot`. */
   get lbSelections(): number {
-    return this.#lbSelections;
+    return this.#s.lbSelections;
   }
 
   /** Connections waiting in this server's own queue: HAProxy `qcur`. */
   get queued(): number {
-    return this.#queued;
+    return this.#s.queued;
   }
 
   /** Highest `queued` seen: HAProxy `qmax`. */
   get maxQueued(): number {
-    return this.#maxQueued;
+    return this.#s.maxQueued;
   }
 
   /** Clock time (ms) of the last operational or administrative change. */
   get lastChangeMs(): number {
-    return this.#lastChangeMs;
+    return this.#s.lastChangeMs;
   }
 
   /** HAProxy's `check_status` of the last check: `INI` before the first one; `undefined` without checks. */
   get checkStatus(): CheckStatus | undefined {
-    return this.#lastCheck?.status;
+    return this.#s.lastCheck?.status;
   }
 
   /**
@@ -194,28 +184,29 @@ export class Server {
    * the last word; `{ status: 'INI' }` before the first check; `undefined` without checks.
    */
   get lastCheck(): CheckResult | undefined {
-    return this.#lastCheck;
+    return this.#s.lastCheck;
   }
 
   /** Failed checks that lowered the health counter, passive ones included: HAProxy `chkfail`. */
   get checkFailures(): number {
-    return this.#checkFailures;
+    return this.#s.checkFailures;
   }
 
   /** Transitions from up to down, for any reason: HAProxy `chkdown`. */
   get downTransitions(): number {
-    return this.#downTransitions;
+    return this.#s.downTransitions;
   }
 
   /** Times passive observation reached its error limit: HAProxy `hanafail`. */
   get observeFailures(): number {
-    return this.#observeFailures;
+    return this.#s.observeFailures;
   }
 
   /** Total time spent down or in maintenance, the current spell included, in ms: HAProxy `downtime`. */
   get downtimeMs(): number {
-    const current = this.#downSinceMs === undefined || this.#clock === undefined ? 0 : this.#clock.now() - this.#downSinceMs;
-    return this.#downtimeMs + current;
+    const s = this.#s;
+    const current = s.downSinceMs === undefined || this.#clock === undefined ? 0 : this.#clock.now() - s.downSinceMs;
+    return s.downtimeMs + current;
   }
 
   /**
@@ -223,58 +214,77 @@ export class Server {
    * connections already waiting in its queue (HAProxy's saturation test).
    */
   get full(): boolean {
-    return this.#maxconn > 0 && (this.#queued > 0 || this.#current >= this.#maxconn);
+    const s = this.#s;
+    return s.maxconn > 0 && (s.queued > 0 || s.current >= s.maxconn);
   }
 
   /** The status as HAProxy's `show stat` prints it: `UP`, `UP 2/3`, `DOWN 1/2`, `NOLB`, `DRAIN`, `MAINT`, `no check`. */
   get status(): string {
-    if (this.#admin === 'maint') return 'MAINT';
+    const s = this.#s;
+    if (s.admin === 'maint') return 'MAINT';
+    // A server whose checks are disabled shows as unchecked (HAProxy tests CHK_ST_ENABLED).
+    const checked = this.check && s.checksEnabled;
     const full = this.rise + this.fall - 1;
-    if (this.#op === 'up' || this.#op === 'starting') {
-      const goingDown = this.check && this.#health < full;
-      if (this.#admin === 'drain') return goingDown ? `DRAIN ${this.#health - this.rise + 1}/${this.fall}` : 'DRAIN';
-      if (goingDown) return `UP ${this.#health - this.rise + 1}/${this.fall}`;
-      return this.check ? 'UP' : 'no check';
+    if (s.op === 'up' || s.op === 'starting') {
+      const goingDown = checked && s.health < full;
+      if (s.admin === 'drain') return goingDown ? `DRAIN ${s.health - this.rise + 1}/${this.fall}` : 'DRAIN';
+      if (goingDown) return `UP ${s.health - this.rise + 1}/${this.fall}`;
+      return checked ? 'UP' : 'no check';
     }
-    if (this.#op === 'stopping') {
-      return !this.check || this.#health === full ? 'NOLB' : `NOLB ${this.#health - this.rise + 1}/${this.fall}`;
+    if (s.op === 'stopping') {
+      return !checked || s.health === full ? 'NOLB' : `NOLB ${s.health - this.rise + 1}/${this.fall}`;
     }
-    if (this.check && this.#health > 0) return `DOWN ${this.#health}/${this.rise}`;
+    if (checked && s.health > 0) return `DOWN ${s.health}/${this.rise}`;
     return 'DOWN';
+  }
+
+  /**
+   * Whether checks run and apply to this server: `check` is set and they were not disabled at runtime
+   * (HAProxy `disable health`, {@link Pool.setChecksEnabled}).
+   */
+  get checksEnabled(): boolean {
+    return this.check && this.#s.checksEnabled;
+  }
+
+  /** True while the server is in maintenance because it was created `disabled` (HAProxy's `CMAINT` flag). */
+  get maintFromConfig(): boolean {
+    return this.#s.maintFromConfig;
   }
 
   /** A plain-JSON copy of the server's state and counters. */
   snapshot(): ServerSnapshot {
+    const s = this.#s;
     return {
       name: this.name,
       id: this.id,
       host: this.host,
       port: this.port,
       backup: this.backup,
-      weight: this.#weight,
+      weight: s.weight,
       initialWeight: this.initialWeight,
       effectiveWeight: this.effectiveWeight,
-      maxconn: this.#maxconn,
-      maxqueue: this.#maxqueue,
-      adminState: this.#admin,
-      operationalState: this.#op,
+      maxconn: s.maxconn,
+      maxqueue: s.maxqueue,
+      adminState: s.admin,
+      operationalState: s.op,
       status: this.status,
       usable: this.usable,
       check: this.check,
-      health: this.#health,
+      checksEnabled: this.checksEnabled,
+      health: s.health,
       rise: this.rise,
       fall: this.fall,
-      currentConnections: this.#current,
-      maxConnections: this.#max,
-      totalConnections: this.#total,
-      lbSelections: this.#lbSelections,
-      queued: this.#queued,
-      maxQueued: this.#maxQueued,
-      lastChangeMs: this.#lastChangeMs,
-      ...(this.#lastCheck === undefined ? {} : checkFields(this.#lastCheck)),
-      checkFailures: this.#checkFailures,
-      downTransitions: this.#downTransitions,
-      observeFailures: this.#observeFailures,
+      currentConnections: s.current,
+      maxConnections: s.max,
+      totalConnections: s.total,
+      lbSelections: s.lbSelections,
+      queued: s.queued,
+      maxQueued: s.maxQueued,
+      lastChangeMs: s.lastChangeMs,
+      ...(s.lastCheck === undefined ? {} : checkFields(s.lastCheck)),
+      checkFailures: s.checkFailures,
+      downTransitions: s.downTransitions,
+      observeFailures: s.observeFailures,
       downtimeMs: this.downtimeMs,
     };
   }
@@ -287,74 +297,6 @@ export class Server {
   /** @internal Used by JSON.stringify. */
   toJSON(): ServerSnapshot {
     return this.snapshot();
-  }
-
-  // ---- Mutators: called only by Pool (state) and Balancer (counters). ----
-
-  /** @internal */
-  _setWeight(weight: number): void {
-    this.#weight = weight;
-  }
-  /** @internal */
-  _setSlowstartFactor(factor: number): void {
-    this.#slowstartFactor = factor;
-  }
-  /** @internal */
-  _setLimits(maxconn: number, maxqueue: number): void {
-    this.#maxconn = maxconn;
-    this.#maxqueue = maxqueue;
-  }
-  /** @internal */
-  _setAdmin(state: AdminState, nowMs: number): void {
-    this.#admin = state;
-    this.#lastChangeMs = nowMs;
-  }
-  /** @internal */
-  _setOperational(state: OperationalState, nowMs: number): void {
-    this.#op = state;
-    this.#lastChangeMs = nowMs;
-  }
-  /** @internal */
-  _setHealth(health: number): void {
-    this.#health = health;
-  }
-  /** @internal The latest check result or passive verdict. */
-  _recordCheck(result: CheckResult): void {
-    this.#lastCheck = result;
-  }
-  /** @internal */
-  _countCheckFailure(): void {
-    this.#checkFailures++;
-  }
-  /** @internal */
-  _countObserveFailure(): void {
-    this.#observeFailures++;
-  }
-  /** @internal The server stopped being up (operationally down or in maintenance). */
-  _wentDown(nowMs: number): void {
-    this.#downTransitions++;
-    this.#downSinceMs = nowMs;
-  }
-  /** @internal The server is up again. */
-  _cameUp(nowMs: number): void {
-    if (this.#downSinceMs !== undefined) this.#downtimeMs += Math.max(0, nowMs - this.#downSinceMs);
-    this.#downSinceMs = undefined;
-  }
-  /** @internal A lease was granted; `picked` when the strategy chose it (not when served from a queue). */
-  _acquired(picked: boolean): void {
-    this.#current++;
-    this.#total++;
-    if (picked) this.#lbSelections++;
-    if (this.#current > this.#max) this.#max = this.#current;
-  }
-  /** @internal */
-  _released(): void {
-    this.#current--;
-  }
-  /** @internal */
-  _queuedDelta(delta: 1 | -1): void {
-    this.#queued += delta;
-    if (this.#queued > this.#maxQueued) this.#maxQueued = this.#queued;
   }
 }
 

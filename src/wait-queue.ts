@@ -25,10 +25,16 @@ export interface Waiter {
  * server queue, used by hash strategies), with the counters. Removal of any waiter is O(1).
  */
 export class WaitQueues {
+  readonly #counted: (server: Server, delta: 1 | -1) => void;
   readonly #shared = new Fifo<Waiter>();
   readonly #perServer = new Map<Server, Fifo<Waiter>>();
   #size = 0;
   #max = 0;
+
+  /** `counted` is told of every waiter entering or leaving a server's own queue (the pool keeps the counts). */
+  constructor(counted: (server: Server, delta: 1 | -1) => void) {
+    this.#counted = counted;
+  }
 
   /** Waiters in all queues. */
   get size(): number {
@@ -50,7 +56,7 @@ export class WaitQueues {
       let q = this.#perServer.get(w.server);
       if (!q) this.#perServer.set(w.server, (q = new Fifo()));
       w.node = q.push(w);
-      w.server._queuedDelta(1);
+      this.#counted(w.server, 1);
     } else {
       w.node = this.#shared.push(w);
     }
@@ -63,7 +69,7 @@ export class WaitQueues {
     if (!w.node?.linked) return false;
     if (w.server) {
       this.#perServer.get(w.server)?.remove(w.node);
-      w.server._queuedDelta(-1);
+      this.#counted(w.server, -1);
     } else {
       this.#shared.remove(w.node);
     }
@@ -90,7 +96,7 @@ export class WaitQueues {
     if (!q || q.size === 0) return false;
     for (const w of [...q]) {
       q.remove(w.node!);
-      server._queuedDelta(-1);
+      this.#counted(server, -1);
       w.server = undefined;
       w.node = this.#shared.insertSorted(w, (x) => x.seq);
     }

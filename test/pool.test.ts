@@ -159,6 +159,40 @@ describe('Pool', () => {
     assert.deepEqual([snap.weight, snap.maxconn, snap.maxqueue, snap.adminState], [2, 5, 1, 'drain']);
   });
 
+  it('turns a server\'s checks off and on through the pool: results are ignored while off, the counter is kept', () => {
+    const pool = new Pool('be', { servers: [{ name: 'c', host: '127.0.0.1', port: 1, check: true }, { name: 'n', host: '127.0.0.1', port: 2 }] });
+    const c = pool.get('c');
+    const seen: [string, boolean][] = [];
+    pool.on('server:checks', (server, enabled) => seen.push([server.name, enabled]));
+    pool.setChecksEnabled('c', false);
+    assert.equal(c.checksEnabled, false);
+    assert.equal(c.status, 'no check');
+    assert.equal(pool.reportCheck(c, { status: 'L4CON', info: 'Connection refused' }), false, 'a result while off is not applied');
+    assert.equal(c.health, c.rise);
+    pool.setChecksEnabled('c', false);
+    pool.setChecksEnabled('c', true);
+    assert.equal(c.status, 'UP 1/3');
+    assert.equal(pool.reportCheck(c, { status: 'L4CON', info: 'Connection refused' }), true);
+    assert.equal(c.status, 'DOWN');
+    assert.deepEqual(seen, [['c', false], ['c', true]], 'one event per change, none for a repeat');
+    assert.throws(() => pool.setChecksEnabled('n', false), (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_INVALID_STATE' && /"n".*no check/.test(err.message));
+    invalid(() => pool.setChecksEnabled('c', 'yes' as never), /checksEnabled of c must be a boolean, got "yes"/);
+  });
+
+  it('keeps the configuration\'s maintenance flag until an admin command, and counts the times it emptied', () => {
+    const pool = new Pool('be', { servers: [{ name: 'a', host: '127.0.0.1', port: 1, disabled: true }, { name: 'b', host: '127.0.0.1', port: 2 }] });
+    const a = pool.get('a');
+    assert.equal(a.maintFromConfig, true);
+    pool.setAdminState('a', 'maint');
+    assert.deepEqual([a.adminState, a.maintFromConfig], ['maint', false], 'an admin command that changes nothing still ends the flag');
+    assert.equal(pool.emptyTransitions, 0);
+    pool.setAdminState('b', 'maint');
+    pool.setAdminState('b', 'ready');
+    pool.setAdminState('b', 'maint');
+    assert.equal(pool.emptyTransitions, 2);
+    assert.equal(pool.get('b').health, 0, 'an unchecked server entering maintenance has its counter zeroed, as HAProxy does');
+  });
+
   it('snapshots as plain JSON', () => {
     const pool = new Pool('be', { servers: servers([2]) });
     const json = JSON.parse(JSON.stringify(pool.snapshot()));

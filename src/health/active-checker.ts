@@ -339,8 +339,9 @@ export class ActiveChecker {
     entry.timer = undefined;
     entry.dueAt = undefined;
     if (!this.#running || this.#entries.get(entry.server) !== entry) return;
-    if (entry.server.adminState === 'maint') {
-      // Checks are paused in maintenance; the schedule goes on, so leaving it checks at the next regular time.
+    if (entry.server.adminState === 'maint' || !entry.server.checksEnabled) {
+      // Checks are paused in maintenance and while disabled (`pool.setChecksEnabled()`); the schedule goes on,
+      // so leaving either state checks at the next regular time.
       this.#next(entry);
       return;
     }

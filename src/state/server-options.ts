@@ -90,6 +90,8 @@ export interface ServerSnapshot {
   readonly status: string;
   readonly usable: boolean;
   readonly check: boolean;
+  /** `check` and not disabled at runtime (`pool.setChecksEnabled()`). */
+  readonly checksEnabled: boolean;
   readonly health: number;
   readonly rise: number;
   readonly fall: number;

@@ -92,7 +92,7 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
   it('adds a server in maintenance with checks off, and deletes it once in maintenance', () => {
     assert.equal(run('add server fe/s4 127.0.0.1:18604 check weight 2'), 'New server registered.\n\n');
     const s4 = instance.backend('fe').pool.get('s4');
-    assert.deepEqual([s4.adminState, s4.weight, instance.runtime.healthDisabled.has(s4)], ['maint', 2, true]);
+    assert.deepEqual([s4.adminState, s4.weight, s4.checksEnabled, s4.maintFromConfig], ['maint', 2, false, false]);
     assert.equal(run('add server fe/s4 127.0.0.1:18604'), 'Already exists a server with the same name in backend.\n\n');
     assert.equal(run('enable health fe/s4'), '\n');
     assert.equal(run('del server fe/s4'), 'Server deleted.\n');

@@ -209,6 +209,23 @@ describe('ActiveChecker: scheduling', () => {
     await c.close();
   });
 
+  it('does not probe a server whose checks are disabled through the pool, and resumes at its next regular time', async () => {
+    const { clock, pool, network } = setup(2);
+    const c = checker(pool, network.probe, { interMs: 1000 });
+    pool.setChecksEnabled('s2', false);
+    assert.equal(pool.get('s2').status, 'no check');
+    await run(clock, 2999);
+    assert.deepEqual(network.checkTimes('s1'), [0, 1000, 2000]);
+    assert.deepEqual(network.checkTimes('s2'), [], 'no probe while disabled');
+    network.close('s2');
+    pool.setChecksEnabled('s2', true);
+    assert.equal(pool.get('s2').status, 'UP 1/3', 'the counter kept where it was');
+    await run(clock, 1000);
+    assert.deepEqual(network.checkTimes('s2'), [3500]);
+    assert.equal(pool.get('s2').status, 'DOWN');
+    await c.close();
+  });
+
   it('checks a server added later at once, and stops checking a removed one', async () => {
     const { clock, pool, network } = setup(1);
     const c = checker(pool, network.probe, { interMs: 1000 });

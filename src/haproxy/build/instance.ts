@@ -113,18 +113,6 @@ export class HaproxyInstance {
   /** Wall-clock time of the start (`Start_time_sec`). */
   startedAt: Date | undefined;
 
-  /** @internal Runtime state of servers that the classes do not hold (HAProxy's admin flags and check switches). */
-  readonly runtime = {
-    /** Servers whose checks were disabled with `disable health` (or dynamic servers not yet enabled). */
-    healthDisabled: new WeakSet<Server>(),
-    /** Servers in maintenance because of `disabled` in the configuration (HAProxy's `CMAINT`), until changed. */
-    configMaint: new WeakSet<Server>(),
-    /** Unchecked servers that went through maintenance: HAProxy shows their health as 0 from then on. */
-    uncheckedHealthZero: new WeakSet<Server>(),
-    /** Times each backend lost its last usable server (`chkdown` of the BACKEND row). */
-    backendDowns: new WeakMap<Pool, number>(),
-  };
-
   readonly #s: InstanceSettings;
   readonly #log: LogOutput;
   readonly #listeners: net.Server[] = [];
@@ -345,38 +333,14 @@ export class HaproxyInstance {
   #buildBackend(section: BackendSection, uuid: number): HaproxyBackend {
     const clock = this.#s.clock;
     const pool = new Pool(section.name, { servers: section.servers.map(serverOptionsOf), allBackups: section.allBackups, clock });
-    for (const s of section.servers) if (s.disabled) this.runtime.configMaint.add(pool.get(s.name));
     const balancer = new Balancer(pool, { strategy: strategyOf(section), timeoutQueueMs: queueTimeoutOf(section), clock, random: this.#s.random });
-    const view = this.#poolView(pool);
     const checkerOptions = checkerOptionsOf(section, this.config.global) ?? { autoStart: false };
-    const checker = new ActiveChecker(view, { ...checkerOptions, clock, random: this.#s.random });
+    const checker = new ActiveChecker(pool, { ...checkerOptions, clock, random: this.#s.random });
     const observerOptions = observerOptionsOf(section);
-    const observer = observerOptions === undefined ? undefined : new PassiveObserver(view, observerOptions);
-    pool.on('pool:empty', () => this.runtime.backendDowns.set(pool, (this.runtime.backendDowns.get(pool) ?? 0) + 1));
-    pool.on('server:admin', (server) => {
-      if (!server.check && server.adminState === 'maint') this.runtime.uncheckedHealthZero.add(server);
-    });
+    const observer = observerOptions === undefined ? undefined : new PassiveObserver(pool, observerOptions);
     const backend: HaproxyBackend = { name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section) };
     this.#followStates(backend);
     return backend;
-  }
-
-  /**
-   * The pool as the checker and observer see it: results for servers whose checks are disabled from the
-   * runtime API are dropped (ActiveChecker has no per-server pause; the probe still runs).
-   */
-  #poolView(pool: Pool): Pool {
-    const disabled = this.runtime.healthDisabled;
-    return new Proxy(pool, {
-      get(target, prop) {
-        if (prop === 'reportCheck') return (server: Server, ...rest: [never]) => !disabled.has(server) && target.reportCheck(server, ...rest);
-        if (prop === 'reportErrorLimit') {
-          return (server: Server, ...rest: [never, never]) => !disabled.has(server) && target.reportErrorLimit(server, ...rest);
-        }
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
   }
 
   /** HAProxy's state-change lines: the `[WARNING]` copy on stderr, then the line to the backend's log targets. */

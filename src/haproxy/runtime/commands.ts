@@ -88,8 +88,7 @@ function setWeight(backend: HaproxyBackend, server: Server, text: string | undef
   return '';
 }
 
-function setAdmin(host: CommandHost, b: HaproxyBackend, s: Server, state: 'ready' | 'drain' | 'maint'): void {
-  host.instance.runtime.configMaint.delete(s);
+function setAdmin(b: HaproxyBackend, s: Server, state: 'ready' | 'drain' | 'maint'): void {
   b.pool.setAdminState(s.name, state);
 }
 
@@ -102,7 +101,7 @@ function setServer(args: readonly string[], host: CommandHost): string {
   switch (args[3]) {
     case 'state':
       if (value !== 'ready' && value !== 'drain' && value !== 'maint') return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
-      setAdmin(host, b, s, value);
+      setAdmin(b, s, value);
       return '';
     case 'health':
       if (value !== 'up' && value !== 'stopping' && value !== 'down') return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n";
@@ -163,7 +162,10 @@ function addServer(args: readonly string[], host: CommandHost): string {
   } as ServerConfig;
   try {
     const server = backend.pool.add({ ...serverOptionsOf(config), disabled: true });
-    if (server.check) host.instance.runtime.healthDisabled.add(server);
+    // HAProxy's `add server` forces maintenance (an admin state, not the configuration's `disabled`) and leaves
+    // the checks off until `enable health`.
+    backend.pool.setAdminState(server.name, 'maint');
+    if (server.check) backend.pool.setChecksEnabled(server.name, false);
   } catch (err) {
     return fail(`${(err as Error).message}.`);
   }
@@ -187,8 +189,7 @@ function health(args: readonly string[], host: CommandHost, enable: boolean): st
   const f = findServer(host, args[2]);
   if ('error' in f) return notFound(f);
   if (!f.server.check) return enable ? 'Health check was not configured on this server, cannot enable.\n' : '';
-  if (enable) host.instance.runtime.healthDisabled.delete(f.server);
-  else host.instance.runtime.healthDisabled.add(f.server);
+  f.backend.pool.setChecksEnabled(f.server.name, enable);
   return '';
 }
 
@@ -256,7 +257,7 @@ const COMMANDS: readonly Command[] = [
     run: (args, host) => {
       const f = findServer(host, args[2]);
       if ('error' in f) return notFound(f);
-      setAdmin(host, f.backend, f.server, 'ready');
+      setAdmin(f.backend, f.server, 'ready');
       return '';
     },
   },
@@ -265,7 +266,7 @@ const COMMANDS: readonly Command[] = [
     run: (args, host) => {
       const f = findServer(host, args[2]);
       if ('error' in f) return notFound(f);
-      setAdmin(host, f.backend, f.server, 'maint');
+      setAdmin(f.backend, f.server, 'maint');
       return '';
     },
   },

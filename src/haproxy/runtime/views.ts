@@ -71,19 +71,18 @@ function frontendRecord(f: HaproxyFrontend): ShowStatRecord {
 function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatRecord[] {
   const proxy = mergedTraffic([...instance.frontends.values()].filter((f) => f.backend === b));
   const rows = showStatRecords({ pool: b.balancer, proxy }).filter((r) => r.svname !== 'FRONTEND');
-  const disabled = instance.runtime.healthDisabled;
   for (const r of rows) {
     r.iid = b.uuid;
     if (r.svname === 'BACKEND') {
       // HAProxy counts the backend's own transitions to DOWN (no server left).
-      r.chkdown = instance.runtime.backendDowns.get(b.pool) ?? 0;
+      r.chkdown = b.pool.emptyTransitions;
       continue;
     }
     const server = b.pool.find(String(r.svname));
     if (server === undefined) continue;
     // HAProxy fills `hanafail` only for servers that observe.
     if (b.config.servers.find((c) => c.name === server.name)?.observe !== 'layer4') delete r.hanafail;
-    if (server.check && disabled.has(server)) uncheckedRow(r);
+    if (server.check && !server.checksEnabled) uncheckedRow(r);
   }
   return rows;
 }
@@ -153,15 +152,16 @@ export function showServersState(instance: HaproxyInstance, backendName: string 
 function serverStateLine(instance: HaproxyInstance, b: HaproxyBackend, s: Server, nowMs: number): string {
   const maint = s.adminState === 'maint';
   const op = maint ? 0 : { down: 0, starting: 1, up: 2, stopping: 3 }[s.operationalState];
-  const configMaint = instance.runtime.configMaint.has(s);
+  const configMaint = s.maintFromConfig;
   const admin = (maint ? 0x01 : 0) | (configMaint ? 0x04 : 0) | (s.adminState === 'drain' ? 0x08 : 0);
   const last = s.lastCheck;
   const status = last === undefined ? 1 : CHECK_STATUS_CODE[last.status];
   const verdict = last === undefined || last.status === 'INI' || last.status === 'UNK' ? 0
     : last.status === 'L7OKC' ? 4
     : ['L4OK', 'L6OK', 'L7OK', 'PROCOK'].includes(last.status) ? 3 : 2;
-  const health = s.check ? s.health : maint || s.operationalState === 'down' || instance.runtime.uncheckedHealthZero.has(s) ? 0 : s.rise;
-  const enabled = s.check && !instance.runtime.healthDisabled.has(s);
+  // An unchecked server shows `rise`, or 0 once it has been in maintenance (HAProxy zeroes the counter then).
+  const health = s.check ? s.health : maint || s.operationalState === 'down' || s.health === 0 ? 0 : s.rise;
+  const enabled = s.checksEnabled;
   const checkState = (s.check ? 0x02 : 0) | (enabled ? 0x04 : 0) | (maint ? 0x08 : 0);
   const cfg = b.config.servers.find((c) => c.name === s.name);
   const checkPort = cfg?.checkPort ?? 0;

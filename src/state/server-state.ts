@@ -1,0 +1,37 @@
+import type { CheckResult } from './check-result.js';
+import { type AdminState, type OperationalState, WEIGHT_SCALE } from './server-options.js';
+
+/**
+ * @internal
+ * Everything about a server that changes after it is created: configuration that can be changed at runtime,
+ * admin and operational state, health, and the live counters. A `Server` reads it through getters; only its
+ * {@link Pool} writes it (the Balancer's lease and queue counts go through the pool too), so there is one
+ * writer of server state. A plain record on purpose: the pool's rules live in the pool, not here.
+ */
+export class ServerState {
+  weight = 0;
+  maxconn = 0;
+  maxqueue = 0;
+  admin: AdminState = 'ready';
+  op: OperationalState = 'up';
+  health = 0;
+  /** HAProxy's slow-start factor, 1–16 (16 = full weight). */
+  slowstartFactor = WEIGHT_SCALE;
+  /** HAProxy `CHK_ST_ENABLED`: checks run and their results apply (`enable|disable health`). */
+  checksEnabled = true;
+  /** HAProxy `SRV_ADMF_CMAINT`: in maintenance because of `disabled` at creation, until the admin state changes. */
+  maintFromConfig = false;
+  current = 0;
+  max = 0;
+  total = 0;
+  lbSelections = 0;
+  queued = 0;
+  maxQueued = 0;
+  lastChangeMs = 0;
+  lastCheck: CheckResult | undefined = undefined;
+  checkFailures = 0;
+  downTransitions = 0;
+  observeFailures = 0;
+  downtimeMs = 0;
+  downSinceMs: number | undefined = undefined;
+}
