@@ -1,32 +1,19 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
-import { publishCheckResult } from './diagnostics.js';
 import {
-  publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved, publishServerState,
+  publishCheckResult, publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved, publishServerState,
 } from './diagnostics.js';
-import { LbError, describe, invalidArg } from './errors.js';
+import { LbError, invalidArg } from './errors.js';
 import {
-  ADMIN_CAUSE,
-  type CheckCause,
-  type CheckResult,
-  ON_ERROR_ACTIONS,
-  type OnErrorAction,
-  type StateCause,
-  checkVerdict,
-  validCheckResult,
+  ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, checkVerdict, validCheckResult,
 } from './state/check-result.js';
-import {
-  FULL_WEIGHT_FACTOR,
-  healthAfterFailure,
-  healthAfterSuccess,
-  healthBeforeOnError,
-  onErrorFailsCheck,
-} from './state/health-counter.js';
+import { FULL_WEIGHT_FACTOR, applyAdminState, applyCheckResult, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
 import { type AdminState, Server, type ServerOptions, resolveWeight } from './server.js';
 import { ServerState } from './state/server-state.js';
+import { PoolMembers } from './pool-members.js';
 
 export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
 
@@ -58,15 +45,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** The pool's clock. */
   readonly clock: Clock;
 
-  #servers: Server[] = [];
-  #ids = new Set<number>();
-  #byName = new Map<string, Server>();
-  #order = new Map<Server, number>();
-  #nextOrder = 0;
-  #active: Server[] = [];
-  #backup: Server[] = [];
-  #emptyAnnounced = false;
-  #emptyTransitions = 0;
+  readonly #members = new PoolMembers();
   /** The state of every server this pool created, removed ones included (their leases still count). */
   readonly #states = new WeakMap<Server, ServerState>();
   /** Slow-start ramps in progress; each step is applied through #change. */
@@ -90,68 +69,48 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** All servers, in declaration order (a live view: do not keep or modify it). */
   get servers(): readonly Server[] {
-    return this.#servers;
+    return this.#members.servers;
   }
 
   /** Number of servers. */
   get size(): number {
-    return this.#servers.length;
+    return this.#members.servers.length;
   }
 
   /** Usable active servers in declaration order (a live view: do not keep or modify it). */
   get activeUsable(): readonly Server[] {
-    return this.#active;
+    return this.#members.active;
   }
 
   /** Usable backup servers in declaration order (a live view: do not keep or modify it). */
   get backupUsable(): readonly Server[] {
-    return this.#backup;
+    return this.#members.backup;
   }
 
   /** True when at least one server can take a connection. */
   get available(): boolean {
-    return this.#active.length > 0 || this.#backup.length > 0;
+    return this.#members.available;
   }
 
   /** The server called `name`, or `undefined`. */
   find(name: string): Server | undefined {
-    return this.#byName.get(name);
+    return this.#members.find(name);
   }
 
   /** The server called `name`; throws `ERR_LB_UNKNOWN_SERVER` if there is none. */
   get(name: string): Server {
-    const server = this.#byName.get(name);
-    if (server === undefined) {
-      throw new LbError('ERR_LB_UNKNOWN_SERVER', `pool ${JSON.stringify(this.name)} has no server named ${JSON.stringify(name)}`, {
-        details: { pool: this.name, server: name },
-      });
-    }
-    return server;
+    return this.#members.get(this.name, name);
   }
 
   /** Adds a server at the end of the declaration order and returns it. */
   add(options: ServerOptions): Server {
-    const name = v.plainObject('server', options)['name'];
-    if (typeof name === 'string' && this.#byName.has(name)) {
-      throw new LbError('ERR_LB_DUPLICATE_SERVER', `server.name ${JSON.stringify(name)} is already used in pool ${JSON.stringify(this.name)}`, {
-        details: { field: 'server.name', received: name },
-      });
-    }
-    const id = options.id ?? this.#nextFreeId();
-    // The name is not validated yet (the Server does it): describe() renders any value without throwing.
-    if (options.id !== undefined) v.positiveInteger(`server ${describe(name)}: id`, options.id);
-    if (this.#ids.has(id)) {
-      throw invalidArg(`server ${describe(name)}: id`, 'must be unique in the pool', id);
-    }
+    const id = this.#members.newId(this.name, options);
     const state = new ServerState();
     const server = new Server(options, id, this.clock, state);
     this.#states.set(server, state);
-    this.#servers.push(server);
-    this.#ids.add(id);
-    this.#byName.set(server.name, server);
-    this.#order.set(server, this.#nextOrder++);
     const wasAvailable = this.available;
-    if (server.usable) this.#insertUsable(server);
+    this.#members.append(server);
+    if (server.usable) this.#members.setUsable(server, true);
     this.emit('server:added', server);
     publishServerAdded(this, server);
     if (server.usable) this.emit('server:lb', server, { usable: false, effectiveWeight: 0 });
@@ -167,11 +126,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const server = this.get(name);
     const wasAvailable = this.available;
     const before = this.#lbState(server);
-    this.#servers.splice(this.#servers.indexOf(server), 1);
-    this.#ids.delete(server.id);
-    this.#byName.delete(name);
-    this.#order.delete(server);
-    this.#removeUsable(server);
+    this.#members.delete(server);
     if (this.#ramps.end(server)) this.#state(server).slowstartFactor = FULL_WEIGHT_FACTOR;
     if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
@@ -182,12 +137,12 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** True when `server` (the object) is currently a member. */
   has(server: Server): boolean {
-    return this.#order.has(server);
+    return this.#members.has(server);
   }
 
   /** Declaration rank of a member server (0-based); -1 when it is not a member. */
   rank(server: Server): number {
-    return this.#order.get(server) ?? -1;
+    return this.#members.rank(server);
   }
 
   /**
@@ -195,22 +150,14 @@ export class Pool extends EventEmitter<PoolEvents> {
    * (HAProxy `set weight`). Takes effect on the next pick.
    */
   setWeight(name: string, weight: number | `${number}%`): void {
-    const server = this.get(name);
-    const w = resolveWeight(`weight of ${name}`, weight, server.initialWeight);
-    this.#change(server, ADMIN_CAUSE, (st) => {
-      st.weight = w;
-    });
+    this.update(name, { weight });
   }
 
   /** Changes `maxconn` and/or `maxqueue` of a server (0 = unlimited). */
   setLimits(name: string, limits: { readonly maxconn?: number; readonly maxqueue?: number }): void {
-    const server = this.get(name);
-    const maxconn = v.nonNegativeInteger(`maxconn of ${name}`, limits.maxconn ?? server.maxconn);
-    const maxqueue = v.nonNegativeInteger(`maxqueue of ${name}`, limits.maxqueue ?? server.maxqueue);
-    this.#change(server, ADMIN_CAUSE, (st) => {
-      st.maxconn = maxconn;
-      st.maxqueue = maxqueue;
-    });
+    const o = v.plainObject('limits', limits);
+    v.knownKeys('limits', o, ['maxconn', 'maxqueue']);
+    this.update(name, o);
   }
 
   /** Applies several changes to one server; each is validated before any is applied. */
@@ -246,16 +193,8 @@ export class Pool extends EventEmitter<PoolEvents> {
       return;
     }
     this.#change(server, cause, (st) => {
-      if (next === 'maint') {
-        // HAProxy sets the health of a server entering maintenance to 0, checked or not.
-        st.health = 0;
-        if (server.check) this.#setOperational(st, 'down');
-      } else if (previous === 'maint') {
-        if (server.check) st.health = server.rise;
-        this.#setOperational(st, 'up');
-      }
-      st.admin = next;
-      st.maintFromConfig = false;
+      const op = applyAdminState(st, next, server.check, server.rise);
+      if (op !== undefined) this.#setOperational(st, op);
       st.lastChangeMs = this.clock.now();
     });
     this.emit('server:admin', server, previous, cause);
@@ -269,15 +208,8 @@ export class Pool extends EventEmitter<PoolEvents> {
     const server = this.get(name);
     const h = v.oneOf(`health of ${name}`, health, ['up', 'stopping', 'down']);
     this.#change(server, cause, (st) => {
-      if (h === 'up') {
-        st.health = server.rise + server.fall - 1;
-        if (st.op !== 'up' && st.op !== 'starting') this.#setOperational(st, 'up');
-      } else if (h === 'stopping') {
-        if (st.op !== 'stopping') this.#setOperational(st, 'stopping');
-      } else {
-        st.health = 0;
-        if (st.op !== 'down') this.#setOperational(st, 'down');
-      }
+      const op = applyForcedHealth(st, h, server.rise, server.fall);
+      if (op !== undefined) this.#setOperational(st, op);
     });
   }
 
@@ -303,28 +235,23 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */
   get emptyTransitions(): number {
-    return this.#emptyTransitions;
+    return this.#members.emptyTransitions;
   }
 
-  /** @internal A lease was granted on `server`; `picked` when the strategy chose it (not when served from a queue). */
+  /**
+   * @internal The Balancer's counts, kept here with the rest of the state: a lease granted (`picked` when the
+   * strategy chose the server, not a queue), a lease released, a caller entering (1) or leaving (-1) a server queue.
+   */
   _leaseGranted(server: Server, picked: boolean): void {
-    const st = this.#state(server);
-    st.current++;
-    st.total++;
-    if (picked) st.lbSelections++;
-    if (st.current > st.max) st.max = st.current;
+    this.#state(server).leaseGranted(picked);
   }
-
-  /** @internal A lease on `server` was released. */
+  /** @internal */
   _leaseReleased(server: Server): void {
     this.#state(server).current--;
   }
-
-  /** @internal A caller entered (1) or left (-1) `server`'s own queue. */
+  /** @internal */
   _queueChanged(server: Server, delta: 1 | -1): void {
-    const st = this.#state(server);
-    st.queued += delta;
-    if (st.queued > st.maxQueued) st.maxQueued = st.queued;
+    this.#state(server).queueChanged(delta);
   }
 
   /**
@@ -336,7 +263,7 @@ export class Pool extends EventEmitter<PoolEvents> {
    */
   reportCheck(server: Server, result: CheckResult): boolean {
     const r = validCheckResult(result);
-    if (!this.#order.has(server) || !server.checksEnabled || server.adminState === 'maint') return false;
+    if (!this.#members.has(server) || !server.checksEnabled || server.adminState === 'maint') return false;
     this.#applyResult(server, { source: 'check', result: r }, undefined);
     publishCheckResult(this, server, r);
     return true;
@@ -352,7 +279,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   reportErrorLimit(server: Server, onError: OnErrorAction, result: CheckResult): boolean {
     const action = v.oneOf('onError', onError, ON_ERROR_ACTIONS);
     const r = validCheckResult(result);
-    if (!this.#order.has(server) || !server.checksEnabled || server.adminState === 'maint') return false;
+    if (!this.#members.has(server) || !server.checksEnabled || server.adminState === 'maint') return false;
     const cause: CheckCause = { source: 'observe', result: r };
     if (!onErrorFailsCheck(action)) {
       this.#state(server).observeFailures++;
@@ -372,27 +299,8 @@ export class Pool extends EventEmitter<PoolEvents> {
       server,
       cause,
       (st) => {
-        st.lastCheck = result;
-        if (onError !== undefined) {
-          st.observeFailures++;
-          st.health = healthBeforeOnError(st.health, server.rise, onError);
-        }
-        if (verdict === 'fail') {
-          if (st.health > 0) {
-            st.checkFailures++;
-            st.health = healthAfterFailure(st.health, server.rise);
-          }
-          if (st.health === 0 && st.op !== 'down') this.#setOperational(st, 'down');
-        } else if (verdict === 'pass' || verdict === 'conditional') {
-          st.health = healthAfterSuccess(st.health, server.rise, server.fall);
-          if (st.health >= server.rise) {
-            if (verdict === 'conditional') {
-              if (st.op !== 'stopping') this.#setOperational(st, 'stopping');
-            } else if (st.op === 'down' || st.op === 'stopping') {
-              this.#setOperational(st, 'up');
-            }
-          }
-        }
+        const op = applyCheckResult(st, server.rise, server.fall, result, verdict, onError);
+        if (op !== undefined) this.#setOperational(st, op);
       },
       () => {
         if (onError !== undefined) this.emit('observe:limit', server, onError, result);
@@ -416,16 +324,13 @@ export class Pool extends EventEmitter<PoolEvents> {
     const wasAvailable = this.available;
     const st = this.#state(server);
     mutate(st);
-    const member = this.#order.has(server);
+    const member = this.#members.has(server);
     const wasUp = beforeAdmin !== 'maint' && beforeOp !== 'down';
     const isUp = server.adminState !== 'maint' && server.operationalState !== 'down';
     if (wasUp !== isUp) this.#transition(server, st, isUp, member, cause);
     if (st.op !== 'starting' && this.#ramps.end(server)) st.slowstartFactor = FULL_WEIGHT_FACTOR;
     const after = this.#lbState(server);
-    if (member && before.usable !== after.usable) {
-      if (after.usable) this.#insertUsable(server);
-      else this.#removeUsable(server);
-    }
+    if (member && before.usable !== after.usable) this.#members.setUsable(server, after.usable);
     announce?.();
     if (server.weight !== beforeWeight) this.emit('server:weight', server, beforeWeight);
     if (server.maxconn !== beforeLimits.maxconn || server.maxqueue !== beforeLimits.maxqueue) {
@@ -448,15 +353,8 @@ export class Pool extends EventEmitter<PoolEvents> {
    * comes back (never at creation: servers are born through {@link Pool.add}, not here).
    */
   #transition(server: Server, st: ServerState, isUp: boolean, member: boolean, cause: StateCause): void {
-    const now = this.clock.now();
-    if (!isUp) {
-      st.downTransitions++;
-      st.downSinceMs = now;
-      return;
-    }
-    if (st.downSinceMs !== undefined) st.downtimeMs += Math.max(0, now - st.downSinceMs);
-    st.downSinceMs = undefined;
-    if (!member || server.slowstartMs <= 0 || st.op !== 'up') return;
+    st.upChanged(isUp, this.clock.now());
+    if (!isUp || !member || server.slowstartMs <= 0 || st.op !== 'up') return;
     this.#setOperational(st, 'starting');
     st.slowstartFactor = this.#ramps.begin(server, cause);
   }
@@ -477,9 +375,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     return {
       name: this.name,
       allBackups: this.allBackups,
-      activeUsable: this.#active.length,
-      backupUsable: this.#backup.length,
-      servers: this.#servers.map((s) => s.snapshot()),
+      activeUsable: this.#members.active.length,
+      backupUsable: this.#members.backup.length,
+      servers: this.#members.servers.map((s) => s.snapshot()),
     };
   }
 
@@ -488,41 +386,13 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #announceAvailability(wasAvailable: boolean): void {
-    const now = this.available;
-    if (wasAvailable && !now) {
-      this.#emptyAnnounced = true;
-      this.#emptyTransitions++;
+    const change = this.#members.availabilityChange(wasAvailable);
+    if (change === 'empty') {
       this.emit('pool:empty');
       publishPoolEmpty(this);
-    } else if (!wasAvailable && now && this.#emptyAnnounced) {
-      this.#emptyAnnounced = false;
+    } else if (change === 'recovered') {
       this.emit('pool:recovered');
       publishPoolRecovered(this);
     }
-  }
-
-  #nextFreeId(): number {
-    let id = this.#servers.length + 1;
-    while (this.#ids.has(id)) id++;
-    return id;
-  }
-
-  #insertUsable(server: Server): void {
-    const list = server.backup ? this.#backup : this.#active;
-    const rank = this.#order.get(server) ?? Number.MAX_SAFE_INTEGER;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.#order.get(list[mid]!) ?? 0) < rank) lo = mid + 1;
-      else hi = mid;
-    }
-    list.splice(lo, 0, server);
-  }
-
-  #removeUsable(server: Server): void {
-    const list = server.backup ? this.#backup : this.#active;
-    const i = list.indexOf(server);
-    if (i >= 0) list.splice(i, 1);
   }
 }

@@ -1,4 +1,6 @@
-import type { OnErrorAction } from './check-result.js';
+import type { CheckResult, CheckVerdict, OnErrorAction } from './check-result.js';
+import type { AdminState, OperationalState } from './server-options.js';
+import type { ServerState } from './server-state.js';
 
 /**
  * HAProxy's health-counter arithmetic as pure functions ([src/check.c set_server_check_status()],
@@ -82,4 +84,70 @@ export function slowstartFactor(elapsedMs: number, slowstartMs: number): number 
 /** How often the slow-start ramp is recomputed: every `max(1 s, slowstart / 20)` (HAProxy `server_warmup()`). */
 export function slowstartStepMs(slowstartMs: number): number {
   return Math.max(1000, Math.floor(slowstartMs / 20));
+}
+
+/**
+ * Applies one check result (or passive observation's simulated one, with its `onError` action) to a server's
+ * state: the last check, `hanafail`, `chkfail` and the health counter. Returns the operational state the server
+ * must move to (`down` when the counter reaches 0, `up` when it reaches `rise`, `stopping` for a conditional pass),
+ * or `undefined` when it stays; the caller sets it, with the time of the change.
+ */
+export function applyCheckResult(
+  st: ServerState,
+  rise: number,
+  fall: number,
+  result: CheckResult,
+  verdict: CheckVerdict,
+  onError: OnErrorAction | undefined,
+): OperationalState | undefined {
+  st.lastCheck = result;
+  if (onError !== undefined) {
+    st.observeFailures++;
+    st.health = healthBeforeOnError(st.health, rise, onError);
+  }
+  if (verdict === 'fail') {
+    if (st.health > 0) {
+      st.checkFailures++;
+      st.health = healthAfterFailure(st.health, rise);
+    }
+    return st.health === 0 && st.op !== 'down' ? 'down' : undefined;
+  }
+  if (verdict !== 'pass' && verdict !== 'conditional') return undefined;
+  st.health = healthAfterSuccess(st.health, rise, fall);
+  if (st.health < rise) return undefined;
+  if (verdict === 'conditional') return st.op === 'stopping' ? undefined : 'stopping';
+  return st.op === 'down' || st.op === 'stopping' ? 'up' : undefined;
+}
+
+/**
+ * Moves a server to another admin state (HAProxy `srv_set_admin_flag()` / `srv_clr_admin_flag()`): entering
+ * `maint` zeroes the health counter (checked or not) and takes a checked server down; leaving `maint` restarts a
+ * checked server at `UP 1/fall` ("start OK but check immediately"). Ends the configuration-maintenance flag.
+ * Returns the operational state to move to, or `undefined`.
+ */
+export function applyAdminState(st: ServerState, next: AdminState, check: boolean, rise: number): OperationalState | undefined {
+  const previous = st.admin;
+  st.admin = next;
+  st.maintFromConfig = false;
+  if (next === 'maint') {
+    st.health = 0;
+    return check ? 'down' : undefined;
+  }
+  if (previous !== 'maint') return undefined;
+  if (check) st.health = rise;
+  return 'up';
+}
+
+/**
+ * Forces the health result (HAProxy `set server … health up|stopping|down`): `up` fills the counter, `stopping`
+ * makes the server NOLB, `down` empties the counter. Returns the operational state to move to, or `undefined`.
+ */
+export function applyForcedHealth(st: ServerState, health: 'up' | 'stopping' | 'down', rise: number, fall: number): OperationalState | undefined {
+  if (health === 'up') {
+    st.health = rise + fall - 1;
+    return st.op === 'up' || st.op === 'starting' ? undefined : 'up';
+  }
+  if (health === 'stopping') return st.op === 'stopping' ? undefined : 'stopping';
+  st.health = 0;
+  return st.op === 'down' ? undefined : 'down';
 }

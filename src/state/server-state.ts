@@ -34,4 +34,29 @@ export class ServerState {
   observeFailures = 0;
   downtimeMs = 0;
   downSinceMs: number | undefined = undefined;
+
+  /** A lease was granted; `picked` when the strategy chose the server (not when served from a queue). */
+  leaseGranted(picked: boolean): void {
+    this.current++;
+    this.total++;
+    if (picked) this.lbSelections++;
+    if (this.current > this.max) this.max = this.current;
+  }
+
+  /** The server stopped being up (down or in maintenance: `chkdown`, downtime starts) or came back (downtime ends). */
+  upChanged(isUp: boolean, nowMs: number): void {
+    if (!isUp) {
+      this.downTransitions++;
+      this.downSinceMs = nowMs;
+      return;
+    }
+    if (this.downSinceMs !== undefined) this.downtimeMs += Math.max(0, nowMs - this.downSinceMs);
+    this.downSinceMs = undefined;
+  }
+
+  /** A caller entered (1) or left (-1) the server's own queue. */
+  queueChanged(delta: 1 | -1): void {
+    this.queued += delta;
+    if (this.queued > this.maxQueued) this.maxQueued = this.queued;
+  }
 }

@@ -66,6 +66,13 @@ function trailingPasses(results: readonly CheckResult[]): number {
   return n;
 }
 
+/**
+ * Without a check timeout, a check is bounded by `interMs` itself (HAProxy's rule): 20 ms is too short on a busy
+ * machine, where the first answer could be late and be recorded L7TOUT. These tests are about the answer, not the
+ * timeout, so they give each check a generous one.
+ */
+const UNDER_LOAD = { timeoutConnectMs: 2000, timeoutCheckMs: 2000 } as const;
+
 describe('ActiveChecker on real loopback sockets', () => {
   it('a refused port: L4CON "Connection refused", down after fall checks, up after rise once it listens', async () => {
     const port = await refusedPort();
@@ -111,7 +118,7 @@ describe('ActiveChecker on real loopback sockets', () => {
   it('a server that answers the wrong bytes: L7RSP with HAProxy’s text, then up once it answers +PONG', async () => {
     const srv = await lineServer(() => '-ERR unknown command\r\n', true);
     try {
-      const r = await downThenUp(srv.port, { interMs: 20, probe: PING }, () => srv.set(() => '+PONG\r\n'));
+      const r = await downThenUp(srv.port, { interMs: 20, ...UNDER_LOAD, probe: PING }, () => srv.set(() => '+PONG\r\n'));
       assert.equal(r.failuresToGoDown, FALL);
       assert.deepEqual(r.before.map((x) => [x.status, x.info]), Array(FALL).fill(['L7RSP', "TCPCHK did not match content '+PONG' at step 2"]));
       assert.equal(trailingPasses(r.after), RISE);
@@ -123,7 +130,7 @@ describe('ActiveChecker on real loopback sockets', () => {
   it('an HTTP server returning 503: L7STS code 503 "Service Unavailable", then up once it returns 200', async () => {
     const srv = await httpServer(503);
     try {
-      const r = await downThenUp(srv.port, { interMs: 20, probe: httpProbe({ method: 'GET', path: '/health' }) }, () => srv.setStatus(200));
+      const r = await downThenUp(srv.port, { interMs: 20, ...UNDER_LOAD, probe: httpProbe({ method: 'GET', path: '/health' }) }, () => srv.setStatus(200));
       assert.equal(r.failuresToGoDown, FALL);
       assert.deepEqual(r.before.map((x) => [x.status, x.code, x.info]), Array(FALL).fill(['L7STS', 503, 'Service Unavailable']));
       assert.equal(trailingPasses(r.after), RISE);
