@@ -11,52 +11,18 @@ import { ActiveChecker } from '../../health/active-checker.js';
 import { PassiveObserver } from '../../health/passive-observer.js';
 import * as v from '../../internal/validate.js';
 import { Pool } from '../../pool.js';
-import type { Server } from '../../server.js';
-import { type ConnectionRecord, TcpProxy } from '../../proxy/tcp-proxy.js';
+import { TcpProxy } from '../../proxy/tcp-proxy.js';
 import {
   type BackendSection, type FrontendSection, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf, proxiesInOrder,
   proxyOptionsOf, queueTimeoutOf, serverOptionsOf, strategyOf, targetBackendName,
 } from '../config/library-options.js';
-import type { BackendConfig, FrontendConfig, HaproxyConfig, ListenConfig, LogLevel } from '../config/types.js';
-import { type HaproxyLogEvent, formatHaproxyLog, haproxyLog } from '../log/format.js';
-import { formatConnectFrom, formatTcplog } from '../log/tcplog.js';
+import type { HaproxyConfig } from '../config/types.js';
+import { formatConnectFrom } from '../log/tcplog.js';
+import { followStateLines, tcplogLine } from './instance-logs.js';
+import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
+
+export type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 import { LogOutput, type LogTargets, proxyLogTargets } from '../log/output.js';
-
-/** The objects of one `backend` (or the backend half of a `listen`). */
-export interface HaproxyBackend {
-  readonly name: string;
-  readonly kind: 'backend' | 'listen';
-  /** HAProxy's numeric proxy id (`iid` in `show stat`, `be_id` in `show servers state`): 2, 3… in declaration order. */
-  readonly uuid: number;
-  readonly config: BackendConfig | ListenConfig;
-  readonly pool: Pool;
-  readonly balancer: Balancer;
-  /** Runs the checks of the servers with `check` (every backend has one; it has nothing to do without checked servers). */
-  readonly checker: ActiveChecker;
-  /** `observe layer4`, when a checked server has it. */
-  readonly observer: PassiveObserver | undefined;
-  /** True for HAProxy's dynamic algorithms (any weight and `add server` at runtime). */
-  readonly dynamic: boolean;
-}
-
-/** The objects of one `frontend` (or the frontend half of a `listen`). */
-export interface HaproxyFrontend {
-  readonly name: string;
-  readonly kind: 'frontend' | 'listen';
-  readonly uuid: number;
-  readonly config: FrontendConfig | ListenConfig;
-  /** Where connections go; undefined for a frontend without backend (every connection is closed, `<NOSRV>`). */
-  readonly backend: HaproxyBackend | undefined;
-  readonly proxy: TcpProxy;
-  /** The addresses it listens on, once started. */
-  readonly addresses: readonly net.AddressInfo[];
-}
-
-/** Options of {@link HaproxyInstance.close}. */
-export interface HaproxyCloseOptions {
-  /** After this many ms, connections still open are destroyed. @defaultValue Infinity (wait for them all) */
-  readonly deadlineMs?: number;
-}
 
 /** @internal What the instance needs of the runtime API it opens on start (HAProxy's `stats socket` lines). */
 export interface StatsApi {
@@ -339,20 +305,8 @@ export class HaproxyInstance {
     const observerOptions = observerOptionsOf(section);
     const observer = observerOptions === undefined ? undefined : new PassiveObserver(pool, observerOptions);
     const backend: HaproxyBackend = { name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section) };
-    this.#followStates(backend);
+    this.#unfollow.push(followStateLines(backend, this.#log, this.config.global));
     return backend;
-  }
-
-  /** HAProxy's state-change lines: the `[WARNING]` copy on stderr, then the line to the backend's log targets. */
-  #followStates(backend: HaproxyBackend): void {
-    const targets = proxyLogTargets(backend.config, this.config.global);
-    const section = backend.kind === 'listen' ? 'proxy' : 'backend';
-    const stop = haproxyLog(backend.pool, (line, event) => {
-      if (event.kind === 'no-server') this.#log.alert(formatHaproxyLog({ ...event, stderr: true }));
-      else this.#log.warning(line);
-      this.#log.send(targets, levelOf(event), line);
-    }, { logHealthChecks: backend.config.logHealthChecks, section, queue: backend.balancer });
-    this.#unfollow.push(stop);
   }
 
   #buildFrontend(section: FrontendSection, backend: HaproxyBackend | undefined, uuid: number): HaproxyFrontend {
@@ -370,38 +324,11 @@ export class HaproxyInstance {
       if (targets.length > 0) {
         proxy.on('connection:close', (record) => {
           if (section.dontLogNull && record.bytesIn === 0) return;
-          this.#log.send(targets, 'info', this.#tcplogLine(frontend, record));
+          this.#log.send(targets, 'info', tcplogLine(frontend, record, this.#s.date(), this.connections));
         });
       }
     }
     return frontend;
-  }
-
-  #tcplogLine(f: HaproxyFrontend, record: ConnectionRecord): string {
-    const acceptedAt = new Date(this.#s.date().getTime() - record.durationMs);
-    const server = record.server === undefined ? undefined : f.backend?.pool.find(record.server);
-    const b = f.backend?.balancer;
-    return formatTcplog(record, f.name, f.backend?.name ?? f.name, acceptedAt, {
-      processConnections: this.connections + 1,
-      frontendConnections: f.proxy.connections + 1,
-      backendConnections: (b?.activeLeases ?? 0) + (record.server === undefined ? 0 : 1),
-      serverConnections: (server?.currentConnections ?? 0) + (record.server === undefined ? 0 : 1),
-      serverQueue: 0,
-      backendQueue: 0,
-    });
-  }
-}
-
-/** The syslog level HAProxy gives each message (`src/server.c srv_update_status()`, `backend.c set_backend_down()`). */
-function levelOf(event: HaproxyLogEvent): LogLevel {
-  switch (event.kind) {
-    case 'no-server':
-      return 'emerg';
-    case 'server-down':
-    case 'maint-enter':
-      return 'alert';
-    default:
-      return 'notice';
   }
 }
 
