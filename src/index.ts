@@ -20,7 +20,7 @@ export type { ConnectOutcome, OutcomeSink } from './outcome.js';
 export { Pool } from './pool.js';
 export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool.js';
 export { SERVER_DEFAULTS, Server, WEIGHT_SCALE } from './server.js';
-export type { AdminState, InitState, OperationalState, ServerOptions, ServerSnapshot } from './server.js';
+export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, ServerSnapshot } from './server.js';
 export { ADMIN_CAUSE, CHECK_STATUS_TEXT, ON_ERROR_ACTIONS } from './state/check-result.js';
 export type { CheckCause, CheckResult, CheckStatus, OnErrorAction, StateCause } from './state/check-result.js';
 

@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import type { CheckCause, CheckResult, CheckStatus, OnErrorAction, StateCause } from './state/check-result.js';
-import type { AdminState, Server, ServerOptions, ServerSnapshot } from './server.js';
+import type { AdminState, HoldKind, Server, ServerOptions, ServerSnapshot } from './server.js';
 
 /** What a strategy saw of a server before a change: used by the `server:lb` event. */
 export interface LbState {
@@ -16,6 +16,8 @@ export interface PoolEvents {
   'server:added': [server: Server];
   /** A server left the pool. Leases on it stay valid until released. */
   'server:removed': [server: Server];
+  /** A holder put a hold on a server (`out`, `drain`) or lifted it (`undefined`): `pool.setHold()`. */
+  'server:hold': [server: Server, holder: string, hold: HoldKind | undefined, previous: HoldKind | undefined];
   /** Checks of a server were turned on or off (`pool.setChecksEnabled()`, HAProxy `enable|disable health`). */
   'server:checks': [server: Server, enabled: boolean];
   /** The user weight changed (`set weight`). */

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import {
-  publishCheckResult, publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved, publishServerState,
+  publishCheckResult, publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved,
 } from './diagnostics.js';
+import { announceChange, beforeChange, isUp } from './pool-change.js';
 import { LbError, invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, checkVerdict, validCheckResult,
@@ -11,7 +12,7 @@ import { FULL_WEIGHT_FACTOR, applyAdminState, applyCheckResult, applyForcedHealt
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
-import { type AdminState, Server, type ServerOptions, resolveWeight } from './server.js';
+import { type AdminState, type HoldKind, Server, type ServerOptions, resolveWeight } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
 
@@ -125,7 +126,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   remove(name: string): Server {
     const server = this.get(name);
     const wasAvailable = this.available;
-    const before = this.#lbState(server);
+    const before: LbState = { usable: server.usable, effectiveWeight: server.effectiveWeight };
     this.#members.delete(server);
     if (this.#ramps.end(server)) this.#state(server).slowstartFactor = FULL_WEIGHT_FACTOR;
     if (before.usable) this.emit('server:lb', server, before);
@@ -233,6 +234,26 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.emit('server:checks', server, on);
   }
 
+  /**
+   * Puts a hold on a server for `holder` (`'out'` or `'drain'`), or lifts it (`undefined`): how components other
+   * than checks and operators take a server out of the load balancing without touching its admin state or health
+   * (outlier detection, a control plane's endpoint health). A held server is not picked; `drain` and `out` differ
+   * only for what reads them (a panic mode may still use `out` servers; nothing cuts their connections). Each
+   * holder's hold is separate; the server is usable again when none is left. Emits `server:hold`.
+   */
+  setHold(name: string, holder: string, hold: HoldKind | undefined, cause: StateCause = ADMIN_CAUSE): void {
+    const server = this.get(name);
+    const who = v.nonEmptyString('holder', holder);
+    const next = hold === undefined ? undefined : v.oneOf(`hold of ${name}`, hold, ['out', 'drain']);
+    const previous = server.holds.get(who);
+    if (previous === next) return;
+    this.#change(server, cause, (st) => {
+      if (next === undefined) st.holds?.delete(who);
+      else (st.holds ??= new Map()).set(who, next);
+    });
+    this.emit('server:hold', server, who, next, previous);
+  }
+
   /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */
   get emptyTransitions(): number {
     return this.#members.emptyTransitions;
@@ -315,36 +336,17 @@ export class Pool extends EventEmitter<PoolEvents> {
    * step and emits every event the change implies, in a fixed order (announce, weight, lb, down/up, state, pool).
    */
   #change(server: Server, cause: StateCause, mutate: (state: ServerState) => void, announce?: () => void): void {
-    const before = this.#lbState(server);
-    const beforeWeight = server.weight;
-    const beforeStatus = server.status;
-    const beforeOp = server.operationalState;
-    const beforeAdmin = server.adminState;
-    const beforeLimits = { maxconn: server.maxconn, maxqueue: server.maxqueue };
+    const b = beforeChange(server);
     const wasAvailable = this.available;
     const st = this.#state(server);
     mutate(st);
     const member = this.#members.has(server);
-    const wasUp = beforeAdmin !== 'maint' && beforeOp !== 'down';
-    const isUp = server.adminState !== 'maint' && server.operationalState !== 'down';
-    if (wasUp !== isUp) this.#transition(server, st, isUp, member, cause);
+    const up = isUp(server);
+    if (b.up !== up) this.#transition(server, st, up, member, cause);
     if (st.op !== 'starting' && this.#ramps.end(server)) st.slowstartFactor = FULL_WEIGHT_FACTOR;
-    const after = this.#lbState(server);
-    if (member && before.usable !== after.usable) this.#members.setUsable(server, after.usable);
+    if (member && b.lb.usable !== server.usable) this.#members.setUsable(server, server.usable);
     announce?.();
-    if (server.weight !== beforeWeight) this.emit('server:weight', server, beforeWeight);
-    if (server.maxconn !== beforeLimits.maxconn || server.maxqueue !== beforeLimits.maxqueue) {
-      this.emit('server:limits', server, beforeLimits);
-    }
-    if (member && (before.usable !== after.usable || before.effectiveWeight !== after.effectiveWeight)) {
-      this.emit('server:lb', server, before);
-    }
-    if (wasUp && !isUp) this.emit('server:down', server, cause);
-    else if (!wasUp && isUp) this.emit('server:up', server, cause);
-    if (server.status !== beforeStatus) {
-      this.emit('server:state', server, beforeStatus, cause);
-      publishServerState(this, server, beforeStatus, cause);
-    }
+    announceChange(this, server, b, member, cause);
     if (member) this.#announceAvailability(wasAvailable);
   }
 
@@ -379,10 +381,6 @@ export class Pool extends EventEmitter<PoolEvents> {
       backupUsable: this.#members.backup.length,
       servers: this.#members.servers.map((s) => s.snapshot()),
     };
-  }
-
-  #lbState(server: Server): LbState {
-    return { usable: server.usable, effectiveWeight: server.effectiveWeight };
   }
 
   #announceAvailability(wasAvailable: boolean): void {

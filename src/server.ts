@@ -3,12 +3,12 @@ import { invalidArg } from './errors.js';
 import type { CheckResult, CheckStatus } from './state/check-result.js';
 import * as v from './internal/validate.js';
 import {
-  type AdminState, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type ServerOptions, type ServerSnapshot,
+  type AdminState, type HoldKind, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type ServerOptions, type ServerSnapshot,
 } from './state/server-options.js';
 import { ServerState } from './state/server-state.js';
 
 export { SERVER_DEFAULTS, WEIGHT_SCALE } from './state/server-options.js';
-export type { AdminState, InitState, OperationalState, ServerOptions, ServerSnapshot } from './state/server-options.js';
+export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, ServerSnapshot } from './state/server-options.js';
 
 /**
  * One backend server: identity, configuration, state and live counters.
@@ -132,11 +132,27 @@ export class Server {
 
   /**
    * True when the strategies may pick this server: effective weight above 0, admin state `ready`,
-   * operational state `up` or `starting` (HAProxy `srv_willbe_usable()`).
+   * operational state `up` or `starting` (HAProxy `srv_willbe_usable()`), and no hold on it.
    */
   get usable(): boolean {
     const s = this.#s;
-    return s.weight > 0 && s.slowstartFactor > 0 && s.admin === 'ready' && (s.op === 'up' || s.op === 'starting');
+    return (
+      s.weight > 0 && s.slowstartFactor > 0 && s.admin === 'ready' && (s.op === 'up' || s.op === 'starting') &&
+      (s.holds === undefined || s.holds.size === 0)
+    );
+  }
+
+  /** The holds other components put on the server, by holder (`outlier`, `xds`…): see `pool.setHold()`. */
+  get holds(): ReadonlyMap<string, HoldKind> {
+    return this.#s.holds ?? NO_HOLDS;
+  }
+
+  /** The strongest hold on the server: `out`, `drain`, or `undefined` when it has none. */
+  get hold(): HoldKind | undefined {
+    const holds = this.#s.holds;
+    if (holds === undefined || holds.size === 0) return undefined;
+    for (const kind of holds.values()) if (kind === 'out') return 'out';
+    return 'drain';
   }
 
   /** Connections currently held (leases not yet released): HAProxy `scur`. */
@@ -286,6 +302,7 @@ export class Server {
       downTransitions: s.downTransitions,
       observeFailures: s.observeFailures,
       downtimeMs: this.downtimeMs,
+      ...(s.holds === undefined || s.holds.size === 0 ? {} : { holds: Object.fromEntries(s.holds) }),
     };
   }
 
@@ -300,6 +317,7 @@ export class Server {
   }
 }
 
+const NO_HOLDS: ReadonlyMap<string, HoldKind> = new Map();
 const INITIAL_CHECK: CheckResult = Object.freeze({ status: 'INI' });
 
 function checkFields(r: CheckResult): Pick<ServerSnapshot, 'checkStatus' | 'checkCode' | 'checkInfo' | 'checkDurationMs'> {

@@ -193,6 +193,30 @@ describe('Pool', () => {
     assert.equal(pool.get('b').health, 0, 'an unchecked server entering maintenance has its counter zeroed, as HAProxy does');
   });
 
+  it('takes a held server out of the picks until every holder has lifted its hold, apart from admin state and health', () => {
+    const pool = new Pool('be', { servers: servers([1, 1]) });
+    const s1 = pool.get('s1');
+    const seen: unknown[] = [];
+    pool.on('server:hold', (server, holder, hold, previous) => seen.push([server.name, holder, hold, previous]));
+    pool.on('server:lb', (server, previous) => seen.push(['lb', server.name, previous.usable, server.usable]));
+    pool.setHold('s1', 'outlier', 'out');
+    assert.deepEqual([s1.usable, s1.hold, s1.status, s1.adminState], [false, 'out', 'no check', 'ready']);
+    assert.deepEqual(pool.activeUsable.map((s) => s.name), ['s2']);
+    pool.setHold('s1', 'xds', 'drain');
+    pool.setHold('s1', 'outlier', undefined);
+    assert.deepEqual([s1.usable, s1.hold], [false, 'drain'], 'still held by the other holder');
+    assert.deepEqual(s1.snapshot().holds, { xds: 'drain' });
+    pool.setHold('s1', 'xds', undefined);
+    assert.deepEqual([s1.usable, s1.hold, s1.snapshot().holds], [true, undefined, undefined]);
+    assert.deepEqual(pool.activeUsable.map((s) => s.name), ['s1', 's2'], 'back at its declaration rank');
+    assert.deepEqual(seen, [
+      ['lb', 's1', true, false], ['s1', 'outlier', 'out', undefined], ['s1', 'xds', 'drain', undefined],
+      ['s1', 'outlier', undefined, 'out'], ['lb', 's1', false, true], ['s1', 'xds', undefined, 'drain'],
+    ]);
+    invalid(() => pool.setHold('s1', '', 'out'), /holder must be a non-empty string/);
+    invalid(() => pool.setHold('s1', 'x', 'gone' as never), /hold of s1 must be one of 'out', 'drain', got "gone"/);
+  });
+
   it('snapshots as plain JSON', () => {
     const pool = new Pool('be', { servers: servers([2]) });
     const json = JSON.parse(JSON.stringify(pool.snapshot()));

@@ -9,6 +9,13 @@ export type AdminState = 'ready' | 'drain' | 'maint';
  */
 export type OperationalState = 'up' | 'down' | 'starting' | 'stopping';
 
+/**
+ * A hold another component puts on a server, apart from its admin state and its health: `out` takes it out of
+ * the load balancing (an outlier ejection, a control plane's UNHEALTHY), `drain` lets it finish its connections
+ * but gives it no new one (a control plane's DRAINING). Several holders may hold one server; the strongest counts.
+ */
+export type HoldKind = 'out' | 'drain';
+
 /** Where a server with checks starts (HAProxy 3.1 `init-state`; 2.6 always behaves as `up`). */
 export type InitState = 'up' | 'fully-up' | 'down' | 'fully-down';
 
@@ -118,4 +125,6 @@ export interface ServerSnapshot {
   readonly observeFailures: number;
   /** HAProxy `downtime`, in ms. */
   readonly downtimeMs: number;
+  /** The holds on the server by holder (`{ outlier: 'out' }`); absent when there is none. */
+  readonly holds?: Readonly<Record<string, HoldKind>>;
 }

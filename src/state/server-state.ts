@@ -1,5 +1,5 @@
 import type { CheckResult } from './check-result.js';
-import { type AdminState, type OperationalState, WEIGHT_SCALE } from './server-options.js';
+import { type AdminState, type HoldKind, type OperationalState, WEIGHT_SCALE } from './server-options.js';
 
 /**
  * @internal
@@ -34,6 +34,8 @@ export class ServerState {
   observeFailures = 0;
   downtimeMs = 0;
   downSinceMs: number | undefined = undefined;
+  /** Holds by holder; `undefined` until the first one (most servers never have any). */
+  holds: Map<string, HoldKind> | undefined = undefined;
 
   /** A lease was granted; `picked` when the strategy chose the server (not when served from a queue). */
   leaseGranted(picked: boolean): void {

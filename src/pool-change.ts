@@ -1,0 +1,51 @@
+import type { EventEmitter } from 'eventemitter3';
+import { publishServerState } from './diagnostics.js';
+import type { LbState, PoolEvents } from './pool-events.js';
+import type { Server } from './server.js';
+import type { StateCause } from './state/check-result.js';
+
+/** @internal What a server looked like before a change: what {@link announceChange} compares with. */
+export interface BeforeChange {
+  readonly lb: LbState;
+  readonly weight: number;
+  readonly maxconn: number;
+  readonly maxqueue: number;
+  readonly status: string;
+  readonly up: boolean;
+}
+
+/** @internal Up in HAProxy's sense: neither in maintenance nor operationally down (NOLB and DRAIN are up). */
+export function isUp(server: Server): boolean {
+  return server.adminState !== 'maint' && server.operationalState !== 'down';
+}
+
+/** @internal Captures a server before a change. */
+export function beforeChange(server: Server): BeforeChange {
+  return {
+    lb: { usable: server.usable, effectiveWeight: server.effectiveWeight },
+    weight: server.weight,
+    maxconn: server.maxconn,
+    maxqueue: server.maxqueue,
+    status: server.status,
+    up: isUp(server),
+  };
+}
+
+/**
+ * @internal Emits every event a change implies, in a fixed order: weight, limits, lb (members only), down/up,
+ * state (also published on `switchyard:server:state`). The state is already updated when this runs.
+ */
+export function announceChange(pool: EventEmitter<PoolEvents>, server: Server, b: BeforeChange, member: boolean, cause: StateCause): void {
+  if (server.weight !== b.weight) pool.emit('server:weight', server, b.weight);
+  if (server.maxconn !== b.maxconn || server.maxqueue !== b.maxqueue) {
+    pool.emit('server:limits', server, { maxconn: b.maxconn, maxqueue: b.maxqueue });
+  }
+  if (member && (b.lb.usable !== server.usable || b.lb.effectiveWeight !== server.effectiveWeight)) pool.emit('server:lb', server, b.lb);
+  const up = isUp(server);
+  if (b.up && !up) pool.emit('server:down', server, cause);
+  else if (!b.up && up) pool.emit('server:up', server, cause);
+  if (server.status !== b.status) {
+    pool.emit('server:state', server, b.status, cause);
+    publishServerState(pool, server, b.status, cause);
+  }
+}
