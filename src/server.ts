@@ -44,6 +44,8 @@ export class Server {
   readonly fall: number;
   /** Slow-start duration in ms (whole seconds, rounded up). */
   readonly slowstartMs: number;
+  /** The server's labels (`tags` option), frozen; `{}` when it has none. */
+  readonly tags: Readonly<Record<string, string>>;
 
   readonly #s: ServerState;
   readonly #clock: Clock | undefined;
@@ -73,6 +75,7 @@ export class Server {
     const init = v.oneOf(`${at}: initState`, o['initState'] ?? SERVER_DEFAULTS.initState, ['up', 'fully-up', 'down', 'fully-down']);
     const ss = v.durationMs(`${at}: slowstartMs`, o['slowstartMs'] ?? SERVER_DEFAULTS.slowstartMs);
     this.slowstartMs = Math.ceil(ss / 1000) * 1000;
+    this.tags = tagsOf(`${at}: tags`, o['tags']);
     st.admin = disabled ? 'maint' : 'ready';
     st.maintFromConfig = disabled;
     const full = this.rise + this.fall - 1;
@@ -276,6 +279,7 @@ export class Server {
       host: this.host,
       port: this.port,
       backup: this.backup,
+      ...(Object.keys(this.tags).length === 0 ? {} : { tags: this.tags }),
       weight: s.weight,
       initialWeight: this.initialWeight,
       effectiveWeight: this.effectiveWeight,
@@ -315,6 +319,19 @@ export class Server {
   toJSON(): ServerSnapshot {
     return this.snapshot();
   }
+}
+
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+
+function tagsOf(field: string, value: unknown): Readonly<Record<string, string>> {
+  if (value === undefined) return NO_TAGS;
+  const o = v.plainObject(field, value);
+  const tags: Record<string, string> = {};
+  for (const [key, tag] of Object.entries(o)) {
+    if (typeof tag !== 'string') throw invalidArg(`${field}.${key}`, 'must be a string', tag);
+    tags[key] = tag;
+  }
+  return Object.freeze(tags);
 }
 
 const NO_HOLDS: ReadonlyMap<string, HoldKind> = new Map();

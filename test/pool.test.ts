@@ -217,6 +217,17 @@ describe('Pool', () => {
     invalid(() => pool.setHold('s1', 'x', 'gone' as never), /hold of s1 must be one of 'out', 'drain', got "gone"/);
   });
 
+  it('keeps a server\'s tags as given, frozen, and rejects a tag that is not a string', () => {
+    const pool = new Pool('be', { servers: [{ name: 'a', host: '127.0.0.1', port: 1, tags: { zone: 'eu-1', role: 'replica' } }] });
+    const a = pool.get('a');
+    assert.deepEqual(a.tags, { zone: 'eu-1', role: 'replica' });
+    assert.ok(Object.isFrozen(a.tags));
+    assert.deepEqual(a.snapshot().tags, { zone: 'eu-1', role: 'replica' });
+    assert.deepEqual(pool.add({ name: 'b', host: '127.0.0.1', port: 2 }).tags, {});
+    invalid(() => pool.add({ name: 'c', host: '127.0.0.1', port: 3, tags: { zone: 1 } as never }), /server "c": tags.zone must be a string, got 1/);
+    invalid(() => pool.add({ name: 'd', host: '127.0.0.1', port: 4, tags: 'eu' as never }), /server "d": tags must be an object, got "eu"/);
+  });
+
   it('snapshots as plain JSON', () => {
     const pool = new Pool('be', { servers: servers([2]) });
     const json = JSON.parse(JSON.stringify(pool.snapshot()));

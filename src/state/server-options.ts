@@ -55,6 +55,11 @@ export interface ServerOptions {
   readonly initState?: InitState;
   /** Slow-start ramp after a recovery, in ms (HAProxy `slowstart`, kept in whole seconds rounded up). @defaultValue 0 */
   readonly slowstartMs?: number;
+  /**
+   * Labels of the server, for the program and for what reads them (an xDS locality, a zone, a role): string keys
+   * and string values, kept as given. @defaultValue {}
+   */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Default values of {@link ServerOptions}. */
@@ -74,7 +79,7 @@ export const SERVER_DEFAULTS = Object.freeze({
 /** @internal The keys `ServerOptions` may have. */
 export const SERVER_KEYS = [
   'name', 'host', 'port', 'id', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled',
-  'check', 'rise', 'fall', 'initState', 'slowstartMs',
+  'check', 'rise', 'fall', 'initState', 'slowstartMs', 'tags',
 ] as const;
 
 /** HAProxy's effective-weight scale: a user weight of 1 is 16 effective units. */
@@ -87,6 +92,8 @@ export interface ServerSnapshot {
   readonly host: string;
   readonly port: number;
   readonly backup: boolean;
+  /** The server's labels, when it has any. */
+  readonly tags?: Readonly<Record<string, string>>;
   readonly weight: number;
   readonly initialWeight: number;
   readonly effectiveWeight: number;
