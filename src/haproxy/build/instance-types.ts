@@ -1,0 +1,44 @@
+import type net from 'node:net';
+import type { Balancer } from '../../balancer.js';
+import type { ActiveChecker } from '../../health/active-checker.js';
+import type { PassiveObserver } from '../../health/passive-observer.js';
+import type { Pool } from '../../pool.js';
+import type { TcpProxy } from '../../proxy/tcp-proxy.js';
+import type { BackendConfig, FrontendConfig, ListenConfig } from '../config/types.js';
+
+/** The objects of one `backend` (or the backend half of a `listen`). */
+export interface HaproxyBackend {
+  readonly name: string;
+  readonly kind: 'backend' | 'listen';
+  /** HAProxy's numeric proxy id (`iid` in `show stat`, `be_id` in `show servers state`): 2, 3… in declaration order. */
+  readonly uuid: number;
+  readonly config: BackendConfig | ListenConfig;
+  readonly pool: Pool;
+  readonly balancer: Balancer;
+  /** Runs the checks of the servers with `check` (every backend has one; it has nothing to do without checked servers). */
+  readonly checker: ActiveChecker;
+  /** `observe layer4`, when a checked server has it. */
+  readonly observer: PassiveObserver | undefined;
+  /** True for HAProxy's dynamic algorithms (any weight and `add server` at runtime). */
+  readonly dynamic: boolean;
+}
+
+/** The objects of one `frontend` (or the frontend half of a `listen`). */
+export interface HaproxyFrontend {
+  readonly name: string;
+  readonly kind: 'frontend' | 'listen';
+  readonly uuid: number;
+  readonly config: FrontendConfig | ListenConfig;
+  /** Where connections go; undefined for a frontend without backend (every connection is closed, `<NOSRV>`). */
+  readonly backend: HaproxyBackend | undefined;
+  readonly proxy: TcpProxy;
+  /** The addresses it listens on, once started. */
+  readonly addresses: readonly net.AddressInfo[];
+}
+
+/** Options of {@link HaproxyInstance.close}. */
+export interface HaproxyCloseOptions {
+  /** After this many ms, connections still open are destroyed. @defaultValue Infinity (wait for them all) */
+  readonly deadlineMs?: number;
+}
+
