@@ -68,7 +68,7 @@ export function renderPage(m: PageModel): string {
   const title = m.version === undefined ? 'switchyard' : `switchyard version ${esc(m.version)}`;
   const out: string[] = [];
   out.push('<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Statistics Report for switchyard</title>',
-    '<meta name=viewport content="width=device-width"><meta name=referrer content=no-referrer><link rel=icon href="data:,">',
+    '<meta name=viewport content="width=device-width"><meta name=referrer content=same-origin><link rel=icon href="data:,">',
     `<style>${STATS_PAGE_CSS}</style></head><body>`);
   out.push(`<h1>${title}</h1><h2>Statistics Report for pid ${m.pid}</h2><hr><h3>&gt; General process information</h3><div class=info>`);
   const info = [`<b>pid = </b> ${m.pid}`];

@@ -79,7 +79,8 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-security-policy': STATS_PAGE_CSP,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on the page's own form posts.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 });
 
