@@ -95,7 +95,7 @@ export interface CheckResult {
 export type StateCause =
   /**
    * An operator. `via` says where from, for HAProxy's wording: `cli` ("changed from CLI": the runtime API and the
-   * Pool's methods) or `web` ("changed from Web interface": the stats page's admin actions). @defaultValue 'cli'
+   * Pool's methods; also when absent) or `web` ("changed from Web interface": the stats page's admin actions).
    */
   | { readonly source: 'admin'; readonly via?: 'cli' | 'web' }
   | { readonly source: 'check'; readonly result: CheckResult }
