@@ -171,7 +171,7 @@ export function backendSections(config: HaproxyConfig): Map<string, BackendSecti
 }
 
 /** A frontend or listen section that serves the stats page instead of proxying. */
-export type StatsSection = FrontendSection & { readonly stats: StatsPageConfig };
+export type StatsSection = (FrontendConfig | ListenConfig) & { readonly stats: StatsPageConfig };
 
 /** The sections that serve the stats page (`mode http` + `stats …`), in declaration order. */
 export function statsSections(config: HaproxyConfig): StatsSection[] {
