@@ -5,8 +5,8 @@
  * (the one writer) with the cause `{ source: 'admin', via: 'web' }`, so HAProxy's line for it reads
  * "changed from Web interface".
  */
-import type { StateCause } from '../health/check-result.js';
-import { haproxyLog } from '../haproxy/log-format.js';
+import type { StateCause } from '../state/check-result.js';
+import { haproxyLog } from '../haproxy/log/format.js';
 import type { Pool } from '../pool.js';
 import type { AdminTarget, ResolvedSource } from './stats-source.js';
 
@@ -82,7 +82,8 @@ export function applyAction(source: ResolvedSource, form: ActionForm, log: ((lin
   for (const name of new Set(form.servers)) {
     const t = source.target(form.backend, name);
     if (t === undefined) return { ok: false, status: 404, message: `no server '${name.slice(0, 100)}' in backend '${form.backend.slice(0, 100)}' that can be changed` };
-    if (form.action.startsWith('h') && !t.checked) {
+    // HAProxy's page forces health only on servers whose checks run (`CHK_ST_ENABLED`).
+    if (form.action.startsWith('h') && !t.server.checksEnabled) {
       return { ok: false, status: 409, message: `server ${form.backend}/${name} has no running health check: health actions need one` };
     }
     if (form.action === 'weight') {
@@ -111,7 +112,6 @@ function change(action: AdminAction, t: AdminTarget, weight: number | undefined)
     case 'ready':
     case 'drain':
     case 'maint':
-      t.beforeAdmin?.();
       t.pool.setAdminState(name, action, WEB_ADMIN_CAUSE);
       return;
     case 'hrunn':

@@ -3,8 +3,8 @@
  * programs that build an instance themselves: `buildFromHaproxyConfig(config, { statsPage: statsPageOf })`.
  */
 import type http from 'node:http';
-import type { HaproxyInstance } from '../haproxy/build-instance.js';
-import type { StatsSection } from '../haproxy/build-mapping.js';
+import type { HaproxyInstance } from '../haproxy/build/instance.js';
+import type { StatsSection } from '../haproxy/config/library-options.js';
 import { type StatsHandlerOptions, createStatsHandler } from './stats-handler.js';
 
 /** The handler options that a stats section's lines mean, over the whole instance. */

@@ -1,6 +1,9 @@
 /**
- * `switchyard/stats`: HAProxy's stats page as a request handler for `node:http` / `node:https` (and express or
+ * switchyard-lb/stats: HAProxy's stats page as a request handler for `node:http` / `node:https` (and express or
  * connect as middleware), over pools, balancers, proxies or a whole HAProxy instance.
+ *
+ * @packageDocumentation
+ * @module switchyard-lb/stats
  */
 export { STATS_HANDLER_DEFAULTS, createStatsHandler } from './stats-handler.js';
 export type { StatsHandler, StatsHandlerOptions } from './stats-handler.js';

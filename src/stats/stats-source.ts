@@ -5,8 +5,8 @@
  * servers that admin actions may change.
  */
 import { invalidArg } from '../errors.js';
-import type { HaproxyBackend, HaproxyInstance } from '../haproxy/build-instance.js';
-import { mergedTraffic, showStat, statRecords } from '../haproxy/runtime-views.js';
+import type { HaproxyBackend, HaproxyInstance } from '../haproxy/build/instance.js';
+import { mergedTraffic, showStat, statRecords } from '../haproxy/runtime/views.js';
 import { type ShowStatRecord, showStatRecords, toShowStat } from '../metrics/show-stat.js';
 import type { StatsInput } from '../metrics/stats-input.js';
 import type { Pool } from '../pool.js';
@@ -19,12 +19,8 @@ export type StatsPageSource = HaproxyInstance | StatsInput | readonly StatsInput
 export interface AdminTarget {
   readonly pool: Pool;
   readonly server: Server;
-  /** Health actions need running checks (HAProxy: `CHK_ST_ENABLED`). */
-  readonly checked: boolean;
   /** False for HAProxy's static algorithms: only weights 0 and the initial weight are accepted. */
   readonly dynamicWeights: boolean;
-  /** Called before an admin-state change (the instance clears its configuration-maintenance flag, as `set server … state` does). */
-  readonly beforeAdmin?: () => void;
 }
 
 /** @internal The normalised source. */
@@ -64,17 +60,11 @@ export function resolveSource(source: unknown): ResolvedSource {
 function isInstance(value: unknown): value is HaproxyInstance {
   if (typeof value !== 'object' || value === null) return false;
   const o = value as Partial<HaproxyInstance>;
-  return o.backends instanceof Map && o.frontends instanceof Map && typeof o.runtime === 'object' && typeof o.config === 'object';
+  return o.backends instanceof Map && o.frontends instanceof Map && typeof o.backend === 'function' && typeof o.config === 'object';
 }
 
 function fromInstance(instance: HaproxyInstance): ResolvedSource {
-  const backendTarget = (b: HaproxyBackend, server: Server): AdminTarget => ({
-    pool: b.pool,
-    server,
-    checked: server.check && !instance.runtime.healthDisabled.has(server),
-    dynamicWeights: b.dynamic,
-    beforeAdmin: () => instance.runtime.configMaint.delete(server),
-  });
+  const backendTarget = (b: HaproxyBackend, server: Server): AdminTarget => ({ pool: b.pool, server, dynamicWeights: b.dynamic });
   return {
     pid: instance.pid,
     version: instance.version,
@@ -129,7 +119,7 @@ function fromInputs(inputs: readonly StatsInput[]): ResolvedSource {
     target: (backend, server) => {
       const pool = pools.get(backend);
       const s = pool?.find(server);
-      return pool === undefined || s === undefined ? undefined : { pool, server: s, checked: s.check, dynamicWeights: true };
+      return pool === undefined || s === undefined ? undefined : { pool, server: s, dynamicWeights: true };
     },
     capability: () => 'backend',
   };
