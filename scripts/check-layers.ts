@@ -24,12 +24,15 @@ export const LAYERS: readonly (readonly [name: string, patterns: readonly string
   ['balancer', ['balancer.ts']],
   ['proxy (inbound)', ['proxy/']],
   ['faces', ['discovery/', 'metrics/', 'testing/', 'resilience/']],
-  ['integrations', ['adapters/', 'xds/', 'etcd/', 'stats/']],
+  ['integrations', ['adapters/', 'xds/', 'etcd/']],
   ['haproxy config', ['haproxy/config/']],
   ['haproxy log', ['haproxy/log/']],
   ['haproxy build', ['haproxy/build/']],
   ['haproxy runtime', ['haproxy/runtime/']],
   ['haproxy entry', ['haproxy/from-config.ts', 'haproxy/index.ts']],
+  // HAProxy's stats page: renders a whole HAProxy instance (show stat rows, runtime views) and logs admin
+  // changes with HAProxy's lines, so it sits above the HAProxy face; the CLI serves it.
+  ['stats page', ['stats/']],
   ['cli', ['cli/']],
   ['root entry', ['index.ts']],
 ];

@@ -13,6 +13,7 @@ import { type ConfigDiagnostic, formatDiagnostic } from '../haproxy/config/diagn
 import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
 import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
 import type { HaproxyConfig } from '../haproxy/config/types.js';
+import { statsPageOf } from '../stats/from-config.js';
 
 /** The signals the run mode handles. */
 export type RunSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';
@@ -81,6 +82,7 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     pid,
     warnings: !options.quiet,
     version: io.version,
+    statsPage: statsPageOf,
     ...(options.debug ? { onAccept: (f: HaproxyFrontend, socket: net.Socket) => trace(io, f, socket, traceId++) } : {}),
   });
   try {

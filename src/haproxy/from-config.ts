@@ -4,13 +4,14 @@
  * `observe layer4`; per frontend (or listen) a `TcpProxy` towards its backend — wired to HAProxy's log lines.
  * Nothing listens, checks or logs until {@link HaproxyInstance.start}.
  */
+import type http from 'node:http';
 import type net from 'node:net';
 import { type Clock, systemClock } from '../clock.js';
 import { LbError } from '../errors.js';
 import * as v from '../internal/validate.js';
 import { type HaproxyFrontend, HaproxyInstance } from './build/instance.js';
 import { configError } from './config/diagnostics.js';
-import { buildDiagnostics } from './config/library-options.js';
+import { buildDiagnostics, type StatsSection } from './config/library-options.js';
 import type { HaproxyConfig } from './config/types.js';
 import { RuntimeApi } from './runtime/api.js';
 
@@ -44,9 +45,15 @@ export interface BuildHaproxyOptions {
   readonly random?: () => number;
   /** Called with every accepted connection before it is proxied (the CLI's `-d` trace uses it). @defaultValue none */
   readonly onAccept?: (frontend: HaproxyFrontend, socket: net.Socket) => void;
+  /**
+   * The request handler of each section that serves the stats page (`mode http` + `stats …`), e.g.
+   * `(section, instance) => createStatsHandler(statsHandlerOptionsOf(section, instance))` from `switchyard/stats`
+   * (the CLI does this). Without it those sections are not served. @defaultValue none
+   */
+  readonly statsPage?: (section: StatsSection, instance: HaproxyInstance) => http.RequestListener;
 }
 
-const OPTION_KEYS = ['clock', 'date', 'stderr', 'stdout', 'pid', 'warnings', 'statsSockets', 'logTag', 'version', 'random', 'onAccept'] as const;
+const OPTION_KEYS = ['clock', 'date', 'stderr', 'stdout', 'pid', 'warnings', 'statsSockets', 'logTag', 'version', 'random', 'onAccept', 'statsPage'] as const;
 
 /**
  * Builds the objects of a parsed configuration, the same a programmer would write by hand: one `Pool`,
@@ -83,6 +90,7 @@ export function buildFromHaproxyConfig(config: HaproxyConfig, options: BuildHapr
   fn('stdout', o['stdout']);
   fn('random', o['random']);
   fn('onAccept', o['onAccept']);
+  fn('statsPage', o['statsPage']);
   return new HaproxyInstance(config, {
     clock: (o['clock'] as Clock | undefined) ?? systemClock,
     date: (o['date'] as (() => Date) | undefined) ?? (() => new Date()),
@@ -96,5 +104,6 @@ export function buildFromHaproxyConfig(config: HaproxyConfig, options: BuildHapr
     random: (o['random'] as (() => number) | undefined) ?? Math.random,
     onAccept: o['onAccept'] as BuildHaproxyOptions['onAccept'],
     statsApi: (instance, sockets, apiOptions) => new RuntimeApi(instance, sockets, apiOptions),
+    statsPage: o['statsPage'] as BuildHaproxyOptions['statsPage'],
   });
 }

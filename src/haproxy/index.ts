@@ -16,8 +16,9 @@ export type { ConfigEnv } from './config/tokenizer.js';
 export type {
   BackendConfig, BalanceAlgorithm, BindAddress, CheckKind, DefaultServerSettings, DefaultsConfig, FrontendConfig, GlobalConfig,
   HaproxyConfig, HashType, HttpCheck, ListenConfig, LogAddress, LogLevel, LogTarget, OnError, ProxyLog, ProxyTimeouts,
-  ServerConfig, SourceLocation, StatsSocket, TcpCheckRule,
+  ServerConfig, SourceLocation, StatsPageConfig, StatsSocket, TcpCheckRule,
 } from './config/types.js';
+export type { StatsSection } from './config/library-options.js';
 export { formatHaproxyLog, haproxyLog } from './log/format.js';
 export type { HaproxyLogEvent, HaproxyLogOptions, HaproxyLogServer, HaproxyServerCounts, HaproxySessionCounts } from './log/format.js';
 export { HaproxyInstance, buildFromHaproxyConfig } from './from-config.js';

@@ -93,7 +93,11 @@ export interface CheckResult {
 
 /** Why a server's state changed: a check, passive observation, or an operator. */
 export type StateCause =
-  | { readonly source: 'admin' }
+  /**
+   * An operator. `via` says where from, for HAProxy's wording: `cli` ("changed from CLI": the runtime API and the
+   * Pool's methods; also when absent) or `web` ("changed from Web interface": the stats page's admin actions).
+   */
+  | { readonly source: 'admin'; readonly via?: 'cli' | 'web' }
   | { readonly source: 'check'; readonly result: CheckResult }
   | { readonly source: 'observe'; readonly result: CheckResult };
 

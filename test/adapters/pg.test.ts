@@ -99,7 +99,9 @@ describe('switchyard-lb/adapters/pg: pgStream and role-checked pools against a r
       pools = pgRolePools({
         servers: cluster.members.map((m) => ({ name: m.name, host: m.host, port: m.port })),
         client: ({ host, port }) => new pg.Client(pgConfig({ host, port })),
-        checker: { interMs: 150 },
+        // A check bounded only by its 150 ms interval (HAProxy's rule) can time out on a busy machine and take a
+        // healthy replica down; the tests are about roles and failover, so each check gets a generous timeout.
+        checker: { interMs: 150, timeoutConnectMs: 2000, timeoutCheckMs: 2000 },
       });
       readsBalancer = new Balancer(pools.reads, { strategy: 'leastconn' });
       writes = new pg.Pool({ ...pgConfig({ host: '192.0.2.1', port: 1 }), max: 2, stream: pgStream(new Balancer(pools.writes)) });

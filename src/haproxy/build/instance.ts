@@ -3,6 +3,7 @@
  * their shared lifecycle (start listening and checking, graceful close, abrupt destroy). The log wiring
  * (HAProxy's state-change lines and `tcplog` lines to the configured targets) lives here too.
  */
+import http from 'node:http';
 import net from 'node:net';
 import { Balancer } from '../../balancer.js';
 import type { Clock } from '../../clock.js';
@@ -13,8 +14,8 @@ import * as v from '../../internal/validate.js';
 import { Pool } from '../../pool.js';
 import { TcpProxy } from '../../proxy/tcp-proxy.js';
 import {
-  type BackendSection, type FrontendSection, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf, proxiesInOrder,
-  proxyOptionsOf, queueTimeoutOf, serverOptionsOf, strategyOf, targetBackendName,
+  type BackendSection, type FrontendSection, type StatsSection, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf,
+  proxiesInOrder, proxyOptionsOf, queueTimeoutOf, serverOptionsOf, statsSections, strategyOf, targetBackendName,
 } from '../config/library-options.js';
 import type { HaproxyConfig } from '../config/types.js';
 import { formatConnectFrom } from '../log/tcplog.js';
@@ -53,6 +54,7 @@ export interface InstanceSettings {
   readonly random: () => number;
   readonly onAccept: ((frontend: HaproxyFrontend, socket: net.Socket) => void) | undefined;
   readonly statsApi: StatsApiFactory;
+  readonly statsPage: ((section: StatsSection, instance: HaproxyInstance) => http.RequestListener) | undefined;
 }
 
 interface MutableFrontend extends HaproxyFrontend {
@@ -68,8 +70,10 @@ export class HaproxyInstance {
   readonly config: HaproxyConfig;
   /** Backends and listen sections, by name, in declaration order. */
   readonly backends: ReadonlyMap<string, HaproxyBackend>;
-  /** Frontends and listen sections, by name, in declaration order. */
+  /** Frontends and listen sections, by name, in declaration order (not the ones that serve the stats page). */
   readonly frontends: ReadonlyMap<string, HaproxyFrontend>;
+  /** The sections that serve the stats page (`mode http` + `stats …`); served on start when the builder has `statsPage`. */
+  readonly statsSections: readonly StatsSection[];
   /** Process id shown in messages. */
   readonly pid: number;
   /** Version shown by `show info`. */
@@ -82,6 +86,8 @@ export class HaproxyInstance {
   readonly #s: InstanceSettings;
   readonly #log: LogOutput;
   readonly #listeners: net.Server[] = [];
+  readonly #pages: http.Server[] = [];
+  readonly #pageAddresses: { readonly section: string; readonly address: net.AddressInfo }[] = [];
   readonly #unfollow: (() => void)[] = [];
   #api: StatsApi | undefined;
   #started: Promise<void> | undefined;
@@ -110,13 +116,14 @@ export class HaproxyInstance {
     }
     const frontends = new Map<string, HaproxyFrontend>();
     for (const p of order) {
-      if (p.kind === 'backend' || frontends.has(p.name)) continue;
+      if (p.kind === 'backend' || p.mode === 'http' || frontends.has(p.name)) continue;
       const targetName = targetBackendName(p);
       const backend = targetName === undefined ? undefined : backends.get(targetName);
       frontends.set(p.name, this.#buildFrontend(p, backend, uuids.get(p) ?? 0));
     }
     this.backends = backends;
     this.frontends = frontends;
+    this.statsSections = statsSections(config);
   }
 
   /** The backend (or listen) section called `name`; throws `ERR_LB_INVALID_ARG` if there is none. */
@@ -145,6 +152,11 @@ export class HaproxyInstance {
     return n;
   }
 
+  /** Where the stats pages listen, once started: the section's name and the address. */
+  get statsPageAddresses(): readonly { readonly section: string; readonly address: net.AddressInfo }[] {
+    return this.#pageAddresses;
+  }
+
   /** The address of the runtime API listeners, once started. */
   get statsAddresses(): readonly (string | net.AddressInfo)[] {
     return this.#api?.addresses ?? [];
@@ -166,6 +178,8 @@ export class HaproxyInstance {
     this.startedAt = this.#s.date();
     try {
       for (const f of this.frontends.values()) await this.#listen(f as MutableFrontend);
+      const page = this.#s.statsPage;
+      if (page !== undefined) for (const section of this.statsSections) await this.#serveStats(section, page(section, this));
       if (this.#s.statsSockets && this.config.global.statsSockets.length > 0) {
         this.#api = this.#s.statsApi(this, this.config.global.statsSockets, { clock: this.#s.clock, idleTimeoutMs: this.config.global.statsTimeoutMs });
         await this.#api.start();
@@ -209,6 +223,31 @@ export class HaproxyInstance {
     }
   }
 
+  /** Serves one stats section's page on each of its `bind` addresses (plain HTTP/1.1). */
+  async #serveStats(section: StatsSection, handler: http.RequestListener): Promise<void> {
+    const clientMs = section.timeouts.clientMs;
+    for (const bind of section.binds) {
+      for (let port = bind.port; port <= bind.portEnd; port++) {
+        const server = http.createServer({ requestTimeout: clientMs ?? 300_000, headersTimeout: Math.min(clientMs ?? 60_000, 60_000) }, handler);
+        if (clientMs !== undefined) server.keepAliveTimeout = clientMs;
+        server.on('error', () => {});
+        server.on('clientError', (_err, socket) => {
+          if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+          else socket.destroy();
+        });
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', (err: NodeJS.ErrnoException) => {
+            const reason = err.code === 'EADDRINUSE' ? 'Address already in use' : err.code === 'EACCES' ? 'Permission denied' : err.message;
+            reject(new LbError('ERR_LB_INVALID_STATE', `Starting ${section.kind === 'listen' ? 'proxy' : 'frontend'} ${section.name}: cannot bind socket (${reason}) [${bind.host}:${port}]`, { cause: err }));
+          });
+          server.listen({ host: bind.host, port }, () => resolve());
+        });
+        this.#pages.push(server);
+        this.#pageAddresses.push({ section: section.name, address: server.address() as net.AddressInfo });
+      }
+    }
+  }
+
   /**
    * HAProxy's soft stop (`SIGUSR1`): stop listening (frontends and runtime API) and finish the live connections,
    * then release everything. Same as `close()` without a deadline.
@@ -244,6 +283,7 @@ export class HaproxyInstance {
   destroy(): void {
     this.#stopping = true;
     this.#stopListening();
+    for (const page of this.#pages.splice(0)) page.closeAllConnections();
     this.#api?.destroy();
     for (const f of this.frontends.values()) f.proxy.destroy();
     this.#closing ??= this.#release();
@@ -284,6 +324,10 @@ export class HaproxyInstance {
 
   #stopListening(): void {
     for (const server of this.#listeners.splice(0)) server.close();
+    for (const page of this.#pages) {
+      page.close();
+      page.closeIdleConnections();
+    }
   }
 
   async #release(): Promise<void> {

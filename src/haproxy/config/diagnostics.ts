@@ -62,7 +62,7 @@ export class DiagnosticLog {
     message: string,
     shape: DiagnosticShape = 'parsing',
     context: readonly string[] = [],
-  ): void {
+  ): ConfigDiagnostic {
     const where = `[${at.file}:${at.line}]`;
     const head =
       shape === 'parsing' ? `parsing ${where} : ${message}`
@@ -70,8 +70,18 @@ export class DiagnosticLog {
       : shape === 'bare-location' ? `${where} : ${message}`
       : message;
     const text = context.length > 0 ? `${head}\n${context.join('\n')}` : head;
-    this.#items.push({ severity, file: at.file, line: at.line, keyword, message, text });
+    const item: ConfigDiagnostic = { severity, file: at.file, line: at.line, keyword, message, text };
+    this.#items.push(item);
     if (severity === 'alert') this.#alerts++;
+    return item;
+  }
+
+  /** Withdraws a diagnostic recorded earlier (one that only the rest of its section could rule out). */
+  retract(item: ConfigDiagnostic): void {
+    const i = this.#items.indexOf(item);
+    if (i < 0) return;
+    this.#items.splice(i, 1);
+    if (item.severity === 'alert') this.#alerts--;
   }
 
   /** True once {@link MAX_ALERTS} alerts were recorded: the caller stops reading. */

@@ -3,6 +3,7 @@
  * starts (HAProxy copies a defaults section into each proxy that uses it), then frozen into the
  * readonly types of `config-types.ts`. Internal: not exported from the package.
  */
+import type { ConfigDiagnostic } from './diagnostics.js';
 import type {
   BalanceAlgorithm,
   BindAddress,
@@ -13,6 +14,7 @@ import type {
   ProxyTimeouts,
   ServerConfig,
   SourceLocation,
+  StatsPageConfig,
   TcpCheckRule,
 } from './types.js';
 
@@ -67,6 +69,11 @@ export interface ProxyDraft {
   from?: string;
   /** The defaults section it was cloned from ('' = unnamed), if any. */
   defaults?: string;
+  mode: 'tcp' | 'http';
+  /** The `mode http` alert, withdrawn at the end when the section turns out to serve only the stats page. */
+  modeHttpAlert?: ConfigDiagnostic;
+  /** `stats …` lines read so far (any of them enables the page, as in HAProxy). */
+  stats?: Mutable<StatsPageConfig> & { auth: { readonly user: string; readonly password: string }[] };
   timeouts: Mutable<ProxyTimeouts>;
   logGlobal: boolean;
   logTargets: LogTarget[];
@@ -96,6 +103,7 @@ export function emptyDraft(kind: DraftKind, name: string, source: SourceLocation
     kind,
     name,
     source,
+    mode: 'tcp',
     timeouts: {},
     logGlobal: false,
     logTargets: [],

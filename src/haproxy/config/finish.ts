@@ -35,6 +35,7 @@ export function checkDrafts(drafts: Drafts, log: DiagnosticLog): void {
       log.add('warning', p.source, 'bind', `${describeSection(p.kind, p.name)} has no 'bind' directive. Please declare it as a backend if this was intended.`, 'no-location');
     }
     if (p.kind !== 'frontend') checkServers(p, log);
+    checkStatsPage(p, log);
     missingTimeouts(p, log);
   }
   for (const d of drafts.defaults) {
@@ -64,6 +65,26 @@ function checkServers(p: ProxyDraft, log: DiagnosticLog): void {
     log.add('warning', p.source, 'backup', `${who} '${p.name}' has only backup servers: with no active server, ${target} all the traffic all the time; did you mean to remove 'backup'?`);
   }
   if (p.checkOption !== 'tcp-check' && p.tcpCheckRules.length > 0 && !p.tcpCheckRulesInherited) tcpCheckWithoutOption(p, log);
+}
+
+/** True for a frontend or listen section that only serves the stats page: `stats …`, no server, no backend. */
+export function servesStatsOnly(p: ProxyDraft): boolean {
+  return p.kind !== 'backend' && p.kind !== 'defaults' && p.stats !== undefined && p.servers.length === 0
+    && p.defaultBackend === undefined && p.useBackends.length === 0;
+}
+
+/**
+ * `mode http` is accepted only for a section that serves the stats page and nothing else (its alert, recorded
+ * at the `mode` line, is withdrawn); `stats` in a `mode tcp` section is ignored with HAProxy's warning.
+ */
+function checkStatsPage(p: ProxyDraft, log: DiagnosticLog): void {
+  if (p.mode === 'http' && p.modeHttpAlert !== undefined && servesStatsOnly(p)) log.retract(p.modeHttpAlert);
+  if (p.stats === undefined) return;
+  if (p.mode !== 'http') {
+    log.add('warning', p.stats.source, 'stats', `'stats' statement ignored for ${proxyTypeName(p.kind)} '${p.name}' as it requires HTTP mode.`, 'no-location');
+  } else if (p.stats.admin && p.stats.auth.length === 0) {
+    log.add('alert', p.stats.source, 'stats', `${describeSection(p.kind, p.name)}: 'stats admin' needs 'stats auth' in switchyard: admin actions are never served without authentication.`, 'no-location');
+  }
 }
 
 function tcpCheckWithoutOption(p: ProxyDraft, log: DiagnosticLog): void {
@@ -129,7 +150,7 @@ export function freezeCommon(p: ProxyDraft): ProxyCommon {
   return {
     name: p.name,
     ...(p.defaults === undefined ? {} : { defaults: p.defaults }),
-    mode: 'tcp',
+    mode: p.mode,
     timeouts: { ...p.timeouts },
     log: { global: p.logGlobal, targets: p.logTargets },
     tcpLog: p.tcpLog,
@@ -144,6 +165,7 @@ export function freezeFrontend(p: ProxyDraft): FrontendFields {
     binds: p.binds,
     ...(p.defaultBackend === undefined ? {} : { defaultBackend: p.defaultBackend.name }),
     useBackends: p.useBackends.map((u) => u.name),
+    ...(p.mode === 'http' && p.stats !== undefined ? { stats: { ...p.stats, auth: [...p.stats.auth] } } : {}),
   };
 }
 

@@ -85,7 +85,7 @@ export const GLOBAL_PREFIXES = Object.freeze({ ignored: ['tune.'], unsupported: 
 /** Keywords of proxy sections switchyard reads (capabilities are checked separately). */
 export const PROXY_KEYWORDS = [
   'bind', 'mode', 'balance', 'hash-type', 'default_backend', 'use_backend', 'server', 'default-server',
-  'timeout', 'retries', 'option', 'tcp-check', 'log', 'description',
+  'timeout', 'retries', 'option', 'tcp-check', 'log', 'description', 'stats',
 ] as const;
 
 /** Proxy keywords HAProxy 2.6 knows that switchyard refuses, with the reason. */

@@ -15,7 +15,7 @@ import type { TcpProxyOptions } from '../../proxy/tcp-proxy.js';
 import type { ConfigDiagnostic } from './diagnostics.js';
 import type {
   BackendConfig, BackendFields, CheckKind, FrontendConfig, GlobalConfig, HaproxyConfig, ListenConfig, ProxyCommon, ServerConfig,
-  SourceLocation,
+  SourceLocation, StatsPageConfig,
 } from './types.js';
 
 /** A section that has servers. */
@@ -163,11 +163,19 @@ export function targetBackendName(f: FrontendSection): string | undefined {
   return f.useBackends[0] ?? f.defaultBackend ?? (f.kind === 'listen' ? f.name : undefined);
 }
 
-/** Every section with servers, by name (a `listen` counts as a backend). */
+/** Every section with servers, by name (a `listen` counts as a backend; one that serves the stats page does not). */
 export function backendSections(config: HaproxyConfig): Map<string, BackendSection> {
   const out = new Map<string, BackendSection>();
-  for (const p of proxiesInOrder(config)) if (p.kind !== 'frontend' && !out.has(p.name)) out.set(p.name, p);
+  for (const p of proxiesInOrder(config)) if (p.kind !== 'frontend' && p.mode === 'tcp' && !out.has(p.name)) out.set(p.name, p);
   return out;
+}
+
+/** A frontend or listen section that serves the stats page instead of proxying. */
+export type StatsSection = (FrontendConfig | ListenConfig) & { readonly stats: StatsPageConfig };
+
+/** The sections that serve the stats page (`mode http` + `stats …`), in declaration order. */
+export function statsSections(config: HaproxyConfig): StatsSection[] {
+  return proxiesInOrder(config).filter((p): p is StatsSection => p.kind !== 'backend' && p.mode === 'http' && p.stats !== undefined);
 }
 
 /** Frontends, backends and listens in declaration order (file, then line). */

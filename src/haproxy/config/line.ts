@@ -2,7 +2,7 @@
  * One statement of a configuration as the section readers see it: its words, its `no`/`default`
  * modifier and where to report problems about it. Internal.
  */
-import type { DiagnosticShape } from './diagnostics.js';
+import type { ConfigDiagnostic, DiagnosticShape } from './diagnostics.js';
 import type { SourceLocation } from './types.js';
 
 /** A tokenized line with its reporters. */
@@ -12,8 +12,8 @@ export interface ConfigLine {
   readonly words: readonly string[];
   /** `no option x` → 'no'; `default option x` → 'default'. */
   readonly modifier: 'none' | 'no' | 'default';
-  /** Reports an error (the configuration is invalid). */
-  alert(keyword: string, message: string, shape?: DiagnosticShape): void;
+  /** Reports an error (the configuration is invalid); returns it, so that it can be retracted. */
+  alert(keyword: string, message: string, shape?: DiagnosticShape): ConfigDiagnostic;
   /** Reports a warning (the configuration stays valid). */
   warn(keyword: string, message: string, shape?: DiagnosticShape): void;
 }

@@ -15,6 +15,7 @@ import { parseLogTarget } from './log-keyword.js';
 import { applyOption } from './proxy-options.js';
 import { applyServerLine, applyDefaultServerLine } from './server-line.js';
 import { parseCount } from './server-keywords.js';
+import { applyStatsLine } from './stats-keyword.js';
 import { parseTcpCheck } from './tcp-check-rules.js';
 import { MAX_TIME_MS, parseTime } from './time-units.js';
 
@@ -64,9 +65,14 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
     case 'mode': {
       const mode = args[0] ?? '';
       if (mode === 'tcp') {
-        noExtra(1);
+        if (noExtra(1)) draft.mode = 'tcp';
       } else if (mode === 'http' || mode === 'health') {
-        line.alert(kw, `'mode ${mode}' is not supported in switchyard: only mode tcp is (HTTP-mode routing is a non-goal for now).`);
+        const alert = line.alert(kw, `'mode ${mode}' is not supported in switchyard: only mode tcp is (HTTP-mode routing is a non-goal for now).`);
+        // Withdrawn at the end if the section only serves the stats page (config-finish.ts).
+        if (mode === 'http' && (section === 'frontend' || section === 'listen') && noExtra(1)) {
+          draft.mode = 'http';
+          draft.modeHttpAlert = alert;
+        }
       } else {
         line.alert(kw, `unknown proxy mode '${mode}'.`);
       }
@@ -141,6 +147,9 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
       log(line, draft, args);
       return;
     case 'description':
+      return;
+    case 'stats':
+      applyStatsLine(line, draft);
       return;
     default:
       break;

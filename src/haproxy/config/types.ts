@@ -198,8 +198,8 @@ export interface ProxyCommon {
   readonly name: string;
   /** The `defaults` section it took its initial settings from (name, or '' for an unnamed one); undefined = none. */
   readonly defaults?: string;
-  /** Always `tcp`: `mode http` is refused. */
-  readonly mode: 'tcp';
+  /** `tcp`, or `http` for a frontend or listen section that only serves the stats page ({@link StatsPageConfig}). */
+  readonly mode: 'tcp' | 'http';
   readonly timeouts: ProxyTimeouts;
   readonly log: ProxyLog;
   /** `option tcplog` (or `option httplog` falling back to it, as HAProxy does in TCP mode). */
@@ -216,6 +216,26 @@ export interface FrontendFields {
   readonly defaultBackend?: string;
   /** `use_backend` lines without conditions, in order (the first one wins, as in HAProxy). */
   readonly useBackends: readonly string[];
+  /** The stats page this section serves instead of proxying (`mode http` + `stats …`, no server, no backend). */
+  readonly stats?: StatsPageConfig;
+}
+
+/** `stats …` lines of a section that only serves the stats page (HAProxy's `stats uri`). */
+export interface StatsPageConfig {
+  /** `stats uri <prefix>`. @defaultValue '/haproxy?stats' */
+  readonly uri: string;
+  /** `stats refresh <delay>`, in ms; undefined = no automatic refresh. */
+  readonly refreshMs?: number;
+  /** `stats auth <user>:<password>` lines; empty = no authentication. */
+  readonly auth: readonly { readonly user: string; readonly password: string }[];
+  /** `stats admin if TRUE` (needs `stats auth` in switchyard). */
+  readonly admin: boolean;
+  /** `stats hide-version`. */
+  readonly hideVersion: boolean;
+  /** `stats show-legends`. */
+  readonly showLegends: boolean;
+  /** The first `stats` line. */
+  readonly source: SourceLocation;
 }
 
 /** Fields of a proxy that has servers (backend, listen). */

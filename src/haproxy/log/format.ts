@@ -31,7 +31,7 @@ export interface HaproxySessionCounts {
 
 /**
  * Everything HAProxy logs about server and backend state, as data. `cause` renders the `<why>` part: a check or
- * observation result gives `, reason: …`, an operator `, changed from CLI`, none (log-health-checks) nothing.
+ * observation result gives `, reason: …`, an operator `, changed from CLI` (or `, changed from Web interface` for `via: 'web'`), none (log-health-checks) nothing.
  */
 export type HaproxyLogEvent =
   | ({ readonly kind: 'server-down'; readonly cause?: StateCause } & HaproxyLogServer & HaproxyServerCounts & HaproxySessionCounts)
@@ -109,7 +109,7 @@ function reason(r: CheckResult): string {
 
 function why(cause: StateCause | undefined): string {
   if (cause === undefined) return '';
-  if (cause.source === 'admin') return ', changed from CLI';
+  if (cause.source === 'admin') return cause.via === 'web' ? ', changed from Web interface' : ', changed from CLI';
   return reason(cause.result);
 }
 

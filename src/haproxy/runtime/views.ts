@@ -97,7 +97,8 @@ function uncheckedRow(r: ShowStatRecord): void {
   }
 }
 
-function mergedTraffic(frontends: readonly HaproxyFrontend[]): ProxyTraffic {
+/** @internal The traffic counters of several frontends added up (what the backends they feed report). */
+export function mergedTraffic(frontends: readonly HaproxyFrontend[]): ProxyTraffic {
   const servers: Record<string, { bytesIn: number; bytesOut: number; connectErrors: number; retries: number; redispatches: number; serverAborts: number }> = {};
   let current = 0;
   let total = 0;
