@@ -356,6 +356,14 @@ export interface ScenarioContext {
   readonly dir: string;
   /** Stops the engine (by PID) and starts it again on the same configuration, in the same directory. */
   restart(): Promise<void>;
+  /** What {@link Scenario.services} returned for this engine's run (the scenario may keep handles in it). */
+  readonly service: ServiceHandle | undefined;
+}
+
+/** Real servers started for one engine's run of a scenario. */
+export interface ServiceHandle {
+  readonly ports: Readonly<Record<string, number>>;
+  stop(): Promise<void>;
 }
 
 /** A scenario: a configuration template and the steps to run. */
@@ -378,7 +386,7 @@ export interface Scenario {
    * Real servers the scenario needs (redis-server, PostgreSQL, MariaDB…), started before the engine and stopped
    * after it, once per engine: `ports` fill `${NAME}` placeholders in the configuration.
    */
-  readonly services?: () => Promise<{ readonly ports: Readonly<Record<string, number>>; stop(): Promise<void> }>;
+  readonly services?: () => Promise<ServiceHandle>;
   readonly global?: string;
   /** Ports whose SYNs are dropped (connect timeouts), `${BH1}`, `${BH2}`… in the configuration. @defaultValue 0 */
   readonly blackHoles?: number;
@@ -443,7 +451,7 @@ export async function runScenario(s: Scenario, engine: Engine): Promise<Transcri
   const datagrams: string[] = [];
   let udp: dgram.Socket | undefined;
   let inherited: net.Server | undefined;
-  let services: { readonly ports: Readonly<Record<string, number>>; stop(): Promise<void> } | undefined;
+  let services: ServiceHandle | undefined;
   try {
     if (s.services) services = await s.services();
     if (s.syslog === true) {
@@ -494,6 +502,7 @@ export async function runScenario(s: Scenario, engine: Engine): Promise<Transcri
       inheritedPort,
       datagrams,
       dir,
+      service: services,
       restart: async () => {
         await instance.stop();
         // An inherited listener was handed over at the first start only.
@@ -578,6 +587,14 @@ export function diffScenarios(title: string, scenarios: readonly Scenario[]): vo
         continue;
       }
       it(s.name, { timeout: 30_000, ...(s.todo === undefined ? {} : { todo: s.todo }) }, async () => {
+        // DIFF_ENGINE=haproxy (or switchyard) runs one engine only and prints its transcript: a measuring aid.
+        const only = process.env['DIFF_ENGINE'];
+        if (only === 'haproxy' || only === 'switchyard') {
+          const t = await runScenario(s, only);
+          console.log(`===== ${only}: ${s.name}\n${t.notes.join('\n')}\n--- raw stderr (ms after start)`);
+          for (const r of t.raw) console.log(String(r.ms).padStart(6), r.line);
+          return;
+        }
         const [reference, ours] = await Promise.all([runScenario(s, 'haproxy'), runScenario(s, 'switchyard')]);
         // DIFF_PRINT=1 prints both transcripts with the raw, timed stderr lines (for measuring, e.g. the issue notes).
         if (process.env['DIFF_PRINT'] === '1') {
