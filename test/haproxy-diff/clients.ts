@@ -33,13 +33,14 @@ const TCPLOG = /^(\S+):\d+ \[[^\]]+\] (\S+) (\S+) (-?\d+)\/(-?\d+)\/(-?\d+) (\d+
 
 /**
  * A tcplog line with its counters kept (`actconn/feconn/beconn/srv_conn/retries` and `srv_queue/backend_queue`)
- * and its timers rounded to `bucketMs` (so `Tw` 502 and 507 both read 500); other lines get the pid masked.
+ * and its timers rounded to `bucketMs` (so `Tw` 502 and 507 both read 500), or all shown as `T` (except -1) when
+ * `bucketMs` is 0; other lines get the check duration masked.
  */
 export function tcplogKeepCounters(bucketMs: number): (line: string) => string {
   return (line) => {
     const m = TCPLOG.exec(line);
     if (m === null) return line.replace(/check duration: \d+ms/g, 'check duration: Nms');
-    const t = (v: string): string => (v === '-1' ? '-1' : String(Math.round(Number(v) / bucketMs) * bucketMs));
+    const t = (v: string): string => (v === '-1' ? '-1' : bucketMs === 0 ? 'T' : String(Math.round(Number(v) / bucketMs) * bucketMs));
     const [, ip, fe, be, tw, tc, tt, bytes, term, counters, queues] = m;
     return `${ip}:PORT [DATE] ${fe} ${be} ${t(tw!)}/${t(tc!)}/${t(tt!)} ${bytes} ${term} ${counters} ${queues}`;
   };
