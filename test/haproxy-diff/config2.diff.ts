@@ -165,6 +165,7 @@ const scenarios: Scenario[] = [
       '  log-format "%ci %f %b %s %ts %ac/%fc/%bc/%sc/%rc %sq/%bq %B %U %bi %si:%sp"\n  server s1 127.0.0.1:${S1}\n' +
       'listen fe2\n  bind 127.0.0.1:${S2}\n  log-format "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq"\n  server s1 127.0.0.1:${S1}\n',
     backends: ['s1', { name: 'fe2-port', running: false }],
+    mask: [[/ 127\.0\.0\.1:\d+$/, ' 127.0.0.1:SPORT']],
     steps: async (ctx) => {
       ctx.note(...(await sequence(ctx.port, 1)));
       ctx.note(...(await sequence(ctx.backends[1]!.port, 1)));
