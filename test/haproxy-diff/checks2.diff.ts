@@ -32,6 +32,19 @@ async function nextRow(ctx: ScenarioContext, row: string, columns: readonly stri
   return current;
 }
 
+/**
+ * `show stat` columns once no check is running (HAProxy marks a running check `* <last status>` and blanks its
+ * `last_chk` meanwhile): polls, bounded, so the snapshot does not depend on when it was taken.
+ */
+async function settled(ctx: ScenarioContext, columns: readonly string[]): Promise<string> {
+  let csv = await ctx.instance.command('show stat');
+  for (let i = 0; i < 100 && /,\* [A-Z]/.test(csv); i++) {
+    await pause(5);
+    csv = await ctx.instance.command('show stat');
+  }
+  return stat(csv, columns);
+}
+
 /** Polls until `row` (a `show stat` line prefix) reads `status=…` matching `want`. */
 async function waitRow(ctx: ScenarioContext, row: string, columns: readonly string[], want: RegExp): Promise<string> {
   let current = '';
@@ -135,7 +148,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       // Ten checks (inter 100 ms), confirmed by the check status, not by the backend.
       await pause(1000);
-      ctx.note(stat(await ctx.instance.command('show stat'), ['status', 'check_status']).split('\n')[0]!);
+      ctx.note((await settled(ctx, ['status', 'check_status'])).split('\n')[0]!);
       const { child } = ctx.service as NaiveBackend;
       ctx.note('naive backend still running:', child.exitCode === null && child.signalCode === null);
     },
@@ -147,7 +160,7 @@ const scenarios: Scenario[] = [
     backends: ['s1'],
     steps: async (ctx) => {
       await pause(800);
-      ctx.note(stat(await ctx.instance.command('show stat'), ['status', 'check_status']).split('\n')[0]!);
+      ctx.note((await settled(ctx, ['status', 'check_status'])).split('\n')[0]!);
       ctx.note('connections the backend accepted:', ctx.backends[0]!.accepted);
     },
   },
@@ -158,7 +171,7 @@ const scenarios: Scenario[] = [
     backends: [{ name: 's1', mode: 'close', reply: '-ERR\r\n' }],
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server fe\/s1 is DOWN/);
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK).split('\n')[0]!);
+      ctx.note((await settled(ctx, CHECK)).split('\n')[0]!);
     },
   },
   {
@@ -206,7 +219,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server fe\/s[23] is DOWN/, 2);
       await waitRow(ctx, 'fe s1', CHECK, /check_status=L7OK/);
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK));
+      ctx.note((await settled(ctx, CHECK)));
     },
   },
   {
@@ -225,7 +238,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server nosuch\/s1 is DOWN/);
       for (const b of ['nouser', 'root', 'old']) await waitRow(ctx, `${b} s1`, CHECK, /check_status=L7OK/);
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
+      ctx.note((await settled(ctx, CHECK)).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
     },
   },
   {
@@ -244,7 +257,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server notpg\/s1 is DOWN/);
       await waitRow(ctx, 'pg s1', CHECK, /check_status=L7OK/);
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
+      ctx.note((await settled(ctx, CHECK)).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
     },
   },
   {
@@ -263,7 +276,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server refused\/s1 is DOWN/);
       for (const b of ['helo', 'ehlo']) await waitRow(ctx, `${b} s1`, CHECK, /check_status=L7OK/);
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
+      ctx.note((await settled(ctx, CHECK)).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
     },
   },
   {
@@ -282,7 +295,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server (denied|notldap)\/s1 is DOWN/, 2);
       await waitRow(ctx, 'ok s1', CHECK, /check_status=L7OK/);
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
+      ctx.note((await settled(ctx, CHECK)).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
     },
   },
   {
@@ -295,7 +308,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server plain\/s1 is DOWN/);
       await waitRow(ctx, 'tls s1', CHECK, /check_status=L6OK/);
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
+      ctx.note((await settled(ctx, CHECK)).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
     },
   },
   {
@@ -306,7 +319,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       await waitRow(ctx, 'fe s1', CHECK, /check_status=L7OK/);
       ctx.note('request:', JSON.stringify(requests.get(ctx.backends[0]!.port) ?? ''));
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK).split('\n')[0]!);
+      ctx.note((await settled(ctx, CHECK)).split('\n')[0]!);
     },
   },
   {
@@ -327,7 +340,7 @@ const scenarios: Scenario[] = [
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server (minrecvhold|status|comment)\/s1 is DOWN/, 3);
       for (const b of ['port', 'success', 'minrecv']) await waitRow(ctx, `${b} s1`, CHECK, /check_status=L7OK/);
-      ctx.note(stat(await ctx.instance.command('show stat'), CHECK).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
+      ctx.note((await settled(ctx, CHECK)).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
     },
   },
 ];
