@@ -27,6 +27,13 @@ const BIN = fileURLToPath(new URL('../../bin/switchyard.js', import.meta.url));
 /** Every wait gives up after this long. */
 export const WAIT_MS = 8000;
 
+/**
+ * Starting an engine may take longer: `switchyard -f` loads its TypeScript sources through tsx, which on a loaded
+ * 2-core machine running four scenario files at once was measured past 8 s (every first scenario failed with
+ * "did not start" at load average 13–27); HAProxy answers in milliseconds either way.
+ */
+export const START_WAIT_MS = 20_000;
+
 /** The `defaults` section every scenario starts from (the reference harness's). */
 export const DEFAULTS = `defaults
   mode tcp
@@ -227,7 +234,7 @@ export class Instance {
         this.#push(maskLine(line));
       }
     });
-    const deadline = performance.now() + WAIT_MS;
+    const deadline = performance.now() + START_WAIT_MS;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${this.engine} exited at start (${child.exitCode}):\n${this.lines.join('\n')}`);
       try {
