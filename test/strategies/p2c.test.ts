@@ -9,7 +9,7 @@ import { PowerOfTwoChoices } from '../../src/strategies/p2c.js';
 import type { Strategy } from '../../src/strategies/strategy.js';
 import { servers, setup } from '../helpers/picks.js';
 import { mulberry32 as seeded } from '../helpers/prng.js';
-import { pickContext } from '../helpers/strategy-inputs.js';
+import { pickContext as context } from '../helpers/strategy-inputs.js';
 
 
 /**
@@ -44,7 +44,7 @@ describe('PowerOfTwoChoices (p2c)', () => {
     const pool = new Pool('fe', { servers: servers([1, 1, 1]) });
     hold(pool, { s1: 3, s2: 1, s3: 2 });
     const p2c = new PowerOfTwoChoices();
-    const ctx = pickContext(draws(3, [0, 1], [2, 0], [1, 2]));
+    const ctx = context(draws(3, [0, 1], [2, 0], [1, 2]));
     assert.equal(p2c.pick(pool.activeUsable, ctx)?.name, 's2');
     assert.equal(p2c.pick(pool.activeUsable, ctx)?.name, 's3');
     assert.equal(p2c.pick(pool.activeUsable, ctx)?.name, 's2');
@@ -54,7 +54,7 @@ describe('PowerOfTwoChoices (p2c)', () => {
     const pool = new Pool('fe', { servers: servers([1, 1, 1]) });
     hold(pool, { s1: 1, s2: 1, s3: 1 });
     const p2c = new PowerOfTwoChoices();
-    const ctx = pickContext(draws(3, [2, 0], [0, 2], [1, 0]));
+    const ctx = context(draws(3, [2, 0], [0, 2], [1, 0]));
     assert.deepEqual([1, 2, 3].map(() => p2c.pick(pool.activeUsable, ctx)?.name), ['s3', 's1', 's2']);
   });
 
@@ -62,18 +62,18 @@ describe('PowerOfTwoChoices (p2c)', () => {
     const pool = new Pool('fe', { servers: servers([1, 3]) });
     const leases = hold(pool, { s1: 1, s2: 2 });
     const p2c = new PowerOfTwoChoices();
-    assert.equal(p2c.pick(pool.activeUsable, pickContext(draws(2, [0, 1])))?.name, 's2', '2/3 < 1/1');
+    assert.equal(p2c.pick(pool.activeUsable, context(draws(2, [0, 1])))?.name, 's2', '2/3 < 1/1');
     leases[0]!.release();
-    assert.equal(p2c.pick(pool.activeUsable, pickContext(draws(2, [1, 0])))?.name, 's1', '0/1 < 2/3');
+    assert.equal(p2c.pick(pool.activeUsable, context(draws(2, [1, 0])))?.name, 's1', '0/1 < 2/3');
   });
 
   it('follows a weight change from the next pick', () => {
     const pool = new Pool('fe', { servers: servers([1, 1]) });
     hold(pool, { s1: 2, s2: 3 });
     const p2c = new PowerOfTwoChoices();
-    assert.equal(p2c.pick(pool.activeUsable, pickContext(draws(2, [1, 0])))?.name, 's1');
+    assert.equal(p2c.pick(pool.activeUsable, context(draws(2, [1, 0])))?.name, 's1');
     pool.setWeight('s2', 4);
-    assert.equal(p2c.pick(pool.activeUsable, pickContext(draws(2, [0, 1])))?.name, 's2', '3/4 < 2/1');
+    assert.equal(p2c.pick(pool.activeUsable, context(draws(2, [0, 1])))?.name, 's2', '3/4 < 2/1');
   });
 
   it('behaves as plain P2C on connection counts when all weights are equal', () => {
@@ -83,7 +83,7 @@ describe('PowerOfTwoChoices (p2c)', () => {
         hold(pool, Object.fromEntries(loads.map((c, i) => [`s${i + 1}`, c])));
         const random = seeded(seed);
         const trace: number[] = [];
-        const ctx = pickContext(() => {
+        const ctx = context(() => {
           const r = random();
           trace.push(r);
           return r;
@@ -104,9 +104,9 @@ describe('PowerOfTwoChoices (p2c)', () => {
     hold(pool, { s1: 1, s3: 1 });
     const p2c = new PowerOfTwoChoices();
     // The same random number twice would draw s2 twice; the second draw must land elsewhere.
-    assert.equal(p2c.pick(pool.activeUsable, pickContext(() => 0.5))?.name, 's2');
+    assert.equal(p2c.pick(pool.activeUsable, context(() => 0.5))?.name, 's2');
     hold(pool, { s2: 2 });
-    assert.notEqual(p2c.pick(pool.activeUsable, pickContext(() => 0.5))?.name, 's2');
+    assert.notEqual(p2c.pick(pool.activeUsable, context(() => 0.5))?.name, 's2');
   });
 
   it('redraws full servers and never returns one', () => {
@@ -115,10 +115,10 @@ describe('PowerOfTwoChoices (p2c)', () => {
     const p2c = new PowerOfTwoChoices();
     // First draw s1 (full) then s2; second draw s3 (full) then s4.
     const values = [0.1, 0.3, 0.6, 0.9];
-    assert.equal(p2c.pick(pool.activeUsable, pickContext(() => values.shift()!))?.name, 's2', 'tie between s2 and s4: first draw');
+    assert.equal(p2c.pick(pool.activeUsable, context(() => values.shift()!))?.name, 's2', 'tie between s2 and s4: first draw');
     const random = seeded(1);
     for (let i = 0; i < 200; i++) {
-      const s = p2c.pick(pool.activeUsable, pickContext(random))!;
+      const s = p2c.pick(pool.activeUsable, context(random))!;
       assert.ok(s.name === 's2' || s.name === 's4', s.name);
     }
   });
@@ -129,9 +129,9 @@ describe('PowerOfTwoChoices (p2c)', () => {
     hold(pool, counts);
     const p2c = new PowerOfTwoChoices();
     const random = seeded(2);
-    for (let i = 0; i < 20; i++) assert.equal(p2c.pick(pool.activeUsable, pickContext(random))?.name, 's57');
+    for (let i = 0; i < 20; i++) assert.equal(p2c.pick(pool.activeUsable, context(random))?.name, 's57');
     hold(pool, { s57: 1 });
-    assert.equal(p2c.pick(pool.activeUsable, pickContext(random)), undefined);
+    assert.equal(p2c.pick(pool.activeUsable, context(random)), undefined);
   });
 
   it('returns an excluded server only when no other server has room', () => {
@@ -139,9 +139,9 @@ describe('PowerOfTwoChoices (p2c)', () => {
     const p2c = new PowerOfTwoChoices();
     const random = seeded(3);
     const s2 = new Set([pool.get('s2')]);
-    for (let i = 0; i < 50; i++) assert.notEqual(p2c.pick(pool.activeUsable, pickContext(random, { exclude: s2 }))?.name, 's2');
+    for (let i = 0; i < 50; i++) assert.notEqual(p2c.pick(pool.activeUsable, context(random, { exclude: s2 }))?.name, 's2');
     hold(pool, { s1: 1, s3: 1 });
-    assert.equal(p2c.pick(pool.activeUsable, pickContext(random, { exclude: s2 }))?.name, 's2');
+    assert.equal(p2c.pick(pool.activeUsable, context(random, { exclude: s2 }))?.name, 's2');
   });
 
   it('costs two random numbers and two candidate reads per pick, whatever the number of servers', () => {
@@ -157,7 +157,7 @@ describe('PowerOfTwoChoices (p2c)', () => {
     const random = seeded(4);
     const p2c = new PowerOfTwoChoices();
     for (let i = 0; i < 100; i++) {
-      p2c.pick(candidates, pickContext(() => (calls++, random())));
+      p2c.pick(candidates, context(() => (calls++, random())));
     }
     assert.equal(calls, 200);
     assert.ok(reads <= 400, `${reads} candidate reads for 100 picks`);
