@@ -24,17 +24,7 @@ export class MapModel implements StrategyModel<MServer, boolean> {
     farm: Farm,
     readonly allBackups: boolean,
   ) {
-    this.servers = farm.servers.map((f) => ({
-      name: f.name,
-      backup: f.backup,
-      maxconn: f.maxconn,
-      iweight: f.weight,
-      uweight: f.weight,
-      admin: 'ready',
-      running: true,
-      served: 0,
-      wscore: 0,
-    }));
+    this.servers = farm.servers.map((f) => ({ ...f, iweight: f.weight, uweight: f.weight, admin: 'ready', running: true, served: 0, wscore: 0 }));
     let pgcd = 1;
     const first = this.servers.findIndex((s) => s.uweight > 0);
     if (first >= 0) {
