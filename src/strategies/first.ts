@@ -1,5 +1,5 @@
 import type { Server } from '../server.js';
-import { KeyedHeap } from './internal/keyed-heap.js';
+import { IndexedHeap, KeyedNode, byKey } from './internal/indexed-heap.js';
 import type { PickContext, Strategy } from './strategy.js';
 
 /**
@@ -28,24 +28,24 @@ import type { PickContext, Strategy } from './strategy.js';
 export class First implements Strategy {
   readonly name = 'first';
   /** Usable servers with room, by id. A full server found here is dropped lazily at the next pick. */
-  readonly #active = new KeyedHeap<Server>();
-  readonly #backup = new KeyedHeap<Server>();
-  /** Every usable server, full or not. */
-  readonly #usable = new Set<Server>();
+  readonly #active = new IndexedHeap<KeyedNode<Server>>(byKey);
+  readonly #backup = new IndexedHeap<KeyedNode<Server>>(byKey);
+  /** Every usable server, full or not, with its place in the heaps (keyed by id). */
+  readonly #usable = new Map<Server, KeyedNode<Server>>();
   #ctx: PickContext | undefined;
-  readonly #acceptable = (s: Server): boolean => !this.#ctx!.isFull(s) && !this.#ctx!.isExcluded(s);
+  readonly #acceptable = (node: KeyedNode<Server>): boolean => !this.#ctx!.isFull(node.value) && !this.#ctx!.isExcluded(node.value);
 
   pick(_candidates: readonly Server[], ctx: PickContext): Server | undefined {
     const heap = ctx.group === 'backup' ? this.#backup : this.#active;
-    let first = heap.peek();
+    let first = heap.peek()?.value;
     while (first !== undefined && ctx.isFull(first)) {
-      heap.delete(first);
-      first = heap.peek();
+      heap.pop();
+      first = heap.peek()?.value;
     }
     if (first === undefined || !ctx.isExcluded(first)) return first;
     this.#ctx = ctx;
     try {
-      return heap.find(this.#acceptable) ?? first;
+      return heap.find(this.#acceptable)?.value ?? first;
     } finally {
       this.#ctx = undefined;
     }
@@ -60,13 +60,19 @@ export class First implements Strategy {
   }
 
   serverUsable(server: Server): void {
-    this.#usable.add(server);
+    if (!this.#usable.has(server)) {
+      const node = new KeyedNode(server);
+      node.key = server.id;
+      this.#usable.set(server, node);
+    }
     this.#refresh(server);
   }
 
   serverUnusable(server: Server): void {
+    const node = this.#usable.get(server);
+    if (node === undefined) return;
     this.#usable.delete(server);
-    this.#heapOf(server).delete(server);
+    this.#heapOf(server).remove(node);
   }
 
   weightChanged(server: Server): void {
@@ -86,13 +92,14 @@ export class First implements Strategy {
   }
 
   #refresh(server: Server): void {
-    if (!this.#usable.has(server)) return;
+    const node = this.#usable.get(server);
+    if (node === undefined) return;
     const heap = this.#heapOf(server);
-    if (server.full) heap.delete(server);
-    else if (!heap.has(server)) heap.set(server, server.id);
+    if (server.full) heap.remove(node);
+    else if (!heap.has(node)) heap.push(node);
   }
 
-  #heapOf(server: Server): KeyedHeap<Server> {
+  #heapOf(server: Server): IndexedHeap<KeyedNode<Server>> {
     return server.backup ? this.#backup : this.#active;
   }
 }

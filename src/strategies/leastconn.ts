@@ -1,5 +1,5 @@
 import type { Server } from '../server.js';
-import { KeyedHeap } from './internal/keyed-heap.js';
+import { IndexedHeap, KeyedNode, byKey } from './internal/indexed-heap.js';
 import type { PickContext, Strategy } from './strategy.js';
 
 /** HAProxy's `SRV_EWGHT_MAX`: the largest effective weight (256 × 16), the scale of leastconn keys. */
@@ -39,11 +39,14 @@ export class LeastConn implements Strategy {
   readonly name = 'leastconn';
   /** HAProxy's leastconn and random still pick while others wait in the backend queue. */
   readonly queueBehindWaiters = false;
-  readonly #active = new KeyedHeap<Server>();
-  readonly #backup = new KeyedHeap<Server>();
+  readonly #active = new IndexedHeap<KeyedNode<Server>>(byKey);
+  readonly #backup = new IndexedHeap<KeyedNode<Server>>(byKey);
+  /** Each server's place in its group's heap, keyed by its load. */
+  #nodes = new WeakMap<Server, KeyedNode<Server>>();
   #avoid: PickContext | undefined;
   #avoided: Server | undefined;
-  readonly #acceptable = (s: Server): boolean => {
+  readonly #acceptable = (node: KeyedNode<Server>): boolean => {
+    const s = node.value;
     if (saturated(s)) return false;
     if (this.#avoid?.isExcluded(s)) {
       this.#avoided ??= s;
@@ -54,12 +57,12 @@ export class LeastConn implements Strategy {
 
   pick(_candidates: readonly Server[], ctx: PickContext): Server | undefined {
     const heap = ctx.group === 'backup' ? this.#backup : this.#active;
-    const first = heap.peek();
+    const first = heap.peek()?.value;
     if (first !== undefined && !saturated(first) && !ctx.isExcluded(first)) return first;
     this.#avoid = ctx;
     this.#avoided = undefined;
     try {
-      return heap.find(this.#acceptable) ?? this.#avoided;
+      return heap.find(this.#acceptable)?.value ?? this.#avoided;
     } finally {
       this.#avoid = undefined;
       this.#avoided = undefined;
@@ -69,21 +72,28 @@ export class LeastConn implements Strategy {
   reset(active: readonly Server[], backup: readonly Server[]): void {
     this.#active.clear();
     this.#backup.clear();
-    for (const s of active) this.#active.set(s, key(s));
-    for (const s of backup) this.#backup.set(s, key(s));
+    this.#nodes = new WeakMap();
+    for (const s of active) this.serverUsable(s);
+    for (const s of backup) this.serverUsable(s);
   }
 
   serverUsable(server: Server): void {
-    this.#heapOf(server).set(server, key(server));
+    let node = this.#nodes.get(server);
+    if (node === undefined) this.#nodes.set(server, (node = new KeyedNode(server)));
+    node.key = key(server);
+    this.#heapOf(server).push(node);
   }
 
   serverUnusable(server: Server): void {
-    this.#heapOf(server).delete(server);
+    const node = this.#nodes.get(server);
+    if (node !== undefined) this.#heapOf(server).remove(node);
   }
 
   weightChanged(server: Server): void {
-    const heap = this.#heapOf(server);
-    if (heap.has(server)) heap.set(server, key(server));
+    const node = this.#nodes.get(server);
+    if (node === undefined || !this.#heapOf(server).has(node)) return;
+    node.key = key(server);
+    this.#heapOf(server).update(node);
   }
 
   acquired(server: Server): void {
@@ -96,14 +106,17 @@ export class LeastConn implements Strategy {
 
   /** Moves the server behind its new peers when its key changed (a lease on a removed server is ignored). */
   #reposition(server: Server): void {
-    const heap = this.#heapOf(server);
-    const current = heap.keyOf(server);
-    if (current === undefined) return;
+    const node = this.#nodes.get(server);
+    if (node === undefined) return;
     const next = key(server);
-    if (next !== current) heap.set(server, next);
+    if (next === node.key) return;
+    const heap = this.#heapOf(server);
+    if (!heap.has(node)) return;
+    node.key = next;
+    heap.update(node);
   }
 
-  #heapOf(server: Server): KeyedHeap<Server> {
+  #heapOf(server: Server): IndexedHeap<KeyedNode<Server>> {
     return server.backup ? this.#backup : this.#active;
   }
 }

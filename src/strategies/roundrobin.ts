@@ -1,8 +1,8 @@
 import type { Server } from '../server.js';
-import { OrderedSet, type OrderedSetEntry } from './internal/ordered-set.js';
+import { HeapNode, IndexedHeap, byKey } from './internal/indexed-heap.js';
 import type { PickContext, ServerGroup, Strategy } from './strategy.js';
 
-/** Largest effective weight (256 × 16): keys of the weight-ordered sets are `MAX_EWEIGHT − eweight`. */
+/** Largest effective weight (256 × 16): keys of the weight-ordered trees are `MAX_EWEIGHT − eweight`. */
 const MAX_EWEIGHT = 4096;
 /** Range of user weights: the position part of a `curr` key is `npos × UWEIGHT_RANGE`. */
 const UWEIGHT_RANGE = 256;
@@ -18,11 +18,11 @@ const WEIGHT_SCALE = 16;
  */
 interface Group {
   /** Servers placed in the current window, by position. */
-  readonly curr: OrderedSet<Place>;
-  /** Servers waiting to be placed in this window, heaviest first (one of the two swapped sets). */
-  init: OrderedSet<Place>;
-  /** Servers to place in the next window, heaviest first (the other swapped set). */
-  next: OrderedSet<Place>;
+  readonly curr: Tree;
+  /** Servers waiting to be placed in this window, heaviest first (one of the two swapped trees). */
+  init: Tree;
+  /** Servers to place in the next window, heaviest first (the other swapped tree). */
+  next: Tree;
   currPos: number;
   currWeight: number;
   nextWeight: number;
@@ -30,8 +30,14 @@ interface Group {
   ready: boolean;
 }
 
+/**
+ * An eb32 tree of HAProxy's: servers by `key` ascending, equal keys in insertion order (a server re-inserted
+ * goes after the others holding its key), which the sequences depend on.
+ */
+type Tree = IndexedHeap<Place>;
+
 /** FWRR state of one server (HAProxy's `npos`, `lpos`, `rweight`, `lb_tree`, `lb_node`, `next_full`). */
-class Place {
+class Place extends HeapNode {
   /** The effective weight last committed for this server (HAProxy `cur_eweight`). */
   eweight = 0;
   /** Next position (unsigned). */
@@ -40,17 +46,19 @@ class Place {
   lpos = 0;
   /** Remainder of weight carried to the next placement (unsigned). */
   rweight = 0;
-  /** The set the server belongs to; `undefined` while unusable. Kept while briefly dequeued during a pick. */
-  tree: OrderedSet<Place> | undefined = undefined;
+  /** The tree the server belongs to; `undefined` while unusable. Kept while briefly dequeued during a pick. */
+  tree: Tree | undefined = undefined;
+  /** Its key in that tree (HAProxy `lb_node.key`). */
+  key = 0;
   /** Link of the list of servers set aside during one pick (saturated or avoided). */
   nextAside: Place | undefined = undefined;
-  /** The server's handle in whichever set holds it. */
-  readonly entry: OrderedSetEntry<Place> = OrderedSet.entry<Place>(this);
 
   constructor(
     readonly server: Server,
     readonly group: Group,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 const u32 = (n: number): number => n >>> 0;
@@ -61,7 +69,7 @@ const u32 = (n: number): number => n >>> 0;
  * start), the heaviest first and equal weights in declaration order, spread smoothly over a window of
  * `Σ eweight` picks: weights 1,2,3 give `s3 s2 s3 s1 s3 s2`, 5,1 give `s1 s1 s1 s1 s1 s2`.
  *
- * The state is kept per group (active, backup) in three ordered sets (`curr`, `init`, `next`) and follows the
+ * The state is kept per group (active, backup) in three trees (`curr`, `init`, `next`) and follows the
  * pool through the strategy hooks exactly as HAProxy's `fwrr_set_server_status_down/up()` and
  * `fwrr_update_server_weight()` do, so a server that goes down, comes back or changes weight lands where it
  * would in HAProxy. Weights change on the fly. A pick is O(log n), plus O(log n) for each server skipped.
@@ -244,7 +252,11 @@ export class RoundRobin implements Strategy {
 }
 
 function newGroup(): Group {
-  return { curr: new OrderedSet(), init: new OrderedSet(), next: new OrderedSet(), currPos: 0, currWeight: 0, nextWeight: 0, ready: false };
+  return { curr: newTree(), init: newTree(), next: newTree(), currPos: 0, currWeight: 0, nextWeight: 0, ready: false };
+}
+
+function newTree(): Tree {
+  return new IndexedHeap<Place>(byKey);
 }
 
 /**
@@ -253,9 +265,9 @@ function newGroup(): Group {
  * `fwrr_get_server_from_group()`).
  */
 function firstOf(g: Group): Place | undefined {
-  const s1 = g.curr.first()?.value;
+  const s1 = g.curr.peek();
   if (s1 !== undefined && s1.eweight > 0 && s1.npos <= u32(g.currPos)) return s1;
-  const s2 = g.init.first()?.value;
+  const s2 = g.init.peek();
   if (s2 !== undefined && s2.eweight > 0) {
     s2.npos = 0;
     s2.rweight = 0;
@@ -290,20 +302,21 @@ function queue(p: Place): void {
     queueByWeight(g.next, p);
     return;
   }
-  const key = u32(u32(UWEIGHT_RANGE * p.npos) + Math.floor(u32(MAX_EWEIGHT + p.rweight - p.eweight) / WEIGHT_SCALE));
-  g.curr.insert(p.entry, key);
+  p.key = u32(u32(UWEIGHT_RANGE * p.npos) + Math.floor(u32(MAX_EWEIGHT + p.rweight - p.eweight) / WEIGHT_SCALE));
+  g.curr.push(p);
   p.tree = g.curr;
 }
 
-/** Inserts into a weight-ordered set, heaviest first (`fwrr_queue_by_weight()`). */
-function queueByWeight(set: OrderedSet<Place>, p: Place): void {
-  set.insert(p.entry, MAX_EWEIGHT - p.eweight);
-  p.tree = set;
+/** Inserts into a weight-ordered tree, heaviest first (`fwrr_queue_by_weight()`). */
+function queueByWeight(tree: Tree, p: Place): void {
+  p.key = MAX_EWEIGHT - p.eweight;
+  tree.push(p);
+  p.tree = tree;
 }
 
-/** Removes a server from its set but remembers which set it was in (`fwrr_dequeue_srv()`). */
+/** Removes a server from its tree but remembers which tree it was in (`fwrr_dequeue_srv()`). */
 function dequeue(p: Place): void {
-  p.tree?.delete(p.entry);
+  p.tree?.remove(p);
 }
 
 function switchTrees(g: Group): void {

@@ -5,6 +5,7 @@ import type { Server } from '../../src/server.js';
 import { LeastConn } from '../../src/strategies/leastconn.js';
 import { closeMode, holdMode, servers, setup } from '../helpers/picks.js';
 import { mulberry32 } from '../helpers/prng.js';
+import { LeastConnModel } from './models/leastconn-model.js';
 
 
 /**
@@ -45,45 +46,6 @@ const RECORDED: readonly { weights: number[]; ops: string }[] = [
       'o:s2 c9 c5 c10 c21 w:s4=2 o:s2 o:s2 o:s2 c16 m:s2 c6 w:s1=2 c19 c1 c4 w:s4=3 c8 o:s3 o:s3',
   },
 ];
-
-/**
- * A deliberately simple model of HAProxy's FWLC: a list of (server, key, seq) scanned linearly.
- * It mirrors the rules, not the implementation: key 0 when idle else ⌊(inflight+1)·4096/eweight⌋;
- * a new seq whenever the key changes on a connection event, and always on a weight change or (re)insertion.
- */
-class LeastConnModel {
-  readonly entries = new Map<Server, { key: number; seq: number }>();
-  #seq = 0;
-
-  insert(s: Server): void {
-    this.entries.set(s, { key: this.#key(s), seq: this.#seq++ });
-  }
-  remove(s: Server): void {
-    this.entries.delete(s);
-  }
-  connectionEvent(s: Server): void {
-    const e = this.entries.get(s);
-    if (e && e.key !== this.#key(s)) this.entries.set(s, { key: this.#key(s), seq: this.#seq++ });
-  }
-  pick(group: 'active' | 'backup', exclude?: Server): Server | undefined {
-    const order = [...this.entries].filter(([s]) => s.backup === (group === 'backup'));
-    order.sort(([, a], [, b]) => a.key - b.key || a.seq - b.seq);
-    let avoided: Server | undefined;
-    for (const [s] of order) {
-      if (s.maxconn > 0 && s.currentConnections + s.queued >= s.maxconn + s.maxqueue) continue;
-      if (s === exclude) {
-        avoided = s;
-        continue;
-      }
-      return s;
-    }
-    return avoided;
-  }
-  #key(s: Server): number {
-    const n = s.currentConnections + s.queued;
-    return n === 0 ? 0 : Math.floor(((n + 1) * 4096) / s.effectiveWeight);
-  }
-}
 
 describe('LeastConn', () => {
   it('sends short sequential sessions round robin whatever the weights (reference §10 A case 12)', () => {

@@ -6,9 +6,10 @@ import type { Lease } from '../../src/lease.js';
 import { Pool } from '../../src/pool.js';
 import type { Server } from '../../src/server.js';
 import { PowerOfTwoChoices } from '../../src/strategies/p2c.js';
-import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
+import type { Strategy } from '../../src/strategies/strategy.js';
 import { servers, setup } from '../helpers/picks.js';
 import { mulberry32 as seeded } from '../helpers/prng.js';
+import { pickContext as context } from '../helpers/strategy-inputs.js';
 
 
 /**
@@ -22,17 +23,6 @@ function draws(n: number, ...pairs: (readonly [number, number])[]): () => number
     const v = values.shift();
     if (v === undefined) throw new Error('the test did not script this many draws');
     return v;
-  };
-}
-
-function context(random: () => number, options: { exclude?: ReadonlySet<Server> } = {}): PickContext {
-  return {
-    group: 'active',
-    clientAddress: undefined,
-    key: undefined,
-    random,
-    isFull: (s) => s.full,
-    isExcluded: (s) => options.exclude?.has(s) ?? false,
   };
 }
 

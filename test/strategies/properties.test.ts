@@ -9,6 +9,7 @@ import { Pool } from '../../src/pool.js';
 import type { AdminState, Server } from '../../src/server.js';
 import { STRATEGY_NAMES, type StrategySpec } from '../../src/strategies/index.js';
 import { mulberry32 as seeded } from '../helpers/prng.js';
+import { candidatesOf } from '../helpers/strategy-inputs.js';
 
 /**
  * Properties every built-in strategy must keep, checked through Pool + Balancer over random weights and
@@ -41,13 +42,6 @@ const CANNOT_AVOID = new Set(['source']);
 
 function ipv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** The candidates the balancer hands its strategy (reference §2.2). */
-function candidatesOf(pool: Pool): readonly Server[] {
-  if (pool.activeUsable.length > 0) return pool.activeUsable;
-  if (pool.allBackups) return pool.backupUsable;
-  return pool.backupUsable.slice(0, 1);
 }
 
 /** HAProxy's leastconn key (`src/lb_fwlc.c`): 0 when idle, else ⌊(inflight + 1) × 4096 / eweight⌋. */

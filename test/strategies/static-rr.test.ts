@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Lease } from '../../src/lease.js';
 import type { ServerOptions } from '../../src/server.js';
 import { StaticRoundRobin } from '../../src/strategies/static-rr.js';
 import { closeMode, holdMode, servers, setup } from '../helpers/picks.js';
 import { type Scenario, replay } from '../helpers/recorded.js';
+import { MapModel } from './models/map-model.js';
+import { type Command, type Farm, checkAgainstModel, commandsArbitrary as commandsArbitraryOf } from './models/model-check.js';
 
 const SRR = { strategy: 'static-rr' } as const;
 const picks = (weights: number[], n: number): string => closeMode(setup(servers(weights), SRR).balancer, n).join(' ');
@@ -212,134 +213,10 @@ describe('StaticRoundRobin: matches a literal model of HAProxy lb_map.c on rando
   });
 });
 
-// ---------------------------------------------------------------------------------------------------------
-// A deliberately simple model of HAProxy 2.6 static-rr: a line-by-line transcription of src/lb_map.c
-// (init_server_map(), recalc_server_map(), map_get_server_rr()) and of the group choice of
-// update_backend_weight(), with the GCD taken once over the configured weights of every server.
-
-interface MServer {
-  readonly name: string;
-  readonly backup: boolean;
-  readonly maxconn: number;
-  readonly iweight: number;
-  uweight: number;
-  admin: 'ready' | 'drain' | 'maint';
-  running: boolean;
-  served: number;
-  wscore: number;
-}
-
-class MapModel {
-  readonly servers: MServer[];
-  readonly wmult: number;
-  map: MServer[] = [];
-  rrIdx = 0;
-  recalc = true;
-  usable: boolean[];
-
-  constructor(
-    farm: Farm,
-    readonly allBackups: boolean,
-  ) {
-    this.servers = farm.servers.map((f) => ({ ...f, iweight: f.weight, uweight: f.weight, admin: 'ready', running: true, served: 0, wscore: 0 }));
-    let pgcd = 1;
-    const first = this.servers.findIndex((s) => s.uweight > 0);
-    if (first >= 0) {
-      pgcd = this.servers[first]!.uweight;
-      for (let i = first + 1; pgcd > 1 && i < this.servers.length; i++) {
-        let w = this.servers[i]!.uweight;
-        while (w) [pgcd, w] = [w, pgcd % w];
-      }
-    }
-    this.wmult = pgcd;
-    this.usable = this.servers.map((s) => this.isUsable(s));
-  }
-
-  eweight(s: MServer): number {
-    return Math.floor((s.uweight + this.wmult - 1) / this.wmult);
-  }
-  isUsable(s: MServer): boolean {
-    return this.eweight(s) > 0 && s.admin === 'ready' && s.running;
-  }
-  /** map_set_server_status_up/down(): the map is recomputed on the next pick when usability changed. */
-  propagate(i: number): void {
-    const now = this.isUsable(this.servers[i]!);
-    if (now !== this.usable[i]) this.recalc = true;
-    this.usable[i] = now;
-  }
-  saturated(s: MServer): boolean {
-    return s.maxconn > 0 && s.served >= s.maxconn;
-  }
-  recalcServerMap(tot: number, backup: boolean): void {
-    for (const cur of this.servers) cur.wscore = 0;
-    this.map = [];
-    for (let o = 0; o < tot; o++) {
-      let max = 0;
-      let best: MServer | null = null;
-      for (const cur of this.servers) {
-        if (cur.backup !== backup || !this.isUsable(cur)) continue;
-        if (tot === 1) {
-          best = cur;
-          break;
-        }
-        cur.wscore += this.eweight(cur);
-        const v = Math.trunc((cur.wscore + tot) / tot);
-        if (best === null || v > max) {
-          max = v;
-          best = cur;
-        }
-      }
-      this.map[o] = best!;
-      best!.wscore -= tot;
-    }
-    this.recalc = false;
-  }
-  getServerRr(avoid: MServer | null): MServer | null {
-    const act = this.servers.filter((s) => !s.backup && this.isUsable(s));
-    const bck = this.servers.filter((s) => s.backup && this.isUsable(s));
-    // Without allbackups the balancer hands everything to the first usable backup and does not consult the
-    // strategy (HAProxy 2.6 walks a quirky map here instead; see the behaviour test above).
-    if (act.length === 0 && !this.allBackups) return bck[0] ?? null;
-    const group = act.length > 0 ? act : bck;
-    const tot = group.reduce((sum, s) => sum + this.eweight(s), 0);
-    if (tot === 0) return null;
-    if (this.recalc) this.recalcServerMap(tot, act.length === 0);
-    if (this.rrIdx < 0 || this.rrIdx >= tot) this.rrIdx = 0;
-    let newidx = this.rrIdx;
-    let avoided: MServer | null = null;
-    let avoididx = 0;
-    do {
-      const srv = this.map[newidx++]!;
-      if (!this.saturated(srv)) {
-        if (srv !== avoid) {
-          this.rrIdx = newidx;
-          return srv;
-        }
-        avoided = srv;
-        avoididx = newidx;
-      }
-      if (newidx === tot) newidx = 0;
-    } while (newidx !== this.rrIdx);
-    if (avoided) this.rrIdx = avoididx;
-    return avoided;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Random farms and event sequences, applied to both the library and the model. Every server starts usable
-// (the library learns the GCD from the servers it has seen; see StaticRoundRobin's documented differences).
-
-interface Farm {
-  readonly servers: readonly { readonly name: string; readonly weight: number; readonly backup: boolean; readonly maxconn: number }[];
-  readonly allBackups: boolean;
-}
-type Command =
-  | { readonly kind: 'pick'; readonly hold: boolean; readonly avoid: number | null }
-  | { readonly kind: 'release'; readonly index: number }
-  | { readonly kind: 'health'; readonly server: number; readonly up: boolean }
-  | { readonly kind: 'admin'; readonly server: number; readonly state: 'ready' | 'drain' | 'maint' }
-  | { readonly kind: 'weight'; readonly server: number; readonly full: boolean };
-
+/*
+ * Random farms and event sequences. Every server starts usable (the library learns the GCD from the servers it
+ * has seen; see StaticRoundRobin's documented differences).
+ */
 function farmArbitrary(): fc.Arbitrary<Farm> {
   const server = fc.record({
     weight: fc.oneof(fc.integer({ min: 0, max: 6 }), fc.constantFrom(2, 4, 6, 8, 12), fc.integer({ min: 0, max: 40 })),
@@ -348,79 +225,15 @@ function farmArbitrary(): fc.Arbitrary<Farm> {
   });
   return fc.record({ servers: fc.array(server, { minLength: 1, maxLength: 6 }), allBackups: fc.boolean() }).map((f) => ({
     allBackups: f.allBackups,
-    servers: f.servers.map((s, i) => ({ ...s, backup: s.backup && i > 0, name: `s${i + 1}` })),
+    servers: f.servers.map((s, i) => ({ ...s, backup: s.backup && i > 0, disabled: false, name: `s${i + 1}` })),
   }));
 }
 
-function commandsArbitrary(): fc.Arbitrary<Command[]> {
-  const idx = fc.integer({ min: 0, max: 5 });
-  const command: fc.Arbitrary<Command> = fc.oneof(
-    { weight: 10, arbitrary: fc.record({ kind: fc.constant('pick' as const), hold: fc.boolean(), avoid: fc.oneof(fc.constant(null), fc.constant(null), idx) }) },
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('release' as const), index: fc.nat() }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('health' as const), server: idx, up: fc.boolean() }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('admin' as const), server: idx, state: fc.constantFrom('ready' as const, 'drain' as const, 'maint' as const) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('weight' as const), server: idx, full: fc.boolean() }) },
-  );
-  return fc.array(command, { minLength: 20, maxLength: 250 });
+/** A weight command sets 100% (true) or 0% (false): the only runtime weights HAProxy's static algorithms take. */
+function commandsArbitrary(): fc.Arbitrary<Command<boolean>[]> {
+  return commandsArbitraryOf({ maxServer: 5, weight: fc.boolean(), mix: { pick: 10, release: 4, health: 2, admin: 1, weight: 1 } });
 }
 
-function compareWithModel(farm: Farm, commands: readonly Command[]): void {
-  const list: ServerOptions[] = farm.servers.map((s, i) => ({
-    name: s.name,
-    host: '127.0.0.1',
-    port: 19001 + i,
-    weight: s.weight,
-    backup: s.backup,
-    maxconn: s.maxconn,
-    check: true,
-  }));
-  const { pool, balancer } = setup(list, SRR, { allBackups: farm.allBackups });
-  const model = new MapModel(farm, farm.allBackups);
-  const n = farm.servers.length;
-  const held: { lease: Lease; server: MServer }[] = [];
-  const log: string[] = [];
-  for (const c of commands) {
-    if (c.kind === 'pick') {
-      const avoid = c.avoid === null ? null : model.servers[c.avoid % n]!;
-      const expected = model.getServerRr(avoid);
-      const willServe = expected !== null && !model.saturated(expected);
-      const lease = pool.available ? balancer.tryAcquire(avoid ? { exclude: pool.get(avoid.name) } : {}) : undefined;
-      log.push(`pick${c.hold ? ' hold' : ''}${avoid ? ` avoid ${avoid.name}` : ''} → ${lease?.server.name ?? '-'}`);
-      assert.equal(lease?.server.name ?? '-', willServe ? expected.name : '-', log.join('\n'));
-      if (lease && expected) {
-        if (c.hold) {
-          expected.served++;
-          held.push({ lease, server: expected });
-        } else {
-          lease.release();
-        }
-      }
-    } else if (c.kind === 'release') {
-      if (held.length === 0) continue;
-      const [h] = held.splice(c.index % held.length, 1);
-      h!.lease.release();
-      h!.server.served--;
-      log.push(`release ${h!.server.name}`);
-    } else {
-      const i = c.server % n;
-      const s = model.servers[i]!;
-      if (c.kind === 'health') {
-        pool.setHealth(s.name, c.up ? 'up' : 'down');
-        s.running = c.up;
-        log.push(`health ${s.name} ${c.up ? 'up' : 'down'}`);
-      } else if (c.kind === 'admin') {
-        pool.setAdminState(s.name, c.state);
-        // Leaving maintenance: a checked server comes back UP (HAProxy sets the health to `rise`).
-        if (s.admin === 'maint' && c.state !== 'maint') s.running = true;
-        if (c.state === 'maint') s.running = false;
-        s.admin = c.state;
-        log.push(`state ${s.name} ${c.state}`);
-      } else {
-        pool.setWeight(s.name, c.full ? '100%' : '0%');
-        s.uweight = c.full ? s.iweight : 0;
-        log.push(`weight ${s.name} ${c.full ? '100%' : '0%'}`);
-      }
-      model.propagate(i);
-    }
-  }
+function compareWithModel(farm: Farm, commands: readonly Command<boolean>[]): void {
+  checkAgainstModel('static-rr', farm, new MapModel(farm, farm.allBackups), commands);
 }

@@ -6,8 +6,9 @@ import type { Lease } from '../../src/lease.js';
 import { Pool } from '../../src/pool.js';
 import type { Server } from '../../src/server.js';
 import { SmoothWeightedRoundRobin } from '../../src/strategies/smooth-weighted-rr.js';
-import type { PickContext } from '../../src/strategies/strategy.js';
 import { closeMode, holdMode, servers, setup } from '../helpers/picks.js';
+import { candidatesOf, pickContext } from '../helpers/strategy-inputs.js';
+import { SwrrModel } from './models/swrr-model.js';
 
 /** nginx's loop, verbatim (`ngx_stream_upstream_get_peer()` without failures): the picked indexes. */
 function nginxLoop(weights: readonly number[], picks: number): number[] {
@@ -25,59 +26,6 @@ function nginxLoop(weights: readonly number[], picks: number): number[] {
     out.push(best);
   }
   return out;
-}
-
-/**
- * The literal O(n) model of the documented semantics: every candidate earns its weight; the winner is the
- * highest current weight (first declared on ties) that is neither full nor excluded, else the best one that is
- * not full; the servers ranked above the winner were passed over and earn nothing; the winner gives back the
- * total earned. Current weights persist while a server is out of the candidates.
- */
-class SwrrModel {
-  readonly current = new Map<Server, number>();
-
-  pick(candidates: readonly Server[], isFull: (s: Server) => boolean, isExcluded: (s: Server) => boolean): Server | undefined {
-    const cw = (s: Server): number => this.current.get(s) ?? 0;
-    let total = 0;
-    for (const s of candidates) {
-      if (s.effectiveWeight <= 0) continue;
-      this.current.set(s, cw(s) + s.effectiveWeight);
-      total += s.effectiveWeight;
-    }
-    const ahead = (a: number, b: number): boolean => {
-      const x = candidates[a]!;
-      const y = candidates[b]!;
-      return cw(x) > cw(y) || (cw(x) === cw(y) && a < b);
-    };
-    let win = -1;
-    for (let i = 0; i < candidates.length; i++) {
-      const s = candidates[i]!;
-      if (s.effectiveWeight > 0 && !isFull(s) && !isExcluded(s) && (win < 0 || ahead(i, win))) win = i;
-    }
-    if (win < 0) {
-      for (let i = 0; i < candidates.length; i++) {
-        const s = candidates[i]!;
-        if (s.effectiveWeight > 0 && !isFull(s) && (win < 0 || ahead(i, win))) win = i;
-      }
-    }
-    if (win < 0) {
-      for (const s of candidates) if (s.effectiveWeight > 0) this.current.set(s, cw(s) - s.effectiveWeight);
-      return undefined;
-    }
-    const passed = candidates.filter((s, i) => s.effectiveWeight > 0 && ahead(i, win));
-    for (const s of passed) {
-      this.current.set(s, cw(s) - s.effectiveWeight);
-      total -= s.effectiveWeight;
-    }
-    const winner = candidates[win]!;
-    this.current.set(winner, cw(winner) - total);
-    return winner;
-  }
-}
-
-/** The candidates a balancer with `allBackups: true` passes to its strategy. */
-function candidatesOf(pool: Pool): readonly Server[] {
-  return pool.activeUsable.length > 0 ? pool.activeUsable : pool.backupUsable;
 }
 
 /** Acquires through the balancer and through the model, and checks they agree. */
@@ -252,7 +200,7 @@ describe('SmoothWeightedRoundRobin (swrr)', () => {
     const pool = new Pool('fe', { servers: servers([3, 5, 7]) });
     const strategy = new SmoothWeightedRoundRobin();
     strategy.reset(pool.activeUsable, pool.backupUsable);
-    const ctx: PickContext = { group: 'active', clientAddress: undefined, key: undefined, random: Math.random, isFull: () => false, isExcluded: () => false };
+    const ctx = pickContext();
     const candidates = pool.activeUsable;
     const picks = 2 ** 20 + 1000;
     const expected = nginxLoop([3, 5, 7], picks);
@@ -268,7 +216,7 @@ describe('SmoothWeightedRoundRobin (swrr)', () => {
     const strategy = new SmoothWeightedRoundRobin();
     const model = new SwrrModel();
     const never = (): boolean => false;
-    const ctx: PickContext = { group: 'active', clientAddress: undefined, key: undefined, random: Math.random, isFull: never, isExcluded: never };
+    const ctx = pickContext();
     const lists = [[s1, s2, s3, s4], [s1, s3, s4], [s1, s3], [s2, s4], [s1, s2, s3, s4], [s2, s4]];
     for (const list of lists) {
       for (let i = 0; i < 7; i++) assert.equal(strategy.pick(list, ctx)?.name, model.pick(list, never, never)?.name);

@@ -1,5 +1,6 @@
 import type { Server } from '../../server.js';
 import type { PickContext, ServerGroup } from '../strategy.js';
+import { HeapNode, IndexedHeap } from './indexed-heap.js';
 
 /**
  * HAProxy's map used by `static-rr` and the map-based hashes (`src/lb_map.c recalc_server_map()`):
@@ -146,101 +147,58 @@ export class MapState {
  * and an indexed heap on `⌊w·(slot+1)/total⌋ − p` (ties by declaration order) to find the winner.
  */
 function fillTable(table: Server[], servers: readonly Server[], weights: readonly number[], total: number): Server[] {
-  const idx: number[] = [];
-  for (let i = 0; i < weights.length; i++) if (weights[i]! > 0) idx.push(i);
-  const n = idx.length;
-  const lead = new Int32Array(n); // ⌊w·(slot+1)/total⌋ − slots won
+  const contenders: Contender[] = [];
+  for (let i = 0; i < weights.length; i++) if (weights[i]! > 0) contenders.push(new Contender(i));
+  const n = contenders.length;
   const crossed = new Int32Array(n);
   const bucketHead = new Int32Array(total).fill(-1);
   const bucketNext = new Int32Array(n).fill(-1);
   const schedule = (j: number): void => {
-    const w = weights[idx[j]!]!;
+    const w = weights[contenders[j]!.order]!;
     if (crossed[j]! >= w) return;
     const at = Math.ceil(((crossed[j]! + 1) * total) / w) - 1;
     bucketNext[j] = bucketHead[at]!;
     bucketHead[at] = j;
   };
-  for (let j = 0; j < n; j++) schedule(j);
-  const heap = new IndexedMaxHeap(n, (a, b) => lead[a]! > lead[b]! || (lead[a] === lead[b] && a < b));
+  // Every lead starts at 0, so declaration order is already heap order: each push is O(1).
+  const heap = new IndexedHeap<Contender>(byLead);
+  for (let j = 0; j < n; j++) {
+    heap.push(contenders[j]!);
+    schedule(j);
+  }
   for (let slot = 0; slot < total; slot++) {
     for (let j = bucketHead[slot]!; j !== -1; ) {
       const following = bucketNext[j]!;
-      lead[j]!++;
+      const c = contenders[j]!;
+      c.lead++;
       crossed[j]!++;
-      heap.raised(j);
+      heap.update(c);
       schedule(j);
       j = following;
     }
-    const winner = heap.top();
-    table[slot] = servers[idx[winner]!]!;
-    lead[winner]!--;
-    heap.lowered(winner);
+    const winner = heap.peek()!;
+    table[slot] = servers[winner.order]!;
+    winner.lead--;
+    heap.update(winner);
   }
   return table;
 }
 
-/** A binary heap over the integers 0…n−1 with a caller-defined order, told when an element's rank moved. */
-class IndexedMaxHeap {
-  readonly #heap: Int32Array;
-  readonly #pos: Int32Array;
-  readonly #before: (a: number, b: number) => boolean;
-
-  constructor(n: number, before: (a: number, b: number) => boolean) {
-    this.#heap = new Int32Array(n);
-    this.#pos = new Int32Array(n);
-    this.#before = before;
-    for (let i = 0; i < n; i++) {
-      this.#heap[i] = i;
-      this.#pos[i] = i;
-    }
-    for (let i = (n >>> 1) - 1; i >= 0; i--) this.#down(i);
+/** A server competing for the slots of the table being filled. */
+class Contender extends HeapNode {
+  /** `⌊w·(slot+1)/total⌋ − slots won`. */
+  lead = 0;
+  constructor(
+    /** The server's index in declaration order: the winner among equal leads. */
+    readonly order: number,
+  ) {
+    super();
   }
+}
 
-  top(): number {
-    return this.#heap[0]!;
-  }
-
-  raised(item: number): void {
-    this.#up(this.#pos[item]!);
-  }
-
-  lowered(item: number): void {
-    this.#down(this.#pos[item]!);
-  }
-
-  #up(i: number): void {
-    const h = this.#heap;
-    while (i > 0) {
-      const parent = (i - 1) >>> 1;
-      if (!this.#before(h[i]!, h[parent]!)) break;
-      this.#swap(i, parent);
-      i = parent;
-    }
-  }
-
-  #down(i: number): void {
-    const h = this.#heap;
-    const n = h.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this.#before(h[r]!, h[l]!) ? r : l;
-      if (!this.#before(h[c]!, h[i]!)) break;
-      this.#swap(i, c);
-      i = c;
-    }
-  }
-
-  #swap(i: number, j: number): void {
-    const h = this.#heap;
-    const a = h[i]!;
-    const b = h[j]!;
-    h[i] = b;
-    h[j] = a;
-    this.#pos[b] = i;
-    this.#pos[a] = j;
-  }
+/** Greatest lead first, then first declared. */
+function byLead(a: Contender, b: Contender): number {
+  return b.lead - a.lead || a.order - b.order;
 }
 
 /**

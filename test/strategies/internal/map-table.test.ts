@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Pool } from '../../src/pool.js';
-import type { Server } from '../../src/server.js';
-import { ServerMap, mapWeights } from '../../src/strategies/internal/map-table.js';
-import { servers } from '../helpers/picks.js';
+import { Pool } from '../../../src/pool.js';
+import type { Server } from '../../../src/server.js';
+import { ServerMap, mapWeights } from '../../../src/strategies/internal/map-table.js';
+import { servers } from '../../helpers/picks.js';
 
 /** HAProxy's recalc_server_map() loop, transcribed literally: O(slots × servers). */
 function literalMap(list: readonly Server[]): string[] {

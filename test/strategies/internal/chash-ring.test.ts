@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Pool } from '../../src/pool.js';
-import type { Server } from '../../src/server.js';
-import { ChashRing, GroupRings } from '../../src/strategies/internal/chash-ring.js';
-import { servers } from '../helpers/picks.js';
+import { Pool } from '../../../src/pool.js';
+import type { Server } from '../../../src/server.js';
+import { ChashRing, GroupRings } from '../../../src/strategies/internal/chash-ring.js';
+import { servers } from '../../helpers/picks.js';
 
 function threeServers(): [Server, Server, Server] {
   const pool = new Pool('fe', { servers: servers([1, 1, 1]) });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressKey, fullHash, sdbmHash } from '../../src/strategies/internal/hash.js';
+import { addressKey, fullHash, sdbmHash } from '../../../src/strategies/internal/hash.js';
 
 /**
  * HAProxy's `__full_hash()` written over BigInt with an explicit `mod 2^32` after every step, as an
