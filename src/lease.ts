@@ -44,6 +44,22 @@ export interface AcquireOptions {
 }
 
 /**
+ * @internal
+ * An acquire request already validated where it entered the library (the options of `balancer.connect()`, a
+ * socket accepted by the proxy): what a dialer hands its {@link LeaseSource}, so that placing a connection
+ * does not validate it again.
+ */
+export interface LeaseRequest {
+  readonly clientAddress: string | undefined;
+  readonly key: string | number | undefined;
+  readonly exclude: Server | ReadonlySet<Server> | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly bindTo: Closable | undefined;
+  /** `undefined`: the balancer's own `timeoutQueueMs`. */
+  readonly timeoutQueueMs: number | undefined;
+}
+
+/**
  * Where leases come from: what the dialers (`connect()`, `createConnection()`, the proxy) need of a
  * {@link Balancer}. The Balancer implements it; declared here so the dialers sit below the Balancer.
  */
@@ -56,6 +72,10 @@ export interface LeaseSource {
   acquire(options?: AcquireOptions): Promise<Lease>;
   /** A lease now, or `undefined` when the caller would have to queue. */
   tryAcquire(options?: Omit<AcquireOptions, 'signal' | 'timeoutQueueMs'>): Lease | undefined;
+  /** @internal {@link LeaseSource.acquire} for a request that is not validated again. */
+  acquireChecked(request: LeaseRequest): Promise<Lease>;
+  /** @internal {@link LeaseSource.tryAcquire} for a request that is not validated again. */
+  tryAcquireChecked(request: LeaseRequest): Lease | undefined;
 }
 
 /** @internal */
