@@ -27,7 +27,7 @@ export interface Lease {
   [Symbol.dispose](): void;
 }
 
-/** Per-call options of {@link LeaseSource.acquire} (`balancer.acquire()`). */
+/** Per-call options of `balancer.acquire()`. */
 export interface AcquireOptions {
   /** The client's IP address (for `source`). */
   readonly clientAddress?: string;
@@ -68,13 +68,9 @@ export interface LeaseSource {
   readonly pool: Pool;
   /** The strategy that picks (the dialer asks whether it keeps affinity with `usesServerQueues`). */
   readonly strategy: Strategy;
-  /** A lease, waiting in the queue when every server is full. */
-  acquire(options?: AcquireOptions): Promise<Lease>;
-  /** A lease now, or `undefined` when the caller would have to queue. */
-  tryAcquire(options?: Omit<AcquireOptions, 'signal' | 'timeoutQueueMs'>): Lease | undefined;
-  /** @internal {@link LeaseSource.acquire} for a request that is not validated again. */
+  /** @internal A lease for a request validated already, waiting in the queue when every server is full. */
   acquireChecked(request: LeaseRequest): Promise<Lease>;
-  /** @internal {@link LeaseSource.tryAcquire} for a request that is not validated again. */
+  /** @internal A lease now for a request validated already, or `undefined` when the caller would have to queue. */
   tryAcquireChecked(request: LeaseRequest): Lease | undefined;
 }
 

@@ -1,4 +1,4 @@
-import type { AcquireOptions, Balancer } from '../balancer.js';
+import type { Balancer } from '../balancer.js';
 import type { ConnectContext } from '../diagnostics-messages.js';
 import { traceConnectSync } from '../diagnostics.js';
 import { LbError } from '../errors.js';
@@ -11,7 +11,7 @@ import { type ResolvedConnectOptions, connectContext } from '../dial/connect-opt
  * @internal
  * A lease source that holds every placement until {@link Gate.open}: a `BalancedSocket` built over it stays
  * unconnected (no lease, no socket, no timer) until the client calls `connect()`, as pg expects of its `stream`.
- * The dial sees "every server is full" and waits in `acquire()`, which passes to the balancer once open.
+ * The dial sees "every server is full" and waits in `acquireChecked()`, which passes to the balancer once open.
  */
 export class Gate implements LeaseSource {
   readonly #balancer: Balancer;
@@ -28,15 +28,6 @@ export class Gate implements LeaseSource {
 
   get strategy(): Balancer['strategy'] {
     return this.#balancer.strategy;
-  }
-
-  tryAcquire(options?: Omit<AcquireOptions, 'signal' | 'timeoutQueueMs'>): Lease | undefined {
-    return this.#open ? this.#balancer.tryAcquire(options) : undefined;
-  }
-
-  acquire(options: AcquireOptions = {}): Promise<Lease> {
-    if (this.#open) return this.#balancer.acquire(options);
-    return this.#whenOpen(options.signal, () => this.#balancer.acquire(options));
   }
 
   tryAcquireChecked(request: LeaseRequest): Lease | undefined {

@@ -79,7 +79,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
 
   constructor(balancer: LeaseSource, options: TcpProxyOptions = {}) {
     super();
-    if (balancer === null || typeof balancer !== 'object' || typeof balancer.tryAcquire !== 'function' || typeof balancer.pool !== 'object') {
+    if (balancer === null || typeof balancer !== 'object' || typeof balancer.tryAcquireChecked !== 'function' || typeof balancer.pool !== 'object') {
       throw invalidArg('balancer', 'must be a Balancer', balancer);
     }
     const o = v.plainObject('proxy options', options);
@@ -194,18 +194,26 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     // A socket that is already gone will never emit `close` again: nothing to proxy, nothing to track.
     if (socket.destroyed) return;
     let key: string | number | undefined;
-    let keyError: unknown;
-    try {
-      key = this.#key?.(socket);
-    } catch (err) {
-      keyError = err;
+    let keyError: LbError | undefined;
+    if (this.#key !== undefined) {
+      // The affinity key enters here, from the application's function: checked once, not again by the balancer.
+      let value: unknown;
+      try {
+        value = this.#key(socket);
+      } catch (err) {
+        keyError = new LbError('ERR_LB_INVALID_ARG', 'the key option threw for this connection', { cause: err, details: { field: 'key' } });
+      }
+      if (keyError === undefined) {
+        if (v.isAffinityKey(value)) key = value;
+        else keyError = invalidArg('key', 'option must return a string, a finite number or undefined', value);
+      }
     }
     const session = new Session(this.#host, this.balancer, this.#policy, socket, key);
     this.#live.add(session);
     this.#counters.total++;
     if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();
     if (keyError === undefined) session.startDial();
-    else session.abort(new LbError('ERR_LB_INVALID_ARG', 'the key option threw for this connection', { cause: keyError, details: { field: 'key' } }));
+    else session.abort(keyError);
   }
 
   /** Counters, including the bytes of live connections. */
