@@ -74,7 +74,7 @@ const ABORTED = Symbol('aborted');
  * watch…): HAProxy's `server-template` + `resolvers`, for any async source.
  *
  * Servers are matched by name. New ones are added; vanished ones are removed (their leases stay valid
- * until released); kept ones keep their {@link Server} object, counters, leases and health, and get the
+ * until released); kept ones keep their `Server` object, counters, leases and health, and get the
  * new weight, `maxconn` and `maxqueue`. A kept server whose address or check settings changed is replaced.
  * A failing source never empties the pool: the last good list stays, `discovery:error` fires, and the
  * source is asked again after `retryMs` (doubling up to `maxRetryMs`).
