@@ -7,7 +7,7 @@ import { LbError, invalidArg } from './errors.js';
 import { MutablePickContext, normaliseExclude } from './strategies/internal/pick-context.js';
 import * as v from './internal/validate.js';
 import { type Waiter, WaitQueues } from './wait-queue.js';
-import { type AcquireOptions, type Closable, type Lease, LeaseImpl, type LeaseSource } from './lease.js';
+import { type AcquireOptions, type Closable, type Lease, LeaseImpl, type LeaseRequest, type LeaseSource } from './lease.js';
 
 export type { AcquireOptions } from './lease.js';
 import type { LbState, Pool } from './pool.js';
@@ -150,14 +150,13 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
    * `ERR_LB_QUEUE_FULL` when the chosen server's `maxqueue` is reached, `ERR_LB_ABORTED` on abort.
    */
   acquire(options: AcquireOptions = {}): Promise<Lease> {
+    let o: LeaseRequest;
     try {
-      const o = this.#validateAcquire(options);
-      const placed = this.#tryPlace(o, false);
-      if (placed instanceof LeaseImpl) return Promise.resolve(placed);
-      return this.#wait(o, placed);
+      o = this.#validateAcquire(options);
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.acquireChecked(o);
   }
 
   /**
@@ -165,8 +164,28 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
    * or `undefined` when the caller would have to queue. Throws `ERR_LB_NO_SERVER` when nothing is usable.
    */
   tryAcquire(options: Omit<AcquireOptions, 'signal' | 'timeoutQueueMs'> = {}): Lease | undefined {
-    const o = this.#validateAcquire(options);
-    const placed = this.#tryPlace(o, true);
+    return this.tryAcquireChecked(this.#validateAcquire(options));
+  }
+
+  /**
+   * @internal {@link Balancer.acquire} for the dialers (`connect()`, the proxy): `request` was validated once
+   * where it entered the library and is not validated again per placement.
+   */
+  acquireChecked(request: LeaseRequest): Promise<Lease> {
+    try {
+      if (this.#closed) throw closedError();
+      const placed = this.#tryPlace(request, false);
+      if (placed instanceof LeaseImpl) return Promise.resolve(placed);
+      return this.#wait(request, placed);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** @internal {@link Balancer.tryAcquire} for the dialers; see {@link Balancer.acquireChecked}. */
+  tryAcquireChecked(request: LeaseRequest): Lease | undefined {
+    if (this.#closed) throw closedError();
+    const placed = this.#tryPlace(request, true);
     return placed instanceof LeaseImpl ? placed : undefined;
   }
 
@@ -231,8 +250,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     for (const w of this.#queues.all()) this.#fail(w, 'closed');
   }
 
-  #validateAcquire(options: AcquireOptions): Waiterless {
-    if (this.#closed) throw new LbError('ERR_LB_CLOSED', 'the balancer is closed');
+  #validateAcquire(options: AcquireOptions): LeaseRequest {
+    if (this.#closed) throw closedError();
     const o = v.plainObject('acquire options', options);
     v.knownKeys('acquire options', o, ACQUIRE_KEYS);
     const { clientAddress, key, signal } = v.affinity(o);
@@ -242,7 +261,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       throw invalidArg('bindTo', "must have a once('close', …) method, such as a net.Socket", bindTo);
     }
     const timeoutQueueMs =
-      o['timeoutQueueMs'] === undefined ? this.timeoutQueueMs : v.durationMs('timeoutQueueMs', o['timeoutQueueMs'], { allowInfinite: true });
+      o['timeoutQueueMs'] === undefined ? undefined : v.durationMs('timeoutQueueMs', o['timeoutQueueMs'], { allowInfinite: true });
     return {
       clientAddress,
       key,
@@ -257,7 +276,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
    * Places a caller now if possible. Returns the lease; or the server whose own queue the caller must wait in;
    * or `undefined` to wait in the balancer's queue. Throws when the caller can never be placed.
    */
-  #tryPlace(o: Waiterless, mustNotQueue: boolean): LeaseImpl | Server | undefined {
+  #tryPlace(o: LeaseRequest, mustNotQueue: boolean): LeaseImpl | Server | undefined {
     const pool = this.pool;
     if (!pool.available) throw noServer(pool);
     const strategy = this.strategy;
@@ -291,7 +310,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     return this.#grant(server, true, 0, o.bindTo);
   }
 
-  #wait(o: Waiterless, server: Server | undefined): Promise<Lease> {
+  #wait(o: LeaseRequest, server: Server | undefined): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
       const w: Waiter = {
         seq: this.#seq++,
@@ -306,8 +325,9 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
         reject,
       };
       this.#queues.push(w);
-      if (o.timeoutQueueMs !== Infinity) {
-        w.timer = this.#clock.setTimeout(() => this.#fail(w, 'timeout'), o.timeoutQueueMs, KEEP_ALIVE);
+      const timeoutQueueMs = o.timeoutQueueMs ?? this.timeoutQueueMs;
+      if (timeoutQueueMs !== Infinity) {
+        w.timer = this.#clock.setTimeout(() => this.#fail(w, 'timeout'), timeoutQueueMs, KEEP_ALIVE);
       }
       const signal = o.signal;
       if (signal) {
@@ -425,19 +445,14 @@ const EMPTY: readonly Server[] = Object.freeze([]);
 /** A caller awaits this timer: it must keep the process alive. */
 const KEEP_ALIVE = Object.freeze({ keepAlive: true });
 
-interface Waiterless {
-  readonly clientAddress: string | undefined;
-  readonly key: string | number | undefined;
-  readonly exclude: Server | ReadonlySet<Server> | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly bindTo: Closable | undefined;
-  readonly timeoutQueueMs: number;
-}
-
 function isCandidateGroup(pool: Pool, server: Server): boolean {
   if (!server.backup) return true;
   if (pool.activeUsable.length > 0) return false;
   return pool.allBackups || pool.backupUsable[0] === server;
+}
+
+function closedError(): LbError {
+  return new LbError('ERR_LB_CLOSED', 'the balancer is closed');
 }
 
 function noServer(pool: Pool): LbError {

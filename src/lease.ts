@@ -27,7 +27,7 @@ export interface Lease {
   [Symbol.dispose](): void;
 }
 
-/** Per-call options of {@link LeaseSource.acquire} (`balancer.acquire()`). */
+/** Per-call options of `balancer.acquire()`. */
 export interface AcquireOptions {
   /** The client's IP address (for `source`). */
   readonly clientAddress?: string;
@@ -44,6 +44,22 @@ export interface AcquireOptions {
 }
 
 /**
+ * @internal
+ * An acquire request already validated where it entered the library (the options of `balancer.connect()`, a
+ * socket accepted by the proxy): what a dialer hands its {@link LeaseSource}, so that placing a connection
+ * does not validate it again.
+ */
+export interface LeaseRequest {
+  readonly clientAddress: string | undefined;
+  readonly key: string | number | undefined;
+  readonly exclude: Server | ReadonlySet<Server> | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly bindTo: Closable | undefined;
+  /** `undefined`: the balancer's own `timeoutQueueMs`. */
+  readonly timeoutQueueMs: number | undefined;
+}
+
+/**
  * Where leases come from: what the dialers (`connect()`, `createConnection()`, the proxy) need of a
  * {@link Balancer}. The Balancer implements it; declared here so the dialers sit below the Balancer.
  */
@@ -52,10 +68,10 @@ export interface LeaseSource {
   readonly pool: Pool;
   /** The strategy that picks (the dialer asks whether it keeps affinity with `usesServerQueues`). */
   readonly strategy: Strategy;
-  /** A lease, waiting in the queue when every server is full. */
-  acquire(options?: AcquireOptions): Promise<Lease>;
-  /** A lease now, or `undefined` when the caller would have to queue. */
-  tryAcquire(options?: Omit<AcquireOptions, 'signal' | 'timeoutQueueMs'>): Lease | undefined;
+  /** @internal A lease for a request validated already, waiting in the queue when every server is full. */
+  acquireChecked(request: LeaseRequest): Promise<Lease>;
+  /** @internal A lease now for a request validated already, or `undefined` when the caller would have to queue. */
+  tryAcquireChecked(request: LeaseRequest): Lease | undefined;
 }
 
 /** @internal */

@@ -1,8 +1,8 @@
-import type { AcquireOptions, Balancer } from '../balancer.js';
+import type { Balancer } from '../balancer.js';
 import type { ConnectContext } from '../diagnostics-messages.js';
 import { traceConnectSync } from '../diagnostics.js';
 import { LbError } from '../errors.js';
-import type { Lease } from '../lease.js';
+import type { Lease, LeaseRequest } from '../lease.js';
 import { BalancedSocket } from '../dial/balanced-socket.js';
 import type { LeaseSource } from '../lease.js';
 import { type ResolvedConnectOptions, connectContext } from '../dial/connect-options.js';
@@ -11,7 +11,7 @@ import { type ResolvedConnectOptions, connectContext } from '../dial/connect-opt
  * @internal
  * A lease source that holds every placement until {@link Gate.open}: a `BalancedSocket` built over it stays
  * unconnected (no lease, no socket, no timer) until the client calls `connect()`, as pg expects of its `stream`.
- * The dial sees "every server is full" and waits in `acquire()`, which passes to the balancer once open.
+ * The dial sees "every server is full" and waits in `acquireChecked()`, which passes to the balancer once open.
  */
 export class Gate implements LeaseSource {
   readonly #balancer: Balancer;
@@ -30,25 +30,13 @@ export class Gate implements LeaseSource {
     return this.#balancer.strategy;
   }
 
-  tryAcquire(options?: Omit<AcquireOptions, 'signal' | 'timeoutQueueMs'>): Lease | undefined {
-    return this.#open ? this.#balancer.tryAcquire(options) : undefined;
+  tryAcquireChecked(request: LeaseRequest): Lease | undefined {
+    return this.#open ? this.#balancer.tryAcquireChecked(request) : undefined;
   }
 
-  acquire(options: AcquireOptions = {}): Promise<Lease> {
-    if (this.#open) return this.#balancer.acquire(options);
-    const signal = options.signal;
-    return new Promise<Lease>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#waiting = this.#waiting.filter((w) => w !== go);
-        reject(new LbError('ERR_LB_ABORTED', 'the connection was closed before connect() was called', { cause: signal?.reason }));
-      };
-      const go = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        this.#balancer.acquire(options).then(resolve, reject);
-      };
-      this.#waiting.push(go);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+  acquireChecked(request: LeaseRequest): Promise<Lease> {
+    if (this.#open) return this.#balancer.acquireChecked(request);
+    return this.#whenOpen(request.signal, () => this.#balancer.acquireChecked(request));
   }
 
   open(): void {
@@ -57,6 +45,22 @@ export class Gate implements LeaseSource {
     const waiting = this.#waiting;
     this.#waiting = [];
     for (const go of waiting) go();
+  }
+
+  /** Waits for {@link Gate.open}, then acquires with `acquire`; rejects with `ERR_LB_ABORTED` when `signal` fires first. */
+  #whenOpen(signal: AbortSignal | undefined, acquire: () => Promise<Lease>): Promise<Lease> {
+    return new Promise<Lease>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#waiting = this.#waiting.filter((w) => w !== go);
+        reject(new LbError('ERR_LB_ABORTED', 'the connection was closed before connect() was called', { cause: signal?.reason }));
+      };
+      const go = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        acquire().then(resolve, reject);
+      };
+      this.#waiting.push(go);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }
 

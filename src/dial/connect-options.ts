@@ -42,7 +42,7 @@ export interface ResolvedConnectOptions {
 
 /** @internal */
 export function resolveConnectOptions(balancer: LeaseSource, options: BalancedConnectOptions): ResolvedConnectOptions {
-  if (balancer === null || typeof balancer !== 'object' || typeof balancer.tryAcquire !== 'function') {
+  if (balancer === null || typeof balancer !== 'object' || typeof balancer.tryAcquireChecked !== 'function') {
     throw invalidArg('balancer', 'must be a Balancer', balancer);
   }
   const o = v.plainObject('connect options', options);

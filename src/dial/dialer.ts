@@ -2,7 +2,7 @@ import type net from 'node:net';
 import type { Clock, TimerHandle, TimerOptions } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
-import type { AcquireOptions, Lease, LeaseSource } from '../lease.js';
+import type { Lease, LeaseRequest, LeaseSource } from '../lease.js';
 import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
 import type { Server } from '../server.js';
 
@@ -133,8 +133,8 @@ export abstract class Dialer {
   /** Time from leaving the queue to the established connection, retries included (HAProxy `Tc`), ms. */
   connectMs = 0;
   #phase: DialPhase = 'idle';
-  #clientAddress: string | undefined;
-  #key: string | number | undefined;
+  /** What this dial asks the balancer for, validated where it began; `exclude` and `signal` change as it goes. */
+  readonly #request: { -readonly [K in keyof LeaseRequest]: LeaseRequest[K] };
   #socket: net.Socket | undefined = undefined;
   #timer: TimerHandle | undefined = undefined;
   #abort: AbortController | undefined = undefined;
@@ -143,11 +143,11 @@ export abstract class Dialer {
   #placedAt = 0;
   #attemptAt = 0;
 
+  /** `clientAddress` and `key` must be valid already (a string or undefined; a string, a finite number or undefined). */
   constructor(balancer: LeaseSource, policy: ConnectPolicy, clientAddress: string | undefined, key: string | number | undefined) {
     this.balancer = balancer;
     this.policy = policy;
-    this.#clientAddress = clientAddress;
-    this.#key = key;
+    this.#request = { clientAddress, key, exclude: undefined, signal: undefined, bindTo: undefined, timeoutQueueMs: policy.timeoutQueueMs };
   }
 
   /** Where the dial is. */
@@ -199,15 +199,11 @@ export abstract class Dialer {
     this.lease = undefined;
   }
 
-  #acquireOptions(): AcquireOptions {
-    return { clientAddress: this.#clientAddress, key: this.#key, exclude: this.#tried } as AcquireOptions;
-  }
-
   #place(): void {
     const clock = this.policy.clock;
     let lease: Lease | undefined;
     try {
-      lease = this.balancer.tryAcquire(this.#acquireOptions());
+      lease = this.balancer.tryAcquireChecked(this.#request);
     } catch (err) {
       this.#queueFailed(err);
       return;
@@ -221,11 +217,10 @@ export abstract class Dialer {
     this.#phase = 'queue';
     const abort = (this.#abort = new AbortController());
     const enqueuedAt = clock.now();
-    const options = this.#acquireOptions() as { signal?: AbortSignal; timeoutQueueMs?: number };
-    options.signal = abort.signal;
-    if (this.policy.timeoutQueueMs !== undefined) options.timeoutQueueMs = this.policy.timeoutQueueMs;
+    const request = this.#request;
+    request.signal = abort.signal;
     this.enteredQueue();
-    this.balancer.acquire(options).then(
+    this.balancer.acquireChecked(request).then(
       (granted) => {
         if (this.#abort !== abort) {
           granted.release();
@@ -318,7 +313,9 @@ export abstract class Dialer {
       kind !== 'timeout' && (!redispatch || this.balancer.pool.activeUsable.length <= 1) ? this.policy.turnAroundMs : 0;
     if (redispatch) {
       this.redispatches++;
-      (this.#tried ??= new Set()).add(server);
+      const tried = (this.#tried ??= new Set());
+      tried.add(server);
+      this.#request.exclude = tried;
       this.lease!.release();
       this.lease = undefined;
     }

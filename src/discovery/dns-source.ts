@@ -6,7 +6,7 @@ import * as v from '../internal/validate.js';
 import { dnsError, failureOfCode } from './dns-error.js';
 import { type DnsRecord, RR_TYPE, encodeName } from './dns-message.js';
 import { type NameServer, parseNameServer, queryUdp } from './dns-udp-query.js';
-import type { DiscoveredServer } from './follow-servers.js';
+import type { DiscoveredServer } from './server-list-source.js';
 
 /** Which records a {@link DnsSource} asks for. */
 export type DnsRecordType = 'A' | 'AAAA' | 'A+AAAA' | 'SRV';

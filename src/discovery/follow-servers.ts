@@ -4,32 +4,19 @@ import { publishDiscoveryError, publishDiscoveryUpdate } from '../diagnostics.js
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
-import { SERVER_DEFAULTS, Server, type ServerOptions } from '../server.js';
+import type { ServerOptions } from '../server.js';
+import { type DiscoveryChange, PoolReconciler } from './pool-reconciler.js';
+import { DEFAULT_KEYS, type ServerListRules, defaultServerName, validateServerList } from './server-list.js';
+import {
+  type DiscoveredServer,
+  type DiscoveredServerDefaults,
+  type ServerListSource,
+  isServerListSource,
+  openServerListSource,
+} from './server-list-source.js';
 
-/**
- * One server as a discovery source describes it: {@link ServerOptions} where the name is optional
- * (derived from `host:port` when absent) and the id is left to the pool.
- */
-export interface DiscoveredServer extends Omit<ServerOptions, 'name' | 'id'> {
-  /** Stable name of the server; `host:port` (`[v6]:port`) when absent. */
-  readonly name?: string;
-}
-
-/** Options every discovered server gets unless its entry says otherwise: HAProxy's `default-server`. */
-export type DiscoveredServerDefaults = Partial<Omit<ServerOptions, 'name' | 'host' | 'port' | 'id'>>;
-
-/**
- * Where server lists come from. Each item is the full desired list of servers, not a delta.
- * - a function of an `AbortSignal` returning an async iterable (an `async function*`): called again to retry after
- *   it throws, and the signal fires on {@link Discovery.close};
- * - an object with `watch(signal)`, such as {@link DnsSource}: the same, as a method;
- * - any async iterable: retried by iterating it again (a generator object cannot be restarted, so it ends
- *   the discovery when it throws).
- */
-export type ServerListSource =
-  | ((signal: AbortSignal) => AsyncIterable<readonly DiscoveredServer[]>)
-  | { watch(signal: AbortSignal): AsyncIterable<readonly DiscoveredServer[]> }
-  | AsyncIterable<readonly DiscoveredServer[]>;
+export type { DiscoveryChange } from './pool-reconciler.js';
+export type { DiscoveredServer, DiscoveredServerDefaults, ServerListSource } from './server-list-source.js';
 
 /** Options of {@link followServers}. */
 export interface FollowServersOptions {
@@ -65,16 +52,6 @@ export const FOLLOW_SERVERS_DEFAULTS = Object.freeze({
   adoptExisting: true,
 });
 
-/** What one accepted list changed. Servers kept unchanged are in none of the arrays. */
-export interface DiscoveryChange {
-  /** Servers added to the pool (including the new object of a replaced server). */
-  readonly added: readonly Server[];
-  /** Servers removed from the pool (including the old object of a replaced server); their leases stay valid. */
-  readonly removed: readonly Server[];
-  /** Servers kept whose weight, `maxconn` or `maxqueue` changed. */
-  readonly updated: readonly Server[];
-}
-
 /** Events of a {@link Discovery}. */
 export interface DiscoveryEvents {
   /** A list was accepted and applied; fires for every accepted list, even one that changes nothing. */
@@ -89,18 +66,6 @@ export interface DiscoveryEvents {
 }
 
 const OPTION_KEYS = ['defaults', 'nameOf', 'retryMs', 'maxRetryMs', 'allowEmpty', 'adoptExisting', 'clock', 'signal'] as const;
-const ENTRY_KEYS = [
-  'name', 'host', 'port', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled', 'check', 'rise', 'fall', 'initState', 'slowstartMs',
-] as const;
-const DEFAULT_KEYS = ENTRY_KEYS.filter((k) => k !== 'name' && k !== 'host' && k !== 'port');
-/** Fields that a Server cannot change in place: a change replaces the server. */
-const IDENTITY_KEYS = ['host', 'port', 'backup', 'check', 'rise', 'fall', 'slowstartMs'] as const;
-
-interface Applied {
-  readonly weight: number;
-  readonly maxconn: number;
-  readonly maxqueue: number;
-}
 
 const ABORTED = Symbol('aborted');
 
@@ -109,7 +74,7 @@ const ABORTED = Symbol('aborted');
  * watch…): HAProxy's `server-template` + `resolvers`, for any async source.
  *
  * Servers are matched by name. New ones are added; vanished ones are removed (their leases stay valid
- * until released); kept ones keep their {@link Server} object, counters, leases and health, and get the
+ * until released); kept ones keep their `Server` object, counters, leases and health, and get the
  * new weight, `maxconn` and `maxqueue`. A kept server whose address or check settings changed is replaced.
  * A failing source never empties the pool: the last good list stays, `discovery:error` fires, and the
  * source is asked again after `retryMs` (doubling up to `maxRetryMs`).
@@ -140,13 +105,10 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   readonly maxRetryMs: number;
 
   readonly #source: ServerListSource;
-  readonly #defaults: DiscoveredServerDefaults;
-  readonly #nameOf: (server: DiscoveredServer) => string;
-  readonly #allowEmpty: boolean;
+  readonly #rules: ServerListRules;
+  readonly #reconciler: PoolReconciler;
   readonly #clock: Clock;
   readonly #abort = new AbortController();
-  readonly #owned = new Set<string>();
-  readonly #applied = new Map<string, Applied>();
   readonly #done: Promise<void>;
   readonly #unlisten: (() => void) | undefined;
   #failures = 0;
@@ -158,28 +120,31 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     if (pool === null || typeof pool !== 'object' || typeof (pool as Partial<Pool>).find !== 'function') {
       throw invalidArg('pool', 'must be a Pool', pool);
     }
-    if (!isSource(source)) {
+    if (!isServerListSource(source)) {
       throw invalidArg('source', 'must be an async iterable of server lists, a function of an AbortSignal returning one, or an object with watch(signal)', source);
     }
     const o = v.plainObject('discovery options', options);
     v.knownKeys('discovery options', o, OPTION_KEYS);
     const defaults = v.plainObject('defaults', o['defaults'] ?? {});
     v.knownKeys('defaults', defaults, DEFAULT_KEYS);
-    const nameOf = o['nameOf'] ?? defaultName;
+    const nameOf = o['nameOf'] ?? defaultServerName;
     if (typeof nameOf !== 'function') throw invalidArg('nameOf', 'must be a function returning a server name', nameOf);
     const signal = o['signal'];
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('signal', 'must be an AbortSignal', signal);
     this.pool = pool;
     this.#source = source;
-    this.#defaults = { ...defaults };
-    this.#nameOf = nameOf as (server: DiscoveredServer) => string;
     this.retryMs = v.durationMs('retryMs', o['retryMs'] ?? FOLLOW_SERVERS_DEFAULTS.retryMs, { allowZero: false });
     this.maxRetryMs = v.durationMs('maxRetryMs', o['maxRetryMs'] ?? FOLLOW_SERVERS_DEFAULTS.maxRetryMs, { allowZero: false });
     if (this.maxRetryMs < this.retryMs) throw invalidArg('maxRetryMs', `must be at least retryMs (${this.retryMs})`, this.maxRetryMs);
-    this.#allowEmpty = v.boolean('allowEmpty', o['allowEmpty'] ?? FOLLOW_SERVERS_DEFAULTS.allowEmpty);
+    this.#rules = {
+      defaults: { ...defaults },
+      nameOf: nameOf as (server: DiscoveredServer) => string,
+      allowEmpty: v.boolean('allowEmpty', o['allowEmpty'] ?? FOLLOW_SERVERS_DEFAULTS.allowEmpty),
+    };
     const adopt = v.boolean('adoptExisting', o['adoptExisting'] ?? FOLLOW_SERVERS_DEFAULTS.adoptExisting);
     this.#clock = (o['clock'] as Clock | undefined) ?? pool.clock;
-    if (adopt) for (const server of pool.servers) this.#adopt(server);
+    this.#reconciler = new PoolReconciler(pool);
+    if (adopt) for (const server of pool.servers) this.#reconciler.adopt(server);
     if (signal) {
       const stop = (): void => this.#abort.abort((signal as AbortSignal).reason);
       if ((signal as AbortSignal).aborted) stop();
@@ -230,7 +195,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     while (!signal.aborted) {
       let iterator: AsyncIterator<readonly DiscoveredServer[]> | undefined;
       try {
-        iterator = open(this.#source, signal)[Symbol.asyncIterator]();
+        iterator = openServerListSource(this.#source, signal)[Symbol.asyncIterator]();
         for (;;) {
           const next = await this.#nextOrAbort(iterator);
           if (next === ABORTED) return;
@@ -303,141 +268,17 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   #accept(list: unknown): void {
     let desired: Map<string, ServerOptions>;
     try {
-      desired = this.#validate(list);
+      desired = validateServerList(list, this.#rules);
     } catch (err) {
       this.#report(err, undefined);
       return;
     }
     this.#failures = 0;
     this.#lastList = [...desired.values()];
-    const change = this.#reconcile(desired);
+    const change = this.#reconciler.reconcile(desired);
     if (change.added.length > 0 || change.removed.length > 0 || change.updated.length > 0) {
       publishDiscoveryUpdate(this.pool, change.added, change.removed, change.updated);
     }
     this.emit('discovery:update', change);
   }
-
-  #validate(list: unknown): Map<string, ServerOptions> {
-    if (!Array.isArray(list)) throw invalidArg('server list', 'must be an array of servers', list);
-    if (list.length === 0 && !this.#allowEmpty) {
-      throw invalidArg('server list', 'must not be empty (set allowEmpty to let a source empty the pool)', list);
-    }
-    const desired = new Map<string, ServerOptions>();
-    list.forEach((entry: unknown, i) => {
-      const at = `server list[${i}]`;
-      const e = v.plainObject(at, entry);
-      v.knownKeys(at, e, ENTRY_KEYS);
-      const name = e['name'] ?? this.#nameOf(e as unknown as DiscoveredServer);
-      v.nonEmptyString(`${at}.name`, name);
-      const options = { ...this.#defaults, ...stripUndefined(e), name } as ServerOptions;
-      // A throwaway Server validates every option exactly as pool.add() will.
-      new Server(options, 1);
-      if (desired.has(name as string)) throw invalidArg(`${at}.name`, 'must be unique in the list', name);
-      desired.set(name as string, options);
-    });
-    return desired;
-  }
-
-  #reconcile(desired: Map<string, ServerOptions>): DiscoveryChange {
-    const pool = this.pool;
-    const added: Server[] = [];
-    const removed: Server[] = [];
-    const updated: Server[] = [];
-    const replace: ServerOptions[] = [];
-    // Additions first and removals last, so a rolling change never leaves the pool empty in between.
-    for (const [name, options] of desired) {
-      const existing = pool.find(name);
-      if (existing === undefined) {
-        added.push(this.#add(options));
-      } else {
-        if (!this.#owned.has(name)) this.#adopt(existing);
-        if (!sameIdentity(existing, options)) replace.push(options);
-        else if (this.#update(existing, options)) updated.push(existing);
-      }
-    }
-    for (const options of replace) {
-      removed.push(pool.remove(options.name));
-      added.push(this.#add(options));
-    }
-    for (const name of [...this.#owned]) {
-      if (desired.has(name)) continue;
-      this.#owned.delete(name);
-      this.#applied.delete(name);
-      const server = pool.find(name);
-      if (server !== undefined) removed.push(pool.remove(name));
-    }
-    return { added, removed, updated };
-  }
-
-  #add(options: ServerOptions): Server {
-    const server = this.pool.add(options);
-    this.#owned.add(server.name);
-    this.#applied.set(server.name, { weight: server.weight, maxconn: server.maxconn, maxqueue: server.maxqueue });
-    return server;
-  }
-
-  #adopt(server: Server): void {
-    this.#owned.add(server.name);
-    this.#applied.set(server.name, { weight: server.weight, maxconn: server.maxconn, maxqueue: server.maxqueue });
-  }
-
-  /** Applies weight and limits that changed since the source last set them; an operator's own change stays otherwise. */
-  #update(server: Server, options: ServerOptions): boolean {
-    const last = this.#applied.get(server.name)!;
-    const next: Applied = {
-      weight: options.weight ?? SERVER_DEFAULTS.weight,
-      maxconn: options.maxconn ?? SERVER_DEFAULTS.maxconn,
-      maxqueue: options.maxqueue ?? SERVER_DEFAULTS.maxqueue,
-    };
-    if (next.weight === last.weight && next.maxconn === last.maxconn && next.maxqueue === last.maxqueue) return false;
-    const changes: { weight?: number; maxconn?: number; maxqueue?: number } = {};
-    if (next.weight !== last.weight) changes.weight = next.weight;
-    if (next.maxconn !== last.maxconn) changes.maxconn = next.maxconn;
-    if (next.maxqueue !== last.maxqueue) changes.maxqueue = next.maxqueue;
-    this.pool.update(server.name, changes);
-    this.#applied.set(server.name, next);
-    return true;
-  }
-}
-
-function isSource(value: unknown): value is ServerListSource {
-  if (typeof value === 'function') return true;
-  if (typeof value !== 'object' || value === null) return false;
-  return typeof (value as { watch?: unknown }).watch === 'function' || typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
-}
-
-function open(source: ServerListSource, signal: AbortSignal): AsyncIterable<readonly DiscoveredServer[]> {
-  let iterable: unknown;
-  if (typeof source === 'function') iterable = source(signal);
-  else if (typeof (source as { watch?: unknown }).watch === 'function') {
-    iterable = (source as { watch(signal: AbortSignal): AsyncIterable<readonly DiscoveredServer[]> }).watch(signal);
-  } else iterable = source;
-  if (typeof iterable !== 'object' || iterable === null || typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
-    throw invalidArg('source', 'must produce an async iterable of server lists', iterable);
-  }
-  return iterable as AsyncIterable<readonly DiscoveredServer[]>;
-}
-
-/** `host:port`, with IPv6 addresses in brackets as in a URL. */
-function defaultName(server: DiscoveredServer): string {
-  const host = String(server.host);
-  return host.includes(':') ? `[${host}]:${String(server.port)}` : `${host}:${String(server.port)}`;
-}
-
-function sameIdentity(server: Server, options: ServerOptions): boolean {
-  for (const key of IDENTITY_KEYS) {
-    const want = key === 'slowstartMs' ? Math.ceil((options.slowstartMs ?? SERVER_DEFAULTS.slowstartMs) / 1000) * 1000 : (options[key] ?? defaultOf(key));
-    if (server[key] !== want) return false;
-  }
-  return true;
-}
-
-function defaultOf(key: (typeof IDENTITY_KEYS)[number]): unknown {
-  return (SERVER_DEFAULTS as Record<string, unknown>)[key];
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, value] of Object.entries(o)) if (value !== undefined) out[k] = value;
-  return out;
 }

@@ -4,87 +4,24 @@ import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
 import type { Server } from '../server.js';
-import { intervalKind } from '../state/health-counter.js';
+import {
+  ACTIVE_CHECKER_DEFAULTS,
+  ACTIVE_CHECKER_OPTION_KEYS,
+  type ActiveCheckerOptions,
+  type CheckSettings,
+  resolveCheckSettings,
+} from './active-checker-options.js';
+import { checkInterval, firstCheckDelays, spreadInterval } from './check-schedule.js';
 import type { Probe } from './probe.js';
 import { runProbe } from './probe-run.js';
 import { tcpConnectProbe } from './probes/tcp-connect.js';
 
-/** Per-server check settings: HAProxy's `server … inter/fastinter/downinter/port/addr`. */
-export interface ServerCheckOptions {
-  /** Interval while fully up, ms. @defaultValue the checker's `interMs` */
-  readonly interMs?: number;
-  /** Interval while in transition, ms. @defaultValue the checker's `fastinterMs` */
-  readonly fastinterMs?: number;
-  /** Interval while fully down, ms. @defaultValue the checker's `downinterMs` */
-  readonly downinterMs?: number;
-  /** Port to check instead of the server's. @defaultValue the checker's `port` */
-  readonly port?: number;
-  /** Address to check instead of the server's. @defaultValue the checker's `addr` */
-  readonly addr?: string;
-}
-
-/** Options of {@link ActiveChecker}. Times are milliseconds (HAProxy's unit without suffix: `inter 4` is 4 ms). */
-export interface ActiveCheckerOptions extends ServerCheckOptions {
-  /** The check to run. @defaultValue tcpConnectProbe() (HAProxy's plain `check`) */
-  readonly probe?: Probe;
-  /** Interval while fully up (HAProxy `inter`). @defaultValue 2000 */
-  readonly interMs?: number;
-  /** Interval while in transition, `UP 1/3` at start included (HAProxy `fastinter`). @defaultValue interMs */
-  readonly fastinterMs?: number;
-  /** Interval while fully down (HAProxy `downinter`). @defaultValue interMs */
-  readonly downinterMs?: number;
-  /**
-   * Exchange timeout once connected (HAProxy `timeout check`). Unset, the whole check must finish within
-   * `interMs`; set, connecting is bounded by `min(interMs, timeoutConnectMs)` and the exchange by this.
-   * @defaultValue undefined
-   */
-  readonly timeoutCheckMs?: number;
-  /** Connect timeout used with `timeoutCheckMs` (HAProxy `timeout connect`). @defaultValue undefined (interMs alone) */
-  readonly timeoutConnectMs?: number;
-  /** Random jitter of each interval, ± this percent, 0–50 (HAProxy `spread-checks`). @defaultValue 0 */
-  readonly spreadChecks?: number;
-  /** Cap of the interval the first checks are spread over, 0 = none (HAProxy `max-spread-checks`). @defaultValue 0 */
-  readonly maxSpreadChecksMs?: number;
-  /** Most probes running at once; the others wait their turn (HAProxy 2.7 `tune.max-checks-per-thread`). @defaultValue 100 */
-  readonly concurrency?: number;
-  /** Settings of particular servers, by name. @defaultValue {} */
-  readonly servers?: Readonly<Record<string, ServerCheckOptions>>;
-  /** Start checking at once. @defaultValue true */
-  readonly autoStart?: boolean;
-  /** Source of time. @defaultValue the pool's clock */
-  readonly clock?: Clock;
-  /** Uniform random numbers in [0, 1) for `spreadChecks`. @defaultValue Math.random */
-  readonly random?: () => number;
-}
-
-/** Default values of {@link ActiveCheckerOptions}. */
-export const ACTIVE_CHECKER_DEFAULTS = Object.freeze({
-  interMs: 2000,
-  spreadChecks: 0,
-  maxSpreadChecksMs: 0,
-  concurrency: 100,
-  autoStart: true,
-});
-
-const OPTION_KEYS = [
-  'probe', 'interMs', 'fastinterMs', 'downinterMs', 'timeoutCheckMs', 'timeoutConnectMs', 'spreadChecks',
-  'maxSpreadChecksMs', 'concurrency', 'servers', 'autoStart', 'clock', 'random', 'port', 'addr',
-] as const;
-const SERVER_KEYS = ['interMs', 'fastinterMs', 'downinterMs', 'port', 'addr'] as const;
-/** HAProxy `SRV_CHK_INTER_THRES`: shorter intervals do not dictate how the first checks are spread. */
-const SPREAD_THRESHOLD_MS = 1000;
-
-interface Settings {
-  readonly interMs: number;
-  readonly fastinterMs: number | undefined;
-  readonly downinterMs: number | undefined;
-  readonly port: number | undefined;
-  readonly addr: string | undefined;
-}
+export { ACTIVE_CHECKER_DEFAULTS } from './active-checker-options.js';
+export type { ActiveCheckerOptions, ServerCheckOptions } from './active-checker-options.js';
 
 interface Entry {
   readonly server: Server;
-  readonly settings: Settings;
+  readonly settings: CheckSettings;
   timer: TimerHandle | undefined;
   /** Clock time the scheduled check is due, while one is scheduled. */
   dueAt: number | undefined;
@@ -152,8 +89,8 @@ export class ActiveChecker {
   readonly #probe: Probe;
   readonly #clock: Clock;
   readonly #random: () => number;
-  readonly #defaults: Settings;
-  readonly #perServer: ReadonlyMap<string, Settings>;
+  readonly #defaults: CheckSettings;
+  readonly #perServer: ReadonlyMap<string, CheckSettings>;
   readonly #limit: LimitFunction;
   readonly #entries = new Map<Server, Entry>();
   readonly #outstanding = new Set<Promise<void>>();
@@ -176,12 +113,12 @@ export class ActiveChecker {
       throw invalidArg('pool', 'must be a Pool', pool);
     }
     const o = v.plainObject('checker options', options);
-    v.knownKeys('checker options', o, OPTION_KEYS);
+    v.knownKeys('checker options', o, ACTIVE_CHECKER_OPTION_KEYS);
     this.pool = pool;
     const probe = o['probe'] ?? tcpConnectProbe();
     if (typeof probe !== 'function') throw invalidArg('probe', 'must be an async function (server, signal, context)', probe);
     this.#probe = probe as Probe;
-    this.#defaults = settings('', o, undefined);
+    this.#defaults = resolveCheckSettings('', o, undefined);
     this.interMs = this.#defaults.interMs;
     this.fastinterMs = this.#defaults.fastinterMs;
     this.downinterMs = this.#defaults.downinterMs;
@@ -192,9 +129,9 @@ export class ActiveChecker {
     this.maxSpreadChecksMs = v.durationMs('maxSpreadChecksMs', o['maxSpreadChecksMs'] ?? ACTIVE_CHECKER_DEFAULTS.maxSpreadChecksMs);
     this.concurrency = v.positiveInteger('concurrency', o['concurrency'] ?? ACTIVE_CHECKER_DEFAULTS.concurrency);
     const servers = v.plainObject('servers', o['servers'] ?? {});
-    const perServer = new Map<string, Settings>();
+    const perServer = new Map<string, CheckSettings>();
     for (const [name, value] of Object.entries(servers)) {
-      perServer.set(name, settings(`servers.${name}.`, v.plainObject(`servers.${name}`, value), this.#defaults));
+      perServer.set(name, resolveCheckSettings(`servers.${name}.`, v.plainObject(`servers.${name}`, value), this.#defaults));
     }
     this.#perServer = perServer;
     const clock = o['clock'] ?? pool.clock;
@@ -239,16 +176,8 @@ export class ActiveChecker {
     this.pool.on('server:removed', this.#onRemoved);
     this.pool.on('observe:limit', this.#onObserveLimit);
     const checked = this.pool.servers.filter((s) => s.check);
-    let minInter = 0;
-    for (const server of checked) {
-      const interval = this.#interval(server, this.#settingsOf(server));
-      if (interval >= SPREAD_THRESHOLD_MS && (minInter === 0 || interval < minInter)) minInter = interval;
-    }
-    checked.forEach((server, position) => {
-      let spread = Math.max(minInter, this.#interval(server, this.#settingsOf(server)));
-      if (this.maxSpreadChecksMs > 0) spread = Math.min(spread, this.maxSpreadChecksMs);
-      this.#track(server, Math.floor((spread * position) / checked.length));
-    });
+    const delays = firstCheckDelays(checked, (server) => this.#settingsOf(server), this.maxSpreadChecksMs);
+    checked.forEach((server, position) => this.#track(server, delays[position]!));
   }
 
   /**
@@ -293,16 +222,8 @@ export class ActiveChecker {
     this.#expedite(server, 0);
   }
 
-  #settingsOf(server: Server): Settings {
+  #settingsOf(server: Server): CheckSettings {
     return this.#perServer.get(server.name) ?? this.#defaults;
-  }
-
-  /** HAProxy `srv_getinter()` for the server's current health. */
-  #interval(server: Server, s: Settings): number {
-    const kind = intervalKind(server.health, server.rise, server.fall, server.operationalState === 'down');
-    if (kind === 'down') return s.downinterMs ?? s.interMs;
-    if (kind === 'fast') return s.fastinterMs ?? s.interMs;
-    return s.interMs;
   }
 
   #track(server: Server, delayMs: number): void {
@@ -352,13 +273,7 @@ export class ActiveChecker {
 
   #next(entry: Entry): void {
     if (!this.#running || this.#entries.get(entry.server) !== entry) return;
-    const base = this.#interval(entry.server, entry.settings);
-    let delay = base;
-    if (this.spreadChecks > 0) {
-      const range = Math.floor((base * this.spreadChecks) / 100);
-      delay = base + range - Math.floor(2 * range * this.#random());
-    }
-    this.#schedule(entry, Math.max(0, delay));
+    this.#schedule(entry, spreadInterval(checkInterval(entry.server, entry.settings), this.spreadChecks, this.#random));
   }
 
   async #check(entry: Entry): Promise<void> {
@@ -388,19 +303,4 @@ export class ActiveChecker {
       this.#active--;
     }
   }
-}
-
-function settings(prefix: string, o: Record<string, unknown>, base: Settings | undefined): Settings {
-  if (base !== undefined) v.knownKeys(prefix.slice(0, -1), o, SERVER_KEYS);
-  const interval = (key: string): number | undefined =>
-    o[key] === undefined ? undefined : v.durationMs(`${prefix}${key}`, o[key], { allowZero: false });
-  const port = o['port'] === undefined ? base?.port : v.integerInRange(`${prefix}port`, o['port'], 1, 65535);
-  const addr = o['addr'] === undefined ? base?.addr : v.nonEmptyString(`${prefix}addr`, o['addr']);
-  return {
-    interMs: interval('interMs') ?? base?.interMs ?? ACTIVE_CHECKER_DEFAULTS.interMs,
-    fastinterMs: interval('fastinterMs') ?? base?.fastinterMs,
-    downinterMs: interval('downinterMs') ?? base?.downinterMs,
-    port,
-    addr,
-  };
 }

@@ -71,6 +71,11 @@ export function knownKeys(field: string, value: Record<string, unknown>, known: 
   }
 }
 
+/** True for what the hash strategies take as an affinity key: a string, a finite number, or `undefined` (none). */
+export function isAffinityKey(key: unknown): key is string | number | undefined {
+  return key === undefined || typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key));
+}
+
 /** The affinity part of acquire/connect options: `clientAddress`, `key` and `signal`, each optional. */
 export function affinity(o: Record<string, unknown>): {
   clientAddress: string | undefined;
@@ -80,9 +85,7 @@ export function affinity(o: Record<string, unknown>): {
   const clientAddress = o['clientAddress'];
   if (clientAddress !== undefined && typeof clientAddress !== 'string') throw invalidArg('clientAddress', 'must be a string', clientAddress);
   const key = o['key'];
-  if (key !== undefined && typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
-    throw invalidArg('key', 'must be a string or a finite number', key);
-  }
+  if (!isAffinityKey(key)) throw invalidArg('key', 'must be a string or a finite number', key);
   const signal = o['signal'];
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('signal', 'must be an AbortSignal', signal);
   return { clientAddress, key, signal };

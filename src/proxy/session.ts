@@ -7,19 +7,9 @@ import { type ConnectPolicy, Dialer } from '../dial/dialer.js';
 import type { LeaseSource } from '../lease.js';
 import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
+import { readOnceMore, wasReset } from './reset-detection.js';
+import type { SessionSettings } from './tcp-proxy-options.js';
 import { type TerminationCode, dialFailureCode } from './termination.js';
-
-/** @internal The per-connection settings of a proxy, validated. */
-export interface SessionSettings {
-  /** Client inactivity timeout, ms; `Infinity` = none. */
-  readonly timeoutClientMs: number;
-  /** Server inactivity timeout, ms; `Infinity` = none. */
-  readonly timeoutServerMs: number;
-  /** Replaces both once connected, when set. */
-  readonly timeoutTunnelMs: number | undefined;
-  readonly sendProxy: 'v1' | 'v2' | undefined;
-  readonly noDelay: boolean;
-}
 
 /** @internal What a session needs of its proxy. */
 export interface SessionHost {
@@ -35,63 +25,6 @@ export interface SessionHost {
 
 const SESSION = Symbol('switchyard.session');
 type SessionSocket = net.Socket & { [SESSION]?: Session };
-
-interface StreamHandle {
-  getpeername?: (out: object) => number;
-  readStart?: () => number;
-  onread?: (...args: unknown[]) => unknown;
-}
-
-function handleOf(socket: net.Socket): StreamHandle | undefined {
-  return (socket as unknown as { _handle?: StreamHandle | null })._handle ?? undefined;
-}
-
-/**
- * True when an `end` on `socket` was really a reset, while we have not sent our FIN: after the peer's FIN the
- * connection is still there (CLOSE_WAIT) and getpeername() works; after a RST it is gone and the call fails
- * (ENOTCONN). Node has no public way to ask, so this uses the handle's own getpeername, and says "not reset"
- * when the handle is not there.
- */
-function wasReset(socket: net.Socket): boolean {
-  const handle = handleOf(socket);
-  if (typeof handle?.getpeername !== 'function') return false;
-  return handle.getpeername({}) !== 0;
-}
-
-/**
- * Tells a reset from a FIN once we have sent our own FIN (both leave the connection closed, so
- * {@link wasReset} cannot). Called from the socket's `end` listener: libuv reports the hang-up that comes
- * with a RST as an end of stream when its last read was partial, without reading the socket's pending error.
- * This reads the socket once more: after a RST the read returns that error (ECONNRESET) and Node destroys the
- * socket with it; after a FIN it returns the end of stream again, which Node ignores. Node would destroy the
- * socket right after `end` (both directions done) and lose the error, so that is held off until the read.
- * Calls `then(reset)` after the read. Returns false, without calling `then`, when the handle cannot be read
- * again or is not a plain TCP handle (the caller takes the end as a FIN); all of it goes through Node's
- * internal handle, checked first.
- */
-function readOnceMore(socket: net.Socket, then: (reset: boolean) => void): boolean {
-  const handle = handleOf(socket);
-  const onread = handle?.onread;
-  const state = (socket as unknown as { _readableState?: { autoDestroy?: boolean } })._readableState;
-  // Only a plain TCP handle reads its socket itself: a TLS socket's handle reads through the TLS layer, which
-  // has nothing more to read after its end (the read would never come back).
-  if (handle?.constructor?.name !== 'TCP' || typeof onread !== 'function' || typeof handle.readStart !== 'function' || state?.autoDestroy !== true) return false;
-  handle.onread = function (this: unknown, ...args: unknown[]): unknown {
-    handle.onread = onread;
-    const result = onread.apply(this, args);
-    state.autoDestroy = true;
-    const reset = socket.errored !== null;
-    if (!reset && socket.writableFinished) socket.destroy();
-    then(reset);
-    return result;
-  };
-  if (handle.readStart() !== 0) {
-    handle.onread = onread;
-    return false;
-  }
-  state.autoDestroy = false;
-  return true;
-}
 
 function sessionOf(socket: net.Socket): Session {
   return (socket as SessionSocket)[SESSION]!;

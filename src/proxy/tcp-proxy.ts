@@ -5,18 +5,21 @@ import type { TimerHandle } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { ConnectOutcome } from '../outcome.js';
-import {
-  CONNECT_DEFAULTS,
-  CONNECT_POLICY_KEYS,
-  type ConnectPolicy,
-  type ConnectPolicyOptions,
-  resolveConnectPolicy,
-} from '../dial/dialer.js';
+import { type ConnectPolicy, resolveConnectPolicy } from '../dial/dialer.js';
 import type { LeaseSource } from '../lease.js';
 import { ReadBuffers } from './pipe.js';
 import { ProxyCounters } from './proxy-stats.js';
 import type { TcpProxyEvents, TcpProxyStats } from './records.js';
-import { Session, type SessionHost, type SessionSettings } from './session.js';
+import { Session, type SessionHost } from './session.js';
+import {
+  type ProxyCloseOptions,
+  type ProxyListenOptions,
+  TCP_PROXY_DEFAULTS,
+  TCP_PROXY_OPTION_KEYS,
+  type TcpProxyOptions,
+  resolveListenOptions,
+  resolveSessionSettings,
+} from './tcp-proxy-options.js';
 import type { StateCause } from '../state/check-result.js';
 import type { Server } from '../server.js';
 
@@ -28,76 +31,8 @@ export type {
   TcpProxyEvents,
   TcpProxyStats,
 } from './records.js';
-
-/** Options of {@link TcpProxy}: the connect policy (shared with `balancer.connect()`) plus the proxy's own. */
-export interface TcpProxyOptions extends ConnectPolicyOptions {
-  /**
-   * Client-side inactivity timeout, ms (HAProxy `timeout client`): no byte read from or written to the
-   * client for this long ends the connection (`cD`; `cQ`/`cC` while queued or connecting). `Infinity` = none,
-   * as HAProxy without the setting. Inactivity timeouts are checked by one sweep per proxy every
-   * min(timeout / 8, 500 ms): they fire up to a quarter of the timeout (at most 1 s) late, never early.
-   * @defaultValue Infinity
-   */
-  readonly timeoutClientMs?: number;
-  /** Server-side inactivity timeout, ms (HAProxy `timeout server`; ends with `sD`). @defaultValue Infinity */
-  readonly timeoutServerMs?: number;
-  /**
-   * Once connected, replaces both inactivity timeouts (HAProxy `timeout tunnel`). `undefined` keeps them.
-   * @defaultValue undefined
-   */
-  readonly timeoutTunnelMs?: number;
-  /** Send a PROXY protocol header to the server before any client byte (HAProxy `send-proxy`, `send-proxy-v2`). @defaultValue false */
-  readonly sendProxy?: 'v1' | 'v2' | false;
-  /** `'shutdown-sessions'`: when a server goes down (health or maintenance), cut its connections (`DD`). @defaultValue 'none' */
-  readonly onMarkedDown?: 'none' | 'shutdown-sessions';
-  /**
-   * `'shutdown-backup-sessions'`: when an active server with a weight comes up, cut every connection on a
-   * backup server (`UD`), so clients reconnect to the active servers. @defaultValue 'none'
-   */
-  readonly onMarkedUp?: 'none' | 'shutdown-backup-sessions';
-  /** Disable Nagle's algorithm on both sockets, as a proxy relaying small messages wants. @defaultValue true */
-  readonly noDelay?: boolean;
-  /** Affinity key for the hash strategies, from the accepted socket (tenant by port, SNI peeked elsewhere…). @defaultValue none: the client address is used */
-  readonly key?: (socket: net.Socket) => string | number | undefined;
-}
-
-/** Default values of {@link TcpProxyOptions}. */
-export const TCP_PROXY_DEFAULTS = Object.freeze({
-  ...CONNECT_DEFAULTS,
-  timeoutClientMs: Infinity,
-  timeoutServerMs: Infinity,
-  timeoutTunnelMs: undefined,
-  sendProxy: false as const,
-  onMarkedDown: 'none' as const,
-  onMarkedUp: 'none' as const,
-  noDelay: true,
-});
-
-const OPTION_KEYS = [
-  ...CONNECT_POLICY_KEYS,
-  'timeoutClientMs', 'timeoutServerMs', 'timeoutTunnelMs', 'sendProxy', 'onMarkedDown', 'onMarkedUp', 'noDelay', 'key',
-] as const;
-
-/** Options of {@link TcpProxy.listen}. */
-export interface ProxyListenOptions {
-  /** @defaultValue 0 (any free port) */
-  readonly port?: number;
-  /** @defaultValue all interfaces, as `net.Server.listen` */
-  readonly host?: string;
-  /** Accept queue length. @defaultValue Node's (511) */
-  readonly backlog?: number;
-  /** Listen on IPv6 only. @defaultValue false */
-  readonly ipv6Only?: boolean;
-}
-
-/** Options of {@link TcpProxy.close}. */
-export interface ProxyCloseOptions {
-  /** After this many ms, connections still open are destroyed (`KD`). @defaultValue Infinity */
-  readonly deadlineMs?: number;
-}
-
-
-const LISTEN_KEYS = ['port', 'host', 'backlog', 'ipv6Only'] as const;
+export { TCP_PROXY_DEFAULTS } from './tcp-proxy-options.js';
+export type { ProxyCloseOptions, ProxyListenOptions, TcpProxyOptions } from './tcp-proxy-options.js';
 
 /**
  * HAProxy's `listen … mode tcp` in the process: accepts connections, picks a server with the
@@ -144,25 +79,16 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
 
   constructor(balancer: LeaseSource, options: TcpProxyOptions = {}) {
     super();
-    if (balancer === null || typeof balancer !== 'object' || typeof balancer.tryAcquire !== 'function' || typeof balancer.pool !== 'object') {
+    if (balancer === null || typeof balancer !== 'object' || typeof balancer.tryAcquireChecked !== 'function' || typeof balancer.pool !== 'object') {
       throw invalidArg('balancer', 'must be a Balancer', balancer);
     }
     const o = v.plainObject('proxy options', options);
-    v.knownKeys('proxy options', o, OPTION_KEYS);
+    v.knownKeys('proxy options', o, TCP_PROXY_OPTION_KEYS);
     this.balancer = balancer;
     this.#policy = resolveConnectPolicy(o, balancer);
     this.timeoutConnectMs = this.#policy.timeoutConnectMs;
     this.retries = this.#policy.retries;
-    const tunnel = o['timeoutTunnelMs'];
-    const sendProxy = o['sendProxy'] ?? TCP_PROXY_DEFAULTS.sendProxy;
-    if (sendProxy !== false && sendProxy !== 'v1' && sendProxy !== 'v2') throw invalidArg('sendProxy', "must be 'v1', 'v2' or false", sendProxy);
-    const settings: SessionSettings = Object.freeze({
-      timeoutClientMs: positiveDuration('timeoutClientMs', o['timeoutClientMs'] ?? TCP_PROXY_DEFAULTS.timeoutClientMs),
-      timeoutServerMs: positiveDuration('timeoutServerMs', o['timeoutServerMs'] ?? TCP_PROXY_DEFAULTS.timeoutServerMs),
-      timeoutTunnelMs: tunnel === undefined ? undefined : positiveDuration('timeoutTunnelMs', tunnel),
-      sendProxy: sendProxy === false ? undefined : sendProxy,
-      noDelay: v.boolean('noDelay', o['noDelay'] ?? TCP_PROXY_DEFAULTS.noDelay),
-    });
+    const settings = resolveSessionSettings(o);
     const shortest = Math.min(settings.timeoutClientMs, settings.timeoutServerMs, settings.timeoutTunnelMs ?? Infinity);
     this.#sweepMs = shortest === Infinity ? Infinity : Math.max(1, Math.min(shortest / 8, 500));
     const key = o['key'];
@@ -216,17 +142,12 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
   listen(options: ProxyListenOptions = {}): Promise<net.AddressInfo> {
     try {
       if (this.#stopped) throw new LbError('ERR_LB_CLOSED', 'the proxy is closed');
-      const o = v.plainObject('listen options', options);
-      v.knownKeys('listen options', o, LISTEN_KEYS);
-      const port = v.integerInRange('port', o['port'] ?? 0, 0, 65535);
-      const host = o['host'] === undefined ? undefined : v.nonEmptyString('host', o['host']);
-      const backlog = o['backlog'] === undefined ? undefined : v.positiveInteger('backlog', o['backlog']);
-      const ipv6Only = v.boolean('ipv6Only', o['ipv6Only'] ?? false);
+      const listenOptions = resolveListenOptions(options);
       const server = net.createServer({ allowHalfOpen: true });
       return new Promise<net.AddressInfo>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         server.once('error', onError);
-        server.listen({ port, host, backlog, ipv6Only }, () => {
+        server.listen(listenOptions, () => {
           server.removeListener('error', onError);
           if (this.#stopped) {
             server.close();
@@ -273,18 +194,26 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     // A socket that is already gone will never emit `close` again: nothing to proxy, nothing to track.
     if (socket.destroyed) return;
     let key: string | number | undefined;
-    let keyError: unknown;
-    try {
-      key = this.#key?.(socket);
-    } catch (err) {
-      keyError = err;
+    let keyError: LbError | undefined;
+    if (this.#key !== undefined) {
+      // The affinity key enters here, from the application's function: checked once, not again by the balancer.
+      let value: unknown;
+      try {
+        value = this.#key(socket);
+      } catch (err) {
+        keyError = new LbError('ERR_LB_INVALID_ARG', 'the key option threw for this connection', { cause: err, details: { field: 'key' } });
+      }
+      if (keyError === undefined) {
+        if (v.isAffinityKey(value)) key = value;
+        else keyError = invalidArg('key', 'option must return a string, a finite number or undefined', value);
+      }
     }
     const session = new Session(this.#host, this.balancer, this.#policy, socket, key);
     this.#live.add(session);
     this.#counters.total++;
     if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();
     if (keyError === undefined) session.startDial();
-    else session.abort(new LbError('ERR_LB_INVALID_ARG', 'the key option threw for this connection', { cause: keyError, details: { field: 'key' } }));
+    else session.abort(keyError);
   }
 
   /** Counters, including the bytes of live connections. */
@@ -398,8 +327,4 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();
   }
-}
-
-function positiveDuration(field: string, value: unknown): number {
-  return v.durationMs(field, value, { allowInfinite: true, allowZero: false });
 }

@@ -1,12 +1,14 @@
 import { EventEmitter } from 'eventemitter3';
 import { once } from 'node:events';
 import net from 'node:net';
-import { type Clock, type TimerHandle, systemClock } from '../clock.js';
+import { type Clock, systemClock } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
+import { BackendListener, listenerMode } from './backend-listener.js';
 import { type Behaviour, type BehaviourSpec, resolveBehaviour, runFault } from './behaviour.js';
-import { Blackhole } from './blackhole.js';
-import { PortHold } from './port-hold.js';
+import { type FlapOptions, type Flapping, resolveFlapOptions, startFlapping } from './flap.js';
+
+export type { FlapOptions, Flapping } from './flap.js';
 
 /** Options of {@link faultBackend}. */
 export interface FaultBackendOptions {
@@ -25,32 +27,6 @@ export interface FaultBackendOptions {
   readonly clock?: Clock;
 }
 
-/** Options of {@link FaultBackend.flap}. */
-export interface FlapOptions {
-  /** Time spent up in each cycle, ms of the backend's clock. */
-  readonly upMs: number;
-  /** Time spent down in each cycle, ms. */
-  readonly downMs: number;
-  /** The behaviour while down. @defaultValue 'refuse' */
-  readonly down?: BehaviourSpec;
-  /** The behaviour while up. @defaultValue 'serve' */
-  readonly up?: BehaviourSpec;
-  /** Going down also resets every open connection (a crash rather than a stopped listener). @defaultValue false */
-  readonly resetOnDown?: boolean;
-  /** Number of up→down→up cycles; it then stays up. @defaultValue Infinity */
-  readonly cycles?: number;
-  /** Start with the down phase instead of the up phase. @defaultValue false */
-  readonly startDown?: boolean;
-}
-
-/** A flapping schedule started by {@link FaultBackend.flap}. */
-export interface Flapping {
-  /** Completed down phases so far. */
-  readonly downs: number;
-  /** Stops the schedule and resolves once the backend is in its `up` behaviour again. Idempotent. */
-  stop(): Promise<void>;
-}
-
 /** Events of a {@link FaultBackend}. */
 export interface FaultBackendEvents {
   /** A new behaviour is in effect (the listener, if any, is ready). */
@@ -59,23 +35,10 @@ export interface FaultBackendEvents {
   'connection': [socket: net.Socket];
 }
 
-type Listener =
-  | { readonly mode: 'listen'; readonly server: net.Server }
-  | { readonly mode: 'refuse'; readonly release: (() => void) | undefined }
-  | { readonly mode: 'blackhole'; readonly hole: Blackhole };
-
 const OPTION_KEYS = ['host', 'port', 'behaviour', 'handler', 'clock'] as const;
-const FLAP_KEYS = ['upMs', 'downMs', 'down', 'up', 'resetOnDown', 'cycles', 'startDown'] as const;
-/** Relistening after `refuse`/`blackhole` retries this often when the port is briefly taken. */
-const RELISTEN_ATTEMPTS = 50;
-const RELISTEN_PAUSE_MS = 20;
 
 function echo(socket: net.Socket): void {
   socket.pipe(socket);
-}
-
-function modeOf(b: Behaviour): Listener['mode'] {
-  return b.kind === 'refuse' || b.kind === 'blackhole' ? b.kind : 'listen';
 }
 
 /**
@@ -110,16 +73,14 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
   readonly host: string;
   /** Resolves once the first behaviour is in effect ({@link faultBackend} waits for it). */
   readonly ready: Promise<void>;
-  #port = 0;
   readonly #handler: (socket: net.Socket) => void;
   readonly #clock: Clock;
   readonly #sockets = new Map<net.Socket, () => void>();
   #behaviour: Behaviour;
-  #listener: Listener | undefined;
-  #hold: PortHold | undefined;
+  readonly #listener: BackendListener;
   /** Transitions run one at a time, in call order. */
   #queue: Promise<void>;
-  #flapping = new Set<{ stop(): Promise<void> }>();
+  readonly #flapping = new Set<Flapping>();
   #accepted = 0;
   #bytesReceived = 0;
   #bytesSent = 0;
@@ -134,7 +95,7 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
     v.knownKeys('fault backend options', o, OPTION_KEYS);
     this.host = v.nonEmptyString('host', o['host'] ?? '127.0.0.1');
     if (net.isIP(this.host) === 0) throw invalidArg('host', 'must be an IP address', this.host);
-    this.#port = v.integerInRange('port', o['port'] ?? 0, 0, 65535);
+    const port = v.integerInRange('port', o['port'] ?? 0, 0, 65535);
     const handler = o['handler'] ?? echo;
     if (typeof handler !== 'function') throw invalidArg('handler', 'must be a function of the socket', handler);
     this.#handler = handler as (socket: net.Socket) => void;
@@ -145,12 +106,10 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
     this.#clock = clock as Clock;
     const first = resolveBehaviour(o['behaviour'] ?? 'serve');
     this.#behaviour = first;
+    const listener = (this.#listener = new BackendListener(this.host, port, (socket) => this.#accept(socket)));
     this.#queue = this.ready = (async () => {
       // Listening first gives the backend its port, whatever it is told to do.
-      const server = await this.#listen(this.#port);
-      this.#port = (server.address() as net.AddressInfo).port;
-      this.#listener = { mode: 'listen', server };
-      if (modeOf(first) !== 'listen') await this.#switchTo(modeOf(first));
+      await listener.start(listenerMode(first));
       this.emit('behaviour:change', first);
     })();
     // A failed start is reported by `ready`; the queue goes on for close().
@@ -159,12 +118,12 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
 
   /** The port it listens on (kept across every behaviour). */
   get port(): number {
-    return this.#port;
+    return this.#listener.port;
   }
 
   /** `{ host, port }`, e.g. for a server's options. */
   get address(): { readonly host: string; readonly port: number } {
-    return { host: this.host, port: this.#port };
+    return { host: this.host, port: this.#listener.port };
   }
 
   /** The behaviour in effect for new connections. */
@@ -210,7 +169,7 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
     }
     return this.#enqueue(async () => {
       if (this.#stopped) return;
-      await this.#switchTo(modeOf(next));
+      await this.#listener.switchTo(listenerMode(next));
       this.#behaviour = next;
       this.emit('behaviour:change', next);
     });
@@ -260,55 +219,19 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
    * clock and `await backend.settled()` to see each transition.
    */
   flap(options: FlapOptions): Flapping {
-    const o = v.plainObject('flap options', options);
-    v.knownKeys('flap options', o, FLAP_KEYS);
-    const upMs = v.durationMs('upMs', o['upMs']);
-    const downMs = v.durationMs('downMs', o['downMs']);
-    const down = resolveBehaviour(o['down'] ?? 'refuse');
-    const up = resolveBehaviour(o['up'] ?? 'serve');
-    const resetOnDown = v.boolean('resetOnDown', o['resetOnDown'] ?? false);
-    const cycles = o['cycles'] === undefined || o['cycles'] === Infinity ? Infinity : v.positiveInteger('cycles', o['cycles']);
-    const startDown = v.boolean('startDown', o['startDown'] ?? false);
+    const plan = resolveFlapOptions(options);
     if (this.#stopped) throw new LbError('ERR_LB_CLOSED', 'the fault backend is closed');
-
-    let timer: TimerHandle | undefined;
-    let stopped = false;
-    let downs = 0;
-    let stopping: Promise<void> | undefined;
-    const phase = (goingDown: boolean): void => {
-      if (stopped) return;
-      const change = goingDown ? (resetOnDown ? this.kill(down) : this.set(down)) : this.set(up);
-      void change.then(
-        () => {
-          if (stopped) return;
-          if (goingDown) {
-            timer = this.#clock.setTimeout(() => phase(false), downMs);
-          } else if (++downs < cycles) {
-            timer = this.#clock.setTimeout(() => phase(true), upMs);
-          } else {
-            this.#flapping.delete(handle);
-          }
-        },
-        () => {},
-      );
-    };
-    const handle = {
-      get downs() {
-        return downs;
+    const handle = startFlapping(
+      {
+        set: (behaviour) => this.set(behaviour),
+        kill: (behaviour) => this.kill(behaviour),
+        isStopped: () => this.#stopped,
+        flapEnded: (flapping) => this.#flapping.delete(flapping),
       },
-      stop: (): Promise<void> => {
-        stopping ??= (async () => {
-          stopped = true;
-          timer?.cancel();
-          this.#flapping.delete(handle);
-          if (!this.#stopped) await this.set(up).catch(() => {});
-        })();
-        return stopping;
-      },
-    };
+      this.#clock,
+      plan,
+    );
     this.#flapping.add(handle);
-    if (startDown) phase(true);
-    else timer = this.#clock.setTimeout(() => phase(true), upMs);
     return handle;
   }
 
@@ -319,9 +242,7 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
       await Promise.all([...this.#flapping].map((f) => f.stop()));
       await this.#queue;
       for (const s of this.#sockets.keys()) s.destroy();
-      await this.#closeListener();
-      await this.#hold?.close();
-      this.#hold = undefined;
+      await this.#listener.close();
       if (this.#sockets.size > 0) await Promise.all([...this.#sockets.keys()].map((s) => (s.closed ? undefined : once(s, 'close'))));
     })();
     return this.#closing;
@@ -340,65 +261,6 @@ export class FaultBackend extends EventEmitter<FaultBackendEvents> {
     const run = this.#queue.then(step);
     this.#queue = run.catch(() => {});
     return run;
-  }
-
-  async #switchTo(mode: Listener['mode']): Promise<void> {
-    const current = this.#listener;
-    if (current?.mode === mode) return;
-    const host = this.host;
-    const port = this.#port;
-    // Leave the current mode, keeping the port reserved while nothing listens on it.
-    let release: (() => void) | undefined;
-    if (current?.mode === 'listen') {
-      current.server.close();
-      this.#hold ??= await PortHold.open(host);
-      release = await this.#hold.hold(host, port);
-    } else if (current?.mode === 'refuse') {
-      release = current.release;
-    } else if (current?.mode === 'blackhole') {
-      await current.hole.release();
-      this.#hold ??= await PortHold.open(host);
-      release = await this.#hold.hold(host, port);
-    }
-    this.#listener = undefined;
-    if (mode === 'refuse') {
-      this.#listener = { mode, release };
-      return;
-    }
-    try {
-      this.#listener = mode === 'listen' ? { mode, server: await this.#listen(port) } : { mode, hole: await Blackhole.start(host, port) };
-    } finally {
-      release?.();
-    }
-  }
-
-  async #closeListener(): Promise<void> {
-    const current = this.#listener;
-    this.#listener = undefined;
-    if (current?.mode === 'listen') current.server.close();
-    else if (current?.mode === 'refuse') current.release?.();
-    else if (current?.mode === 'blackhole') await current.hole.release();
-  }
-
-  /** Listens on `port`; when a port we had is briefly taken (EADDRINUSE), tries again a few times. */
-  async #listen(port: number): Promise<net.Server> {
-    for (let attempt = 1; ; attempt++) {
-      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
-      try {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host: this.host, port }, () => {
-            server.removeListener('error', reject);
-            resolve();
-          });
-        });
-        server.on('error', () => {});
-        return server;
-      } catch (err) {
-        if (port === 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= RELISTEN_ATTEMPTS) throw err;
-        await new Promise<void>((resolve) => systemClock.setTimeout(resolve, RELISTEN_PAUSE_MS));
-      }
-    }
   }
 
   #accept(socket: net.Socket): void {

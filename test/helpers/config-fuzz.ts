@@ -6,7 +6,7 @@ import type { ConfigDiagnostic } from '../../src/haproxy/config/diagnostics.js';
 import { parseHaproxyConfig } from '../../src/haproxy/config/parser.js';
 
 /**
- * The fuzzing property of parseHaproxyConfig and its input generators, shared by test/haproxy/config-fuzz.test.ts
+ * The fuzzing property of parseHaproxyConfig and its input generators, shared by test/haproxy/config/fuzz.test.ts
  * (`npm test`, a few hundred runs) and test/reliability/fuzz.rel.ts (the reliability sizes).
  */
 

@@ -83,4 +83,18 @@ describe('TcpProxy ways in: attach() and handle() (loopback)', () => {
     await waitFor(() => records.length === 1, 'the connection record');
     assert.equal(records[0]!.termination, 'PC');
   });
+
+  it('closes the connection with PC when the key option returns something that is not a key, naming the value', async () => {
+    const { proxy, records } = await setup({ key: () => Number.NaN });
+    const { port } = await proxy.listen({ host: '127.0.0.1' });
+    const rejected = waitEvent<[LbError]>(proxy, 'connection:reject');
+    const client = net.connect(port, '127.0.0.1');
+    const [error] = await rejected;
+    assert.ok(LbError.is(error) && error.code === 'ERR_LB_INVALID_ARG');
+    assert.match(error.message, /^key option must return a string, a finite number or undefined, got NaN$/);
+    await closedByPeer(client);
+    await waitFor(() => records.length === 1, 'the connection record');
+    assert.equal(records[0]!.termination, 'PC');
+    assert.equal(records[0]!.server, undefined);
+  });
 });

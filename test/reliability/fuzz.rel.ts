@@ -23,7 +23,7 @@ import { report, size } from './support.js';
 
 /**
  * Fuzzing with fast-check: the PROXY protocol encoders, parseHaproxyConfig (its property and generators are shared
- * with test/haproxy/config-fuzz.test.ts, which `npm test` runs at a few hundred inputs), the runtime API's command
+ * with test/haproxy/config/fuzz.test.ts, which `npm test` runs at a few hundred inputs), the runtime API's command
  * parser and every public constructor.
  */
 const RUNS = size(2_000, 50_000);

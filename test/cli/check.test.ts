@@ -91,7 +91,7 @@ describe('switchyard -c (haproxy -c compatible check)', () => {
     assert.match(run.stdout, /^switchyard version \d+\.\d+\.\d+ /);
   });
 
-  it('runs a configuration with -f (run mode is tested in cli-run.test.ts); one without listener exits 1 like haproxy', async () => {
+  it('runs a configuration with -f (run mode is tested in test/cli/run.test.ts); one without listener exits 1 like haproxy', async () => {
     const run = await switchyard(['-f', await file('nolisten.cfg', 'backend be\n  server s1 127.0.0.1:18091\n')], dir);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /No enabled listener found/);

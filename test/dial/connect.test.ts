@@ -100,6 +100,25 @@ describe('balancer.connect() and createConnection() (loopback)', () => {
     await assert.rejects(connect(balancer, { timeoutConectMs: 5 } as never), /timeoutConectMs is not a known option/);
   });
 
+  it('places a connection without validating it again: acquire() and tryAcquire() are not called, queued or not', async () => {
+    const b = await echoBackend();
+    const balancer = balancerOver([s('s1', b.port, { maxconn: 1 })]);
+    const publicCalls: string[] = [];
+    const acquire = balancer.acquire.bind(balancer);
+    const tryAcquire = balancer.tryAcquire.bind(balancer);
+    balancer.acquire = (o) => (publicCalls.push('acquire'), acquire(o));
+    balancer.tryAcquire = (o) => (publicCalls.push('tryAcquire'), tryAcquire(o));
+    const first = await balancer.connect({ key: 'tenant-1' });
+    const queued = balancer.connect({ key: 'tenant-1' });
+    await waitFor(() => balancer.queued === 1, 'the second connect() to wait in the queue');
+    first.destroy();
+    const second = await queued;
+    second.destroy();
+    await waitEvent(second, 'close');
+    assert.deepEqual(publicCalls, []);
+    assert.equal(balancer.stats().totalLeases, 2);
+  });
+
   it('keeps the process alive while a caller awaits connect() through a turn-around (no other handle open)', () => {
     const script = `
       import net from 'node:net';

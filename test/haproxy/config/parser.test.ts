@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { LbError } from '../../src/errors.js';
-import { Pool } from '../../src/pool.js';
-import { createStrategy, type StrategySpec } from '../../src/strategies/index.js';
-import type { ConfigDiagnostic } from '../../src/haproxy/config/diagnostics.js';
-import { formatDiagnostic } from '../../src/haproxy/config/diagnostics.js';
-import { parseHaproxyConfig, parseHaproxyConfigSources } from '../../src/haproxy/config/parser.js';
-import type { BackendConfig, HaproxyConfig } from '../../src/haproxy/config/types.js';
+import { LbError } from '../../../src/errors.js';
+import { Pool } from '../../../src/pool.js';
+import { createStrategy, type StrategySpec } from '../../../src/strategies/index.js';
+import type { ConfigDiagnostic } from '../../../src/haproxy/config/diagnostics.js';
+import { formatDiagnostic } from '../../../src/haproxy/config/diagnostics.js';
+import { parseHaproxyConfig, parseHaproxyConfigSources } from '../../../src/haproxy/config/parser.js';
+import type { BackendConfig, HaproxyConfig } from '../../../src/haproxy/config/types.js';
 
 const TIMEOUTS = 'defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n';
 
@@ -38,7 +38,7 @@ function backend(config: HaproxyConfig, name: string): BackendConfig {
   return found;
 }
 
-const WALKTHROUGH = readFileSync(new URL('../../examples/haproxy.cfg', import.meta.url), 'utf8');
+const WALKTHROUGH = readFileSync(new URL('../../../examples/haproxy.cfg', import.meta.url), 'utf8');
 
 describe('parseHaproxyConfig: the walk-through configuration', () => {
   it('reads examples/haproxy.cfg without errors or warnings', () => {

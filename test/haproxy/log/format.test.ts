@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../../src/clock.js';
-import { formatHaproxyLog, haproxyLog } from '../../src/haproxy/log/format.js';
-import { Pool } from '../../src/pool.js';
-import type { ServerOptions } from '../../src/server.js';
+import { ManualClock } from '../../../src/clock.js';
+import { formatHaproxyLog, haproxyLog } from '../../../src/haproxy/log/format.js';
+import { Pool } from '../../../src/pool.js';
+import type { ServerOptions } from '../../../src/server.js';
 
 const refused = { source: 'check', result: { status: 'L4CON', info: 'Connection refused', durationMs: 0 } } as const;
 

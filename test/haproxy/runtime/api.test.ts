@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { buildFromHaproxyConfig } from '../../src/haproxy/from-config.js';
-import type { HaproxyInstance } from '../../src/haproxy/build/instance.js';
-import { parseHaproxyConfig } from '../../src/haproxy/config/parser.js';
-import { type CliSession, type CommandHost, runCommand } from '../../src/haproxy/runtime/commands.js';
-import { splitCommands, splitWords } from '../../src/haproxy/runtime/parse.js';
+import { buildFromHaproxyConfig } from '../../../src/haproxy/from-config.js';
+import type { HaproxyInstance } from '../../../src/haproxy/build/instance.js';
+import { parseHaproxyConfig } from '../../../src/haproxy/config/parser.js';
+import { type CliSession, type CommandHost, runCommand } from '../../../src/haproxy/runtime/commands.js';
+import { splitCommands, splitWords } from '../../../src/haproxy/runtime/parse.js';
 
 const CONFIG = `defaults
   mode tcp

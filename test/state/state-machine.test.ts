@@ -5,7 +5,7 @@ import { LbError } from '../../src/errors.js';
 import type { CheckResult } from '../../src/state/check-result.js';
 import { Pool } from '../../src/pool.js';
 import type { ServerOptions } from '../../src/server.js';
-import { PASSED, REFUSED } from './support.js';
+import { PASSED, REFUSED } from '../health/support.js';
 
 function pool(extra: Partial<ServerOptions> = {}, clock = new ManualClock()): Pool {
   return new Pool('fe', {

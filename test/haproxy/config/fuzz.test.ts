@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { anyText, configLike, mutatedWalkthrough, parsesOrRejectsCleanly } from '../helpers/config-fuzz.js';
+import { anyText, configLike, mutatedWalkthrough, parsesOrRejectsCleanly } from '../../helpers/config-fuzz.js';
 
 describe('parseHaproxyConfig under hostile input (issue 7, fuzzing)', () => {
   it('returns or throws an LbError with line numbers for arbitrary strings', () => {

@@ -1,0 +1,115 @@
+import type net from 'node:net';
+import { invalidArg } from '../errors.js';
+import * as v from '../internal/validate.js';
+import { CONNECT_DEFAULTS, CONNECT_POLICY_KEYS, type ConnectPolicyOptions } from '../dial/dialer.js';
+
+/** Options of {@link TcpProxy}: the connect policy (shared with `balancer.connect()`) plus the proxy's own. */
+export interface TcpProxyOptions extends ConnectPolicyOptions {
+  /**
+   * Client-side inactivity timeout, ms (HAProxy `timeout client`): no byte read from or written to the
+   * client for this long ends the connection (`cD`; `cQ`/`cC` while queued or connecting). `Infinity` = none,
+   * as HAProxy without the setting. Inactivity timeouts are checked by one sweep per proxy every
+   * min(timeout / 8, 500 ms): they fire up to a quarter of the timeout (at most 1 s) late, never early.
+   * @defaultValue Infinity
+   */
+  readonly timeoutClientMs?: number;
+  /** Server-side inactivity timeout, ms (HAProxy `timeout server`; ends with `sD`). @defaultValue Infinity */
+  readonly timeoutServerMs?: number;
+  /**
+   * Once connected, replaces both inactivity timeouts (HAProxy `timeout tunnel`). `undefined` keeps them.
+   * @defaultValue undefined
+   */
+  readonly timeoutTunnelMs?: number;
+  /** Send a PROXY protocol header to the server before any client byte (HAProxy `send-proxy`, `send-proxy-v2`). @defaultValue false */
+  readonly sendProxy?: 'v1' | 'v2' | false;
+  /** `'shutdown-sessions'`: when a server goes down (health or maintenance), cut its connections (`DD`). @defaultValue 'none' */
+  readonly onMarkedDown?: 'none' | 'shutdown-sessions';
+  /**
+   * `'shutdown-backup-sessions'`: when an active server with a weight comes up, cut every connection on a
+   * backup server (`UD`), so clients reconnect to the active servers. @defaultValue 'none'
+   */
+  readonly onMarkedUp?: 'none' | 'shutdown-backup-sessions';
+  /** Disable Nagle's algorithm on both sockets, as a proxy relaying small messages wants. @defaultValue true */
+  readonly noDelay?: boolean;
+  /** Affinity key for the hash strategies, from the accepted socket (tenant by port, SNI peeked elsewhere…). @defaultValue none: the client address is used */
+  readonly key?: (socket: net.Socket) => string | number | undefined;
+}
+
+/** Default values of {@link TcpProxyOptions}. */
+export const TCP_PROXY_DEFAULTS = Object.freeze({
+  ...CONNECT_DEFAULTS,
+  timeoutClientMs: Infinity,
+  timeoutServerMs: Infinity,
+  timeoutTunnelMs: undefined,
+  sendProxy: false as const,
+  onMarkedDown: 'none' as const,
+  onMarkedUp: 'none' as const,
+  noDelay: true,
+});
+
+/** @internal The keys of {@link TcpProxyOptions}, for option validation. */
+export const TCP_PROXY_OPTION_KEYS = [
+  ...CONNECT_POLICY_KEYS,
+  'timeoutClientMs', 'timeoutServerMs', 'timeoutTunnelMs', 'sendProxy', 'onMarkedDown', 'onMarkedUp', 'noDelay', 'key',
+] as const;
+
+/** Options of {@link TcpProxy.listen}. */
+export interface ProxyListenOptions {
+  /** @defaultValue 0 (any free port) */
+  readonly port?: number;
+  /** @defaultValue all interfaces, as `net.Server.listen` */
+  readonly host?: string;
+  /** Accept queue length. @defaultValue Node's (511) */
+  readonly backlog?: number;
+  /** Listen on IPv6 only. @defaultValue false */
+  readonly ipv6Only?: boolean;
+}
+
+/** Options of {@link TcpProxy.close}. */
+export interface ProxyCloseOptions {
+  /** After this many ms, connections still open are destroyed (`KD`). @defaultValue Infinity */
+  readonly deadlineMs?: number;
+}
+
+const LISTEN_KEYS = ['port', 'host', 'backlog', 'ipv6Only'] as const;
+
+/** @internal The per-connection settings of a proxy, validated. */
+export interface SessionSettings {
+  /** Client inactivity timeout, ms; `Infinity` = none. */
+  readonly timeoutClientMs: number;
+  /** Server inactivity timeout, ms; `Infinity` = none. */
+  readonly timeoutServerMs: number;
+  /** Replaces both once connected, when set. */
+  readonly timeoutTunnelMs: number | undefined;
+  readonly sendProxy: 'v1' | 'v2' | undefined;
+  readonly noDelay: boolean;
+}
+
+/** @internal Validates the session part of the proxy's options (the caller checks for unknown keys). */
+export function resolveSessionSettings(o: Record<string, unknown>): SessionSettings {
+  const tunnel = o['timeoutTunnelMs'];
+  const sendProxy = o['sendProxy'] ?? TCP_PROXY_DEFAULTS.sendProxy;
+  if (sendProxy !== false && sendProxy !== 'v1' && sendProxy !== 'v2') throw invalidArg('sendProxy', "must be 'v1', 'v2' or false", sendProxy);
+  return Object.freeze({
+    timeoutClientMs: positiveDuration('timeoutClientMs', o['timeoutClientMs'] ?? TCP_PROXY_DEFAULTS.timeoutClientMs),
+    timeoutServerMs: positiveDuration('timeoutServerMs', o['timeoutServerMs'] ?? TCP_PROXY_DEFAULTS.timeoutServerMs),
+    timeoutTunnelMs: tunnel === undefined ? undefined : positiveDuration('timeoutTunnelMs', tunnel),
+    sendProxy: sendProxy === false ? undefined : sendProxy,
+    noDelay: v.boolean('noDelay', o['noDelay'] ?? TCP_PROXY_DEFAULTS.noDelay),
+  });
+}
+
+/** @internal Validated {@link ProxyListenOptions}, as `net.Server.listen` takes them. */
+export function resolveListenOptions(options: ProxyListenOptions): net.ListenOptions {
+  const o = v.plainObject('listen options', options);
+  v.knownKeys('listen options', o, LISTEN_KEYS);
+  const port = v.integerInRange('port', o['port'] ?? 0, 0, 65535);
+  const host = o['host'] === undefined ? undefined : v.nonEmptyString('host', o['host']);
+  const backlog = o['backlog'] === undefined ? undefined : v.positiveInteger('backlog', o['backlog']);
+  const ipv6Only = v.boolean('ipv6Only', o['ipv6Only'] ?? false);
+  return { port, host, backlog, ipv6Only };
+}
+
+function positiveDuration(field: string, value: unknown): number {
+  return v.durationMs(field, value, { allowInfinite: true, allowZero: false });
+}
