@@ -21,7 +21,7 @@ export const LAYERS: readonly (readonly [name: string, patterns: readonly string
   ['health', ['health/']],
   ['leases', ['lease.ts', 'wait-queue.ts', 'diagnostics-messages.ts']],
   ['dial (outbound)', ['dial/']],
-  ['balancer', ['balancer.ts']],
+  ['balancer', ['candidate-group.ts', 'balancer-options.ts', 'balancer.ts']],
   ['proxy (inbound)', ['proxy/']],
   ['faces', ['discovery/', 'metrics/', 'testing/', 'resilience/']],
   ['integrations', ['adapters/', 'xds/', 'etcd/']],

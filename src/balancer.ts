@@ -1,71 +1,24 @@
 import { EventEmitter } from 'eventemitter3';
 import type net from 'node:net';
+import {
+  type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, resolveBalancerOptions, validateAcquire,
+} from './balancer-options.js';
+import { CandidateGroup } from './candidate-group.js';
 import type { Clock } from './clock.js';
+import type { BalancedSocket } from './dial/balanced-socket.js';
 import { type BalancedConnectOptions, connect as balancedConnect, createConnection as balancedCreateConnection } from './dial/connect.js';
 import { publishPick, publishQueueLeave } from './diagnostics.js';
-import { LbError, invalidArg } from './errors.js';
-import { MutablePickContext, normaliseExclude } from './strategies/internal/pick-context.js';
-import * as v from './internal/validate.js';
-import { type Waiter, WaitQueues } from './wait-queue.js';
+import { LbError } from './errors.js';
 import { type AcquireOptions, type Closable, type Lease, LeaseImpl, type LeaseRequest, type LeaseSource } from './lease.js';
+import type { LbState, Pool } from './pool.js';
+import type { Server } from './server.js';
+import { MutablePickContext } from './strategies/internal/pick-context.js';
+import type { Strategy } from './strategies/strategy.js';
+import { type Waiter, WaitQueues } from './wait-queue.js';
 
 export type { AcquireOptions } from './lease.js';
-import type { LbState, Pool } from './pool.js';
-import type { BalancedSocket } from './dial/balanced-socket.js';
-import type { Server } from './server.js';
-import { type StrategySpec, createStrategy } from './strategies/index.js';
-import type { ServerGroup, Strategy } from './strategies/strategy.js';
-
-/** Options of {@link Balancer}. */
-export interface BalancerOptions {
-  /**
-   * The algorithm: a built-in name (`'roundrobin'`, `'static-rr'`, `'leastconn'`, `'first'`, `'source'`,
-   * `'random'`, `'swrr'`, `'p2c'`), a built-in with options (`{ name: 'source', hashType: 'consistent' }`),
-   * or your own {@link Strategy} object. @defaultValue 'roundrobin'
-   */
-  readonly strategy?: StrategySpec | Strategy;
-  /**
-   * How long a caller may wait in the queue when every usable server is at `maxconn`, in ms
-   * (HAProxy `timeout queue`; HAProxy's default is `timeout connect`, which is unset by default).
-   * `Infinity` waits forever. @defaultValue 10000
-   */
-  readonly timeoutQueueMs?: number;
-  /** Source of time for queue timeouts. @defaultValue the pool's clock */
-  readonly clock?: Clock;
-  /** Uniform random numbers in [0, 1) for the random strategies. @defaultValue Math.random */
-  readonly random?: () => number;
-}
-
-/** Default values of {@link BalancerOptions}. */
-export const BALANCER_DEFAULTS = Object.freeze({
-  strategy: 'roundrobin' as const,
-  timeoutQueueMs: 10_000,
-});
-
-/** Events of a {@link Balancer}. */
-export interface BalancerEvents {
-  /** A lease was granted. `queuedMs` is 0 when it was granted without waiting. */
-  'lease:acquire': [lease: Lease];
-  /** A lease was released. */
-  'lease:release': [lease: Lease];
-  /** A caller started waiting: `where` is the balancer's queue or a server's own queue. */
-  'queue:enter': [where: 'balancer' | Server];
-  /** A queued caller gave up: timeout, abort, or close. */
-  'queue:leave': [reason: 'timeout' | 'abort' | 'closed' | 'no-server'];
-}
-
-/** Plain-JSON counters of a balancer. */
-export interface BalancerStats {
-  readonly strategy: string;
-  readonly activeLeases: number;
-  readonly totalLeases: number;
-  readonly queued: number;
-  readonly maxQueued: number;
-  readonly queueTimeouts: number;
-}
-
-const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random'] as const;
-const ACQUIRE_KEYS = ['clientAddress', 'key', 'exclude', 'signal', 'bindTo', 'timeoutQueueMs'] as const;
+export { BALANCER_DEFAULTS } from './balancer-options.js';
+export type { BalancerEvents, BalancerOptions, BalancerStats } from './balancer-options.js';
 
 /**
  * Joins a {@link Pool} and a {@link Strategy}: picks a server for each new connection and hands out
@@ -96,8 +49,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly #onLimits: (server: Server) => void;
   readonly #onRemoved: (server: Server) => void;
   readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
-  #group: ServerGroup = 'active';
-  readonly #fbck: Server[] = [];
+  readonly #group = new CandidateGroup();
   #seq = 0;
   #activeLeases = 0;
   #totalLeases = 0;
@@ -108,19 +60,13 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
 
   constructor(pool: Pool, options: BalancerOptions = {}) {
     super();
-    if (pool === null || typeof pool !== 'object' || typeof (pool as Partial<Pool>).activeUsable !== 'object') {
-      throw invalidArg('pool', 'must be a Pool', pool);
-    }
-    const o = v.plainObject('balancer options', options);
-    v.knownKeys('balancer options', o, OPTION_KEYS);
+    const o = resolveBalancerOptions(pool, options);
     this.pool = pool;
     this.#queues = new WaitQueues((server, delta) => pool._queueChanged(server, delta));
-    this.strategy = resolveStrategy(o['strategy'] ?? BALANCER_DEFAULTS.strategy);
-    this.timeoutQueueMs = v.durationMs('timeoutQueueMs', o['timeoutQueueMs'] ?? BALANCER_DEFAULTS.timeoutQueueMs, { allowInfinite: true });
-    this.#clock = (o['clock'] as Clock | undefined) ?? pool.clock;
-    const random = o['random'] ?? Math.random;
-    if (typeof random !== 'function') throw invalidArg('random', 'must be a function returning numbers in [0, 1)', random);
-    this.#ctx = new MutablePickContext(random as () => number);
+    this.strategy = o.strategy;
+    this.timeoutQueueMs = o.timeoutQueueMs;
+    this.#clock = o.clock;
+    this.#ctx = new MutablePickContext(o.random);
 
     this.strategy.reset?.(pool.activeUsable, pool.backupUsable);
     this.#onLb = (server, previous) => this.#followLb(server, previous);
@@ -252,24 +198,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
 
   #validateAcquire(options: AcquireOptions): LeaseRequest {
     if (this.#closed) throw closedError();
-    const o = v.plainObject('acquire options', options);
-    v.knownKeys('acquire options', o, ACQUIRE_KEYS);
-    const { clientAddress, key, signal } = v.affinity(o);
-    if (signal?.aborted) throw new LbError('ERR_LB_ABORTED', 'acquire was aborted before it started', { cause: signal.reason });
-    const bindTo = o['bindTo'];
-    if (bindTo !== undefined && (typeof bindTo !== 'object' || bindTo === null || typeof (bindTo as Closable).once !== 'function')) {
-      throw invalidArg('bindTo', "must have a once('close', …) method, such as a net.Socket", bindTo);
-    }
-    const timeoutQueueMs =
-      o['timeoutQueueMs'] === undefined ? undefined : v.durationMs('timeoutQueueMs', o['timeoutQueueMs'], { allowInfinite: true });
-    return {
-      clientAddress,
-      key,
-      exclude: normaliseExclude(o['exclude']),
-      signal,
-      bindTo: bindTo as Closable | undefined,
-      timeoutQueueMs,
-    };
+    return validateAcquire(options);
   }
 
   /**
@@ -281,13 +210,14 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     if (!pool.available) throw noServer(pool);
     const strategy = this.strategy;
     if (this.#queues.sharedSize > 0 && strategy.queueBehindWaiters !== false && strategy.usesServerQueues !== true) return undefined;
-    const candidates = this.#candidates();
+    const group = this.#group;
+    const candidates = group.candidates(pool);
     let server: Server | undefined;
-    if (candidates === this.#fbck) {
+    if (group.firstBackupOnly) {
       server = candidates[0];
     } else {
       const ctx = this.#ctx;
-      ctx.group = this.#group;
+      ctx.group = group.group;
       ctx.clientAddress = o.clientAddress;
       ctx.key = o.key;
       ctx.exclude = o.exclude;
@@ -394,7 +324,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
    */
   #dispatch(server: Server): void {
     if (this.#closed) return;
-    const shared = this.pool.has(server) && server.usable && isCandidateGroup(this.pool, server);
+    const shared = this.pool.has(server) && server.usable && CandidateGroup.includes(this.pool, server);
     for (;;) {
       if (server.maxconn > 0 && server.currentConnections >= server.maxconn) return;
       const w = this.#queues.nextFor(server, shared);
@@ -413,7 +343,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged?.(server, previous.effectiveWeight);
     if (this.#closed) return;
     if (now) {
-      if (this.#queues.size > 0) for (const candidate of this.#candidates()) this.#dispatch(candidate);
+      if (this.#queues.size > 0) for (const candidate of this.#group.candidates(this.pool)) this.#dispatch(candidate);
     } else if (!server.usable && server.adminState !== 'drain') {
       this.#requeueFrom(server);
     }
@@ -422,44 +352,9 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   /** Moves the callers queued on a server that went away or down back to the balancer's queue, in age order. */
   #requeueFrom(server: Server): void {
     if (!this.#queues.moveToShared(server)) return;
-    for (const candidate of this.#candidates()) this.#dispatch(candidate);
-  }
-
-  /** The candidate group for the next pick (HAProxy §2.2); `#fbck` is reused so picking allocates nothing. */
-  #candidates(): readonly Server[] {
-    const pool = this.pool;
-    if (pool.activeUsable.length > 0) {
-      this.#group = 'active';
-      return pool.activeUsable;
-    }
-    this.#group = 'backup';
-    if (pool.allBackups) return pool.backupUsable;
-    const first = pool.backupUsable[0];
-    if (first === undefined) return EMPTY;
-    this.#fbck[0] = first;
-    return this.#fbck;
+    for (const candidate of this.#group.candidates(this.pool)) this.#dispatch(candidate);
   }
 }
 
-const EMPTY: readonly Server[] = Object.freeze([]);
 /** A caller awaits this timer: it must keep the process alive. */
 const KEEP_ALIVE = Object.freeze({ keepAlive: true });
-
-function isCandidateGroup(pool: Pool, server: Server): boolean {
-  if (!server.backup) return true;
-  if (pool.activeUsable.length > 0) return false;
-  return pool.allBackups || pool.backupUsable[0] === server;
-}
-
-function closedError(): LbError {
-  return new LbError('ERR_LB_CLOSED', 'the balancer is closed');
-}
-
-function noServer(pool: Pool): LbError {
-  return new LbError('ERR_LB_NO_SERVER', `pool ${JSON.stringify(pool.name)} has no usable server`, { details: { pool: pool.name } });
-}
-
-function resolveStrategy(value: unknown): Strategy {
-  if (typeof value === 'object' && value !== null && typeof (value as Strategy).pick === 'function') return value as Strategy;
-  return createStrategy(value as StrategySpec);
-}

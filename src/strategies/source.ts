@@ -3,7 +3,7 @@ import type { Server } from '../server.js';
 import { GroupRings } from './internal/chash-ring.js';
 import { addressKey, fullHash, sdbmHash } from './internal/hash.js';
 import { MapState } from './internal/map-table.js';
-import type { PickContext, ServerGroup, Strategy } from './strategy.js';
+import type { PickContext, Strategy } from './strategy.js';
 
 /** Options of {@link SourceHash}. */
 export interface SourceHashOptions {

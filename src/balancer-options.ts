@@ -1,0 +1,122 @@
+import type { Clock } from './clock.js';
+import { LbError, invalidArg } from './errors.js';
+import * as v from './internal/validate.js';
+import type { AcquireOptions, Closable, Lease, LeaseRequest } from './lease.js';
+import type { Pool } from './pool.js';
+import type { Server } from './server.js';
+import { type StrategySpec, createStrategy } from './strategies/index.js';
+import { normaliseExclude } from './strategies/internal/pick-context.js';
+import type { Strategy } from './strategies/strategy.js';
+
+/** Options of {@link Balancer}. */
+export interface BalancerOptions {
+  /**
+   * The algorithm: a built-in name (`'roundrobin'`, `'static-rr'`, `'leastconn'`, `'first'`, `'source'`,
+   * `'random'`, `'swrr'`, `'p2c'`), a built-in with options (`{ name: 'source', hashType: 'consistent' }`),
+   * or your own {@link Strategy} object. @defaultValue 'roundrobin'
+   */
+  readonly strategy?: StrategySpec | Strategy;
+  /**
+   * How long a caller may wait in the queue when every usable server is at `maxconn`, in ms
+   * (HAProxy `timeout queue`; HAProxy's default is `timeout connect`, which is unset by default).
+   * `Infinity` waits forever. @defaultValue 10000
+   */
+  readonly timeoutQueueMs?: number;
+  /** Source of time for queue timeouts. @defaultValue the pool's clock */
+  readonly clock?: Clock;
+  /** Uniform random numbers in [0, 1) for the random strategies. @defaultValue Math.random */
+  readonly random?: () => number;
+}
+
+/** Default values of {@link BalancerOptions}. */
+export const BALANCER_DEFAULTS = Object.freeze({
+  strategy: 'roundrobin' as const,
+  timeoutQueueMs: 10_000,
+});
+
+/** Events of a {@link Balancer}. */
+export interface BalancerEvents {
+  /** A lease was granted. `queuedMs` is 0 when it was granted without waiting. */
+  'lease:acquire': [lease: Lease];
+  /** A lease was released. */
+  'lease:release': [lease: Lease];
+  /** A caller started waiting: `where` is the balancer's queue or a server's own queue. */
+  'queue:enter': [where: 'balancer' | Server];
+  /** A queued caller gave up: timeout, abort, or close. */
+  'queue:leave': [reason: 'timeout' | 'abort' | 'closed' | 'no-server'];
+}
+
+/** Plain-JSON counters of a balancer. */
+export interface BalancerStats {
+  readonly strategy: string;
+  readonly activeLeases: number;
+  readonly totalLeases: number;
+  readonly queued: number;
+  readonly maxQueued: number;
+  readonly queueTimeouts: number;
+}
+
+const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random'] as const;
+const ACQUIRE_KEYS = ['clientAddress', 'key', 'exclude', 'signal', 'bindTo', 'timeoutQueueMs'] as const;
+
+/** @internal Validated {@link BalancerOptions}. */
+export interface ResolvedBalancerOptions {
+  readonly strategy: Strategy;
+  readonly timeoutQueueMs: number;
+  readonly clock: Clock;
+  readonly random: () => number;
+}
+
+/** @internal Validates the options of a Balancer over `pool`, once, in its constructor. */
+export function resolveBalancerOptions(pool: Pool, options: BalancerOptions): ResolvedBalancerOptions {
+  if (pool === null || typeof pool !== 'object' || typeof (pool as Partial<Pool>).activeUsable !== 'object') {
+    throw invalidArg('pool', 'must be a Pool', pool);
+  }
+  const o = v.plainObject('balancer options', options);
+  v.knownKeys('balancer options', o, OPTION_KEYS);
+  const random = o['random'] ?? Math.random;
+  if (typeof random !== 'function') throw invalidArg('random', 'must be a function returning numbers in [0, 1)', random);
+  return {
+    strategy: resolveStrategy(o['strategy'] ?? BALANCER_DEFAULTS.strategy),
+    timeoutQueueMs: v.durationMs('timeoutQueueMs', o['timeoutQueueMs'] ?? BALANCER_DEFAULTS.timeoutQueueMs, { allowInfinite: true }),
+    clock: (o['clock'] as Clock | undefined) ?? pool.clock,
+    random: random as () => number,
+  };
+}
+
+/** @internal Validates the options of one public `acquire()`/`tryAcquire()` call into a {@link LeaseRequest}. */
+export function validateAcquire(options: AcquireOptions): LeaseRequest {
+  const o = v.plainObject('acquire options', options);
+  v.knownKeys('acquire options', o, ACQUIRE_KEYS);
+  const { clientAddress, key, signal } = v.affinity(o);
+  if (signal?.aborted) throw new LbError('ERR_LB_ABORTED', 'acquire was aborted before it started', { cause: signal.reason });
+  const bindTo = o['bindTo'];
+  if (bindTo !== undefined && (typeof bindTo !== 'object' || bindTo === null || typeof (bindTo as Closable).once !== 'function')) {
+    throw invalidArg('bindTo', "must have a once('close', …) method, such as a net.Socket", bindTo);
+  }
+  const timeoutQueueMs =
+    o['timeoutQueueMs'] === undefined ? undefined : v.durationMs('timeoutQueueMs', o['timeoutQueueMs'], { allowInfinite: true });
+  return {
+    clientAddress,
+    key,
+    exclude: normaliseExclude(o['exclude']),
+    signal,
+    bindTo: bindTo as Closable | undefined,
+    timeoutQueueMs,
+  };
+}
+
+/** @internal */
+export function closedError(): LbError {
+  return new LbError('ERR_LB_CLOSED', 'the balancer is closed');
+}
+
+/** @internal */
+export function noServer(pool: Pool): LbError {
+  return new LbError('ERR_LB_NO_SERVER', `pool ${JSON.stringify(pool.name)} has no usable server`, { details: { pool: pool.name } });
+}
+
+function resolveStrategy(value: unknown): Strategy {
+  if (typeof value === 'object' && value !== null && typeof (value as Strategy).pick === 'function') return value as Strategy;
+  return createStrategy(value as StrategySpec);
+}
