@@ -113,8 +113,8 @@ export function circles(g: Map<string, string[]>): string[][] {
   return out;
 }
 
-function main(): void {
-  const g = graph();
+/** Every breach of the rules: a file in no layer, an import of a missing file or of a higher layer, a circle. */
+export function layerProblems(g: Map<string, string[]> = graph()): string[] {
   const problems: string[] = [];
   for (const [file, targets] of g) {
     const from = layerOf(file);
@@ -126,6 +126,12 @@ function main(): void {
     }
   }
   for (const c of circles(g)) problems.push(`import circle: ${c.join(' -> ')}`);
+  return problems;
+}
+
+function main(): void {
+  const g = graph();
+  const problems = layerProblems(g);
   if (process.argv.includes('--list')) {
     LAYERS.forEach(([name], i) => {
       const files = [...g.keys()].filter((f) => layerOf(f) === i).sort();
