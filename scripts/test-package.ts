@@ -9,7 +9,8 @@
  * 3. (a) import every `exports` entry from plain ESM; (b) type-check scripts/package-test/consumer.ts and a file
  *    importing every entry under `strict` with `skipLibCheck: false`, with `node16` and with `bundler`
  *    resolution, and walk the declarations for `any` in exported signatures; (c) run the installed `switchyard`:
- *    `npx switchyard -c -f haproxy.cfg` (the walk-through configuration), `npx switchyard -v`.
+ *    `npx switchyard -c -f haproxy.cfg` (the walk-through configuration), `npx switchyard --version`,
+ *    `node_modules/.bin/switchyard --help`.
  *
  * Prints one line per check and exits 1 when any failed. The temporary directories are removed in every case.
  */
@@ -204,7 +205,8 @@ async function main(): Promise<void> {
   copyFileSync(join(ROOT, 'examples', 'haproxy.cfg'), join(project, 'haproxy.cfg'));
   const npxEnv = { ...process.env, npm_config_yes: 'false', npm_config_offline: 'true' };
   const checked = run(npx, ['switchyard', '-c', '-f', 'haproxy.cfg'], project, npxEnv);
-  const version = run(npx, ['switchyard', '-v'], project, npxEnv);
+  const version = run(npx, ['switchyard', '--version'], project, npxEnv);
+  const help = run(join(project, 'node_modules', '.bin', 'switchyard'), ['--help'], project);
 
   const t0 = performance.now();
   const options = ts.convertCompilerOptionsFromJson(configs['node16'], project).options;
@@ -225,5 +227,8 @@ async function main(): Promise<void> {
   check(c.code === 0 && c.stdout === 'Configuration file is valid\n' && c.stderr === '',
     'npx switchyard -c -f haproxy.cfg: "Configuration file is valid", exit 0', JSON.stringify(c));
   const v = await version;
-  check(v.code === 0 && v.stdout.startsWith(`switchyard version ${pkg.version} `), `npx switchyard -v: ${v.stdout.split('\n')[0] ?? ''}`, JSON.stringify(v));
+  check(v.code === 0 && v.stdout.startsWith(`switchyard version ${pkg.version} `), `npx switchyard --version: ${v.stdout.split('\n')[0] ?? ''}`, JSON.stringify(v));
+  const h = await help;
+  check(h.code === 0 && h.stdout.includes('Usage : switchyard') && h.stdout.includes('SIGHUP') && h.stdout.includes('show servers state'),
+    'node_modules/.bin/switchyard --help: usage, signals and runtime API on stdout, exit 0', JSON.stringify(h));
 }

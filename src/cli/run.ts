@@ -2,7 +2,8 @@
  * `switchyard -f <file>`: runs a configuration in the foreground, as `haproxy -db -f <file>` does. Config
  * warnings are printed like HAProxy's, state changes and traffic lines go where the `log` lines say, the
  * runtime API answers on the `stats socket`s. Stops on SIGTERM/SIGINT (graceful, bounded), SIGUSR1 (HAProxy's
- * soft stop: stop listening, finish every live connection, exit).
+ * soft stop: stop listening, finish every live connection, exit); SIGHUP dumps every server's state to the log,
+ * as HAProxy does, and keeps running.
  */
 import type net from 'node:net';
 import { LbError } from '../errors.js';
@@ -13,10 +14,11 @@ import { type ConfigDiagnostic, formatDiagnostic } from '../haproxy/config/diagn
 import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
 import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
 import type { HaproxyConfig } from '../haproxy/config/types.js';
+import { dumpServersStates } from '../haproxy/runtime/servers-dump.js';
 import { statsPageOf } from '../stats/from-config.js';
 
 /** The signals the run mode handles. */
-export type RunSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';
+export type RunSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1' | 'SIGHUP';
 
 /** Where a run writes and how it hears signals (injected by tests). */
 export interface RunIo {
@@ -43,6 +45,14 @@ export interface RunOptions {
 
 /** After SIGTERM/SIGINT, connections still open after this long are cut. A second signal cuts them at once. */
 export const STOP_DEADLINE_MS = 5000;
+
+/** The signals and what each does, for `--help` and the docs. */
+export const RUN_SIGNALS: readonly (readonly [RunSignal, string])[] = [
+  ['SIGTERM', `graceful stop: stop listening, let connections finish for up to ${STOP_DEADLINE_MS / 1000} s, then cut them (exit 0)`],
+  ['SIGINT', 'same as SIGTERM; a second SIGTERM or SIGINT cuts the connections at once'],
+  ['SIGUSR1', 'soft stop: stop listening, wait for every live connection however long, exit 0'],
+  ['SIGHUP', "dump every server's state to stderr and the log targets, keep running"],
+];
 
 /** Runs the configuration until a signal stops it; resolves with the exit status. Never throws for bad input. */
 export async function runConfigFiles(paths: readonly string[], io: RunIo, options: RunOptions): Promise<number> {
@@ -120,6 +130,7 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     unsubscribe.push(io.onSignal('SIGTERM', () => stop(false)));
     unsubscribe.push(io.onSignal('SIGINT', () => stop(false)));
     unsubscribe.push(io.onSignal('SIGUSR1', () => stop(true)));
+    unsubscribe.push(io.onSignal('SIGHUP', () => dumpServersStates(instance)));
   });
   return 0;
 }
