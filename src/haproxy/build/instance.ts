@@ -239,8 +239,8 @@ export class HaproxyInstance {
         });
         await new Promise<void>((resolve, reject) => {
           server.once('error', (err: NodeJS.ErrnoException) => {
-            const reason = err.code === 'EADDRINUSE' ? 'Address already in use' : err.code === 'EACCES' ? 'Permission denied' : err.message;
-            reject(new LbError('ERR_LB_INVALID_STATE', `Starting ${section.kind === 'listen' ? 'proxy' : 'frontend'} ${section.name}: cannot bind socket (${reason}) [${bind.host}:${port}]`, { cause: err }));
+            const failure = { at: bind.source, proxyType: section.kind === 'listen' ? 'proxy' : 'frontend', proxyName: section.name, address: { kind: 'tcp', host: bind.host, port } } as const;
+            reject(new LbError('ERR_LB_INVALID_STATE', formatBindFailure(failure, err), { cause: err }));
           });
           server.listen({ host: bind.host, port }, () => resolve());
         });
