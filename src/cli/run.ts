@@ -95,44 +95,48 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     statsPage: statsPageOf,
     ...(options.debug ? { onAccept: (f: HaproxyFrontend, socket: net.Socket) => trace(io, f, socket, traceId++) } : {}),
   });
+  let stopped!: () => void;
+  const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
+  let stopping = false;
+  const stop = (soft: boolean): void => {
+    if (stopping) {
+      // A second signal: stop waiting for connections.
+      instance.destroy();
+      return;
+    }
+    stopping = true;
+    if (soft) {
+      for (const f of instance.frontends.values()) {
+        const fe = f.proxy.stats().total;
+        const be = f.kind === 'listen' ? (f.backend?.balancer.stats().totalLeases ?? 0) : 0;
+        instance._warnAndLog(f.name, `Proxy ${f.name} stopped (cumulated conns: FE: ${fe}, BE: ${be}).`);
+      }
+    }
+    // close() waits for a start() in progress, so a signal during start-up stops what it started.
+    instance.close(soft ? {} : { deadlineMs: STOP_DEADLINE_MS }).then(stopped, stopped);
+  };
+  // Handlers first, then listen (as HAProxy does): a signal sent as soon as the port answers must not find
+  // Node's default action, which kills the process and leaves the stats socket file behind.
+  const unsubscribe = [
+    io.onSignal('SIGTERM', () => stop(false)),
+    io.onSignal('SIGINT', () => stop(false)),
+    io.onSignal('SIGUSR1', () => stop(true)),
+    io.onSignal('SIGHUP', () => dumpServersStates(instance)),
+  ];
   try {
-    await instance.start();
-  } catch (e) {
-    err(`[ALERT]    (${pid}) : ${(e as Error).message}`);
-    err(`[ALERT]    (${pid}) : [switchyard.main()] Some protocols failed to start their listeners! Exiting.`);
-    return 1;
+    try {
+      await instance.start();
+    } catch (e) {
+      err(`[ALERT]    (${pid}) : ${(e as Error).message}`);
+      err(`[ALERT]    (${pid}) : [switchyard.main()] Some protocols failed to start their listeners! Exiting.`);
+      return 1;
+    }
+    options.started?.(instance);
+    await whenStopped;
+    return 0;
+  } finally {
+    for (const off of unsubscribe) off();
   }
-  options.started?.(instance);
-
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const unsubscribe: (() => void)[] = [];
-    const done = (): void => {
-      for (const off of unsubscribe) off();
-      resolve();
-    };
-    const stop = (soft: boolean): void => {
-      if (stopping) {
-        // A second signal: stop waiting for connections.
-        instance.destroy();
-        return;
-      }
-      stopping = true;
-      if (soft) {
-        for (const f of instance.frontends.values()) {
-          const fe = f.proxy.stats().total;
-          const be = f.kind === 'listen' ? (f.backend?.balancer.stats().totalLeases ?? 0) : 0;
-          instance._warnAndLog(f.name, `Proxy ${f.name} stopped (cumulated conns: FE: ${fe}, BE: ${be}).`);
-        }
-      }
-      instance.close(soft ? {} : { deadlineMs: STOP_DEADLINE_MS }).then(done, done);
-    };
-    unsubscribe.push(io.onSignal('SIGTERM', () => stop(false)));
-    unsubscribe.push(io.onSignal('SIGINT', () => stop(false)));
-    unsubscribe.push(io.onSignal('SIGUSR1', () => stop(true)));
-    unsubscribe.push(io.onSignal('SIGHUP', () => dumpServersStates(instance)));
-  });
-  return 0;
 }
 
 function printAlerts(io: RunIo, diagnostics: readonly ConfigDiagnostic[], notices: readonly string[]): void {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
-import type { RunSignal } from '../../src/cli/run.js';
+import { type RunSignal, runConfigFiles } from '../../src/cli/run.js';
 import { SAFETY_MS, waitFor } from '../proxy/helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/switchyard.js', import.meta.url));
@@ -167,6 +167,31 @@ describe('switchyard -f: SIGHUP and the stats socket, as HAProxy 2.6 does', () =
     }
     assert.equal(await r.done, 0);
     backend.close();
+  });
+
+  it('has every signal handler in place by the time it listens (a SIGTERM as soon as the port answers is a graceful stop)', { timeout: SAFETY_MS }, async () => {
+    const file = join(dir, 'early.cfg');
+    await writeFile(file, `${DEFAULTS}listen web\n  bind 127.0.0.1:${await freePort()}\n  server s1 127.0.0.1:1\n`);
+    const handlers = new Map<RunSignal, () => void>();
+    let subscribedWhenListening: RunSignal[] = [];
+    const io = {
+      stdout: () => {}, stderr: () => {}, pid: 99, executable: 'switchyard', version: 'x', env: {},
+      onSignal: (s: RunSignal, h: () => void) => {
+        handlers.set(s, h);
+        return () => handlers.delete(s);
+      },
+    };
+    const status = await runConfigFiles([file], io, {
+      quiet: true,
+      debug: false,
+      started: () => {
+        subscribedWhenListening = [...handlers.keys()].sort();
+        setImmediate(() => handlers.get('SIGTERM')?.());
+      },
+    });
+    assert.equal(status, 0);
+    assert.deepEqual(subscribedWhenListening, ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGUSR1']);
+    assert.equal(handlers.size, 0, 'unsubscribed at the end');
   });
 
   it('a stats socket in a missing directory: "No such file or directory" with the config line, exit 1, nothing left listening', async () => {
