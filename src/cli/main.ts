@@ -47,7 +47,7 @@ function help(version: string): string[] {
     'Runtime API, on each \'stats socket\' of the global section (echo "show stat" | socat stdio <socket>):',
     ...commandUsages().map((usage) => `        ${usage}`),
     '',
-    'For a long-lived process run node_modules/.bin/switchyard, not npx: signals sent to npx stop at npm.',
+    'For a long-lived process run node_modules/.bin/switchyard, not npx: signals sent to npx reach npm, not switchyard.',
     'See docs/haproxy.md ("Running a configuration") for a systemd unit.',
   ];
 }
@@ -65,7 +65,7 @@ function versionLines(version: string, verbose: boolean): string[] {
     ...lines,
     `Package: switchyard-lb ${version} (${dirname(fileURLToPath(new URL('../../package.json', import.meta.url)))})`,
     `Runtime: V8 ${v.v8}, libuv ${v.uv}${v.openssl === undefined ? '' : `, OpenSSL ${v.openssl}`}`,
-    'Modes: tcp',
+    'Modes: tcp (http only for a section that serves the stats page)',
     `Balance algorithms: ${BALANCE_ALGORITHMS.join(' ')}; hash-type map-based consistent`,
     'Health checks: check (TCP connect), option tcp-check, option httpchk; observe layer4',
     'Runtime API: stats socket <path>|ipv4@<host>:<port>, levels user operator admin',
