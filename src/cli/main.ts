@@ -1,11 +1,16 @@
 /**
  * The `switchyard` command: HAProxy's command line for the parts switchyard implements.
  * `-f <file>` runs a configuration in the foreground (`-d` adds HAProxy's connection trace); `-c -f <file>`
- * checks it; `-v` prints the version. `main()` returns the exit status and never calls `process.exit`.
+ * checks it; `-v` prints the version (`-vv` also the runtime and what is supported); `-h` prints the usage, the
+ * signals and the runtime API commands. `main()` returns the exit status and never calls `process.exit`.
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BALANCE_ALGORITHMS } from '../haproxy/config/keywords.js';
+import { commandUsages } from '../haproxy/runtime/commands.js';
 import { checkConfigFiles } from './check.js';
-import { type RunSignal, runConfigFiles } from './run.js';
+import { RUN_SIGNALS, type RunSignal, runConfigFiles } from './run.js';
 
 /** Where the command writes and what it knows about its process (injected by tests). */
 export interface CliIo {
@@ -19,15 +24,53 @@ export interface CliIo {
 }
 
 const USAGE = [
-  'Usage : switchyard [-f <cfgfile>]* [ -vcqdV ] [-- <cfgfile>*]',
-  '        -v displays version',
-  '        -c check mode : only check config files and exit',
+  'Usage : switchyard [-f <cfgfile>]* [ -vdVcq ] [-- <cfgfile>*]',
+  '        -v displays version ; -vv also shows the runtime and what is supported.',
+  '        -h, --help displays this help on stdout',
+  '        -f <cfgfile> reads this configuration file (repeatable: the files are one configuration)',
+  '        -c check mode : only check config files and exit (0 valid, 1 errors, 2 nothing to listen on)',
   '        -q quiet mode : don\'t display messages',
-  '        -f <cfgfile> reads this configuration file (repeatable)',
-  '        -d debug mode: trace every connection on stdout (runs in the foreground)',
+  '        -d debug mode : trace every connection on stdout',
   '        -db foreground mode (switchyard always runs in the foreground)',
-  '        -V verbose mode',
+  '        -V verbose mode (accepted: messages are shown unless -q)',
 ];
+
+/** `-h`: the usage, then what HAProxy users look up next: the signals and the runtime API. */
+function help(version: string): string[] {
+  return [
+    versionLine(version),
+    ...USAGE,
+    '',
+    'Signals (run mode):',
+    ...RUN_SIGNALS.map(([signal, what]) => `        ${signal.padEnd(8)} ${what}`),
+    '',
+    'Runtime API, on each \'stats socket\' of the global section (echo "show stat" | socat stdio <socket>):',
+    ...commandUsages().map((usage) => `        ${usage}`),
+    '',
+    'For a long-lived process run node_modules/.bin/switchyard, not npx: signals sent to npx reach npm, not switchyard.',
+    'See docs/haproxy.md ("Running a configuration") for a systemd unit.',
+  ];
+}
+
+function versionLine(version: string): string {
+  return `switchyard version ${version} - HAProxy 2.6 TCP configuration subset`;
+}
+
+/** `-v`: HAProxy's shape (version, then what it runs on); `-vv` adds the runtime and the supported subset. */
+function versionLines(version: string, verbose: boolean): string[] {
+  const lines = [versionLine(version), `Running on: Node.js ${process.version} ${process.platform} ${process.arch}`];
+  if (!verbose) return lines;
+  const v = process.versions;
+  return [
+    ...lines,
+    `Package: switchyard-lb ${version} (${dirname(fileURLToPath(new URL('../../package.json', import.meta.url)))})`,
+    `Runtime: V8 ${v.v8}, libuv ${v.uv}${v.openssl === undefined ? '' : `, OpenSSL ${v.openssl}`}`,
+    'Modes: tcp (http only for a section that serves the stats page)',
+    `Balance algorithms: ${BALANCE_ALGORITHMS.join(' ')}; hash-type map-based consistent`,
+    'Health checks: check (TCP connect), option tcp-check, option httpchk; observe layer4',
+    'Runtime API: stats socket <path>|ipv4@<host>:<port>, levels user operator admin',
+  ];
+}
 
 /** The package version, read from package.json next to `src/` or `dist/`. */
 export function packageVersion(): string {
@@ -58,7 +101,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   const files: string[] = [];
   let check = false;
   let quiet = false;
-  let version = false;
+  let version: 'short' | 'verbose' | undefined;
+  let showHelp = false;
   let debug = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -69,7 +113,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     switch (arg) {
       case '-c': check = true; break;
       case '-q': quiet = true; break;
-      case '-v': case '-vv': version = true; break;
+      case '-v': case '--version': version ??= 'short'; break;
+      case '-vv': version = 'verbose'; break;
       case '-d': debug = true; break;
       case '-db': case '-V': break;
       case '-f': {
@@ -82,17 +127,20 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         i++;
         break;
       }
-      case '-h': case '--help':
-        for (const line of USAGE) io.stderr(line);
-        return 1;
+      case '-h': case '--help': showHelp = true; break;
       default:
         io.stderr(`[ALERT]    (${io.pid}) : unknown option '${arg}'.`);
         for (const line of USAGE) io.stderr(line);
         return 1;
     }
   }
-  if (version) {
-    io.stdout(`switchyard version ${packageVersion()} - HAProxy 2.6 TCP configuration subset`);
+  // Asked for, help and version win over everything else on the line (`switchyard -f x.cfg -h` prints help).
+  if (showHelp) {
+    for (const line of help(packageVersion())) io.stdout(line);
+    return 0;
+  }
+  if (version !== undefined) {
+    for (const line of versionLines(packageVersion(), version === 'verbose')) io.stdout(line);
     return 0;
   }
   if (files.length === 0) {

@@ -2,7 +2,8 @@
  * `switchyard -f <file>`: runs a configuration in the foreground, as `haproxy -db -f <file>` does. Config
  * warnings are printed like HAProxy's, state changes and traffic lines go where the `log` lines say, the
  * runtime API answers on the `stats socket`s. Stops on SIGTERM/SIGINT (graceful, bounded), SIGUSR1 (HAProxy's
- * soft stop: stop listening, finish every live connection, exit).
+ * soft stop: stop listening, finish every live connection, exit); SIGHUP dumps every server's state to the log,
+ * as HAProxy does, and keeps running.
  */
 import type net from 'node:net';
 import { LbError } from '../errors.js';
@@ -13,10 +14,11 @@ import { type ConfigDiagnostic, formatDiagnostic } from '../haproxy/config/diagn
 import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
 import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
 import type { HaproxyConfig } from '../haproxy/config/types.js';
+import { dumpServersStates } from '../haproxy/runtime/servers-dump.js';
 import { statsPageOf } from '../stats/from-config.js';
 
 /** The signals the run mode handles. */
-export type RunSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1';
+export type RunSignal = 'SIGTERM' | 'SIGINT' | 'SIGUSR1' | 'SIGHUP';
 
 /** Where a run writes and how it hears signals (injected by tests). */
 export interface RunIo {
@@ -43,6 +45,14 @@ export interface RunOptions {
 
 /** After SIGTERM/SIGINT, connections still open after this long are cut. A second signal cuts them at once. */
 export const STOP_DEADLINE_MS = 5000;
+
+/** The signals and what each does, for `--help` and the docs. */
+export const RUN_SIGNALS: readonly (readonly [RunSignal, string])[] = [
+  ['SIGTERM', `graceful stop: stop listening, let connections finish for up to ${STOP_DEADLINE_MS / 1000} s, then cut them (exit 0)`],
+  ['SIGINT', 'same as SIGTERM; a second SIGTERM or SIGINT cuts the connections at once'],
+  ['SIGUSR1', 'soft stop: stop listening, wait for every live connection however long, exit 0'],
+  ['SIGHUP', "dump every server's state to stderr and the log targets, keep running"],
+];
 
 /** Runs the configuration until a signal stops it; resolves with the exit status. Never throws for bad input. */
 export async function runConfigFiles(paths: readonly string[], io: RunIo, options: RunOptions): Promise<number> {
@@ -85,43 +95,48 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     statsPage: statsPageOf,
     ...(options.debug ? { onAccept: (f: HaproxyFrontend, socket: net.Socket) => trace(io, f, socket, traceId++) } : {}),
   });
+  let stopped!: () => void;
+  const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
+  let stopping = false;
+  const stop = (soft: boolean): void => {
+    if (stopping) {
+      // A second signal: stop waiting for connections.
+      instance.destroy();
+      return;
+    }
+    stopping = true;
+    if (soft) {
+      for (const f of instance.frontends.values()) {
+        const fe = f.proxy.stats().total;
+        const be = f.kind === 'listen' ? (f.backend?.balancer.stats().totalLeases ?? 0) : 0;
+        instance._warnAndLog(f.name, `Proxy ${f.name} stopped (cumulated conns: FE: ${fe}, BE: ${be}).`);
+      }
+    }
+    // close() waits for a start() in progress, so a signal during start-up stops what it started.
+    instance.close(soft ? {} : { deadlineMs: STOP_DEADLINE_MS }).then(stopped, stopped);
+  };
+  // Handlers first, then listen (as HAProxy does): a signal sent as soon as the port answers must not find
+  // Node's default action, which kills the process and leaves the stats socket file behind.
+  const unsubscribe = [
+    io.onSignal('SIGTERM', () => stop(false)),
+    io.onSignal('SIGINT', () => stop(false)),
+    io.onSignal('SIGUSR1', () => stop(true)),
+    io.onSignal('SIGHUP', () => dumpServersStates(instance)),
+  ];
   try {
-    await instance.start();
-  } catch (e) {
-    err(`[ALERT]    (${pid}) : ${(e as Error).message}`);
-    err(`[ALERT]    (${pid}) : [switchyard.main()] Some protocols failed to start their listeners! Exiting.`);
-    return 1;
+    try {
+      await instance.start();
+    } catch (e) {
+      err(`[ALERT]    (${pid}) : ${(e as Error).message}`);
+      err(`[ALERT]    (${pid}) : [switchyard.main()] Some protocols failed to start their listeners! Exiting.`);
+      return 1;
+    }
+    options.started?.(instance);
+    await whenStopped;
+    return 0;
+  } finally {
+    for (const off of unsubscribe) off();
   }
-  options.started?.(instance);
-
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const unsubscribe: (() => void)[] = [];
-    const done = (): void => {
-      for (const off of unsubscribe) off();
-      resolve();
-    };
-    const stop = (soft: boolean): void => {
-      if (stopping) {
-        // A second signal: stop waiting for connections.
-        instance.destroy();
-        return;
-      }
-      stopping = true;
-      if (soft) {
-        for (const f of instance.frontends.values()) {
-          const fe = f.proxy.stats().total;
-          const be = f.kind === 'listen' ? (f.backend?.balancer.stats().totalLeases ?? 0) : 0;
-          instance._warnAndLog(f.name, `Proxy ${f.name} stopped (cumulated conns: FE: ${fe}, BE: ${be}).`);
-        }
-      }
-      instance.close(soft ? {} : { deadlineMs: STOP_DEADLINE_MS }).then(done, done);
-    };
-    unsubscribe.push(io.onSignal('SIGTERM', () => stop(false)));
-    unsubscribe.push(io.onSignal('SIGINT', () => stop(false)));
-    unsubscribe.push(io.onSignal('SIGUSR1', () => stop(true)));
-  });
-  return 0;
 }
 
 function printAlerts(io: RunIo, diagnostics: readonly ConfigDiagnostic[], notices: readonly string[]): void {

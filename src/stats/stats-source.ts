@@ -23,7 +23,7 @@ export interface AdminTarget {
   readonly dynamicWeights: boolean;
 }
 
-/** @internal The normalised source. */
+/** The normalised source (machinery of the handler: not exported by `switchyard-lb/stats`, but named by `applyAction`'s declaration, so not stripped). */
 export interface ResolvedSource {
   /** `pid` in the page header. */
   readonly pid: number;

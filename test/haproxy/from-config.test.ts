@@ -146,12 +146,14 @@ backend be
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('rejects start() and releases everything when a bind address is taken', async () => {
-    const taken = net.createServer().listen(0, '127.0.0.1');
+  it('rejects start() with HAProxy 2.6\'s alert naming the bind line, and releases everything, when a bind address is taken', async () => {
+    // unref: a failed assertion below must not keep the test process alive.
+    const taken = net.createServer().listen(0, '127.0.0.1').unref();
     await once(taken, 'listening');
     const port = (taken.address() as net.AddressInfo).port;
     const haproxy = buildFromHaproxyConfig(parseHaproxyConfig(`${DEFAULTS}listen web\n  bind 127.0.0.1:${port}\n  server s1 127.0.0.1:1\n`), { warnings: false });
-    await assert.rejects(haproxy.start(), /Starting proxy web: cannot bind socket \(Address already in use\) \[127\.0\.0\.1:\d+\]/);
+    // HAProxy 2.6's alert, with the line of the `bind`: `Binding [haproxy.cfg:7] for proxy web: cannot bind socket (…) for [addr]`.
+    await assert.rejects(haproxy.start(), { code: 'ERR_LB_INVALID_STATE', message: `Binding [haproxy.cfg:7] for proxy web: cannot bind socket (Address already in use) for [127.0.0.1:${port}]` });
     assert.equal(haproxy.stopping, true);
     taken.close();
   });

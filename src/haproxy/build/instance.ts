@@ -17,7 +17,8 @@ import {
   type BackendSection, type FrontendSection, type StatsSection, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf,
   proxiesInOrder, proxyOptionsOf, queueTimeoutOf, serverOptionsOf, statsSections, strategyOf, targetBackendName,
 } from '../config/library-options.js';
-import type { HaproxyConfig } from '../config/types.js';
+import type { HaproxyConfig, LogLevel } from '../config/types.js';
+import { formatBindFailure } from '../log/bind-failure.js';
 import { formatConnectFrom } from '../log/tcplog.js';
 import { followStateLines, tcplogLine } from './instance-logs.js';
 import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
@@ -164,8 +165,9 @@ export class HaproxyInstance {
 
   /**
    * Starts everything: listens on every `bind` address, opens the `stats socket`s, starts the health checks.
-   * Rejects (after undoing what was started) when a listener cannot be opened, e.g.
-   * `Starting frontend web: cannot bind socket (Address already in use) [127.0.0.1:8080]`. Idempotent.
+   * Rejects (after undoing what was started) when a listener cannot be opened, with HAProxy 2.6's alert, e.g.
+   * `Binding [haproxy.cfg:9] for frontend web: cannot bind socket (Address already in use) for [127.0.0.1:8080]`.
+   * Idempotent.
    */
   start(): Promise<void> {
     this.#started ??= this.#start();
@@ -208,8 +210,8 @@ export class HaproxyInstance {
         server.on('error', () => {});
         await new Promise<void>((resolve, reject) => {
           const onError = (err: NodeJS.ErrnoException): void => {
-            const reason = err.code === 'EADDRINUSE' ? 'Address already in use' : err.code === 'EACCES' ? 'Permission denied' : err.message;
-            reject(new LbError('ERR_LB_INVALID_STATE', `Starting ${f.kind === 'listen' ? 'proxy' : 'frontend'} ${f.name}: cannot bind socket (${reason}) [${bind.host}:${port}]`, { cause: err }));
+            const failure = { at: bind.source, proxyType: f.kind === 'listen' ? 'proxy' : 'frontend', proxyName: f.name, address: { kind: 'tcp', host: bind.host, port } } as const;
+            reject(new LbError('ERR_LB_INVALID_STATE', formatBindFailure(failure, err), { cause: err }));
           };
           server.once('error', onError);
           server.listen({ host: bind.host, port }, () => {
@@ -237,8 +239,8 @@ export class HaproxyInstance {
         });
         await new Promise<void>((resolve, reject) => {
           server.once('error', (err: NodeJS.ErrnoException) => {
-            const reason = err.code === 'EADDRINUSE' ? 'Address already in use' : err.code === 'EACCES' ? 'Permission denied' : err.message;
-            reject(new LbError('ERR_LB_INVALID_STATE', `Starting ${section.kind === 'listen' ? 'proxy' : 'frontend'} ${section.name}: cannot bind socket (${reason}) [${bind.host}:${port}]`, { cause: err }));
+            const failure = { at: bind.source, proxyType: section.kind === 'listen' ? 'proxy' : 'frontend', proxyName: section.name, address: { kind: 'tcp', host: bind.host, port } } as const;
+            reject(new LbError('ERR_LB_INVALID_STATE', formatBindFailure(failure, err), { cause: err }));
           });
           server.listen({ host: bind.host, port }, () => resolve());
         });
@@ -310,11 +312,15 @@ export class HaproxyInstance {
     this.#log.alert(message);
   }
 
-  /** @internal A process message about a proxy: the `[WARNING]` copy on stderr and the line to the proxy's log targets. */
-  _warnAndLog(proxyName: string, message: string): void {
-    this.#log.warning(message);
+  /**
+   * @internal A process message about a proxy: the `[WARNING]` copy on stderr (unless `stderr` is false) and the
+   * line to the proxy's log targets at `level` (none when `proxyName` is undefined).
+   */
+  _warnAndLog(proxyName: string | undefined, message: string, options: { readonly level?: LogLevel; readonly stderr?: boolean } = {}): void {
+    if (options.stderr ?? true) this.#log.warning(message);
+    if (proxyName === undefined) return;
     const section = this.frontends.get(proxyName)?.config ?? this.backends.get(proxyName)?.config;
-    if (section !== undefined) this.#log.send(proxyLogTargets(section, this.config.global), 'warning', message);
+    if (section !== undefined) this.#log.send(proxyLogTargets(section, this.config.global), options.level ?? 'warning', message);
   }
 
   /** Same as {@link HaproxyInstance.close} without a deadline. */

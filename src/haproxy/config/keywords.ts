@@ -88,6 +88,12 @@ export const PROXY_KEYWORDS = [
   'timeout', 'retries', 'option', 'tcp-check', 'log', 'description', 'stats',
 ] as const;
 
+/** The `balance` algorithms switchyard runs (`random` takes an optional `(<draws>)`). */
+export const BALANCE_ALGORITHMS = ['roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random'] as const;
+
+/** `balance` algorithms HAProxy 2.6 knows that switchyard refuses: they hash HTTP or RDP data. */
+export const BALANCE_UNSUPPORTED = ['uri', 'url_param', 'hdr', 'rdp-cookie', 'hash'] as const;
+
 /** Proxy keywords HAProxy 2.6 knows that switchyard refuses, with the reason. */
 export const PROXY_UNSUPPORTED: Readonly<Record<string, string>> = Object.freeze({
   acl: 'ACLs and content switching are HTTP-mode routing, a non-goal for now',

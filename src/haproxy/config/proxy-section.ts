@@ -9,7 +9,8 @@ import { describeSection } from './line.js';
 import type { BalanceAlgorithm, ProxyTimeouts } from './types.js';
 import { suggest } from './did-you-mean.js';
 import {
-  BIND_PARAMETER_REASON, HAPROXY_TIMEOUTS, own, PROXY_HTTP_ONLY_IGNORED, PROXY_KEYWORDS, PROXY_UNSUPPORTED, SUPPORTED_TIMEOUTS,
+  BALANCE_ALGORITHMS, BALANCE_UNSUPPORTED, BIND_PARAMETER_REASON, HAPROXY_TIMEOUTS, own, PROXY_HTTP_ONLY_IGNORED, PROXY_KEYWORDS,
+  PROXY_UNSUPPORTED, SUPPORTED_TIMEOUTS,
 } from './keywords.js';
 import { parseLogTarget } from './log-keyword.js';
 import { applyOption } from './proxy-options.js';
@@ -27,8 +28,6 @@ const TIMEOUT_FIELD: Readonly<Record<(typeof SUPPORTED_TIMEOUTS)[number], keyof 
   'client-fin': 'clientFinMs', 'server-fin': 'serverFinMs',
 };
 const FRONTEND_TIMEOUTS = new Set(['client', 'client-fin']);
-const BALANCE_UNSUPPORTED = ['uri', 'url_param', 'hdr', 'rdp-cookie', 'hash'];
-const BALANCE_NAMES = ['roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random'] as const;
 
 /** Applies one statement of a proxy or defaults section to its draft. */
 export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
@@ -191,13 +190,15 @@ function bind(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): voi
 function balance(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): void {
   const word = args[0] ?? '';
   const algorithm = word.replace(/\(.*$/, '');
-  if (BALANCE_UNSUPPORTED.includes(algorithm)) {
+  if ((BALANCE_UNSUPPORTED as readonly string[]).includes(algorithm)) {
     line.alert('balance', `'balance ${algorithm}' is not supported in switchyard: it hashes HTTP or RDP data, which needs mode http or content inspection.`);
     return;
   }
-  if (!(BALANCE_NAMES as readonly string[]).includes(algorithm)) {
-    const close = suggest(algorithm, BALANCE_NAMES);
-    line.alert('balance', `balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.${close === undefined ? '' : ` Did you mean '${close}' maybe ?`}`);
+  if (!(BALANCE_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    // Only what switchyard runs is listed and suggested: pointing at an algorithm it refuses helps nobody.
+    const close = suggest(algorithm, BALANCE_ALGORITHMS);
+    const names = BALANCE_ALGORITHMS.map((n) => `'${n}'`);
+    line.alert('balance', `'balance' supports ${names.slice(0, -1).join(', ')} and ${names.at(-1) ?? ''} in switchyard (got '${algorithm}')${close === undefined ? '.' : `; did you mean '${close}' maybe ?`}`);
     return;
   }
   if (args.length > 1) {

@@ -3,11 +3,14 @@
  * connection (`echo "show stat" | socat stdio /run/haproxy.sock`), or many in `prompt` mode, at the socket's
  * `level` (`user` < `operator` < `admin`; a command above it gets `Permission denied`).
  */
-import { lstat, unlink, chmod } from 'node:fs/promises';
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import net from 'node:net';
+import { dirname } from 'node:path';
 import type { Clock, TimerHandle } from '../../clock.js';
+import { LbError } from '../../errors.js';
 import type { HaproxyInstance } from '../build/instance.js';
 import type { StatsSocket } from '../config/types.js';
+import { formatBindFailure } from '../log/bind-failure.js';
 import { type CliSession, type CommandHost, runCommand } from './commands.js';
 import { MAX_LINE_BYTES, splitCommands } from './parse.js';
 
@@ -50,18 +53,25 @@ export class RuntimeApi {
     return this.#addresses;
   }
 
-  /** Opens every listener; rejects with HAProxy's wording when one cannot be opened. */
+  /**
+   * Opens every listener; rejects with HAProxy 2.6's alert when one cannot be opened, e.g.
+   * `Binding [haproxy.cfg:2] for frontend GLOBAL: cannot bind UNIX socket (No such file or directory) [/run/x/admin.sock]`.
+   */
   async start(): Promise<void> {
     for (const s of this.#sockets) {
       const server = net.createServer((socket) => this.#accept(socket, s.level));
       server.on('error', () => {});
       const a = s.address;
-      if (a.kind === 'unix') await removeStaleSocket(a.path);
+      const failed = (err: unknown): LbError =>
+        new LbError('ERR_LB_INVALID_STATE', formatBindFailure({ at: s.source, proxyType: 'frontend', proxyName: 'GLOBAL', address: a }, err), { cause: err });
+      if (a.kind === 'unix') {
+        // Node reports a missing directory as EACCES ("permission denied"): look first, to say what HAProxy says.
+        const dirError = await directoryError(dirname(a.path));
+        if (dirError !== undefined) throw failed(dirError);
+        await removeStaleSocket(a.path);
+      }
       await new Promise<void>((resolve, reject) => {
-        const onError = (err: NodeJS.ErrnoException): void => {
-          const where = a.kind === 'unix' ? a.path : `${a.host}:${a.port}`;
-          reject(new Error(`Starting proxy GLOBAL: cannot bind socket (${err.code === 'EADDRINUSE' ? 'Address already in use' : err.message}) [${where}]`, { cause: err }));
-        };
+        const onError = (err: NodeJS.ErrnoException): void => reject(failed(err));
         server.once('error', onError);
         const done = (): void => {
           server.removeListener('error', onError);
@@ -154,6 +164,17 @@ export class RuntimeApi {
       this.#connections.delete(socket);
     });
     arm();
+  }
+}
+
+/** Why a unix socket cannot be created in `dir` (it is missing, or not a directory); undefined when it can be tried. */
+async function directoryError(dir: string): Promise<NodeJS.ErrnoException | undefined> {
+  try {
+    const st = await stat(dir);
+    if (st.isDirectory()) return undefined;
+    return Object.assign(new Error(`ENOTDIR: not a directory, '${dir}'`), { code: 'ENOTDIR' });
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
   }
 }
 

@@ -9,7 +9,8 @@ import type { HaproxyBackend, HaproxyInstance } from '../build/instance.js';
 import { serverOptionsOf } from '../config/library-options.js';
 import { type HelpEntry, usageMessage } from './help.js';
 import { splitWords, strtol } from './parse.js';
-import { showInfo, showServersState, showStat } from './views.js';
+import { type ShowInfoFormat, showInfo } from './show-info.js';
+import { showServersState, showStat } from './views.js';
 import { HAPROXY_SERVER_DEFAULTS } from '../config/draft.js';
 import { invalidNameChar } from '../config/server-line.js';
 import { parseServerKeywords } from '../config/server-keywords.js';
@@ -207,15 +208,28 @@ function showStatCommand(args: readonly string[], host: CommandHost): string {
   return showStat(host.instance, { iid, type, sid, up, noMaint });
 }
 
-/** The commands, in the order HAProxy registers them; `help` sorts them. */
+/** `show info [json|typed]`: the last form named wins, as in HAProxy; `desc` and `float` are refused. */
+function showInfoCommand(args: readonly string[], host: CommandHost): string {
+  let format: ShowInfoFormat = 'text';
+  for (const a of args.slice(2)) {
+    if (a === 'json' || a === 'typed') format = a;
+    else if (a === 'desc' || a === 'float') return `'show info ${a}' is not supported in switchyard: use the plain, typed or json form.\n`;
+  }
+  return showInfo(host.instance, host.now(), format);
+}
+
+/**
+ * The commands, in the order HAProxy registers them; `help` sorts them. A usage line lists only what switchyard
+ * does (HAProxy's `show stat [desc|json|typed]` and `set server … addr|ssl` are answered "not supported").
+ */
 const COMMANDS: readonly Command[] = [
   {
-    words: ['show', 'stat'], usage: 'show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server', level: 'user',
+    words: ['show', 'stat'], usage: 'show stat [no-maint|up]*                : report counters for each proxy and server', level: 'user',
     run: (args, host) => showStatCommand(args, host),
   },
   {
-    words: ['show', 'info'], usage: 'show info [desc|json|typed|float]*      : report information about the running process', level: 'user',
-    run: (_args, host) => showInfo(host.instance, host.now()),
+    words: ['show', 'info'], usage: 'show info [json|typed]*                 : report information about the running process', level: 'user',
+    run: (args, host) => showInfoCommand(args, host),
   },
   {
     words: ['show', 'servers', 'state'], usage: 'show servers state [<backend>]          : dump volatile server information (all or for a single backend)', level: 'user',
@@ -237,7 +251,7 @@ const COMMANDS: readonly Command[] = [
       return 'error' in f ? notFound(f) : setWeight(f.backend, f.server, args[3]);
     },
   },
-  { words: ['set', 'server'], usage: "set server <bk>/<srv> [opts]            : change a server's state, weight, address or ssl", level: 'admin', run: (args, host) => setServer(args, host) },
+  { words: ['set', 'server'], usage: "set server <bk>/<srv> [opts]            : change a server's state, health or weight", level: 'admin', run: (args, host) => setServer(args, host) },
   {
     words: ['set', 'maxconn', 'server'], usage: "set maxconn server <bk>/<srv>           : change a server's maxconn setting", level: 'admin',
     run: (args, host) => {
@@ -289,6 +303,11 @@ const COMMANDS: readonly Command[] = [
     },
   },
 ];
+
+/** Every command's usage line and the `help`/`prompt`/`quit` lines, as `help` prints them at level admin. */
+export function commandUsages(): string[] {
+  return usageMessage(COMMANDS, [], true).trimEnd().split('\n').slice(1).map((l) => l.trim());
+}
 
 /** Runs one command (the text between `;`) and returns its whole reply, final empty line included. */
 export function runCommand(text: string, host: CommandHost, session: CliSession): string {

@@ -1,9 +1,7 @@
 /**
  * What the runtime API's `show` commands print, in HAProxy 2.6's formats: `show stat` (CSV, one row per
- * frontend, server and backend, proxies in declaration order), `show servers state` (version 1 format) and
- * `show info`.
+ * frontend, server and backend, proxies in declaration order) and `show servers state` (version 1 format).
  */
-import os from 'node:os';
 import type { CheckStatus } from '../../state/check-result.js';
 import { SHOW_STAT_FIELDS, type ShowStatRecord, showStatRecords } from '../../metrics/show-stat.js';
 import type { ProxyServerTraffic, ProxyTraffic } from '../../metrics/stats-input.js';
@@ -172,43 +170,4 @@ function serverStateLine(instance: HaproxyInstance, b: HaproxyBackend, s: Server
     b.uuid, b.name, s.id, s.name, s.host, op, admin, s.weight, s.initialWeight, since, status, verdict, health, checkState, 0, 0,
     cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, checkPort, checkAddr, checkAddr, checkPort,
   ].join(' ');
-}
-
-/** `show info`: HAProxy's fields, with the values switchyard has (0 for the rest). */
-export function showInfo(instance: HaproxyInstance, nowMs: number): string {
-  const uptime = Math.max(0, Math.floor((nowMs - instance.startedAtMs) / 1000));
-  let bytesOut = 0;
-  let total = 0;
-  let listeners = 0;
-  for (const f of instance.frontends.values()) {
-    const s = f.proxy.stats();
-    bytesOut += s.bytesOut;
-    total += s.total;
-    listeners += f.addresses.length;
-  }
-  const d = Math.floor(uptime / 86_400);
-  const h = Math.floor((uptime % 86_400) / 3600);
-  const m = Math.floor((uptime % 3600) / 60);
-  const sec = uptime % 60;
-  const fields: [string, string | number][] = [
-    ['Name', 'switchyard'], ['Version', instance.version], ['Release_date', ''], ['Nbthread', 1], ['Nbproc', 1], ['Process_num', 1],
-    ['Pid', instance.pid], ['Uptime', `${d}d ${h}h${pad(m)}m${pad(sec)}s`], ['Uptime_sec', uptime],
-    ['Memmax_MB', 0], ['PoolAlloc_MB', 0], ['PoolUsed_MB', 0], ['PoolFailed', 0], ['Ulimit-n', 0], ['Maxsock', 0], ['Maxconn', 0],
-    ['Hard_maxconn', 0], ['CurrConns', instance.connections], ['CumConns', total], ['CumReq', 0], ['MaxSslConns', 0],
-    ['CurrSslConns', 0], ['CumSslConns', 0], ['Maxpipes', 0], ['PipesUsed', 0], ['PipesFree', 0], ['ConnRate', 0],
-    ['ConnRateLimit', 0], ['MaxConnRate', 0], ['SessRate', 0], ['SessRateLimit', 0], ['MaxSessRate', 0], ['SslRate', 0],
-    ['SslRateLimit', 0], ['MaxSslRate', 0], ['SslFrontendKeyRate', 0], ['SslFrontendMaxKeyRate', 0],
-    ['SslFrontendSessionReuse_pct', 0], ['SslBackendKeyRate', 0], ['SslBackendMaxKeyRate', 0], ['SslCacheLookups', 0],
-    ['SslCacheMisses', 0], ['CompressBpsIn', 0], ['CompressBpsOut', 0], ['CompressBpsRateLim', 0], ['Tasks', 0], ['Run_queue', 0],
-    ['Idle_pct', 100], ['node', os.hostname()], ['Stopping', instance.stopping ? 1 : 0], ['Jobs', instance.connections + listeners],
-    ['Unstoppable Jobs', 0], ['Listeners', listeners], ['ActivePeers', 0], ['ConnectedPeers', 0], ['DroppedLogs', 0],
-    ['BusyPolling', 0], ['FailedResolutions', 0], ['TotalBytesOut', bytesOut], ['TotalSplicdedBytesOut', 0], ['BytesOutRate', 0],
-    ['DebugCommandsIssued', 0], ['CumRecvLogs', 0], ['Build info', instance.version], ['Memmax_bytes', 0], ['PoolAlloc_bytes', 0],
-    ['PoolUsed_bytes', 0], ['Start_time_sec', Math.floor((instance.startedAt?.getTime() ?? 0) / 1000)], ['Tainted', 0],
-  ];
-  return `${fields.map(([k, value]) => `${k}: ${value}`).join('\n')}\n`;
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
 }

@@ -72,7 +72,7 @@ describe('parseHaproxyConfig: the walk-through configuration', () => {
       ['t.cfg', lineOf('chek'), 'chek'],
     ]);
     assert.match(diagnostics[2]?.text ?? '', /^\[t\.cfg:\d+\] : 'server web-test\/server2' : unknown keyword 'chek'; did you mean 'check' maybe \?$/);
-    assert.match(diagnostics[1]?.text ?? '', /Did you mean 'roundrobin' maybe \?$/);
+    assert.match(diagnostics[1]?.text ?? '', /; did you mean 'roundrobin' maybe \?$/);
   });
 
   it('maps onto Pool and createStrategy options without translation', () => {
@@ -296,6 +296,18 @@ describe('parseHaproxyConfig: frontends, backends and listens', () => {
     ]);
     assert.deepEqual([algo('balance random').balance, algo('balance random(5)').balance], [{ name: 'random', draws: 2 }, { name: 'random', draws: 5 }]);
     assert.deepEqual([algo('hash-type consistent').hashType, algo('hash-type map-based').hashType, algo('retries 0').hashType], ['consistent', 'map-based', 'map-based']);
+  });
+
+  it('lists and suggests only the balance algorithms switchyard runs, first and random included', () => {
+    const alertOf = (word: string): string => alertTexts(`${TIMEOUTS}backend b\n  balance ${word}\n`)[0] ?? '';
+    assert.equal(alertOf('roundrobbin'),
+      "parsing [t.cfg:7] : 'balance' supports 'roundrobin', 'static-rr', 'leastconn', 'first', 'source' and 'random' in switchyard (got 'roundrobbin'); did you mean 'roundrobin' maybe ?");
+    assert.match(alertOf('frist'), /; did you mean 'first' maybe \?$/);
+    assert.match(alertOf('randon'), /; did you mean 'random' maybe \?$/);
+    // 'url' is one edit from 'uri', which switchyard refuses: no suggestion, and the refused names are not listed.
+    assert.match(alertOf('url'), /\(got 'url'\)\.$/);
+    assert.doesNotMatch(alertOf('url'), /uri|url_param|hdr|rdp-cookie/);
+    assert.match(alertOf('uri'), /'balance uri' is not supported in switchyard/);
   });
 
   it('reads a listen section as a frontend and a backend of one name', () => {

@@ -119,7 +119,35 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
     assert.match(unknown, / {2}quit {36}: disconnect\n\n$/);
     assert.match(run(''), /^Unknown command\. Please enter one of the following commands only:\n/);
     const help = run('help set server');
-    assert.equal(help.split('\n')[1], "  set server <bk>/<srv> [opts]            : change a server's state, weight, address or ssl");
+    assert.equal(help.split('\n')[1], "  set server <bk>/<srv> [opts]            : change a server's state, health or weight");
+  });
+
+  it('help lists only what switchyard does: no json/typed/desc for show stat, no address or ssl for set server', () => {
+    const help = run('help');
+    assert.match(help, /^ {2}show stat \[no-maint\|up\]\* {16}: report counters for each proxy and server$/m);
+    assert.match(help, /^ {2}show info \[json\|typed\]\* {17}: report information about the running process$/m);
+    assert.doesNotMatch(help, /desc|float|address or ssl/);
+    // What the list leaves out is still answered, and says it is not supported.
+    assert.equal(run('show stat json'), "'show stat json' is not supported in switchyard: use the CSV form.\n\n");
+    assert.equal(run('show info desc'), "'show info desc' is not supported in switchyard: use the plain, typed or json form.\n\n");
+    assert.equal(run('set server fe/s1 ssl on'), "'set server <srv> ssl' is not supported in switchyard.\n\n");
+  });
+
+  it('answers show info json like HAProxy 2.6: one JSON array of typed fields, at HAProxy\'s positions', () => {
+    const reply = run('show info json');
+    assert.ok(reply.endsWith(']\n\n'), 'one line of JSON, then the empty line');
+    const fields = JSON.parse(reply) as { field: { pos: number; name: string }; processNum: number; tags: Record<string, string>; value: { type: string; value: unknown } }[];
+    const byName = new Map(fields.map((f) => [f.field.name, f]));
+    // Recorded from `show info json` on haproxy 2.6.12 (values aside).
+    assert.deepEqual(byName.get('Name'), { field: { pos: 0, name: 'Name' }, processNum: 1, tags: { origin: 'Product', nature: 'Output', scope: 'Service' }, value: { type: 'str', value: 'switchyard' } });
+    assert.deepEqual(byName.get('Pid'), { field: { pos: 6, name: 'Pid' }, processNum: 1, tags: { origin: 'Status', nature: 'Gauge', scope: 'Process' }, value: { type: 'u32', value: 7 } });
+    assert.deepEqual(byName.get('Idle_pct')?.tags, { origin: 'Metric', nature: 'Avg', scope: 'Process' });
+    assert.deepEqual([byName.get('Tasks')?.field.pos, byName.get('node')?.field.pos, byName.get('Tainted')?.field.pos], [47, 50, 71]);
+    assert.deepEqual(byName.get('TotalBytesOut')?.value.type, 'u64');
+    // The same fields as the text form, in the same order.
+    assert.deepEqual(fields.map((f) => `${f.field.name}: ${String(f.value.value)}`).join('\n'), run('show info').trimEnd());
+    assert.match(run('show info typed'), /^0\.Name\.1:POS:str:switchyard\n1\.Version\.1:POS:str:/);
+    assert.match(run('show info json typed'), /^0\.Name\.1:POS:str:/, 'the last form named wins, as in HAProxy');
   });
 
   it('never throws, whatever the bytes (fuzzed)', () => {
