@@ -1,10 +1,10 @@
 import type { Clock } from './clock.js';
-import { LbError, invalidArg } from './errors.js';
+import { LbError, describe, invalidArg } from './errors.js';
 import * as v from './internal/validate.js';
 import type { AcquireOptions, Closable, Lease, LeaseRequest } from './lease.js';
 import type { Pool } from './pool.js';
 import type { Server } from './server.js';
-import { type StrategySpec, createStrategy } from './strategies/index.js';
+import { STRATEGY_NAMES, type StrategySpec, createStrategy } from './strategies/index.js';
 import { normaliseExclude } from './strategies/internal/pick-context.js';
 import type { Strategy } from './strategies/strategy.js';
 
@@ -116,7 +116,35 @@ export function noServer(pool: Pool): LbError {
   return new LbError('ERR_LB_NO_SERVER', `pool ${JSON.stringify(pool.name)} has no usable server`, { details: { pool: pool.name } });
 }
 
+/**
+ * @internal A strategy that threw (`what` is `'threw'`, `value` the error) or returned something that is not one
+ * of its candidates (`what` says why, `value` is what it returned).
+ */
+export function strategyError(strategy: Strategy, what: string, value: unknown): LbError {
+  const name = JSON.stringify(String(strategy.name));
+  if (what === 'threw') {
+    return new LbError('ERR_LB_STRATEGY', `strategy ${name} threw in pick(): ${value instanceof Error ? value.message : String(value)}`, {
+      cause: value,
+      details: { strategy: strategy.name },
+    });
+  }
+  return new LbError('ERR_LB_STRATEGY', `strategy ${name} returned ${describeReturn(value)} from pick(), not one of its candidates: ${what}`, {
+    details: { strategy: strategy.name, reason: what },
+  });
+}
+
+function describeReturn(value: unknown): string {
+  if (typeof value === 'object' && value !== null && typeof (value as Server).name === 'string' && typeof (value as Server).snapshot === 'function') {
+    return `server ${JSON.stringify((value as Server).name)}`;
+  }
+  return describe(value);
+}
+
 function resolveStrategy(value: unknown): Strategy {
-  if (typeof value === 'object' && value !== null && typeof (value as Strategy).pick === 'function') return value as Strategy;
-  return createStrategy(value as StrategySpec);
+  if (typeof value === 'string') return createStrategy(value as StrategySpec);
+  const o = v.plainObject('strategy', value);
+  if (typeof o['pick'] === 'function') return value as Strategy;
+  // A built-in by name with options ({ name: 'source', hashType }), or an object meant as a Strategy without pick.
+  if (typeof o['name'] === 'string' && (STRATEGY_NAMES as readonly string[]).includes(o['name'])) return createStrategy(value as StrategySpec);
+  throw invalidArg('strategy.pick', 'must be a function: a Strategy object needs pick(candidates, context)', o['pick']);
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type net from 'node:net';
 import {
-  type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, resolveBalancerOptions, validateAcquire,
+  type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, resolveBalancerOptions, strategyError, validateAcquire,
 } from './balancer-options.js';
 import { CandidateGroup } from './candidate-group.js';
 import type { Clock } from './clock.js';
@@ -223,9 +223,15 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       ctx.exclude = o.exclude;
       try {
         server = this.strategy.pick(candidates, ctx);
+      } catch (err) {
+        throw strategyError(strategy, 'threw', err);
       } finally {
         ctx.exclude = undefined;
       }
+      if (server === undefined) return undefined;
+      // A strategy is user code: what it returns must be one of its candidates before anything is counted.
+      const wrong = group.rejects(pool, server);
+      if (wrong !== undefined) throw strategyError(strategy, wrong, server);
     }
     if (server === undefined) return undefined;
     if (server.full) {

@@ -32,6 +32,17 @@ export class CandidateGroup {
     return this.#first;
   }
 
+  /**
+   * Why `server` (what a strategy returned from a pick among this group) is not one of the candidates, or
+   * `undefined` when it is: a member of the pool, usable, and in the group picks are made among.
+   */
+  rejects(pool: Pool, server: Server): string | undefined {
+    if (!pool.has(server)) return `not a server of pool ${JSON.stringify(pool.name)} (removed, of another pool, or not a Server)`;
+    if (!server.usable) return `server ${JSON.stringify(server.name)} is not usable (${server.status}${server.hold === undefined ? '' : `, held ${server.hold}`})`;
+    if (!CandidateGroup.includes(pool, server)) return `server ${JSON.stringify(server.name)} is a backup and is not in the group picked from`;
+    return undefined;
+  }
+
   /** True when a usable member `server` is in the group picks are made among now. */
   static includes(pool: Pool, server: Server): boolean {
     if (!server.backup) return true;

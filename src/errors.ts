@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   ERR_LB_CONNECT_FAILED: 'could not connect to a server',
   /** An HAProxy configuration has errors; `details.diagnostics` lists each with file, line and keyword. */
   ERR_LB_CONFIG: 'the HAProxy configuration is invalid',
+  /** A listening socket could not be opened (address in use, permission denied…); `cause` is Node's error. */
+  ERR_LB_LISTEN: 'could not listen on the address',
+  /** A custom strategy threw, or returned something that is not one of the candidates it was given. */
+  ERR_LB_STRATEGY: 'the strategy failed to pick a candidate',
   /** A DNS query of service discovery failed (timeout, SERVFAIL, NXDOMAIN, malformed answer); `details.reason` says which. */
   ERR_LB_RESOLVE: 'name resolution failed',
 } as const;

@@ -312,3 +312,64 @@ describe('Balancer', () => {
     assert.equal(child.status, 0);
   });
 });
+
+describe('Balancer with a custom strategy that misbehaves', () => {
+  /** A strategy whose pick returns whatever the test says. */
+  function returning(value: () => unknown): Strategy {
+    return { name: 'rogue', pick: () => value() as Server };
+  }
+
+  function strategyFails(fn: () => unknown, reason: RegExp): void {
+    assert.throws(fn, (err: unknown) => {
+      assert.ok(LbError.is(err), `expected an LbError, got ${String(err)}`);
+      assert.equal(err.code, 'ERR_LB_STRATEGY');
+      assert.match(err.message, reason);
+      return true;
+    });
+  }
+
+  it('grants no lease and counts nothing when pick() returns a removed server, one of another pool, one in maintenance or a plain object', async () => {
+    const pool = new Pool('be', { servers: servers([1, 1, 1]) });
+    const other = new Pool('other', { servers: servers([1]) });
+    const removed = pool.get('s3');
+    pool.remove('s3');
+    pool.setAdminState('s2', 'maint');
+    const cases: [unknown, RegExp][] = [
+      [removed, /strategy "rogue" returned server "s3" from pick\(\), not one of its candidates: not a server of pool "be"/],
+      [other.get('s1'), /returned server "s1" .*not a server of pool "be"/],
+      [pool.get('s2'), /returned server "s2" .*server "s2" is not usable \(MAINT\)/],
+      [{ name: 's1' }, /returned an object from pick\(\), .*not a server of pool "be"/],
+    ];
+    for (const [value, reason] of cases) {
+      const balancer = new Balancer(pool, { strategy: returning(() => value) });
+      strategyFails(() => balancer.tryAcquire(), reason);
+      await rejectsWith(balancer.acquire(), 'ERR_LB_STRATEGY');
+      assert.equal(balancer.activeLeases, 0);
+      balancer.destroy();
+    }
+    assert.deepEqual([pool.get('s1').totalConnections, removed.totalConnections, other.get('s1').totalConnections, pool.get('s2').totalConnections], [0, 0, 0, 0]);
+  });
+
+  it('wraps an exception from pick() in ERR_LB_STRATEGY with the cause', () => {
+    const pool = new Pool('be', { servers: servers([1]) });
+    const boom = new TypeError('boom');
+    const balancer = new Balancer(pool, { strategy: returning(() => { throw boom; }) });
+    assert.throws(() => balancer.tryAcquire(), (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_STRATEGY' && err.cause === boom && /threw in pick\(\): boom/.test(err.message));
+    assert.equal(pool.get('s1').currentConnections, 0);
+  });
+
+  it('takes a server the strategy returned when it is one of the candidates', () => {
+    const pool = new Pool('be', { servers: servers([1, 1]) });
+    const balancer = new Balancer(pool, { strategy: returning(() => pool.get('s2')) });
+    assert.equal(balancer.tryAcquire()?.server.name, 's2');
+  });
+
+  it('reports an object without pick() as a strategy missing pick, not as an unknown built-in', () => {
+    const pool = new Pool('be', { servers: servers([1]) });
+    assert.throws(
+      () => new Balancer(pool, { strategy: { name: 'mine' } as never }),
+      (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_INVALID_ARG' && /strategy\.pick must be a function/.test(err.message),
+    );
+    assert.equal(new Balancer(pool, { strategy: { name: 'source', hashType: 'consistent' } }).strategy.name, 'source');
+  });
+});

@@ -40,7 +40,10 @@ export interface ActiveCheckerOptions extends ServerCheckOptions {
   readonly maxSpreadChecksMs?: number;
   /** Most probes running at once; the others wait their turn (HAProxy 2.7 `tune.max-checks-per-thread`). @defaultValue 100 */
   readonly concurrency?: number;
-  /** Settings of particular servers, by name. @defaultValue {} */
+  /**
+   * Settings of particular servers, by name. Each must name a server of the pool with `check: true` (else
+   * `ERR_LB_UNKNOWN_SERVER` / `ERR_LB_INVALID_ARG`: an override that never applies is a mistake). @defaultValue {}
+   */
   readonly servers?: Readonly<Record<string, ServerCheckOptions>>;
   /** Start checking at once. @defaultValue true */
   readonly autoStart?: boolean;

@@ -131,6 +131,14 @@ export class ActiveChecker {
     const servers = v.plainObject('servers', o['servers'] ?? {});
     const perServer = new Map<string, CheckSettings>();
     for (const [name, value] of Object.entries(servers)) {
+      // An override of a server the pool does not have, or one without checks, would silently never apply.
+      const server = pool.find(name);
+      if (server === undefined) {
+        throw new LbError('ERR_LB_UNKNOWN_SERVER', `servers.${name}: pool ${JSON.stringify(pool.name)} has no server named ${JSON.stringify(name)}`, {
+          details: { pool: pool.name, server: name, field: `servers.${name}` },
+        });
+      }
+      if (!server.check) throw invalidArg(`servers.${name}`, `names a server without check: true, which is never checked`, value);
       perServer.set(name, resolveCheckSettings(`servers.${name}.`, v.plainObject(`servers.${name}`, value), this.#defaults));
     }
     this.#perServer = perServer;
@@ -143,7 +151,18 @@ export class ActiveChecker {
     if (typeof random !== 'function') throw invalidArg('random', 'must be a function returning numbers in [0, 1)', random);
     this.#random = random as () => number;
     this.#limit = pLimit(this.concurrency);
-    if (v.boolean('autoStart', o['autoStart'] ?? ACTIVE_CHECKER_DEFAULTS.autoStart)) this.start();
+    if (v.boolean('autoStart', o['autoStart'] ?? ACTIVE_CHECKER_DEFAULTS.autoStart)) {
+      if (pool.size > 0 && !pool.servers.some((s) => s.check)) {
+        // Almost always a forgotten `check: true`: say so once rather than check nothing in silence. An empty pool
+        // (servers still to come from discovery) is not warned about.
+        process.emitWarning(
+          `ActiveChecker over pool ${JSON.stringify(pool.name)}: none of its ${pool.size} server(s) has check: true, so nothing is checked ` +
+            '(servers are checked only with check: true; servers added later with it will be)',
+          { type: 'SwitchyardWarning', code: 'SWITCHYARD_NOTHING_TO_CHECK' },
+        );
+      }
+      this.start();
+    }
   }
 
   /** True while checks are scheduled. */

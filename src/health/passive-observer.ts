@@ -1,4 +1,4 @@
-import { invalidArg } from '../errors.js';
+import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
 import type { Server } from '../server.js';
@@ -23,7 +23,7 @@ export interface PassiveObserverOptions {
   readonly errorLimit?: number;
   /** The action (HAProxy `on-error`): see {@link OnErrorAction}. @defaultValue 'fail-check' */
   readonly onError?: OnErrorAction;
-  /** Settings of particular servers, by name. @defaultValue {} */
+  /** Settings of particular servers, by name; each must name a server of the pool (`ERR_LB_UNKNOWN_SERVER`). @defaultValue {} */
   readonly servers?: Readonly<Record<string, ServerObserveOptions>>;
 }
 
@@ -92,6 +92,12 @@ export class PassiveObserver implements OutcomeSink {
     const servers = v.plainObject('servers', o['servers'] ?? {});
     const perServer = new Map<string, Settings>();
     for (const [name, value] of Object.entries(servers)) {
+      // An override of a server the pool does not have would silently never apply.
+      if (pool.find(name) === undefined) {
+        throw new LbError('ERR_LB_UNKNOWN_SERVER', `servers.${name}: pool ${JSON.stringify(pool.name)} has no server named ${JSON.stringify(name)}`, {
+          details: { pool: pool.name, server: name, field: `servers.${name}` },
+        });
+      }
       const so = v.plainObject(`servers.${name}`, value);
       v.knownKeys(`servers.${name}`, so, SERVER_KEYS);
       perServer.set(name, settings(`servers.${name}.`, so, this.#defaults));

@@ -145,7 +145,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       const listenOptions = resolveListenOptions(options);
       const server = net.createServer({ allowHalfOpen: true });
       return new Promise<net.AddressInfo>((resolve, reject) => {
-        const onError = (err: Error): void => reject(err);
+        const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, listenOptions));
         server.once('error', onError);
         server.listen(listenOptions, () => {
           server.removeListener('error', onError);
@@ -327,4 +327,15 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();
   }
+}
+
+/** `proxy.listen()`'s failure as an `ERR_LB_LISTEN` naming the address and the system's reason. */
+function listenError(err: NodeJS.ErrnoException, options: net.ListenOptions): LbError {
+  const host = options.host ?? '(every address)';
+  const port = options.port ?? 0;
+  const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EADDRNOTAVAIL' ? 'the address is not local' : err.message;
+  return new LbError('ERR_LB_LISTEN', `cannot listen on ${host}:${port}: ${why} (${err.code ?? 'error'})`, {
+    cause: err,
+    details: { host: options.host, port: options.port, code: err.code },
+  });
 }

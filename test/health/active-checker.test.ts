@@ -481,6 +481,39 @@ describe('ActiveChecker: options', () => {
     invalid({ probe: 'tcp' as unknown as Probe }, /^probe must be an async function/);
   });
 
+  it('refuses a per-server override of a server the pool does not have, or of one without checks', () => {
+    const p = new Pool('fe', { servers: [{ name: 's1', host: '127.0.0.1', port: 1, check: true }, { name: 'n', host: '127.0.0.1', port: 2 }] });
+    assert.throws(
+      () => new ActiveChecker(p, { autoStart: false, servers: { s9: { interMs: 100 } } }),
+      (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_UNKNOWN_SERVER' && err.message === 'servers.s9: pool "fe" has no server named "s9"',
+    );
+    assert.throws(
+      () => new ActiveChecker(p, { autoStart: false, servers: { n: { interMs: 100 } } }),
+      (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_INVALID_ARG' && /^servers\.n names a server without check: true/.test(err.message),
+    );
+  });
+
+  it('warns once when started over a pool none of whose servers has check: true, and not over an empty pool', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      if ((w as NodeJS.ErrnoException).code === 'SWITCHYARD_NOTHING_TO_CHECK') warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    try {
+      const clock = new ManualClock();
+      const unchecked = new Pool('plain', { clock, servers: [{ name: 'a', host: '127.0.0.1', port: 1 }] });
+      const c1 = new ActiveChecker(unchecked, { clock });
+      const c2 = new ActiveChecker(new Pool('later', { clock }), { clock });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0]!.name, 'SwitchyardWarning');
+      assert.match(warnings[0]!.message, /^ActiveChecker over pool "plain": none of its 1 server\(s\) has check: true, so nothing is checked/);
+      await Promise.all([c1.close(), c2.close()]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('uses HAProxy’s defaults: inter 2000, fastinter and downinter = inter', () => {
     const c = new ActiveChecker(pool(), { autoStart: false });
     assert.deepEqual([c.interMs, c.fastinterMs, c.downinterMs, c.timeoutCheckMs, c.spreadChecks], [2000, undefined, undefined, undefined, 0]);

@@ -187,5 +187,9 @@ describe('PassiveObserver: counting', () => {
     invalid(() => new PassiveObserver(pool, { observe: 'layer7' as never }), /^observe must be one of 'layer4', 'none', got "layer7"$/);
     const { s1, observer } = setup();
     invalid(() => observer.reportOutcome(s1, { kind: 'oops' } as never), /^outcome\.kind must be/);
+    assert.throws(
+      () => new PassiveObserver(pool, { servers: { s9: { errorLimit: 1 } } }),
+      (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_UNKNOWN_SERVER' && err.message === 'servers.s9: pool "fe" has no server named "s9"',
+    );
   });
 });

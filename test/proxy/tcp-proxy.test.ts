@@ -50,6 +50,27 @@ describe('TcpProxy options', () => {
     assert.equal(proxy.closing, true);
   });
 
+  it('rejects listen() on a busy port with ERR_LB_LISTEN naming the address, Node\'s error as the cause', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    const proxy = new TcpProxy(balancer());
+    try {
+      await assert.rejects(proxy.listen({ host: '127.0.0.1', port }), (err: unknown) => {
+        assert.ok(LbError.is(err), `expected an LbError, got ${String(err)}`);
+        assert.equal(err.code, 'ERR_LB_LISTEN');
+        assert.equal(err.message, `cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE)`);
+        assert.equal((err.cause as NodeJS.ErrnoException).code, 'EADDRINUSE');
+        assert.deepEqual(err.details, { host: '127.0.0.1', port, code: 'EADDRINUSE' });
+        return true;
+      });
+      assert.equal(proxy.address(), undefined, 'no listener is kept');
+    } finally {
+      await proxy.close();
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
   it('close() and destroy() with no connections resolve at once, and dispose closes', async () => {
     const proxy = new TcpProxy(balancer());
     await proxy.listen({ host: '127.0.0.1' });
