@@ -1,0 +1,250 @@
+import { EventEmitter } from 'eventemitter3';
+import { LbError, invalidArg } from '../errors.js';
+import { type DiscoveredServer, type DiscoveredServerDefaults, type Discovery, type DiscoveryChange, followServers } from '../discovery/follow-servers.js';
+import * as v from '../internal/validate.js';
+import type { Pool } from '../pool.js';
+import type { XdsCluster } from './cds.js';
+import { ControlPlaneHealth } from './control-plane-health.js';
+import type { XdsEndpoint, XdsEndpointSet, XdsLocalityEndpoints } from './eds.js';
+import { type LocalityWeighting, type MappedEndpoint, type XdsEndpointOrigin, mapEndpointSet } from './endpoint-mapping.js';
+import type { XdsClient } from './xds-client.js';
+
+/** Options of {@link followXdsCluster}. */
+export interface FollowXdsClusterOptions {
+  /** Options every server gets unless the endpoint sets them (`check`, `rise`, `maxconn`…): HAProxy's `default-server`. @defaultValue {} */
+  readonly defaults?: DiscoveredServerDefaults;
+  /** Name of the server for an endpoint. @defaultValue `host:port` (`[v6]:port`) */
+  readonly nameOf?: (endpoint: XdsEndpoint, locality: XdsLocalityEndpoints) => string;
+  /**
+   * How locality weights combine with endpoint weights (see `mapEndpointSet`): `auto` weighs localities when
+   * the cluster asks for it (`locality_weighted_lb_config`) or when any locality carries a weight.
+   * @defaultValue 'auto'
+   */
+  readonly localityWeighting?: LocalityWeighting;
+  /**
+   * Whether an EDS resource with no endpoint empties the pool. By default the pool keeps its servers and
+   * `discovery:error` fires, as with every discovery source. @defaultValue false
+   */
+  readonly allowEmpty?: boolean;
+  /** Whether servers already in the pool are managed (removed when EDS leaves them out). @defaultValue true */
+  readonly adoptExisting?: boolean;
+  /** Stops following, like {@link XdsClusterFollower.close}. */
+  readonly signal?: AbortSignal;
+}
+
+/** Events of an {@link XdsClusterFollower}. */
+export interface XdsClusterFollowerEvents {
+  /** The CDS resource was accepted: the strategy, connect timeout, outlier detection and circuit breakers to use. */
+  'xds:cluster': [cluster: XdsCluster, previous: XdsCluster | undefined];
+  /** An endpoint set was applied to the pool, holds included. */
+  'xds:endpoints': [change: DiscoveryChange, endpoints: readonly MappedEndpoint[]];
+  /** The cluster was left out of a CDS response; the pool keeps its servers. */
+  'xds:removed': [];
+  /** An endpoint set could not be applied (an empty one without `allowEmpty`, a `nameOf` clash); the pool keeps its servers. */
+  'discovery:error': [error: unknown, retryInMs: number | undefined];
+}
+
+const OPTION_KEYS = ['defaults', 'nameOf', 'localityWeighting', 'allowEmpty', 'adoptExisting', 'signal'] as const;
+
+interface Mapped {
+  readonly list: readonly DiscoveredServer[];
+  readonly endpoints: readonly MappedEndpoint[];
+}
+
+/**
+ * Keeps a {@link Pool} in step with one xDS cluster: subscribes to its CDS resource, then to the EDS resource
+ * it names, and applies every endpoint set through `followServers` (servers matched by name, leases and live
+ * sessions kept, additions before removals). The control plane's health is applied on top by
+ * {@link ControlPlaneHealth}; a server is usable only when the control plane and the local checks both say so.
+ *
+ * @example
+ * ```ts
+ * const xds = new XdsClient()                                   // GRPC_XDS_BOOTSTRAP
+ * const pool = new Pool('redis', { allBackups: true })
+ * const follower = followXdsCluster(pool, xds, 'redis', { defaults: { check: true } })
+ * const [cluster] = await once(follower, 'xds:cluster')
+ * const balancer = new Balancer(pool, { strategy: cluster.strategy })
+ * await follower.ready
+ * const socket = await balancer.connect({ timeoutConnectMs: cluster.connectTimeoutMs })
+ * ```
+ */
+export function followXdsCluster(pool: Pool, client: XdsClient, clusterName: string, options: FollowXdsClusterOptions = {}): XdsClusterFollower {
+  return new XdsClusterFollower(pool, client, clusterName, options);
+}
+
+/** A running {@link followXdsCluster}. */
+export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
+  readonly pool: Pool;
+  readonly clusterName: string;
+  /** The `followServers` handle applying the endpoint sets. */
+  readonly discovery: Discovery;
+  /** Resolves when the first endpoint set is in the pool; rejects with `ERR_LB_CLOSED` if closed before. */
+  readonly ready: Promise<void>;
+
+  readonly #client: XdsClient;
+  readonly #health: ControlPlaneHealth;
+  readonly #mailbox = new Latest<Mapped>();
+  readonly #nameOf: FollowXdsClusterOptions['nameOf'];
+  readonly #weighting: LocalityWeighting;
+  readonly #origins = new Map<string, XdsEndpointOrigin>();
+  readonly #stopCluster: () => void;
+  #stopEndpoints: (() => void) | undefined;
+  #edsName: string | undefined;
+  #cluster: XdsCluster | undefined;
+  #yielded: Mapped | undefined;
+  #settleReady: ((error?: LbError) => void) | undefined;
+  #closed = false;
+  readonly #onRemoved = (kind: string, name: string): void => {
+    if (kind === 'cluster' && name === this.clusterName) this.emit('xds:removed');
+  };
+
+  /** @internal Use {@link followXdsCluster}. */
+  constructor(pool: Pool, client: XdsClient, clusterName: string, options: FollowXdsClusterOptions = {}) {
+    super();
+    const o = v.plainObject('xds follow options', options);
+    v.knownKeys('xds follow options', o, OPTION_KEYS);
+    this.pool = pool;
+    this.clusterName = v.nonEmptyString('cluster name', clusterName);
+    this.#client = client;
+    const nameOf = o['nameOf'];
+    if (nameOf !== undefined && typeof nameOf !== 'function') throw invalidArg('nameOf', 'must be a function returning a server name', nameOf);
+    this.#nameOf = nameOf as FollowXdsClusterOptions['nameOf'];
+    this.#weighting = v.oneOf('localityWeighting', o['localityWeighting'] ?? 'auto', ['auto', 'on', 'off']);
+    this.#health = new ControlPlaneHealth(pool);
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#settleReady = (error) => (error ? reject(error) : resolve());
+    });
+    this.ready.catch(() => undefined);
+    const discoveryOptions: Record<string, unknown> = { allowEmpty: o['allowEmpty'] ?? false, adoptExisting: o['adoptExisting'] ?? true };
+    if (o['defaults'] !== undefined) discoveryOptions['defaults'] = o['defaults'];
+    if (o['signal'] !== undefined) discoveryOptions['signal'] = o['signal'];
+    this.discovery = followServers(pool, { watch: (signal) => this.#mailbox.watch(signal, (m) => (this.#yielded = m)) }, discoveryOptions);
+    this.discovery.on('discovery:update', (change) => this.#applied(change));
+    this.discovery.on('discovery:error', (error, retryInMs) => this.emit('discovery:error', error, retryInMs));
+    this.discovery.on('discovery:end', () => this.#stop());
+    this.#stopCluster = client.watch('cluster', this.clusterName, (u) => this.#onCluster(u.resource));
+    client.on('xds:removed', this.#onRemoved);
+  }
+
+  /** The last accepted CDS resource, `undefined` before the first. */
+  get cluster(): XdsCluster | undefined {
+    return this.#cluster;
+  }
+
+  /** Where a server of the pool came from (locality, priority, xDS health and weights), if this follower added it. */
+  origin(serverName: string): XdsEndpointOrigin | undefined {
+    return this.#origins.get(serverName);
+  }
+
+  /** Stops following: unsubscribes and stops the discovery. The pool keeps its servers. Idempotent. */
+  close(): Promise<void> {
+    this.#stop();
+    return this.discovery.close();
+  }
+
+  /** Same as {@link XdsClusterFollower.close}. */
+  destroy(): void {
+    void this.close();
+  }
+
+  /** Same as {@link XdsClusterFollower.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #stop(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopCluster();
+    this.#stopEndpoints?.();
+    this.#client.off('xds:removed', this.#onRemoved);
+    this.#settleReady?.(new LbError('ERR_LB_CLOSED', `stopped following xDS cluster ${JSON.stringify(this.clusterName)} before its endpoints arrived`));
+    this.#settleReady = undefined;
+    if (!this.discovery.closed) void this.discovery.close();
+  }
+
+  #onCluster(cluster: XdsCluster): void {
+    if (this.#closed) return;
+    const previous = this.#cluster;
+    this.#cluster = cluster;
+    this.emit('xds:cluster', cluster, previous);
+    if (cluster.type === 'STATIC') {
+      this.#watchEndpoints(undefined);
+      if (cluster.loadAssignment) this.#feed(cluster.loadAssignment);
+    } else {
+      this.#watchEndpoints(cluster.edsServiceName);
+    }
+  }
+
+  #watchEndpoints(name: string | undefined): void {
+    if (name === this.#edsName) return;
+    this.#stopEndpoints?.();
+    this.#stopEndpoints = undefined;
+    this.#edsName = name;
+    if (name !== undefined) this.#stopEndpoints = this.#client.watch('endpoints', name, (u) => this.#feed(u.resource));
+  }
+
+  #feed(set: XdsEndpointSet): void {
+    if (this.#closed) return;
+    const localityWeighting = this.#weighting === 'auto' && this.#cluster?.localityWeighted === true ? 'on' : this.#weighting;
+    const endpoints = mapEndpointSet(set, this.#nameOf ? { nameOf: this.#nameOf, localityWeighting } : { localityWeighting });
+    const list = endpoints.map((m) => (m.hold === undefined ? m.server : { ...m.server, ...this.#health.addOptions(m.hold) }));
+    this.#mailbox.set({ list, endpoints });
+  }
+
+  /** Runs right after followServers applied the list last yielded: the holds and origins of that list. */
+  #applied(change: DiscoveryChange): void {
+    const mapped = this.#yielded;
+    if (mapped === undefined) return;
+    const holds = new Map<string, MappedEndpoint>();
+    for (const m of mapped.endpoints) holds.set(m.server.name, m);
+    for (const s of change.removed) if (!this.pool.has(s) && this.pool.find(s.name) === undefined) {
+      this.#health.forget(s.name);
+      this.#origins.delete(s.name);
+    }
+    for (const s of change.added) this.#health.added(s.name, holds.get(s.name)?.hold);
+    for (const m of mapped.endpoints) {
+      this.#health.apply(m.server.name, m.hold);
+      this.#origins.set(m.server.name, m.origin);
+    }
+    this.emit('xds:endpoints', change, mapped.endpoints);
+    this.#settleReady?.();
+    this.#settleReady = undefined;
+  }
+}
+
+/** A mailbox holding the latest value: a reader that falls behind skips to the newest, never replays stale lists. */
+class Latest<T> {
+  #value: T | undefined;
+  #version = 0;
+  #wake: (() => void) | undefined;
+
+  set(value: T): void {
+    this.#value = value;
+    this.#version++;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async *watch(signal: AbortSignal, onYield: (value: T) => void): AsyncGenerator<readonly DiscoveredServer[]> {
+    let seen = 0;
+    while (!signal.aborted) {
+      if (this.#version > seen) {
+        seen = this.#version;
+        const value = this.#value as T & Mapped;
+        onYield(value);
+        yield value.list;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        this.#wake = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+  }
+}

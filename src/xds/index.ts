@@ -1,0 +1,23 @@
+/**
+ * `switchyard-lb/xds`: servers, weights and health from an xDS control plane (CDS + EDS over ADS, v3,
+ * state of the world). Needs the optional peer dependencies `@grpc/grpc-js`, `protobufjs` and
+ * `@grpc/grpc-js-xds` (whose copy of Envoy's `.proto` files is read at run time).
+ * @module
+ */
+export { XDS_BACKOFF_DEFAULTS } from './backoff.js';
+export type { XdsBackoffOptions } from './backoff.js';
+export { loadBootstrap, parseBootstrap } from './bootstrap.js';
+export type { XdsBootstrap, XdsLocality, XdsNode, XdsServerConfig } from './bootstrap.js';
+export type { XdsCircuitBreakerThresholds, XdsCluster, XdsOutlierDetection } from './cds.js';
+export { XdsClusterFollower, followXdsCluster } from './cluster-follower.js';
+export type { FollowXdsClusterOptions, XdsClusterFollowerEvents } from './cluster-follower.js';
+export { ControlPlaneHealth } from './control-plane-health.js';
+export type { XdsEndpoint, XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from './eds.js';
+export { MAX_SERVER_WEIGHT, mapEndpointSet } from './endpoint-mapping.js';
+export type { ControlPlaneHold, EndpointMappingOptions, LocalityWeighting, MappedEndpoint, XdsEndpointOrigin } from './endpoint-mapping.js';
+export { XDS_TYPE_URLS, XdsClient } from './xds-client.js';
+export type {
+  XdsClientEvents, XdsClientOptions, XdsConnectionDetail, XdsConnectionState, XdsNack, XdsResourceKind, XdsResources, XdsUpdate,
+} from './xds-client.js';
+export { XDS_DIAGNOSTICS_CHANNELS } from './xds-diagnostics.js';
+export type { XdsConnectionMessage, XdsNackMessage, XdsUpdateMessage } from './xds-diagnostics.js';
