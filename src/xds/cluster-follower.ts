@@ -86,7 +86,9 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
   readonly #mailbox = new Latest<Mapped>();
   readonly #nameOf: FollowXdsClusterOptions['nameOf'];
   readonly #weighting: LocalityWeighting;
-  readonly #origins = new Map<string, XdsEndpointOrigin>();
+  /** Origins by server name, built on first use after each update. */
+  #origins: Map<string, XdsEndpointOrigin> | undefined;
+  #lastApplied: readonly MappedEndpoint[] = [];
   readonly #stopCluster: () => void;
   #stopEndpoints: (() => void) | undefined;
   #edsName: string | undefined;
@@ -133,6 +135,10 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
 
   /** Where a server of the pool came from (locality, priority, xDS health and weights), if this follower added it. */
   origin(serverName: string): XdsEndpointOrigin | undefined {
+    if (this.#origins === undefined) {
+      this.#origins = new Map();
+      for (const m of this.#lastApplied) this.#origins.set(m.server.name, m.origin);
+    }
     return this.#origins.get(serverName);
   }
 
@@ -196,17 +202,14 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
   #applied(change: DiscoveryChange): void {
     const mapped = this.#yielded;
     if (mapped === undefined) return;
-    const holds = new Map<string, MappedEndpoint>();
-    for (const m of mapped.endpoints) holds.set(m.server.name, m);
-    for (const s of change.removed) if (!this.pool.has(s) && this.pool.find(s.name) === undefined) {
-      this.#health.forget(s.name);
-      this.#origins.delete(s.name);
-    }
-    for (const s of change.added) this.#health.added(s.name, holds.get(s.name)?.hold);
+    for (const s of change.removed) if (this.pool.find(s.name) === undefined) this.#health.forget(s.name);
+    const added = change.added.length > 0 ? new Set(change.added.map((s) => s.name)) : undefined;
     for (const m of mapped.endpoints) {
+      if (added?.has(m.server.name)) this.#health.added(m.server.name, m.hold);
       this.#health.apply(m.server.name, m.hold);
-      this.#origins.set(m.server.name, m.origin);
     }
+    this.#lastApplied = mapped.endpoints;
+    this.#origins = undefined;
     this.emit('xds:endpoints', change, mapped.endpoints);
     this.#settleReady?.();
     this.#settleReady = undefined;

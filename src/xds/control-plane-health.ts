@@ -35,6 +35,8 @@ export class ControlPlaneHealth {
 
   /** Brings the server called `name` in line with `hold`. */
   apply(name: string, hold: ControlPlaneHold | undefined): void {
+    // The common case, nothing held before or now, costs one map lookup (10 000-endpoint updates).
+    if (hold === undefined && !this.#set.has(name)) return;
     const server = this.#pool.find(name);
     if (server === undefined) {
       this.#set.delete(name);

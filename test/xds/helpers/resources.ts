@@ -56,3 +56,8 @@ export function bootstrapFor(address: string, nodeId = 'switchyard-test'): Recor
     node: { id: nodeId, cluster: 'tests', locality: { zone: 'z1' }, metadata: { suite: 'xds' } },
   };
 }
+
+/** `n` endpoints on distinct loopback addresses that nothing dials in this test. */
+export function manyEndpoints(n: number, offset = 0): TestEndpoint[] {
+  return Array.from({ length: n }, (_, i) => ({ host: `127.1.${(i >> 8) & 255}.${i & 255}`, port: 10_000 + ((i + offset) >> 16), weight: 1 + (i % 5) }));
+}
