@@ -15,6 +15,8 @@ export { ControlPlaneHealth } from './control-plane-health.js';
 export type { XdsEndpoint, XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from './eds.js';
 export { MAX_SERVER_WEIGHT, mapEndpointSet } from './endpoint-mapping.js';
 export type { ControlPlaneHold, EndpointMappingOptions, LocalityWeighting, MappedEndpoint, XdsEndpointOrigin } from './endpoint-mapping.js';
+export { LoadReporter } from './load-reporter.js';
+export type { LoadReporterOptions } from './load-reporter.js';
 export { XDS_TYPE_URLS, XdsClient } from './xds-client.js';
 export type {
   XdsClientEvents, XdsClientOptions, XdsConnectionDetail, XdsConnectionState, XdsNack, XdsResourceKind, XdsResources, XdsUpdate,
