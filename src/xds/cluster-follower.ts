@@ -62,9 +62,9 @@ interface Mapped {
  * const xds = new XdsClient()                                   // GRPC_XDS_BOOTSTRAP
  * const pool = new Pool('redis', { allBackups: true })
  * const follower = followXdsCluster(pool, xds, 'redis', { defaults: { check: true } })
- * const [cluster] = await once(follower, 'xds:cluster')
+ * await follower.ready                                         // CDS and the first EDS are in
+ * const cluster = follower.cluster!
  * const balancer = new Balancer(pool, { strategy: cluster.strategy })
- * await follower.ready
  * const socket = await balancer.connect({ timeoutConnectMs: cluster.connectTimeoutMs })
  * ```
  */
