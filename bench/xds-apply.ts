@@ -5,6 +5,9 @@
  * change weights and replace 10 % of the addresses.
  *
  * Run: node --import tsx bench/xds-apply.ts
+ * Wall time is what the goal is about; the CPU time of the process is printed beside it because on a shared
+ * machine the wall time mostly measures the other processes.
+ *
  * Knobs (environment): XDS_ENDPOINTS (10000), XDS_ROUNDS (12), XDS_LIMIT_MS (100: the bound the median of the
  * updates must meet; the process exits 1 above it).
  */
@@ -23,14 +26,21 @@ const cp = await ManagementServer.start();
 cp.set('cluster', [edsCluster('bench')]);
 const client = new XdsClient({ bootstrap: bootstrapFor(cp.address) });
 
-async function applyOnce(pool: Pool, follower: ReturnType<typeof followXdsCluster>, offset: number): Promise<number> {
+/** CPU time (user + system) of this process per update: on a shared machine it says more than wall time. */
+const cpuFirsts: number[] = [];
+const cpuUpdates: number[] = [];
+
+async function applyOnce(pool: Pool, follower: ReturnType<typeof followXdsCluster>, offset: number, cpu: number[]): Promise<number> {
   const applied = new Promise<void>((resolve) => follower.once('xds:endpoints', () => resolve()));
   // Encoding is the control plane's work: done before the clock starts.
   const eps = manyEndpoints(N, offset).map((e, i) => (i % 10 === 0 ? { ...e, port: e.port + offset } : { ...e, weight: 1 + ((i + offset) % 7) }));
   const t0 = performance.now();
   cp.set('endpoints', [assignment('bench', [{ endpoints: eps }])]);
   const sent = performance.now();
+  const cpu0 = process.cpuUsage();
   await applied;
+  const c = process.cpuUsage(cpu0);
+  cpu.push((c.user + c.system) / 1000);
   if (pool.size !== N) throw new Error(`pool has ${pool.size} servers, expected ${N}`);
   void t0;
   return performance.now() - sent;
@@ -42,8 +52,8 @@ for (let r = 0; r < ROUNDS; r++) {
   const pool = new Pool(`bench-${r}`);
   new Balancer(pool, { strategy: 'roundrobin' });
   const follower = followXdsCluster(pool, client, 'bench');
-  firsts.push(await applyOnce(pool, follower, r * 2));
-  updates.push(await applyOnce(pool, follower, r * 2 + 1));
+  firsts.push(await applyOnce(pool, follower, r * 2, cpuFirsts));
+  updates.push(await applyOnce(pool, follower, r * 2 + 1, cpuUpdates));
   await follower.close();
 }
 await client.close();
@@ -57,5 +67,6 @@ const median = [...updates].sort((a, b) => a - b)[updates.length >> 1]!;
 console.log(`${N} endpoints, ${ROUNDS} rounds (first round included: cold JIT)`);
 console.log(`first set (empty pool → ${N} servers): ${stats(firsts)}`);
 console.log(`update (weights changed, 10 % of addresses replaced): ${stats(updates)}`);
+console.log(`CPU time of the process, first set: ${stats(cpuFirsts)}; update: ${stats(cpuUpdates)}`);
 console.log(`median update ${median.toFixed(1)} ms ${median < LIMIT_MS ? '<' : '≥'} ${LIMIT_MS} ms`);
 process.exitCode = median < LIMIT_MS ? 0 : 1;
