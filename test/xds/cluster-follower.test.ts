@@ -95,6 +95,40 @@ describe('following an xDS cluster into a Pool', () => {
     }
   });
 
+  it('makes a server usable only when the control plane and the local checks both say so', async () => {
+    const a = '127.0.0.1:8101';
+    const b = '127.0.0.1:8102';
+    const eds = (bHealth: NonNullable<TestEndpoint['health']>): void => server.set('endpoints', [assignment('both', [{ endpoints: [{ port: 8101 }, { port: 8102, health: bHealth }] }])]);
+    server.set('cluster', [edsCluster('both')]);
+    eds('HEALTHY');
+    const client = new XdsClient({ bootstrap: bootstrapFor(server.address) });
+    const pool = new Pool('both', { clock: new ManualClock() });
+    const follower = followXdsCluster(pool, client, 'both', { defaults: { check: true, rise: 1, fall: 1 } });
+    try {
+      await guard(follower.ready, 'the endpoints');
+      assert.deepEqual(names(pool.activeUsable), [a, b]);
+      // Local check fails, control plane says healthy: not usable.
+      pool.reportCheck(pool.get(a), { status: 'L4CON' });
+      assert.deepEqual(names(pool.activeUsable), [b]);
+      // Control plane says unhealthy, local check passes: not usable.
+      let applied = endpointsApplied(follower);
+      eds('UNHEALTHY');
+      await guard(applied, 'b unhealthy');
+      pool.reportCheck(pool.get(b), { status: 'L4OK' });
+      assert.deepEqual(names(pool.activeUsable), []);
+      // The control plane's word alone does not bring back a server its checks took down.
+      applied = endpointsApplied(follower);
+      eds('HEALTHY');
+      await guard(applied, 'b healthy');
+      assert.deepEqual(names(pool.activeUsable), [b]);
+      pool.reportCheck(pool.get(a), { status: 'L4OK' });
+      assert.deepEqual(names(pool.activeUsable), [a, b]);
+    } finally {
+      await follower.close();
+      await client.close();
+    }
+  });
+
   it('keeps serving with no connection error while the control plane is killed and restarted mid-traffic, then resubscribes', async () => {
     const backends: FaultBackend[] = await Promise.all([faultBackend(), faultBackend(), faultBackend()]);
     const cp = await ManagementServer.start();
