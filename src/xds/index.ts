@@ -17,9 +17,11 @@ export { MAX_SERVER_WEIGHT, mapEndpointSet } from './endpoint-mapping.js';
 export type { ControlPlaneHold, EndpointMappingOptions, LocalityWeighting, MappedEndpoint, XdsEndpointOrigin } from './endpoint-mapping.js';
 export { LoadReporter } from './load-reporter.js';
 export type { LoadReporterOptions } from './load-reporter.js';
-export { XDS_TYPE_URLS, XdsClient } from './xds-client.js';
+export { XdsClient } from './xds-client.js';
+export type { XdsClientOptions } from './xds-client.js';
+export { XDS_TYPE_URLS } from './xds-events.js';
 export type {
-  XdsClientEvents, XdsClientOptions, XdsConnectionDetail, XdsConnectionState, XdsNack, XdsResourceKind, XdsResources, XdsUpdate,
-} from './xds-client.js';
+  XdsClientEvents, XdsConnectionDetail, XdsConnectionState, XdsNack, XdsResourceKind, XdsResources, XdsUpdate,
+} from './xds-events.js';
 export { XDS_DIAGNOSTICS_CHANNELS } from './xds-diagnostics.js';
 export type { XdsConnectionMessage, XdsNackMessage, XdsUpdateMessage } from './xds-diagnostics.js';

@@ -3,8 +3,9 @@ import dc from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { LbError } from '../../src/errors.js';
-import { XDS_DIAGNOSTICS_CHANNELS, type XdsNackMessage } from '../../src/xds/xds-diagnostics.js';
-import { XDS_TYPE_URLS, XdsClient, type XdsConnectionDetail, type XdsConnectionState, type XdsNack, type XdsUpdate } from '../../src/xds/xds-client.js';
+import { XDS_DIAGNOSTICS_CHANNELS, type XdsConnectionMessage, type XdsNackMessage, type XdsUpdateMessage } from '../../src/xds/xds-diagnostics.js';
+import { XdsClient } from '../../src/xds/xds-client.js';
+import { XDS_TYPE_URLS, type XdsConnectionDetail, type XdsConnectionState, type XdsNack, type XdsUpdate } from '../../src/xds/xds-events.js';
 import { nextEvent } from '../helpers/list-source.js';
 import { withTimeout } from '../helpers/timeout.js';
 import { ManagementServer, type RecordedRequest } from './helpers/management-server.js';
@@ -52,6 +53,11 @@ describe('ADS client (state of the world, v3)', () => {
     server.set('cluster', [edsCluster('ack-c')]);
     server.set('endpoints', [assignment('ack-c', [{ endpoints: [{ port: 7001 }, { port: 7002 }] }])]);
     const client = new XdsClient({ bootstrap: bootstrapFor(server.address, 'node-ack') });
+    const published: [string, string][] = [];
+    const onUpdate = (m: unknown): void => void published.push(['update', `${(m as XdsUpdateMessage).kind}/${(m as XdsUpdateMessage).name}`]);
+    const onConnection = (m: unknown): void => void published.push(['connection', (m as XdsConnectionMessage).state]);
+    dc.subscribe(XDS_DIAGNOSTICS_CHANNELS.update, onUpdate);
+    dc.subscribe(XDS_DIAGNOSTICS_CHANNELS.connection, onConnection);
     try {
       const cds = nextUpdate(client, 'cluster', 'ack-c');
       client.watch('cluster', 'ack-c', () => undefined);
@@ -82,7 +88,13 @@ describe('ADS client (state of the world, v3)', () => {
       const ack2 = await guard(server.waitFor((r) => mine(r) && r.typeUrl === EDS && r.answersLast && r.version === u.version), 'the second EDS ACK');
       assert.notEqual(ack2.nonce, ackEds.nonce);
       assert.equal(client.version('endpoints'), u.version);
+      await client.close();
+      assert.deepEqual(published, [
+        ['connection', 'connecting'], ['connection', 'connected'], ['update', 'cluster/ack-c'], ['update', 'endpoints/ack-c'], ['update', 'endpoints/ack-c'], ['connection', 'closed'],
+      ]);
     } finally {
+      dc.unsubscribe(XDS_DIAGNOSTICS_CHANNELS.update, onUpdate);
+      dc.unsubscribe(XDS_DIAGNOSTICS_CHANNELS.connection, onConnection);
       await client.close();
     }
   });

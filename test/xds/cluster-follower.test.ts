@@ -10,7 +10,8 @@ import { type FaultBackend, faultBackend } from '../../src/testing/fault-backend
 import type { XdsCluster } from '../../src/xds/cds.js';
 import { followXdsCluster } from '../../src/xds/cluster-follower.js';
 import type { MappedEndpoint } from '../../src/xds/endpoint-mapping.js';
-import { XDS_TYPE_URLS, XdsClient, type XdsConnectionDetail, type XdsConnectionState } from '../../src/xds/xds-client.js';
+import { XdsClient } from '../../src/xds/xds-client.js';
+import { XDS_TYPE_URLS, type XdsConnectionDetail, type XdsConnectionState } from '../../src/xds/xds-events.js';
 import { nextEvent } from '../helpers/list-source.js';
 import { withTimeout } from '../helpers/timeout.js';
 import { ManagementServer } from './helpers/management-server.js';
