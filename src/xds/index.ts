@@ -17,8 +17,9 @@ export { MAX_SERVER_WEIGHT, mapEndpointSet } from './endpoint-mapping.js';
 export type { ControlPlaneHold, EndpointMappingOptions, LocalityWeighting, MappedEndpoint, XdsEndpointOrigin } from './endpoint-mapping.js';
 export { LoadReporter } from './load-reporter.js';
 export type { LoadReporterOptions } from './load-reporter.js';
+export type { XdsProtos } from './protos.js';
 export { XdsClient } from './xds-client.js';
-export type { XdsClientOptions } from './xds-client.js';
+export type { XdsClientOptions, XdsWatcher } from './xds-client.js';
 export { XDS_TYPE_URLS } from './xds-events.js';
 export type {
   XdsClientEvents, XdsConnectionDetail, XdsConnectionState, XdsNack, XdsResourceKind, XdsResources, XdsUpdate,

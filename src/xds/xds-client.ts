@@ -38,7 +38,8 @@ const KIND_OF_URL = new Map<string, XdsResourceKind>(KINDS.map((k) => [XDS_TYPE_
 const NACK_CODE = grpcStatus.INTERNAL;
 const USER_AGENT = 'switchyard';
 
-type Watcher<K extends XdsResourceKind> = (update: XdsUpdate<K>) => void;
+/** A function {@link XdsClient.watch} calls with every accepted change of one resource. */
+export type XdsWatcher<K extends XdsResourceKind = XdsResourceKind> = (update: XdsUpdate<K>) => void;
 
 interface Cached {
   readonly update: XdsUpdate;
@@ -97,7 +98,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   readonly #random: () => number;
   readonly #backoff: Backoff;
   readonly #channelOptions: ChannelOptions;
-  readonly #watchers = new Map<XdsResourceKind, Map<string, Set<Watcher<XdsResourceKind>>>>();
+  readonly #watchers = new Map<XdsResourceKind, Map<string, Set<XdsWatcher<XdsResourceKind>>>>();
   readonly #cache = new Map<XdsResourceKind, Map<string, Cached>>();
   /** Last accepted `version_info` per type; survives streams. */
   readonly #versions = new Map<XdsResourceKind, string>();
@@ -150,7 +151,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
    * with the last good value if there is one). Starts the stream on first use. Returns the function that
    * stops watching.
    */
-  watch<K extends XdsResourceKind>(kind: K, name: string, watcher: Watcher<K>): () => void {
+  watch<K extends XdsResourceKind>(kind: K, name: string, watcher: XdsWatcher<K>): () => void {
     v.oneOf('kind', kind, KINDS);
     v.nonEmptyString('resource name', name);
     if (typeof watcher !== 'function') throw invalidArg('watcher', 'must be a function', watcher);
@@ -160,7 +161,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     let set = byName.get(name);
     const isNew = set === undefined;
     if (!set) byName.set(name, (set = new Set()));
-    const w = watcher as Watcher<XdsResourceKind>;
+    const w = watcher as XdsWatcher<XdsResourceKind>;
     set.add(w);
     const cached = this.current(kind, name);
     if (cached) queueMicrotask(() => {
@@ -340,7 +341,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.emit('xds:update', update);
   }
 
-  #call(w: Watcher<XdsResourceKind>, update: XdsUpdate): void {
+  #call(w: XdsWatcher<XdsResourceKind>, update: XdsUpdate): void {
     try {
       w(update);
     } catch {

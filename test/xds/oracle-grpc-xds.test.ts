@@ -6,8 +6,12 @@
  * a 50 % share is about 1.1 points, so 5 points is over 4 standard deviations).
  */
 import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { Client, Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
 import { followXdsCluster } from '../../src/xds/cluster-follower.js';
@@ -47,7 +51,8 @@ function shares(counts: Map<string, number>, total: number): Record<string, numb
 describe('switchyard and grpc-js-xds agree on the same EDS updates', () => {
   let cp: ManagementServer;
   let backends: Backend[];
-  let grpc: Client;
+  let oracle: ChildProcessWithoutNullStreams;
+  let answers: AsyncIterator<string>;
   const byPort = new Map<number, string>();
 
   before(async () => {
@@ -56,43 +61,34 @@ describe('switchyard and grpc-js-xds agree on the same EDS updates', () => {
     for (const b of backends) byPort.set(b.port, b.id);
     cp.setGrpcListener('oracle', 'oracle-c');
     cp.set('cluster', [edsCluster('oracle-c')]);
-    process.env['GRPC_XDS_BOOTSTRAP_CONFIG'] = JSON.stringify(bootstrapFor(cp.address, 'grpc-oracle'));
-    const xds = await import('@grpc/grpc-js-xds');
-    xds.register();
-    grpc = new Client('xds:///oracle', credentials.createInsecure());
-    // A channel resolves lazily: ask it to connect so that it subscribes before the first update.
-    grpc.getChannel().getConnectivityState(true);
+    oracle = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/grpc-oracle.ts', import.meta.url))], {
+      env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrapFor(cp.address, 'grpc-oracle')), ORACLE_TARGET: 'xds:///oracle', ORACLE_METHOD: METHOD },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    oracle.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    answers = readline.createInterface({ input: oracle.stdout })[Symbol.asyncIterator]();
   });
 
-  after(() => {
-    grpc?.close();
+  after(async () => {
+    if (oracle && oracle.exitCode === null) {
+      const exited = once(oracle, 'exit');
+      oracle.kill('SIGTERM');
+      await exited;
+    }
     cp?.stop();
     for (const b of backends ?? []) b.server.forceShutdown();
   });
 
   const port = (id: string): number => backends.find((b) => b.id === id)!.port;
 
-  function who(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      grpc.makeUnaryRequest(METHOD, identity, identity, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err, value) => (err ? reject(err) : resolve(value!.toString())));
-    });
-  }
-
-  /** RPC shares through the gRPC channel, once its picker has settled on a set of backends. */
+  /** RPC shares through the gRPC channel in the child, once its picker has settled on a set of backends. */
   async function grpcShares(): Promise<Record<string, number>> {
-    let previous = '';
-    for (let batch = 0; batch < 40; batch++) {
-      const seen = new Set<string>();
-      for (const id of await Promise.all(Array.from({ length: 60 }, who))) seen.add(id);
-      const key = [...seen].sort().join(',');
-      if (key === previous) break;
-      previous = key;
-    }
-    const counts = new Map<string, number>();
-    for (let i = 0; i < REQUESTS; i += 20) {
-      for (const id of await Promise.all(Array.from({ length: 20 }, who))) counts.set(id, (counts.get(id) ?? 0) + 1);
-    }
-    return shares(counts, REQUESTS);
+    oracle.stdin.write(`${JSON.stringify({ requests: REQUESTS })}\n`);
+    const next = await answers.next();
+    if (next.done) throw new Error(`the grpc-js-xds child exited (${oracle.exitCode})`);
+    const answer = JSON.parse(next.value) as { shares?: Record<string, number>; error?: string };
+    if (answer.error !== undefined) throw new Error(`grpc-js-xds: ${answer.error}`);
+    return answer.shares!;
   }
 
   /** Connection shares through switchyard: real TCP connections to the same backends. */

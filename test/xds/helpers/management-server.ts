@@ -174,16 +174,37 @@ export class ManagementServer extends EventEmitter {
     });
   }
 
+  /** ADS streams open now. */
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** Resolves once no ADS stream is open (clients have ended theirs). */
+  drained(): Promise<void> {
+    if (this.#streams.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const on = (): void => {
+        if (this.#streams.size > 0) return;
+        this.off('stream:end', on);
+        resolve();
+      };
+      this.on('stream:end', on);
+    });
+  }
+
   #onStream(call: ServerDuplexStream<Record<string, unknown>, Record<string, unknown>>): void {
     const state: StreamState = { id: ++this.#nextStream, call, names: new Map(), lastNonce: new Map() };
     this.#streams.add(state);
+    const gone = (): void => {
+      if (this.#streams.delete(state)) this.emit('stream:end', state.id);
+    };
     call.on('data', (req: Record<string, unknown>) => this.#onRequest(state, req));
-    call.on('error', () => this.#streams.delete(state));
+    call.on('error', gone);
     call.on('end', () => {
-      this.#streams.delete(state);
+      gone();
       call.end();
     });
-    call.on('cancelled', () => this.#streams.delete(state));
+    call.on('cancelled', gone);
   }
 
   #onRequest(state: StreamState, req: Record<string, unknown>): void {
