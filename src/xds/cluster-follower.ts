@@ -44,6 +44,9 @@ export interface XdsClusterFollowerEvents {
   'discovery:error': [error: unknown, retryInMs: number | undefined];
 }
 
+/** Default values of {@link FollowXdsClusterOptions}. */
+export const FOLLOW_XDS_CLUSTER_DEFAULTS = Object.freeze({ localityWeighting: 'auto' as LocalityWeighting, allowEmpty: false, adoptExisting: true });
+
 const OPTION_KEYS = ['defaults', 'nameOf', 'localityWeighting', 'allowEmpty', 'adoptExisting', 'signal'] as const;
 
 interface Mapped {
@@ -111,13 +114,16 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     const nameOf = o['nameOf'];
     if (nameOf !== undefined && typeof nameOf !== 'function') throw invalidArg('nameOf', 'must be a function returning a server name', nameOf);
     this.#nameOf = nameOf as FollowXdsClusterOptions['nameOf'];
-    this.#weighting = v.oneOf('localityWeighting', o['localityWeighting'] ?? 'auto', ['auto', 'on', 'off']);
+    this.#weighting = v.oneOf('localityWeighting', o['localityWeighting'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.localityWeighting, ['auto', 'on', 'off']);
     this.#health = new ControlPlaneHealth(pool);
     this.ready = new Promise<void>((resolve, reject) => {
       this.#settleReady = (error) => (error ? reject(error) : resolve());
     });
     this.ready.catch(() => undefined);
-    const discoveryOptions: Record<string, unknown> = { allowEmpty: o['allowEmpty'] ?? false, adoptExisting: o['adoptExisting'] ?? true };
+    const discoveryOptions: Record<string, unknown> = {
+      allowEmpty: v.boolean('allowEmpty', o['allowEmpty'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.allowEmpty),
+      adoptExisting: v.boolean('adoptExisting', o['adoptExisting'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.adoptExisting),
+    };
     if (o['defaults'] !== undefined) discoveryOptions['defaults'] = o['defaults'];
     if (o['signal'] !== undefined) discoveryOptions['signal'] = o['signal'];
     this.discovery = followServers(pool, { watch: (signal) => this.#mailbox.watch(signal, (m) => (this.#yielded = m)) }, discoveryOptions);

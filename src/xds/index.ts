@@ -9,7 +9,7 @@ export type { XdsBackoffOptions } from './backoff.js';
 export { loadBootstrap, parseBootstrap } from './bootstrap.js';
 export type { XdsBootstrap, XdsLocality, XdsNode, XdsServerConfig } from './bootstrap.js';
 export type { XdsCircuitBreakerThresholds, XdsCluster, XdsOutlierDetection } from './cds.js';
-export { XdsClusterFollower, followXdsCluster } from './cluster-follower.js';
+export { FOLLOW_XDS_CLUSTER_DEFAULTS, XdsClusterFollower, followXdsCluster } from './cluster-follower.js';
 export type { FollowXdsClusterOptions, XdsClusterFollowerEvents } from './cluster-follower.js';
 export { ControlPlaneHealth } from './control-plane-health.js';
 export type { XdsEndpoint, XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from './eds.js';
