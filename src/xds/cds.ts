@@ -1,4 +1,4 @@
-import type { StrategySpec } from '../strategies/create.js';
+import type { StrategySpec } from '../strategies/index.js';
 import { type XdsEndpointSet, validateAssignment } from './eds.js';
 import { type XdsProtos, durationToMs } from './protos.js';
 
