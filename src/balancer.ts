@@ -46,6 +46,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly #queues: WaitQueues;
   readonly #ctx: MutablePickContext;
   readonly #onLb: (server: Server, previous: LbState) => void;
+  readonly #onBatch: (changes: ReadonlyMap<Server, LbState>) => void;
   readonly #onLimits: (server: Server) => void;
   readonly #onRemoved: (server: Server) => void;
   readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
@@ -70,12 +71,14 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
 
     this.strategy.reset?.(pool.activeUsable, pool.backupUsable);
     this.#onLb = (server, previous) => this.#followLb(server, previous);
+    this.#onBatch = (changes) => this.#followBatch(changes);
     this.#onLimits = (server) => {
       if (this.pool.has(server)) this.strategy.limitsChanged?.(server);
       this.#dispatch(server);
     };
     this.#onRemoved = (server) => this.#requeueFrom(server);
     pool.on('server:lb', this.#onLb);
+    pool.on('pool:lb', this.#onBatch);
     pool.on('server:limits', this.#onLimits);
     pool.on('server:removed', this.#onRemoved);
   }
@@ -191,6 +194,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     if (this.#closed) return;
     this.#closed = true;
     this.pool.off('server:lb', this.#onLb);
+    this.pool.off('pool:lb', this.#onBatch);
     this.pool.off('server:limits', this.#onLimits);
     this.pool.off('server:removed', this.#onRemoved);
     for (const w of this.#queues.all()) this.#fail(w, 'closed');
@@ -342,17 +346,38 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   }
 
   #followLb(server: Server, previous: LbState): void {
+    const now = this.#tellStrategy(server, previous);
+    if (this.#closed) return;
+    if (now) this.#dispatchAll();
+    else if (!server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
+  }
+
+  /**
+   * The end of a pool batch: the strategy hears of every changed server, in the order the batch first changed
+   * them, through the same incremental hooks as one change at a time (not a `reset`, which would restart a
+   * round-robin window on every update and starve the servers late in it), then the queues are served once.
+   */
+  #followBatch(changes: ReadonlyMap<Server, LbState>): void {
+    let anyUsable = false;
+    for (const [server, previous] of changes) if (this.#tellStrategy(server, previous)) anyUsable = true;
+    if (this.#closed) return;
+    if (this.#queues.size > 0) for (const server of changes.keys()) if (!server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
+    if (anyUsable) this.#dispatchAll();
+  }
+
+  /** Tells the strategy how `server` changed since `previous`; returns whether it may be picked now. */
+  #tellStrategy(server: Server, previous: LbState): boolean {
     const now = server.usable && this.pool.has(server);
     const s = this.strategy;
     if (!previous.usable && now) s.serverUsable?.(server);
     else if (previous.usable && !now) s.serverUnusable?.(server);
     else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged?.(server, previous.effectiveWeight);
-    if (this.#closed) return;
-    if (now) {
-      if (this.#queues.size > 0) for (const candidate of this.#group.candidates(this.pool)) this.#dispatch(candidate);
-    } else if (!server.usable && server.adminState !== 'drain') {
-      this.#requeueFrom(server);
-    }
+    return now;
+  }
+
+  /** Gives freed or new room to queued callers, over the group picks are made among. */
+  #dispatchAll(): void {
+    if (this.#queues.size > 0) for (const candidate of this.#group.candidates(this.pool)) this.#dispatch(candidate);
   }
 
   /** Moves the callers queued on a server that went away or down back to the balancer's queue, in age order. */

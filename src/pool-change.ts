@@ -1,8 +1,11 @@
 import type { EventEmitter } from 'eventemitter3';
-import { publishServerState } from './diagnostics.js';
+import { publishPoolEmpty, publishPoolRecovered, publishServerState } from './diagnostics.js';
+import type { PoolMembers } from './pool-members.js';
 import type { LbState, PoolEvents } from './pool-events.js';
 import type { Server } from './server.js';
-import type { StateCause } from './state/check-result.js';
+import { type CheckCause, type OnErrorAction, type StateCause, checkVerdict } from './state/check-result.js';
+import { applyCheckResult } from './state/health-counter.js';
+import type { ServerState } from './state/server-state.js';
 
 /** @internal What a server looked like before a change: what {@link announceChange} compares with. */
 export interface BeforeChange {
@@ -48,4 +51,45 @@ export function announceChange(pool: EventEmitter<PoolEvents>, server: Server, b
     pool.emit('server:state', server, b.status, cause);
     publishServerState(pool, server, b.status, cause);
   }
+}
+
+/** @internal Emits `pool:empty` or `pool:recovered` (and publishes it) if a change emptied or refilled the pool. */
+export function announceAvailability(pool: EventEmitter<PoolEvents>, members: PoolMembers, wasAvailable: boolean): void {
+  const change = members.availabilityChange(wasAvailable);
+  if (change === 'empty') {
+    pool.emit('pool:empty');
+    publishPoolEmpty(pool);
+  } else if (change === 'recovered') {
+    pool.emit('pool:recovered');
+    publishPoolRecovered(pool);
+  }
+}
+
+/**
+ * @internal What one check result (or passive observation's verdict, with its `onError` action) does, for the
+ * pool's one write path: the health counter rules on the state, then `observe:limit` and `check:pass`/`check:fail`
+ * before the events of the change itself.
+ */
+export function checkChange(
+  pool: EventEmitter<PoolEvents>,
+  server: Server,
+  cause: CheckCause,
+  onError: OnErrorAction | undefined,
+  setOperational: (st: ServerState, op: ServerState['op']) => void,
+): { mutate: (st: ServerState) => void; announce: () => void } {
+  const result = cause.result;
+  const previousHealth = server.health;
+  const previousStatus = server.checkStatus;
+  const verdict = checkVerdict(result.status);
+  return {
+    mutate: (st) => {
+      const op = applyCheckResult(st, server.rise, server.fall, result, verdict, onError);
+      if (op !== undefined) setOperational(st, op);
+    },
+    announce: () => {
+      if (onError !== undefined) pool.emit('observe:limit', server, onError, result);
+      if (verdict === 'fail') pool.emit('check:fail', server, cause, previousHealth, previousStatus);
+      else if (verdict !== 'neutral') pool.emit('check:pass', server, cause, previousHealth, previousStatus);
+    },
+  };
 }

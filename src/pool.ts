@@ -1,25 +1,24 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
-import {
-  publishCheckResult, publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved,
-} from './diagnostics.js';
-import { announceChange, beforeChange, isUp } from './pool-change.js';
+import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
+import { announceAvailability, announceChange, beforeChange, checkChange, isUp } from './pool-change.js';
+import { resolveServerUpdate } from './pool-update.js';
 import { LbError, invalidArg } from './errors.js';
 import {
-  ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, checkVerdict, validCheckResult,
+  ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult,
 } from './state/check-result.js';
-import { FULL_WEIGHT_FACTOR, applyAdminState, applyCheckResult, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
+import { FULL_WEIGHT_FACTOR, applyAdminState, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
-import { type AdminState, type HoldKind, Server, type ServerOptions, resolveWeight } from './server.js';
+import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
+import { NOT_USABLE, PoolBatch } from './pool-batch.js';
 
 export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
 
 const POOL_KEYS = ['servers', 'allBackups', 'clock'] as const;
-const UPDATE_KEYS = ['weight', 'maxconn', 'maxqueue', 'adminState'] as const;
 
 /**
  * The servers of one backend and the single writer of their state.
@@ -51,6 +50,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly #states = new WeakMap<Server, ServerState>();
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
+  /** The open {@link Pool.batch}, if any. */
+  #batch: PoolBatch | undefined;
 
   constructor(name: string, options: PoolOptions = {}) {
     super();
@@ -109,13 +110,17 @@ export class Pool extends EventEmitter<PoolEvents> {
     const state = new ServerState();
     const server = new Server(options, id, this.clock, state);
     this.#states.set(server, state);
-    const wasAvailable = this.available;
+    const batch = this.#batch;
+    const wasAvailable = batch === undefined && this.available;
     this.#members.append(server);
     if (server.usable) this.#members.setUsable(server, true);
     this.emit('server:added', server);
     publishServerAdded(this, server);
-    if (server.usable) this.emit('server:lb', server, { usable: false, effectiveWeight: 0 });
-    this.#announceAvailability(wasAvailable);
+    if (batch !== undefined) batch.added(server);
+    else {
+      if (server.usable) this.emit('server:lb', server, NOT_USABLE);
+      announceAvailability(this, this.#members, wasAvailable);
+    }
     return server;
   }
 
@@ -125,15 +130,37 @@ export class Pool extends EventEmitter<PoolEvents> {
    */
   remove(name: string): Server {
     const server = this.get(name);
-    const wasAvailable = this.available;
+    const batch = this.#batch;
+    const wasAvailable = batch === undefined && this.available;
     const before: LbState = { usable: server.usable, effectiveWeight: server.effectiveWeight };
     this.#members.delete(server);
     if (this.#ramps.end(server)) this.#state(server).slowstartFactor = FULL_WEIGHT_FACTOR;
-    if (before.usable) this.emit('server:lb', server, before);
+    if (batch !== undefined) batch.record(server, before);
+    else if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
     publishServerRemoved(this, server);
-    this.#announceAvailability(wasAvailable);
+    if (batch === undefined) announceAvailability(this, this.#members, wasAvailable);
     return server;
+  }
+
+  /**
+   * Runs `fn` and applies its changes to this pool as one (a discovery list of many thousand servers): per-server
+   * events fire as changes are made, except `server:lb`; at the end the usable lists are rebuilt once and one
+   * `pool:lb` names every server whose usability or effective weight changed, then `pool:empty`/`pool:recovered`.
+   * Strategies learn the changes at the end. Nested calls join the outer batch; if `fn` throws, its changes stand
+   * and are announced. Returns what `fn` returns. See docs/events.md.
+   */
+  batch<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw invalidArg('batch', 'must be given a function', fn);
+    if (this.#batch !== undefined) return fn();
+    const batch = (this.#batch = new PoolBatch(this.available));
+    this.#members.deferUsable(true);
+    try {
+      return fn();
+    } finally {
+      this.#batch = undefined;
+      batch.finish(this, this.#members);
+    }
   }
 
   /** True when `server` (the object) is currently a member. */
@@ -164,18 +191,13 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** Applies several changes to one server; each is validated before any is applied. */
   update(name: string, changes: ServerUpdate): void {
     const server = this.get(name);
-    const o = v.plainObject('changes', changes);
-    v.knownKeys('changes', o, UPDATE_KEYS);
-    const w = o['weight'] === undefined ? undefined : resolveWeight(`weight of ${name}`, o['weight'], server.initialWeight);
-    const maxconn = v.nonNegativeInteger(`maxconn of ${name}`, o['maxconn'] ?? server.maxconn);
-    const maxqueue = v.nonNegativeInteger(`maxqueue of ${name}`, o['maxqueue'] ?? server.maxqueue);
-    const admin = o['adminState'] === undefined ? undefined : v.oneOf(`adminState of ${name}`, o['adminState'], ['ready', 'drain', 'maint']);
+    const u = resolveServerUpdate(server, changes);
     this.#change(server, ADMIN_CAUSE, (st) => {
-      if (w !== undefined) st.weight = w;
-      st.maxconn = maxconn;
-      st.maxqueue = maxqueue;
+      if (u.weight !== undefined) st.weight = u.weight;
+      st.maxconn = u.maxconn;
+      st.maxqueue = u.maxqueue;
     });
-    if (admin !== undefined) this.setAdminState(name, admin);
+    if (u.adminState !== undefined) this.setAdminState(name, u.adminState);
   }
 
   /**
@@ -312,23 +334,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #applyResult(server: Server, cause: CheckCause, onError: OnErrorAction | undefined): void {
-    const result = cause.result;
-    const previousHealth = server.health;
-    const previousStatus = server.checkStatus;
-    const verdict = checkVerdict(result.status);
-    this.#change(
-      server,
-      cause,
-      (st) => {
-        const op = applyCheckResult(st, server.rise, server.fall, result, verdict, onError);
-        if (op !== undefined) this.#setOperational(st, op);
-      },
-      () => {
-        if (onError !== undefined) this.emit('observe:limit', server, onError, result);
-        if (verdict === 'fail') this.emit('check:fail', server, cause, previousHealth, previousStatus);
-        else if (verdict !== 'neutral') this.emit('check:pass', server, cause, previousHealth, previousStatus);
-      },
-    );
+    const c = checkChange(this, server, cause, onError, (st, op) => this.#setOperational(st, op));
+    this.#change(server, cause, c.mutate, c.announce);
   }
 
   /**
@@ -337,7 +344,8 @@ export class Pool extends EventEmitter<PoolEvents> {
    */
   #change(server: Server, cause: StateCause, mutate: (state: ServerState) => void, announce?: () => void): void {
     const b = beforeChange(server);
-    const wasAvailable = this.available;
+    const batch = this.#batch;
+    const wasAvailable = batch === undefined && this.available;
     const st = this.#state(server);
     mutate(st);
     const member = this.#members.has(server);
@@ -346,8 +354,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (st.op !== 'starting' && this.#ramps.end(server)) st.slowstartFactor = FULL_WEIGHT_FACTOR;
     if (member && b.lb.usable !== server.usable) this.#members.setUsable(server, server.usable);
     announce?.();
-    announceChange(this, server, b, member, cause);
-    if (member) this.#announceAvailability(wasAvailable);
+    if (member && batch !== undefined) batch.record(server, b.lb);
+    // Inside a batch, server:lb and the availability events wait for its end.
+    announceChange(this, server, b, member && batch === undefined, cause);
+    if (member && batch === undefined) announceAvailability(this, this.#members, wasAvailable);
   }
 
   /**
@@ -381,16 +391,5 @@ export class Pool extends EventEmitter<PoolEvents> {
       backupUsable: this.#members.backup.length,
       servers: this.#members.servers.map((s) => s.snapshot()),
     };
-  }
-
-  #announceAvailability(wasAvailable: boolean): void {
-    const change = this.#members.availabilityChange(wasAvailable);
-    if (change === 'empty') {
-      this.emit('pool:empty');
-      publishPoolEmpty(this);
-    } else if (change === 'recovered') {
-      this.emit('pool:recovered');
-      publishPoolRecovered(this);
-    }
   }
 }

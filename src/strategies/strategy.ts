@@ -35,7 +35,8 @@ export interface PickContext {
  *
  * A strategy instance belongs to one {@link Balancer}. Hooks arrive in this order: `reset` once when the
  * balancer is built, then `serverUsable` / `serverUnusable` / `weightChanged` as the pool changes, and
- * `acquired` / `released` around every lease.
+ * `acquired` / `released` around every lease. After a `pool.batch()` the hooks of every server it changed arrive
+ * together at its end, one per server for its net change, in the order the batch first changed them.
  *
  * @example
  * ```ts
