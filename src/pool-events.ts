@@ -38,6 +38,8 @@ export interface PoolEvents {
    * batch first changed them. Balancers follow this instead of `server:lb` for those changes.
    */
   'pool:lb': [changes: ReadonlyMap<Server, LbState>];
+  /** The server's labels were replaced (`pool.update(name, { tags })`). */
+  'server:tags': [server: Server, previousTags: Readonly<Record<string, string>>];
   /** `maxconn` or `maxqueue` changed. */
   'server:limits': [server: Server, previous: { readonly maxconn: number; readonly maxqueue: number }];
   /** The last usable server went away: HAProxy's "backend X has no server available!". */
@@ -81,6 +83,8 @@ export interface ServerUpdate {
   readonly maxqueue?: number;
   /** New administrative state. */
   readonly adminState?: AdminState;
+  /** New labels, replacing the old ones whole (`{}` clears them); the server keeps its object, state and leases. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Plain-JSON view of a pool. */

@@ -192,11 +192,14 @@ export class Pool extends EventEmitter<PoolEvents> {
   update(name: string, changes: ServerUpdate): void {
     const server = this.get(name);
     const u = resolveServerUpdate(server, changes);
+    const tags = server.tags;
     this.#change(server, ADMIN_CAUSE, (st) => {
       if (u.weight !== undefined) st.weight = u.weight;
       st.maxconn = u.maxconn;
       st.maxqueue = u.maxqueue;
+      if (u.tags !== undefined) st.tags = u.tags;
     });
+    if (u.tags !== undefined) this.emit('server:tags', server, tags);
     if (u.adminState !== undefined) this.setAdminState(name, u.adminState);
   }
 
