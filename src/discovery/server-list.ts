@@ -1,6 +1,7 @@
 import { invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
-import { Server, type ServerOptions } from '../server.js';
+import type { HoldKind } from '../server.js';
+import { type ResolvedServerOptions, resolveServerFields } from '../state/server-options.js';
 import type { DiscoveredServer, DiscoveredServerDefaults } from './server-list-source.js';
 
 /*
@@ -9,10 +10,13 @@ import type { DiscoveredServer, DiscoveredServerDefaults } from './server-list-s
 
 const ENTRY_KEYS = [
   'name', 'host', 'port', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled', 'check', 'rise', 'fall', 'initState', 'slowstartMs',
+  'tags', 'hold',
 ] as const;
 
 /** @internal The keys allowed in `defaults` of {@link FollowServersOptions}. */
-export const DEFAULT_KEYS = ENTRY_KEYS.filter((k) => k !== 'name' && k !== 'host' && k !== 'port');
+export const DEFAULT_KEYS = ENTRY_KEYS.filter((k) => k !== 'name' && k !== 'host' && k !== 'port' && k !== 'hold');
+
+const HOLDS: readonly HoldKind[] = ['out', 'drain'];
 
 /** @internal How a list is read: the follower's validated options. */
 export interface ServerListRules {
@@ -21,28 +25,33 @@ export interface ServerListRules {
   readonly allowEmpty: boolean;
 }
 
+/** @internal One server of an accepted list: its options, checked and completed, and the source's hold. */
+export interface DesiredServer {
+  readonly options: ResolvedServerOptions;
+  readonly hold: HoldKind | undefined;
+}
+
 /**
- * @internal Validates a whole list and returns the servers' options by name, defaults applied and names
- * resolved; throws an `LbError` naming the first bad entry, so an invalid list changes nothing.
+ * @internal Validates a whole list and returns its servers by name, defaults applied and names resolved; throws an
+ * `LbError` naming the first bad entry, so an invalid list changes nothing. Every field is checked as `pool.add()`
+ * checks it (one shared function), without building a server.
  */
-export function validateServerList(list: unknown, rules: ServerListRules): Map<string, ServerOptions> {
+export function validateServerList(list: unknown, rules: ServerListRules): Map<string, DesiredServer> {
   if (!Array.isArray(list)) throw invalidArg('server list', 'must be an array of servers', list);
   if (list.length === 0 && !rules.allowEmpty) {
     throw invalidArg('server list', 'must not be empty (set allowEmpty to let a source empty the pool)', list);
   }
-  const desired = new Map<string, ServerOptions>();
-  list.forEach((entry: unknown, i) => {
+  const desired = new Map<string, DesiredServer>();
+  for (let i = 0; i < list.length; i++) {
     const at = `server list[${i}]`;
-    const e = v.plainObject(at, entry);
+    const e = v.plainObject(at, list[i]);
     v.knownKeys(at, e, ENTRY_KEYS);
-    const name = e['name'] ?? rules.nameOf(e as unknown as DiscoveredServer);
-    v.nonEmptyString(`${at}.name`, name);
-    const options = { ...rules.defaults, ...stripUndefined(e), name } as ServerOptions;
-    // A throwaway Server validates every option exactly as pool.add() will.
-    new Server(options, 1);
-    if (desired.has(name as string)) throw invalidArg(`${at}.name`, 'must be unique in the list', name);
-    desired.set(name as string, options);
-  });
+    const name = v.nonEmptyString(`${at}.name`, e['name'] ?? rules.nameOf(e as unknown as DiscoveredServer));
+    const options = resolveServerFields(e, name, rules.defaults);
+    const hold = e['hold'] === undefined ? undefined : v.oneOf(`${at}.hold`, e['hold'], HOLDS);
+    if (desired.has(name)) throw invalidArg(`${at}.name`, 'must be unique in the list', name);
+    desired.set(name, { options, hold });
+  }
   return desired;
 }
 
@@ -50,10 +59,4 @@ export function validateServerList(list: unknown, rules: ServerListRules): Map<s
 export function defaultServerName(server: DiscoveredServer): string {
   const host = String(server.host);
   return host.includes(':') ? `[${host}]:${String(server.port)}` : `${host}:${String(server.port)}`;
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, value] of Object.entries(o)) if (value !== undefined) out[k] = value;
-  return out;
 }
