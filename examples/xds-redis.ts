@@ -64,7 +64,8 @@ xds.on('xds:nack', (nack) => console.warn(`xds NACK ${nack.kind} v${nack.version
 const pool = new Pool(clusterName, { allBackups: true });
 const follower = followXdsCluster(pool, xds, clusterName, { defaults: { maxconn: 100 } });
 follower.on('xds:endpoints', () => {
-  console.log(`endpoints: ${pool.servers.map((s) => `${s.name} ${s.status} w${s.weight} (${follower.origin(s.name)?.locality})`).join(', ')}`);
+  // Each server carries where it came from as tags; the control plane's health is a hold named 'xds'.
+  console.log(`endpoints: ${pool.servers.map((s) => `${s.name} ${s.status}${s.hold ? ` held ${s.hold}` : ''} w${s.weight} (${s.tags['xds.locality']})`).join(', ')}`);
 });
 await follower.ready; // the cluster (CDS) and its first endpoints (EDS) are in
 const cluster = follower.cluster!;

@@ -4,7 +4,6 @@ import { type DiscoveredServer, type DiscoveredServerDefaults, type Discovery, t
 import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
 import type { XdsCluster } from './cds.js';
-import { ControlPlaneHealth } from './control-plane-health.js';
 import type { XdsEndpoint, XdsEndpointSet, XdsLocalityEndpoints } from './eds.js';
 import { type LocalityWeighting, type MappedEndpoint, type XdsEndpointOrigin, mapEndpointSet } from './endpoint-mapping.js';
 import type { XdsClient } from './xds-client.js';
@@ -28,6 +27,11 @@ export interface FollowXdsClusterOptions {
   readonly allowEmpty?: boolean;
   /** Whether servers already in the pool are managed (removed when EDS leaves them out). @defaultValue true */
   readonly adoptExisting?: boolean;
+  /**
+   * The holder name of the control plane's holds on the servers (`pool.setHold()`): `out` for UNHEALTHY/TIMEOUT,
+   * `drain` for DRAINING. @defaultValue 'xds'
+   */
+  readonly holder?: string;
   /** Stops following, like {@link XdsClusterFollower.close}. */
   readonly signal?: AbortSignal;
 }
@@ -45,9 +49,9 @@ export interface XdsClusterFollowerEvents {
 }
 
 /** Default values of {@link FollowXdsClusterOptions}. */
-export const FOLLOW_XDS_CLUSTER_DEFAULTS = Object.freeze({ localityWeighting: 'auto' as LocalityWeighting, allowEmpty: false, adoptExisting: true });
+export const FOLLOW_XDS_CLUSTER_DEFAULTS = Object.freeze({ localityWeighting: 'auto' as LocalityWeighting, allowEmpty: false, adoptExisting: true, holder: 'xds' });
 
-const OPTION_KEYS = ['defaults', 'nameOf', 'localityWeighting', 'allowEmpty', 'adoptExisting', 'signal'] as const;
+const OPTION_KEYS = ['defaults', 'nameOf', 'localityWeighting', 'allowEmpty', 'adoptExisting', 'holder', 'signal'] as const;
 
 interface Mapped {
   readonly list: readonly DiscoveredServer[];
@@ -57,8 +61,9 @@ interface Mapped {
 /**
  * Keeps a {@link Pool} in step with one xDS cluster: subscribes to its CDS resource, then to the EDS resource
  * it names, and applies every endpoint set through `followServers` (servers matched by name, leases and live
- * sessions kept, additions before removals). The control plane's health is applied on top by
- * {@link ControlPlaneHealth}; a server is usable only when the control plane and the local checks both say so.
+ * sessions kept, one pool batch per set). The control plane's health becomes a hold under `holder`
+ * (`pool.setHold()`): a server is usable only when the control plane, the local checks and the operator's admin
+ * state all allow it, and an operator's own `drain`/`maint` is never undone. Servers carry {@link XDS_TAGS}.
  *
  * @example
  * ```ts
@@ -85,7 +90,6 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
   readonly ready: Promise<void>;
 
   readonly #client: XdsClient;
-  readonly #health: ControlPlaneHealth;
   readonly #mailbox = new Latest<Mapped>();
   readonly #nameOf: FollowXdsClusterOptions['nameOf'];
   readonly #weighting: LocalityWeighting;
@@ -115,7 +119,6 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     if (nameOf !== undefined && typeof nameOf !== 'function') throw invalidArg('nameOf', 'must be a function returning a server name', nameOf);
     this.#nameOf = nameOf as FollowXdsClusterOptions['nameOf'];
     this.#weighting = v.oneOf('localityWeighting', o['localityWeighting'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.localityWeighting, ['auto', 'on', 'off']);
-    this.#health = new ControlPlaneHealth(pool);
     this.ready = new Promise<void>((resolve, reject) => {
       this.#settleReady = (error) => (error ? reject(error) : resolve());
     });
@@ -123,6 +126,7 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     const discoveryOptions: Record<string, unknown> = {
       allowEmpty: v.boolean('allowEmpty', o['allowEmpty'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.allowEmpty),
       adoptExisting: v.boolean('adoptExisting', o['adoptExisting'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.adoptExisting),
+      holder: v.nonEmptyString('holder', o['holder'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.holder),
     };
     if (o['defaults'] !== undefined) discoveryOptions['defaults'] = o['defaults'];
     if (o['signal'] !== undefined) discoveryOptions['signal'] = o['signal'];
@@ -200,20 +204,13 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     if (this.#closed) return;
     const localityWeighting = this.#weighting === 'auto' && this.#cluster?.localityWeighted === true ? 'on' : this.#weighting;
     const endpoints = mapEndpointSet(set, this.#nameOf ? { nameOf: this.#nameOf, localityWeighting } : { localityWeighting });
-    const list = endpoints.map((m) => (m.hold === undefined ? m.server : { ...m.server, ...this.#health.addOptions(m.hold) }));
-    this.#mailbox.set({ list, endpoints });
+    this.#mailbox.set({ list: endpoints.map((m) => m.server), endpoints });
   }
 
-  /** Runs right after followServers applied the list last yielded: the holds and origins of that list. */
+  /** Runs right after followServers applied the list last yielded: the origins of that list. */
   #applied(change: DiscoveryChange): void {
     const mapped = this.#yielded;
     if (mapped === undefined) return;
-    for (const s of change.removed) if (this.pool.find(s.name) === undefined) this.#health.forget(s.name);
-    const added = change.added.length > 0 ? new Set(change.added.map((s) => s.name)) : undefined;
-    for (const m of mapped.endpoints) {
-      if (added?.has(m.server.name)) this.#health.added(m.server.name, m.hold);
-      this.#health.apply(m.server.name, m.hold);
-    }
     this.#lastApplied = mapped.endpoints;
     this.#origins = undefined;
     this.emit('xds:endpoints', change, mapped.endpoints);

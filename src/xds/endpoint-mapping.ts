@@ -1,14 +1,14 @@
 import type { DiscoveredServer } from '../discovery/follow-servers.js';
+import type { HoldKind } from '../server.js';
 import type { XdsEndpoint, XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from './eds.js';
 
 /**
- * What the control plane says about a server beyond its address and weight, held apart from local health
- * checks and from the operator's admin state: `unhealthy` (EDS `UNHEALTHY`/`TIMEOUT`: never picked) or
- * `draining` (EDS `DRAINING`: no new connections, live ones stay).
+ * The tags every server from xDS carries (`server.tags`, snapshots, `show stat` with `tags`, Prometheus
+ * `server_info`): the EDS resource, the locality as `region/zone/sub_zone`, and the priority.
  */
-export type ControlPlaneHold = 'unhealthy' | 'draining';
+export const XDS_TAGS = Object.freeze({ cluster: 'xds.cluster', locality: 'xds.locality', priority: 'xds.priority' } as const);
 
-/** Where a server came from: the EDS entry behind it, for stats and for a later `tags` core API. */
+/** Where a server came from: the EDS entry behind it (its tags say the same in short). */
 export interface XdsEndpointOrigin {
   /** The EDS resource (cluster or `service_name`). */
   readonly cluster: string;
@@ -26,10 +26,9 @@ export interface XdsEndpointOrigin {
   readonly hostname: string;
 }
 
-/** One EDS endpoint as a server entry for `followServers`, plus what the current core cannot hold yet. */
+/** One EDS endpoint as a server entry for `followServers` (tags and hold included), and where it came from. */
 export interface MappedEndpoint {
   readonly server: DiscoveredServer & { readonly name: string };
-  readonly hold: ControlPlaneHold | undefined;
   readonly origin: XdsEndpointOrigin;
 }
 
@@ -50,11 +49,15 @@ export const MAX_SERVER_WEIGHT = 256;
 /**
  * Maps one EDS resource onto server entries. This is the one place where xDS meets the pool's vocabulary:
  *
- * - **Health**: `HEALTHY`/`UNKNOWN` → no hold; `UNHEALTHY`/`TIMEOUT` → hold `unhealthy`; `DRAINING` → hold
- *   `draining`; `DEGRADED` → a backup (used only when no active server is usable, as Envoy uses degraded hosts
- *   only when healthy ones are short).
+ * - **Health**: `HEALTHY`/`UNKNOWN` → no hold; `UNHEALTHY`/`TIMEOUT` → hold `out` (never picked); `DRAINING` →
+ *   hold `drain` (no new connection, live ones stay); `DEGRADED` → a backup (used only when no active server is
+ *   usable, as Envoy uses degraded hosts only when healthy ones are short). The follower keeps holds with
+ *   `pool.setHold()` under its holder name, beside the operator's admin state and the local checks.
  * - **Priority**: 0 → active; above 0 → backup, listed in priority order (give the pool `allBackups: true`,
- *   else only the first usable backup takes traffic).
+ *   else only the first usable backup takes traffic). Priorities 1, 2… collapse into one backup tier until the
+ *   pool has priority tiers (`ServerOptions.priority`, issue 16): {@link backupOf} is the one place to change.
+ * - **Tags**: {@link XDS_TAGS} (cluster, locality, priority), one frozen object per locality shared by its servers;
+ *   they change in place.
  * - **Weight**: a server's share within its priority is what xDS asks for. With locality weighting (on, or
  *   `auto` and some locality has a weight, as gRPC always does), an endpoint's share is
  *   `localityWeight / Σ localityWeights × endpointWeight / Σ endpointWeights in its locality`, the sums taken
@@ -84,12 +87,16 @@ export function mapEndpointSet(set: XdsEndpointSet, options: EndpointMappingOpti
     let k = 0;
     for (const l of localities) {
       const locality = `${l.region}/${l.zone}/${l.subZone}`;
+      const tags = Object.freeze({ [XDS_TAGS.cluster]: set.clusterName, [XDS_TAGS.locality]: locality, [XDS_TAGS.priority]: String(priority) });
       for (const e of l.endpoints) {
         const weight = weights[k++]!;
         const hold = holdOf(e.health);
+        const backup = backupOf(priority, e.health);
+        const name = nameOf(e, l);
         const mapped: MappedEndpoint = {
-          server: { name: nameOf(e, l), host: e.host, port: e.port, weight, backup: priority > 0 || e.health === 'DEGRADED' },
-          hold,
+          server: hold === undefined
+            ? { name, host: e.host, port: e.port, weight, backup, tags }
+            : { name, host: e.host, port: e.port, weight, backup, tags, hold },
           origin: {
             cluster: set.clusterName, region: l.region, zone: l.zone, subZone: l.subZone, locality, priority,
             health: e.health, endpointWeight: e.weight ?? 1, localityWeight: l.weight, hostname: e.hostname,
@@ -108,16 +115,25 @@ export function mapEndpointSet(set: XdsEndpointSet, options: EndpointMappingOpti
   return out;
 }
 
-function holdOf(health: XdsHealthStatus): ControlPlaneHold | undefined {
+/** The hold the control plane's health puts on a server: `out` for UNHEALTHY/TIMEOUT, `drain` for DRAINING. */
+export function holdOf(health: XdsHealthStatus): HoldKind | undefined {
   switch (health) {
     case 'UNHEALTHY':
     case 'TIMEOUT':
-      return 'unhealthy';
+      return 'out';
     case 'DRAINING':
-      return 'draining';
+      return 'drain';
     default:
       return undefined;
   }
+}
+
+/**
+ * Whether an endpoint is a backup: every priority above 0 (one backup tier: the pool has no priority tiers yet;
+ * issue 16 adds `ServerOptions.priority`, and then priorities map there), and DEGRADED endpoints.
+ */
+export function backupOf(priority: number, health: XdsHealthStatus): boolean {
+  return priority > 0 || health === 'DEGRADED';
 }
 
 /** Whether an endpoint counts in weight sums: it may take traffic as far as the control plane says. */

@@ -11,10 +11,9 @@ export type { XdsBootstrap, XdsLocality, XdsNode, XdsServerConfig } from './boot
 export type { XdsCircuitBreakerThresholds, XdsCluster, XdsOutlierDetection } from './cds.js';
 export { FOLLOW_XDS_CLUSTER_DEFAULTS, XdsClusterFollower, followXdsCluster } from './cluster-follower.js';
 export type { FollowXdsClusterOptions, XdsClusterFollowerEvents } from './cluster-follower.js';
-export { ControlPlaneHealth } from './control-plane-health.js';
 export type { XdsEndpoint, XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from './eds.js';
-export { MAX_SERVER_WEIGHT, mapEndpointSet } from './endpoint-mapping.js';
-export type { ControlPlaneHold, EndpointMappingOptions, LocalityWeighting, MappedEndpoint, XdsEndpointOrigin } from './endpoint-mapping.js';
+export { MAX_SERVER_WEIGHT, XDS_TAGS, backupOf, holdOf, mapEndpointSet } from './endpoint-mapping.js';
+export type { EndpointMappingOptions, LocalityWeighting, MappedEndpoint, XdsEndpointOrigin } from './endpoint-mapping.js';
 export { LoadReporter } from './load-reporter.js';
 export type { LoadReporterOptions } from './load-reporter.js';
 export type { XdsProtos } from './protos.js';

@@ -54,6 +54,7 @@ describe('following an xDS cluster into a Pool', () => {
       assert.deepEqual(names(pool.servers), ['127.0.0.1:8001', '127.0.0.1:8002', '127.0.0.1:8003']);
       assert.equal(pool.get('127.0.0.1:8001').weight, 2);
       assert.equal(follower.origin('127.0.0.1:8001')?.locality, 'test/a/');
+      assert.deepEqual(pool.get('127.0.0.1:8001').tags, { 'xds.cluster': 'follow-eds', 'xds.locality': 'test/a/', 'xds.priority': '0' });
 
       // Health and priority: 8002 unhealthy, 8003 draining, 8004 joins at priority 1.
       let applied = endpointsApplied(follower);
@@ -63,9 +64,11 @@ describe('following an xDS cluster into a Pool', () => {
       ])]);
       await guard(applied, 'the health update');
       assert.deepEqual(names(pool.activeUsable), ['127.0.0.1:8001']);
-      assert.equal(pool.get('127.0.0.1:8002').adminState, 'maint');
-      assert.equal(pool.get('127.0.0.1:8003').adminState, 'drain');
+      assert.deepEqual(Object.fromEntries(pool.get('127.0.0.1:8002').holds), { xds: 'out' });
+      assert.deepEqual(Object.fromEntries(pool.get('127.0.0.1:8003').holds), { xds: 'drain' });
+      assert.equal(pool.get('127.0.0.1:8002').adminState, 'ready', 'the control plane leaves the admin state to the operator');
       assert.equal(pool.get('127.0.0.1:8004').backup, true);
+      assert.equal(pool.get('127.0.0.1:8004').tags['xds.locality'], 'test/b/');
       assert.deepEqual(names(pool.backupUsable), ['127.0.0.1:8004']);
 
       // An operator's own drain survives the control plane saying healthy; the control plane's holds lift.
@@ -74,22 +77,26 @@ describe('following an xDS cluster into a Pool', () => {
       server.set('endpoints', [assignment('follow-eds', [{ endpoints: [ep(8001, { weight: 2 }), ep(8002), ep(8003)] }])]);
       const [change] = await guard(applied, 'the recovery');
       assert.equal(pool.get('127.0.0.1:8001').adminState, 'drain', 'the operator\'s drain stays');
-      assert.equal(pool.get('127.0.0.1:8002').adminState, 'ready');
-      assert.equal(pool.get('127.0.0.1:8003').adminState, 'ready');
+      assert.equal(pool.get('127.0.0.1:8002').hold, undefined);
+      assert.equal(pool.get('127.0.0.1:8003').hold, undefined);
+      assert.deepEqual(names(pool.activeUsable), ['127.0.0.1:8002', '127.0.0.1:8003']);
       assert.deepEqual(names(change.removed), ['127.0.0.1:8004']);
       assert.equal(pool.find('127.0.0.1:8004'), undefined);
 
-      // A server added while the control plane holds it is never usable, not even for a moment.
+      // A server added while the control plane holds it is never usable to the strategies, not even for a moment.
       const seenUsable: string[] = [];
-      pool.on('server:added', (s) => {
+      pool.on('server:lb', (s) => {
         if (s.usable) seenUsable.push(s.name);
+      });
+      pool.on('pool:lb', (changes) => {
+        for (const s of changes.keys()) if (s.usable) seenUsable.push(s.name);
       });
       applied = endpointsApplied(follower);
       server.set('endpoints', [assignment('follow-eds', [{ endpoints: [ep(8001, { weight: 2 }), ep(8002), ep(8003), ep(8005, { health: 'DRAINING' }), ep(8006, { health: 'TIMEOUT' })] }])]);
       await guard(applied, 'the held additions');
       assert.deepEqual(seenUsable, []);
-      assert.equal(pool.get('127.0.0.1:8005').adminState, 'drain');
-      assert.equal(pool.get('127.0.0.1:8006').adminState, 'maint');
+      assert.equal(pool.get('127.0.0.1:8005').hold, 'drain');
+      assert.equal(pool.get('127.0.0.1:8006').hold, 'out');
     } finally {
       await follower.close();
       await client.close();

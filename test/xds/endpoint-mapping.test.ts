@@ -44,15 +44,27 @@ describe('EDS endpoint mapping', () => {
     assert.equal(w['10.0.0.1:1'], w['10.0.0.1:3'], 'the healthy endpoint of zone a takes all of zone a\'s share');
   });
 
-  it('maps health to holds: UNHEALTHY/TIMEOUT unhealthy, DRAINING draining, HEALTHY/UNKNOWN none', () => {
+  it('maps health to holds: UNHEALTHY/TIMEOUT out, DRAINING drain, HEALTHY/UNKNOWN none', () => {
     const m = mapEndpointSet(set(loc('a', [[1, 1, 'HEALTHY'], [2, 1, 'UNKNOWN'], [3, 1, 'UNHEALTHY'], [4, 1, 'TIMEOUT'], [5, 1, 'DRAINING']])));
-    assert.deepEqual(m.map((e) => e.hold), [undefined, undefined, 'unhealthy', 'unhealthy', 'draining']);
+    assert.deepEqual(m.map((e) => e.server.hold), [undefined, undefined, 'out', 'out', 'drain']);
+    assert.ok(!('hold' in m[0]!.server), 'no hold key on a healthy entry');
     assert.deepEqual(m.map((e) => e.server.backup), [false, false, false, false, false]);
   });
 
   it('maps priority above 0 and DEGRADED to backups, listed in priority order after the active ones', () => {
     const m = mapEndpointSet(set(loc('p1', [[10]], { priority: 1 }), loc('a', [[1], [2, 1, 'DEGRADED']]), loc('p2', [[20]], { priority: 2 })));
     assert.deepEqual(m.map((e) => [e.server.port, e.server.backup, e.origin.priority]), [[1, false, 0], [2, true, 0], [10, true, 1], [20, true, 2]]);
+  });
+
+  it('tags each server with its cluster, locality and priority, one frozen object per locality', () => {
+    const m = mapEndpointSet(set(loc('a', [[1], [2]]), loc('b', [[3]], { priority: 1 })));
+    assert.deepEqual(m.map((e) => e.server.tags), [
+      { 'xds.cluster': 'c', 'xds.locality': 'r/a/', 'xds.priority': '0' },
+      { 'xds.cluster': 'c', 'xds.locality': 'r/a/', 'xds.priority': '0' },
+      { 'xds.cluster': 'c', 'xds.locality': 'r/b/', 'xds.priority': '1' },
+    ]);
+    assert.equal(m[0]!.server.tags, m[1]!.server.tags);
+    assert.ok(Object.isFrozen(m[0]!.server.tags));
   });
 
   it('names servers host:port ([v6]:port), or as nameOf says, and records where each came from', () => {
