@@ -23,5 +23,4 @@ export { XDS_TYPE_URLS } from './xds-events.js';
 export type {
   XdsClientEvents, XdsConnectionDetail, XdsConnectionState, XdsNack, XdsResourceKind, XdsResources, XdsUpdate,
 } from './xds-events.js';
-export { XDS_DIAGNOSTICS_CHANNELS } from './xds-diagnostics.js';
 export type { XdsConnectionMessage, XdsNackMessage, XdsUpdateMessage } from './xds-diagnostics.js';

@@ -1,19 +1,13 @@
 import dc from 'node:diagnostics_channel';
+import { DIAGNOSTICS_CHANNELS } from '../diagnostics.js';
 
-/**
- * The `diagnostics_channel` channels of the xDS client (to be folded into `DIAGNOSTICS_CHANNELS` with the
- * core's). Nothing is built or published while a channel has no subscriber.
+/*
+ * The publishers and messages of the xDS channels. Their names are declared with every other channel in
+ * DIAGNOSTICS_CHANNELS (`xdsUpdate`, `xdsNack`, `xdsConnection`); nothing is built or published while a channel
+ * has no subscriber.
  */
-export const XDS_DIAGNOSTICS_CHANNELS = Object.freeze({
-  /** A CDS or EDS resource was accepted and applied ({@link XdsUpdateMessage}). */
-  update: 'switchyard:xds:update',
-  /** A response was NACKed, all or in part; the previous resources stay ({@link XdsNackMessage}). */
-  nack: 'switchyard:xds:nack',
-  /** The ADS stream connected, disconnected (with the retry delay) or was closed ({@link XdsConnectionMessage}). */
-  connection: 'switchyard:xds:connection',
-} as const);
 
-/** Message of {@link XDS_DIAGNOSTICS_CHANNELS}`.update`. */
+/** Message of `DIAGNOSTICS_CHANNELS.xdsUpdate` (`switchyard:xds:update`): a CDS or EDS resource was accepted and applied. */
 export interface XdsUpdateMessage {
   readonly serverUri: string;
   readonly kind: 'cluster' | 'endpoints';
@@ -21,7 +15,7 @@ export interface XdsUpdateMessage {
   readonly version: string;
 }
 
-/** Message of {@link XDS_DIAGNOSTICS_CHANNELS}`.nack`. */
+/** Message of `DIAGNOSTICS_CHANNELS.xdsNack` (`switchyard:xds:nack`): a response was NACKed, all or in part. */
 export interface XdsNackMessage {
   readonly serverUri: string;
   readonly kind: 'cluster' | 'endpoints';
@@ -31,7 +25,7 @@ export interface XdsNackMessage {
   readonly errors: readonly string[];
 }
 
-/** Message of {@link XDS_DIAGNOSTICS_CHANNELS}`.connection`. */
+/** Message of `DIAGNOSTICS_CHANNELS.xdsConnection` (`switchyard:xds:connection`): the ADS stream's state. */
 export interface XdsConnectionMessage {
   readonly serverUri: string;
   readonly state: 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -40,9 +34,9 @@ export interface XdsConnectionMessage {
   readonly error: unknown;
 }
 
-const updateChannel = dc.channel(XDS_DIAGNOSTICS_CHANNELS.update);
-const nackChannel = dc.channel(XDS_DIAGNOSTICS_CHANNELS.nack);
-const connectionChannel = dc.channel(XDS_DIAGNOSTICS_CHANNELS.connection);
+const updateChannel = dc.channel(DIAGNOSTICS_CHANNELS.xdsUpdate);
+const nackChannel = dc.channel(DIAGNOSTICS_CHANNELS.xdsNack);
+const connectionChannel = dc.channel(DIAGNOSTICS_CHANNELS.xdsConnection);
 
 export function publishXdsUpdate(message: () => XdsUpdateMessage): void {
   if (updateChannel.hasSubscribers) updateChannel.publish(message());

@@ -3,7 +3,8 @@ import dc from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { LbError } from '../../src/errors.js';
-import { XDS_DIAGNOSTICS_CHANNELS, type XdsConnectionMessage, type XdsNackMessage, type XdsUpdateMessage } from '../../src/xds/xds-diagnostics.js';
+import { DIAGNOSTICS_CHANNELS } from '../../src/diagnostics.js';
+import type { XdsConnectionMessage, XdsNackMessage, XdsUpdateMessage } from '../../src/xds/xds-diagnostics.js';
 import { XdsClient } from '../../src/xds/xds-client.js';
 import { XDS_TYPE_URLS, type XdsConnectionDetail, type XdsConnectionState, type XdsNack, type XdsUpdate } from '../../src/xds/xds-events.js';
 import { nextEvent } from '../helpers/list-source.js';
@@ -56,8 +57,8 @@ describe('ADS client (state of the world, v3)', () => {
     const published: [string, string][] = [];
     const onUpdate = (m: unknown): void => void published.push(['update', `${(m as XdsUpdateMessage).kind}/${(m as XdsUpdateMessage).name}`]);
     const onConnection = (m: unknown): void => void published.push(['connection', (m as XdsConnectionMessage).state]);
-    dc.subscribe(XDS_DIAGNOSTICS_CHANNELS.update, onUpdate);
-    dc.subscribe(XDS_DIAGNOSTICS_CHANNELS.connection, onConnection);
+    dc.subscribe(DIAGNOSTICS_CHANNELS.xdsUpdate, onUpdate);
+    dc.subscribe(DIAGNOSTICS_CHANNELS.xdsConnection, onConnection);
     try {
       const cds = nextUpdate(client, 'cluster', 'ack-c');
       client.watch('cluster', 'ack-c', () => undefined);
@@ -93,8 +94,8 @@ describe('ADS client (state of the world, v3)', () => {
         ['connection', 'connecting'], ['connection', 'connected'], ['update', 'cluster/ack-c'], ['update', 'endpoints/ack-c'], ['update', 'endpoints/ack-c'], ['connection', 'closed'],
       ]);
     } finally {
-      dc.unsubscribe(XDS_DIAGNOSTICS_CHANNELS.update, onUpdate);
-      dc.unsubscribe(XDS_DIAGNOSTICS_CHANNELS.connection, onConnection);
+      dc.unsubscribe(DIAGNOSTICS_CHANNELS.xdsUpdate, onUpdate);
+      dc.unsubscribe(DIAGNOSTICS_CHANNELS.xdsConnection, onConnection);
       await client.close();
     }
   });
@@ -104,7 +105,7 @@ describe('ADS client (state of the world, v3)', () => {
     const client = new XdsClient({ bootstrap: bootstrapFor(server.address, 'node-nack') });
     const messages: XdsNackMessage[] = [];
     const sub = (m: unknown): void => void messages.push(m as XdsNackMessage);
-    dc.subscribe(XDS_DIAGNOSTICS_CHANNELS.nack, sub);
+    dc.subscribe(DIAGNOSTICS_CHANNELS.xdsNack, sub);
     try {
       const first = nextUpdate(client, 'endpoints', 'nack-e');
       client.watch('endpoints', 'nack-e', () => undefined);
@@ -136,7 +137,7 @@ describe('ADS client (state of the world, v3)', () => {
       const ack = await guard(server.waitFor((r) => r.typeUrl === EDS && r.answersLast && r.version === u.version), 'the ACK of the fixed set');
       assert.equal(ack.errorDetail, undefined);
     } finally {
-      dc.unsubscribe(XDS_DIAGNOSTICS_CHANNELS.nack, sub);
+      dc.unsubscribe(DIAGNOSTICS_CHANNELS.xdsNack, sub);
       await client.close();
     }
   });
