@@ -2,7 +2,9 @@
  * `switchyard-lb/xds`: servers, weights and health from an xDS control plane (CDS + EDS over ADS, v3,
  * state of the world). Needs the optional peer dependencies `@grpc/grpc-js`, `protobufjs` and
  * `@grpc/grpc-js-xds` (whose copy of Envoy's `.proto` files is read at run time).
- * @module
+ *
+ * @packageDocumentation
+ * @module switchyard-lb/xds
  */
 export { XDS_BACKOFF_DEFAULTS } from './backoff.js';
 export type { XdsBackoffOptions } from './backoff.js';
