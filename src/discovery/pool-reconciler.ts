@@ -18,10 +18,10 @@ const IDENTITY_KEYS = ['host', 'port', 'backup', 'check', 'rise', 'fall', 'slows
 
 /** What the source last set on a server, so that an operator's own change stays until the source changes it. */
 interface Applied {
-  readonly weight: number;
-  readonly maxconn: number;
-  readonly maxqueue: number;
-  readonly tags: Readonly<Record<string, string>>;
+  weight: number;
+  maxconn: number;
+  maxqueue: number;
+  tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -33,8 +33,8 @@ interface Applied {
 export class PoolReconciler {
   readonly #pool: Pool;
   readonly #holder: string;
-  readonly #owned = new Set<string>();
-  readonly #applied = new Map<string, Applied>();
+  /** The managed servers by name, with what the source last set on each. */
+  readonly #managed = new Map<string, Applied>();
 
   constructor(pool: Pool, holder: string) {
     this.#pool = pool;
@@ -42,9 +42,10 @@ export class PoolReconciler {
   }
 
   /** Manages a server already in the pool, taking its current weight, limits and tags as the last ones applied. */
-  adopt(server: Server): void {
-    this.#owned.add(server.name);
-    this.#applied.set(server.name, { weight: server.weight, maxconn: server.maxconn, maxqueue: server.maxqueue, tags: server.tags });
+  adopt(server: Server): Applied {
+    const applied: Applied = { weight: server.weight, maxconn: server.maxconn, maxqueue: server.maxqueue, tags: server.tags };
+    this.#managed.set(server.name, applied);
+    return applied;
   }
 
   /** Makes the pool's managed servers those of `desired`, in one batch; returns what changed. */
@@ -60,26 +61,24 @@ export class PoolReconciler {
     const replace: DesiredServer[] = [];
     // Additions before removals: within the batch it no longer matters for pool:empty, but new servers take the
     // ids after the kept ones, as they did when each change was announced on its own.
-    for (const [name, d] of desired) {
-      const existing = pool.find(name);
+    for (const d of desired.values()) {
+      const existing = pool.find(d.options.name);
       if (existing === undefined) {
         added.push(this.#add(d));
       } else {
-        if (!this.#owned.has(name)) this.adopt(existing);
+        const last = this.#managed.get(existing.name) ?? this.adopt(existing);
         if (!sameIdentity(existing, d.options)) replace.push(d);
-        else if (this.#update(existing, d)) updated.push(existing);
+        else if (this.#update(existing, d, last)) updated.push(existing);
       }
     }
     for (const d of replace) {
       removed.push(pool.remove(d.options.name));
       added.push(this.#add(d));
     }
-    for (const name of this.#owned) {
+    for (const name of this.#managed.keys()) {
       if (desired.has(name)) continue;
-      this.#owned.delete(name);
-      this.#applied.delete(name);
-      const server = pool.find(name);
-      if (server !== undefined) removed.push(pool.remove(name));
+      this.#managed.delete(name);
+      if (pool.find(name) !== undefined) removed.push(pool.remove(name));
     }
     return { added, removed, updated };
   }
@@ -96,7 +95,7 @@ export class PoolReconciler {
    * Applies the weight, limits and tags that changed since the source last set them (an operator's own change stays
    * otherwise), and the source's hold. Returns whether anything changed.
    */
-  #update(server: Server, d: DesiredServer): boolean {
+  #update(server: Server, d: DesiredServer, last: Applied): boolean {
     const o = d.options;
     const name = server.name;
     let changed = false;
@@ -104,7 +103,6 @@ export class PoolReconciler {
       this.#pool.setHold(name, this.#holder, d.hold);
       changed = true;
     }
-    const last = this.#applied.get(name)!;
     const retag = !sameTags(o.tags, last.tags);
     if (o.weight === last.weight && o.maxconn === last.maxconn && o.maxqueue === last.maxqueue && !retag) return changed;
     const changes: { weight?: number; maxconn?: number; maxqueue?: number; tags?: Readonly<Record<string, string>> } = {};
@@ -113,7 +111,10 @@ export class PoolReconciler {
     if (o.maxqueue !== last.maxqueue) changes.maxqueue = o.maxqueue;
     if (retag) changes.tags = o.tags;
     this.#pool.update(name, changes);
-    this.#applied.set(name, { weight: o.weight, maxconn: o.maxconn, maxqueue: o.maxqueue, tags: o.tags });
+    last.weight = o.weight;
+    last.maxconn = o.maxconn;
+    last.maxqueue = o.maxqueue;
+    last.tags = o.tags;
     return true;
   }
 }
