@@ -1,4 +1,4 @@
-import { invalidArg } from '../errors.js';
+import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { HoldKind } from '../server.js';
 import { type ResolvedServerOptions, resolveServerFields } from '../state/server-options.js';
@@ -43,16 +43,29 @@ export function validateServerList(list: unknown, rules: ServerListRules): Map<s
   }
   const desired = new Map<string, DesiredServer>();
   for (let i = 0; i < list.length; i++) {
-    const at = `server list[${i}]`;
-    const e = v.plainObject(at, list[i]);
-    v.knownKeys(at, e, ENTRY_KEYS);
-    const name = v.nonEmptyString(`${at}.name`, e['name'] ?? rules.nameOf(e as unknown as DiscoveredServer));
-    const options = resolveServerFields(e, name, rules.defaults);
-    const hold = e['hold'] === undefined ? undefined : v.oneOf(`${at}.hold`, e['hold'], HOLDS);
-    if (desired.has(name)) throw invalidArg(`${at}.name`, 'must be unique in the list', name);
-    desired.set(name, { options, hold });
+    // Fields are named relative to the entry ('.hold'), and `server list[i]` is prepended only when one is wrong.
+    try {
+      const e = v.plainObject('', list[i]);
+      v.knownKeys('', e, ENTRY_KEYS);
+      const name = v.nonEmptyString('.name', e['name'] ?? rules.nameOf(e as unknown as DiscoveredServer));
+      const options = resolveServerFields(e, name, rules.defaults);
+      const hold = e['hold'] === undefined ? undefined : v.oneOf('.hold', e['hold'], HOLDS);
+      if (desired.has(name)) throw invalidArg('.name', 'must be unique in the list', name);
+      desired.set(name, { options, hold });
+    } catch (err) {
+      throw ofEntry(i, err);
+    }
   }
   return desired;
+}
+
+/** An error about a field of entry `i` (named relative to the entry), reworded to name the entry. */
+function ofEntry(i: number, err: unknown): unknown {
+  if (!LbError.is(err) || err.code !== 'ERR_LB_INVALID_ARG') return err;
+  const field = (err.details as { readonly field?: unknown }).field;
+  if (typeof field !== 'string' || (field !== '' && !field.startsWith('.'))) return err;
+  // The message starts with the field: `.hold must be …`, or ` must be an object` for the entry itself.
+  return new LbError('ERR_LB_INVALID_ARG', `server list[${i}]${err.message}`, { details: { ...err.details, field: `server list[${i}]${field}` } });
 }
 
 /** @internal `host:port`, with IPv6 addresses in brackets as in a URL: the name of an entry that has none. */
