@@ -115,7 +115,7 @@ export interface TierOptions {
    * `weight × min(1, factor × usable share)`, then a server within it (Envoy's locality-weighted load balancing). A locality not listed has weight 0 and
    * takes no traffic while another has some. `undefined` turns locality weighting off. @defaultValue undefined
    */
-  readonly localityWeights?: Readonly<Record<string, number>>;
+  readonly localityWeights?: Readonly<Record<string, number>> | undefined;
 }
 
 /** A locality of a {@link Tier}. */

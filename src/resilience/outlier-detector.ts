@@ -5,7 +5,7 @@ import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
 import type { Pool } from '../pool.js';
 import type { Server } from '../server.js';
 import type { CheckCause } from '../state/check-result.js';
-import { OutlierMonitor, type SweepSettings, sweepOutliers } from './outlier-monitor.js';
+import { OutlierMonitor, type SweepSettings, Sweeper } from './outlier-monitor.js';
 import {
   OUTLIER_REASON_KINDS, type OutlierDetectorEvents, type OutlierDetectorOptions, type OutlierDetectorStats, type OutlierReason,
   type OutlierReasonKind, type OutlierReturn, type OutlierServerStats, type RequestResult, type ResolvedOutlierOptions,
@@ -60,7 +60,9 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
   readonly #index = new Map<OutlierMonitor, number>();
   readonly #detected = countsByKind();
   readonly #enforced = countsByKind();
-  #rates = new Float64Array(64);
+  readonly #sweeper = new Sweeper();
+  /** Monitors back from an ejection whose multiplier has still to decay. */
+  readonly #decaying = new Set<OutlierMonitor>();
   #ejected = 0;
   #ejections = 0;
   #overflow = 0;
@@ -69,7 +71,7 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
   /** True while this detector lifts its own hold (so that `server:hold` is not read as an operator's). */
   #lifting = false;
   readonly #externalSweep: SweepSettings;
-  readonly #localSweep: SweepSettings;
+  readonly #localSweep: SweepSettings | undefined;
 
   readonly #onCheckPass = (server: Server, cause: CheckCause): void => {
     if (cause.source !== 'check' || !this.options.successfulCheckUnejects || server.operationalState === 'down') return;
@@ -98,15 +100,11 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
       fpMinimumHosts: o.failurePercentageMinimumHosts,
       fpVolume: o.failurePercentageRequestVolume,
       fpThreshold: o.failurePercentageThreshold,
-      minimumHosts: Math.min(o.successRateMinimumHosts, o.failurePercentageMinimumHosts),
     };
-    this.#externalSweep = { ...common, local: false, srEnabled: o.enforcingSuccessRate > 0, fpEnabled: o.enforcingFailurePercentage > 0 };
-    this.#localSweep = {
-      ...common,
-      local: true,
-      srEnabled: o.splitLocalOriginErrors && o.enforcingLocalOriginSuccessRate > 0,
-      fpEnabled: o.splitLocalOriginErrors && o.enforcingLocalOriginFailurePercentage > 0,
-    };
+    this.#externalSweep = { ...common, srEnabled: o.enforcingSuccessRate > 0, fpEnabled: o.enforcingFailurePercentage > 0 };
+    const localSr = o.splitLocalOriginErrors && o.enforcingLocalOriginSuccessRate > 0;
+    const localFp = o.splitLocalOriginErrors && o.enforcingLocalOriginFailurePercentage > 0;
+    this.#localSweep = localSr || localFp ? { ...common, srEnabled: localSr, fpEnabled: localFp } : undefined;
     pool.on('check:pass', this.#onCheckPass);
     pool.on('server:removed', this.#onRemoved);
     pool.on('server:hold', this.#onHold);
@@ -131,8 +129,9 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
       this.#transaction(m, ok);
       return;
     }
-    m.local.add(ok);
+    m.localTotal++;
     if (ok) {
+      m.localOk++;
       m.consecutiveLocalOriginFailures = 0;
       return;
     }
@@ -155,7 +154,8 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
     if (m === undefined) return;
     this.#transaction(m, result === 'success');
     if (result === 'success' && this.options.splitLocalOriginErrors) {
-      m.local.add(true);
+      m.localTotal++;
+      m.localOk++;
       m.consecutiveLocalOriginFailures = 0;
     }
   }
@@ -192,22 +192,14 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
   sweep(): void {
     if (this.#closed) return;
     const now = this.#clock.now();
-    const list = this.#list;
-    for (let i = 0; i < list.length; i++) {
-      list[i]!.external.swap();
-      list[i]!.local.swap();
-    }
-    if (this.#rates.length < list.length) this.#rates = new Float64Array(list.length * 2);
-    for (const settings of [this.#externalSweep, this.#localSweep]) {
-      if (!settings.srEnabled && !settings.fpEnabled) continue;
-      for (const f of sweepOutliers(list, this.pool.size, settings, this.#rates)) {
-        if (!f.monitor.ejected && this.#monitors.get(f.monitor.server) === f.monitor) this.#detect(f.monitor, f.reason);
-      }
+    for (const f of this.#sweeper.sweep(this.#list, this.pool.size, this.#externalSweep, this.#localSweep)) {
+      if (!f.monitor.ejected && this.#monitors.get(f.monitor.server) === f.monitor) this.#detect(f.monitor, f.reason);
     }
     const interval = this.options.intervalMs;
-    for (let i = 0; i < list.length; i++) {
-      const m = list[i]!;
-      if (!m.ejected && m.multiplier > 0 && m.lastReturnMs !== undefined && now - m.lastReturnMs >= interval) m.multiplier--;
+    for (const m of this.#decaying) {
+      if (m.ejected || m.lastReturnMs === undefined || now - m.lastReturnMs < interval) continue;
+      if (m.multiplier > 0) m.multiplier--;
+      if (m.multiplier === 0) this.#decaying.delete(m);
     }
   }
 
@@ -227,6 +219,7 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
     for (const m of this.#list) if (m.ejected) this.#return(m, 'closed');
     this.pool.off('server:hold', this.#onHold);
     this.#monitors.clear();
+    this.#decaying.clear();
     this.#list.length = 0;
     this.#index.clear();
   }
@@ -251,8 +244,9 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
 
   /** A transaction result (Envoy's `putHttpResponseCode`, success = 200, failure = 5xx). */
   #transaction(m: OutlierMonitor, ok: boolean): void {
-    m.external.add(ok);
+    m.externalTotal++;
     if (ok) {
+      m.externalOk++;
       m.consecutiveFailures = 0;
       return;
     }
@@ -326,6 +320,7 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
     m.lastReturnMs = this.#clock.now();
     m.resetConsecutive();
     this.#ejected--;
+    this.#decaying.add(m);
     if (why !== 'admin' && this.pool.has(m.server) && this.pool.get(m.server.name) === m.server) {
       this.#lifting = true;
       try {
@@ -345,6 +340,7 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
       m.timer?.cancel();
       this.#ejected--;
     }
+    this.#decaying.delete(m);
     this.#monitors.delete(server);
     const at = this.#index.get(m)!;
     const last = this.#list.pop()!;
