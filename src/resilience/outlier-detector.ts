@@ -63,6 +63,8 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
   readonly #sweeper = new Sweeper();
   /** Monitors back from an ejection whose multiplier has still to decay. */
   readonly #decaying = new Set<OutlierMonitor>();
+  /** Monitors ejected at least once, for stats. */
+  readonly #ejectedOnce = new Set<OutlierMonitor>();
   #ejected = 0;
   #ejections = 0;
   #overflow = 0;
@@ -179,9 +181,18 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
     };
   }
 
-  /** Counters (Envoy's `outlier_detection.*` stats). */
+  /** Counters (Envoy's `outlier_detection.*` stats), and the servers ejected at least once. */
   stats(): OutlierDetectorStats {
-    return { ejected: this.#ejected, ejections: this.#ejections, overflow: this.#overflow, detected: { ...this.#detected }, enforced: { ...this.#enforced } };
+    const servers: Record<string, OutlierServerStats> = {};
+    for (const m of this.#ejectedOnce) servers[m.server.name] = this.serverStats(m.server);
+    return {
+      ejected: this.#ejected,
+      ejections: this.#ejections,
+      overflow: this.#overflow,
+      detected: { ...this.#detected },
+      enforced: { ...this.#enforced },
+      servers,
+    };
   }
 
   /**
@@ -220,6 +231,7 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
     this.pool.off('server:hold', this.#onHold);
     this.#monitors.clear();
     this.#decaying.clear();
+    this.#ejectedOnce.clear();
     this.#list.length = 0;
     this.#index.clear();
   }
@@ -277,6 +289,7 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
     m.ejectedAtMs = now;
     m.ejected = true;
     m.ejections++;
+    this.#ejectedOnce.add(m);
     this.#ejected++;
     this.#ejections++;
     this.#enforced[reason.kind]++;
@@ -341,6 +354,7 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
       this.#ejected--;
     }
     this.#decaying.delete(m);
+    this.#ejectedOnce.delete(m);
     this.#monitors.delete(server);
     const at = this.#index.get(m)!;
     const last = this.#list.pop()!;

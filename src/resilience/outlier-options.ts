@@ -165,6 +165,8 @@ export interface OutlierDetectorStats {
   readonly detected: Readonly<Record<OutlierReasonKind, number>>;
   /** Ejections made, by kind (`ejections_enforced_*`). */
   readonly enforced: Readonly<Record<OutlierReasonKind, number>>;
+  /** Every server of the pool ejected at least once, by name. */
+  readonly servers: Readonly<Record<string, OutlierServerStats>>;
 }
 
 /** @internal Validated options. */
