@@ -54,7 +54,7 @@ export { tcpConnectProbe } from './health/probes/tcp-connect.js';
 
 export { OUTLIER_DETECTOR_DEFAULTS, OUTLIER_HOLDER, OUTLIER_REASON_KINDS, OutlierDetector } from './resilience/outlier-detector.js';
 export type {
-  OutlierDetectorEvents, OutlierDetectorOptions, OutlierDetectorStats, OutlierReason, OutlierReasonKind, OutlierReturn,
+  OutlierDetectorEvents, OutlierDetectorOptions, OutlierDetectorSettings, OutlierDetectorStats, OutlierReason, OutlierReasonKind, OutlierReturn,
   OutlierServerStats, RequestResult,
 } from './resilience/outlier-detector.js';
 export { fanOutOutcomes } from './resilience/outcome-fan-out.js';

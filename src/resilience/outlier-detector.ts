@@ -8,13 +8,13 @@ import type { CheckCause } from '../state/check-result.js';
 import { OutlierMonitor, type SweepSettings, Sweeper } from './outlier-monitor.js';
 import {
   OUTLIER_REASON_KINDS, type OutlierDetectorEvents, type OutlierDetectorOptions, type OutlierDetectorStats, type OutlierReason,
-  type OutlierReasonKind, type OutlierReturn, type OutlierServerStats, type RequestResult, type ResolvedOutlierOptions,
+  type OutlierReasonKind, type OutlierReturn, type OutlierServerStats, type RequestResult, type OutlierDetectorSettings,
   resolveOutlierOptions,
 } from './outlier-options.js';
 
 export { OUTLIER_DETECTOR_DEFAULTS, OUTLIER_REASON_KINDS } from './outlier-options.js';
 export type {
-  OutlierDetectorEvents, OutlierDetectorOptions, OutlierDetectorStats, OutlierReason, OutlierReasonKind, OutlierReturn,
+  OutlierDetectorEvents, OutlierDetectorOptions, OutlierDetectorSettings, OutlierDetectorStats, OutlierReason, OutlierReasonKind, OutlierReturn,
   OutlierServerStats, RequestResult,
 } from './outlier-options.js';
 
@@ -51,7 +51,7 @@ export class OutlierDetector extends EventEmitter<OutlierDetectorEvents> impleme
   /** The pool whose servers are watched. */
   readonly pool: Pool;
   /** The validated options. */
-  readonly options: Readonly<ResolvedOutlierOptions>;
+  readonly options: Readonly<OutlierDetectorSettings>;
 
   readonly #clock: Clock;
   readonly #monitors = new Map<Server, OutlierMonitor>();

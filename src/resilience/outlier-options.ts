@@ -169,8 +169,8 @@ export interface OutlierDetectorStats {
   readonly servers: Readonly<Record<string, OutlierServerStats>>;
 }
 
-/** @internal Validated options. */
-export type ResolvedOutlierOptions = Required<Omit<OutlierDetectorOptions, 'clock' | 'random'>> & {
+/** The options of an {@link OutlierDetector} as it runs with them: validated, every default filled in. */
+export type OutlierDetectorSettings = Required<Omit<OutlierDetectorOptions, 'clock' | 'random'>> & {
   readonly clock: Clock;
   readonly random: () => number;
 };
@@ -186,7 +186,7 @@ const COUNT_KEYS = [
 ] as const;
 
 /** @internal Validates the options once, in the constructor. */
-export function resolveOutlierOptions(options: OutlierDetectorOptions, poolClock: Clock): ResolvedOutlierOptions {
+export function resolveOutlierOptions(options: OutlierDetectorOptions, poolClock: Clock): OutlierDetectorSettings {
   const o = v.plainObject('outlier detector options', options);
   v.knownKeys('outlier detector options', o, KEYS);
   const d = OUTLIER_DETECTOR_DEFAULTS;
@@ -211,5 +211,5 @@ export function resolveOutlierOptions(options: OutlierDetectorOptions, poolClock
   const clock = o['clock'] ?? poolClock;
   if (typeof clock !== 'object' || clock === null || typeof (clock as Clock).setTimeout !== 'function') throw invalidArg('clock', 'must be a Clock', clock);
   out['clock'] = clock;
-  return out as ResolvedOutlierOptions;
+  return out as OutlierDetectorSettings;
 }
