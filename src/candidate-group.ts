@@ -66,6 +66,7 @@ export class CandidateGroup {
     ctx.tier = 0;
     ctx.locality = undefined;
     ctx.panic = false;
+    this.#tier = this.#locality = undefined;
     if (!pool.tiered) {
       const c = this.candidates(pool);
       ctx.group = this.group;
@@ -73,7 +74,6 @@ export class CandidateGroup {
     }
     this.firstBackupOnly = false;
     this.panic = false;
-    this.#tier = this.#locality = undefined;
     const tiers = pool.tiers;
     if (!anyUsable(tiers) && pool.backupUsable.length > 0) {
       this.strategy = this.#groups.primary;
@@ -119,8 +119,11 @@ export class CandidateGroup {
       return `server ${name} is not an eligible server of priority ${tier.priority}, the tier in panic picked from`;
     }
     if (!server.usable) return `server ${name} is not usable (${server.status}${server.hold === undefined ? '' : `, held ${server.hold}`})`;
-    if (!CandidateGroup.includes(pool, server)) return `server ${name} is a backup and is not in the group picked from`;
-    if (tier === undefined || server.backup) return undefined;
+    if (tier === undefined || server.backup) {
+      return CandidateGroup.includes(pool, server) && (tier === undefined || this.group === 'backup')
+        ? undefined
+        : `server ${name} is a backup and is not in the group picked from`;
+    }
     if (server.priority !== tier.priority) return `server ${name} has priority ${server.priority}, not ${tier.priority}, the tier picked from`;
     const locality = this.#locality;
     if (locality !== undefined && localityOf(server) !== locality.name) {

@@ -309,4 +309,23 @@ describe('strategies over tiers', () => {
     assert.equal(made[0]!.usable.has('b2'), false);
     assert.throws(() => new Balancer(pool, { strategy: () => 42 as never }), /factory must return a Strategy/);
   });
+
+  it('holds a strategy to the candidates of the group: its tier, its locality, or in panic the tier\'s eligible servers', () => {
+    let answer = 'b1';
+    const sly: Strategy = { name: 'sly', pick: (candidates) => candidates[0]!.name === answer ? candidates[0] : pool.get(answer) };
+    const pool = new Pool('p', { panicThresholdPercent: 50, servers: [...group('a', 4), ...group('b', 2, { priority: 1 })] });
+    const balancer = new Balancer(pool, { strategy: sly });
+    const refused = (pattern: RegExp): void =>
+      assert.throws(() => balancer.tryAcquire(), (e: unknown) => LbError.is(e) && e.code === 'ERR_LB_STRATEGY' && pattern.test(e.message));
+    refused(/"b1" has priority 1, not 0/);
+    down(pool, 'a', 1, 3);
+    pool.setAdminState('b2', 'maint');
+    pool.setHealth('b1', 'down');
+    assert.equal(pool.tiers[0]!.panic, true);
+    answer = 'a2';
+    balancer.tryAcquire()!.release();
+    assert.equal(pool.get('a2').usable, false, 'a down server of the tier in panic is a candidate');
+    pool.setAdminState('a2', 'maint');
+    refused(/"a2" is not an eligible server of priority 0/);
+  });
 });
