@@ -1,7 +1,9 @@
 import type { EventEmitter } from 'eventemitter3';
 import { publishServerState } from './diagnostics.js';
-import type { LbState, PoolEvents } from './pool-events.js';
-import type { Server } from './server.js';
+import * as v from './internal/validate.js';
+import { panicEligible } from './pool-tiers.js';
+import type { LbState, PoolEvents, ServerUpdate } from './pool-events.js';
+import { type AdminState, type Server, resolveWeight } from './server.js';
 import type { StateCause } from './state/check-result.js';
 
 /** @internal What a server looked like before a change: what {@link announceChange} compares with. */
@@ -12,6 +14,8 @@ export interface BeforeChange {
   readonly maxqueue: number;
   readonly status: string;
   readonly up: boolean;
+  /** Counted in its tier's share (see `panicEligible`). */
+  readonly eligible: boolean;
 }
 
 /** @internal Up in HAProxy's sense: neither in maintenance nor operationally down (NOLB and DRAIN are up). */
@@ -28,6 +32,7 @@ export function beforeChange(server: Server): BeforeChange {
     maxqueue: server.maxqueue,
     status: server.status,
     up: isUp(server),
+    eligible: panicEligible(server),
   };
 }
 
@@ -48,4 +53,22 @@ export function announceChange(pool: EventEmitter<PoolEvents>, server: Server, b
     pool.emit('server:state', server, b.status, cause);
     publishServerState(pool, server, b.status, cause);
   }
+}
+
+const UPDATE_KEYS = ['weight', 'maxconn', 'maxqueue', 'adminState'] as const;
+
+/** @internal Validates the changes of `pool.update()` for `server`, all of them before any applies. */
+export function validUpdate(
+  server: Server,
+  changes: ServerUpdate,
+): { w: number | undefined; maxconn: number; maxqueue: number; admin: AdminState | undefined } {
+  const name = server.name;
+  const o = v.plainObject('changes', changes);
+  v.knownKeys('changes', o, UPDATE_KEYS);
+  return {
+    w: o['weight'] === undefined ? undefined : resolveWeight(`weight of ${name}`, o['weight'], server.initialWeight),
+    maxconn: v.nonNegativeInteger(`maxconn of ${name}`, o['maxconn'] ?? server.maxconn),
+    maxqueue: v.nonNegativeInteger(`maxqueue of ${name}`, o['maxqueue'] ?? server.maxqueue),
+    admin: o['adminState'] === undefined ? undefined : v.oneOf<AdminState>(`adminState of ${name}`, o['adminState'], ['ready', 'drain', 'maint']),
+  };
 }

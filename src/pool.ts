@@ -1,9 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
-import {
-  publishCheckResult, publishPoolEmpty, publishPoolRecovered, publishServerAdded, publishServerRemoved,
-} from './diagnostics.js';
-import { announceChange, beforeChange, isUp } from './pool-change.js';
+import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
+import { announceChange, beforeChange, isUp, validUpdate } from './pool-change.js';
 import { LbError, invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, checkVerdict, validCheckResult,
@@ -11,22 +9,24 @@ import {
 import { FULL_WEIGHT_FACTOR, applyAdminState, applyCheckResult, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
-import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
-import { type AdminState, type HoldKind, Server, type ServerOptions, resolveWeight } from './server.js';
+import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
+import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
+import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
 
-export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
+export type {
+  LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
+} from './pool-events.js';
 
-const POOL_KEYS = ['servers', 'allBackups', 'clock'] as const;
-const UPDATE_KEYS = ['weight', 'maxconn', 'maxqueue', 'adminState'] as const;
+const POOL_KEYS = ['servers', 'allBackups', 'clock', ...TIER_KEYS] as const;
 
 /**
  * The servers of one backend and the single writer of their state.
  *
  * A pool knows which servers are usable: the active ones, or when none is, the first usable backup
- * (all usable backups with `allBackups`). Every change goes through a method here and is announced
- * by a typed event.
+ * (all usable backups with `allBackups`); with priority tiers, Envoy's spill and panic rules over the tiers
+ * (`pool.tiers`). Every change goes through a method here and is announced by a typed event.
  *
  * @example
  * ```ts
@@ -47,6 +47,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly clock: Clock;
 
   readonly #members = new PoolMembers();
+  readonly #tiers: PoolTiers;
   /** The state of every server this pool created, removed ones included (their leases still count). */
   readonly #states = new WeakMap<Server, ServerState>();
   /** Slow-start ramps in progress; each step is applied through #change. */
@@ -59,9 +60,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     v.knownKeys('pool options', o, POOL_KEYS);
     this.allBackups = v.boolean('allBackups', o['allBackups'] ?? false);
     this.clock = (o['clock'] as Clock | undefined) ?? systemClock;
+    this.#tiers = PoolTiers.fromPoolOptions(o, (s) => this.#members.rank(s));
     this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => this.#change(server, cause, (st) => {
       st.slowstartFactor = factor;
-      if (factor >= FULL_WEIGHT_FACTOR) this.#setOperational(st, 'up');
+      if (factor >= FULL_WEIGHT_FACTOR) st.setOperational('up', this.clock.now());
     }));
     const servers = o['servers'] ?? [];
     if (!Array.isArray(servers)) throw invalidArg('servers', 'must be an array of server options', servers);
@@ -93,6 +95,28 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#members.available;
   }
 
+  /**
+   * The priority tiers (non-backup servers by ascending `priority`) with Envoy's health, load and panic arithmetic,
+   * once the pool needs them (a priority above 0, locality weights or a panic threshold); `[]` before. Live views.
+   */
+  get tiers(): readonly Tier[] {
+    return this.#tiers.list;
+  }
+
+  /** True when the tier rule (spill, panic, localities) replaces HAProxy's active/backup rule alone. */
+  get tiered(): boolean {
+    return this.#tiers.tiered;
+  }
+
+  /**
+   * Changes tier options at runtime (`localityWeights: undefined` turns locality weighting off), all validated before
+   * any applies; the next pick follows. Emits `tier:load` / `tier:panic` for what moves.
+   */
+  updateTiers(options: TierOptions): void {
+    this.#tiers.update(options, this.#members.servers);
+    this.#tiers.announce(this);
+  }
+
   /** The server called `name`, or `undefined`. */
   find(name: string): Server | undefined {
     return this.#members.find(name);
@@ -112,10 +136,13 @@ export class Pool extends EventEmitter<PoolEvents> {
     const wasAvailable = this.available;
     this.#members.append(server);
     if (server.usable) this.#members.setUsable(server, true);
+    if (this.#tiers.active) this.#tiers.add(server);
+    else if (server.priority !== 0) this.#tiers.activate(this.#members.servers);
     this.emit('server:added', server);
     publishServerAdded(this, server);
     if (server.usable) this.emit('server:lb', server, { usable: false, effectiveWeight: 0 });
-    this.#announceAvailability(wasAvailable);
+    this.#tiers.announce(this);
+    this.#members.announceAvailability(this, wasAvailable);
     return server;
   }
 
@@ -127,12 +154,14 @@ export class Pool extends EventEmitter<PoolEvents> {
     const server = this.get(name);
     const wasAvailable = this.available;
     const before: LbState = { usable: server.usable, effectiveWeight: server.effectiveWeight };
+    if (this.#tiers.active) this.#tiers.remove(server);
     this.#members.delete(server);
     if (this.#ramps.end(server)) this.#state(server).slowstartFactor = FULL_WEIGHT_FACTOR;
     if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
     publishServerRemoved(this, server);
-    this.#announceAvailability(wasAvailable);
+    this.#tiers.announce(this);
+    this.#members.announceAvailability(this, wasAvailable);
     return server;
   }
 
@@ -164,12 +193,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** Applies several changes to one server; each is validated before any is applied. */
   update(name: string, changes: ServerUpdate): void {
     const server = this.get(name);
-    const o = v.plainObject('changes', changes);
-    v.knownKeys('changes', o, UPDATE_KEYS);
-    const w = o['weight'] === undefined ? undefined : resolveWeight(`weight of ${name}`, o['weight'], server.initialWeight);
-    const maxconn = v.nonNegativeInteger(`maxconn of ${name}`, o['maxconn'] ?? server.maxconn);
-    const maxqueue = v.nonNegativeInteger(`maxqueue of ${name}`, o['maxqueue'] ?? server.maxqueue);
-    const admin = o['adminState'] === undefined ? undefined : v.oneOf(`adminState of ${name}`, o['adminState'], ['ready', 'drain', 'maint']);
+    const { w, maxconn, maxqueue, admin } = validUpdate(server, changes);
     this.#change(server, ADMIN_CAUSE, (st) => {
       if (w !== undefined) st.weight = w;
       st.maxconn = maxconn;
@@ -195,7 +219,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
     this.#change(server, cause, (st) => {
       const op = applyAdminState(st, next, server.check, server.rise);
-      if (op !== undefined) this.#setOperational(st, op);
+      if (op !== undefined) st.setOperational(op, this.clock.now());
       st.lastChangeMs = this.clock.now();
     });
     this.emit('server:admin', server, previous, cause);
@@ -210,7 +234,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const h = v.oneOf(`health of ${name}`, health, ['up', 'stopping', 'down']);
     this.#change(server, cause, (st) => {
       const op = applyForcedHealth(st, h, server.rise, server.fall);
-      if (op !== undefined) this.#setOperational(st, op);
+      if (op !== undefined) st.setOperational(op, this.clock.now());
     });
   }
 
@@ -321,7 +345,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       cause,
       (st) => {
         const op = applyCheckResult(st, server.rise, server.fall, result, verdict, onError);
-        if (op !== undefined) this.#setOperational(st, op);
+        if (op !== undefined) st.setOperational(op, this.clock.now());
       },
       () => {
         if (onError !== undefined) this.emit('observe:limit', server, onError, result);
@@ -345,9 +369,11 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (b.up !== up) this.#transition(server, st, up, member, cause);
     if (st.op !== 'starting' && this.#ramps.end(server)) st.slowstartFactor = FULL_WEIGHT_FACTOR;
     if (member && b.lb.usable !== server.usable) this.#members.setUsable(server, server.usable);
+    const tiersChanged = member && this.#tiers.changed(server, b.lb.usable, b.eligible, b.lb.effectiveWeight);
     announce?.();
     announceChange(this, server, b, member, cause);
-    if (member) this.#announceAvailability(wasAvailable);
+    if (tiersChanged) this.#tiers.announce(this);
+    if (member) this.#members.announceAvailability(this, wasAvailable);
   }
 
   /**
@@ -357,13 +383,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   #transition(server: Server, st: ServerState, isUp: boolean, member: boolean, cause: StateCause): void {
     st.upChanged(isUp, this.clock.now());
     if (!isUp || !member || server.slowstartMs <= 0 || st.op !== 'up') return;
-    this.#setOperational(st, 'starting');
+    st.setOperational('starting', this.clock.now());
     st.slowstartFactor = this.#ramps.begin(server, cause);
-  }
-
-  #setOperational(st: ServerState, op: ServerState['op']): void {
-    st.op = op;
-    st.lastChangeMs = this.clock.now();
   }
 
   #state(server: Server): ServerState {
@@ -374,23 +395,6 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** A plain-JSON copy of the pool and its servers. */
   snapshot(): PoolSnapshot {
-    return {
-      name: this.name,
-      allBackups: this.allBackups,
-      activeUsable: this.#members.active.length,
-      backupUsable: this.#members.backup.length,
-      servers: this.#members.servers.map((s) => s.snapshot()),
-    };
-  }
-
-  #announceAvailability(wasAvailable: boolean): void {
-    const change = this.#members.availabilityChange(wasAvailable);
-    if (change === 'empty') {
-      this.emit('pool:empty');
-      publishPoolEmpty(this);
-    } else if (change === 'recovered') {
-      this.emit('pool:recovered');
-      publishPoolRecovered(this);
-    }
+    return this.#members.snapshot(this.name, this.allBackups, this.#tiers.tiered ? this.#tiers.snapshot() : undefined);
   }
 }

@@ -34,6 +34,8 @@ export class Server {
   readonly id: number;
   /** True for a backup server. */
   readonly backup: boolean;
+  /** Priority tier, 0 the highest (`priority` option). */
+  readonly priority: number;
   /** The weight the server was created with (HAProxy `iweight`), the base of percentage weights. */
   readonly initialWeight: number;
   /** Whether health checks apply to this server. */
@@ -66,6 +68,8 @@ export class Server {
     st.weight = v.integerInRange(`${at}: weight`, o['weight'] ?? SERVER_DEFAULTS.weight, 0, 256);
     this.initialWeight = st.weight;
     this.backup = v.boolean(`${at}: backup`, o['backup'] ?? SERVER_DEFAULTS.backup);
+    this.priority = v.integerInRange(`${at}: priority`, o['priority'] ?? SERVER_DEFAULTS.priority, 0, 1000);
+    if (this.backup && this.priority !== 0) throw invalidArg(`${at}: priority`, 'must be 0 for a backup server (backups are a tier of their own)', this.priority);
     st.maxconn = v.nonNegativeInteger(`${at}: maxconn`, o['maxconn'] ?? SERVER_DEFAULTS.maxconn);
     st.maxqueue = v.nonNegativeInteger(`${at}: maxqueue`, o['maxqueue'] ?? SERVER_DEFAULTS.maxqueue);
     const disabled = v.boolean(`${at}: disabled`, o['disabled'] ?? SERVER_DEFAULTS.disabled);
@@ -279,6 +283,7 @@ export class Server {
       host: this.host,
       port: this.port,
       backup: this.backup,
+      ...(this.priority === 0 ? {} : { priority: this.priority }),
       ...(Object.keys(this.tags).length === 0 ? {} : { tags: this.tags }),
       weight: s.weight,
       initialWeight: this.initialWeight,

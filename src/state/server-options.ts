@@ -36,6 +36,13 @@ export interface ServerOptions {
   readonly weight?: number;
   /** A backup server only takes traffic when no active server is usable. @defaultValue false */
   readonly backup?: boolean;
+  /**
+   * Priority tier, 0 the highest (Envoy's EDS `priority`): traffic spills from a tier to the next as the tier's
+   * usable share drops (overprovisioning factor, see the pool's tier options). A pool whose servers all have
+   * priority 0 balances exactly as HAProxy does; `backup` servers form a last tier of their own and take
+   * `priority` 0 only. An integer 0–1000. @defaultValue 0
+   */
+  readonly priority?: number;
   /** Most concurrent connections, 0 = unlimited (HAProxy `maxconn`). @defaultValue 0 */
   readonly maxconn?: number;
   /** Most connections waiting in this server's own queue, 0 = unlimited (HAProxy `maxqueue`). @defaultValue 0 */
@@ -66,6 +73,7 @@ export interface ServerOptions {
 export const SERVER_DEFAULTS = Object.freeze({
   weight: 1,
   backup: false,
+  priority: 0,
   maxconn: 0,
   maxqueue: 0,
   disabled: false,
@@ -78,7 +86,7 @@ export const SERVER_DEFAULTS = Object.freeze({
 
 /** @internal The keys `ServerOptions` may have. */
 export const SERVER_KEYS = [
-  'name', 'host', 'port', 'id', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled',
+  'name', 'host', 'port', 'id', 'weight', 'backup', 'priority', 'maxconn', 'maxqueue', 'disabled',
   'check', 'rise', 'fall', 'initState', 'slowstartMs', 'tags',
 ] as const;
 
@@ -92,6 +100,8 @@ export interface ServerSnapshot {
   readonly host: string;
   readonly port: number;
   readonly backup: boolean;
+  /** The priority tier, when above 0. */
+  readonly priority?: number;
   /** The server's labels, when it has any. */
   readonly tags?: Readonly<Record<string, string>>;
   readonly weight: number;
