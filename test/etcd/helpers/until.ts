@@ -1,0 +1,32 @@
+import type { FleetChild } from './fleet-child.js';
+
+/** Polls `condition` every 25 ms until it returns a value other than undefined/false; fails after `timeoutMs`. */
+export async function until<T>(condition: () => T | undefined | false, timeoutMs: number, what: string | (() => string)): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = condition();
+    if (value !== undefined && value !== false) return value;
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The instance's latest role for `server` ('prober' | 'follower' | 'local'), or undefined. */
+export function roleOf(child: FleetChild, server: string): string | undefined {
+  const roles = child.events('role', server);
+  return roles.length === 0 ? undefined : (roles[roles.length - 1]!['role'] as string);
+}
+
+/** Waits until exactly one of `children` (alive) probes `server` and the others follow it; returns the prober. */
+export function oneProber(children: readonly FleetChild[], server: string, timeoutMs: number): Promise<FleetChild> {
+  const alive = (): FleetChild[] => children.filter((c) => !c.exited);
+  return until(
+    () => {
+      const roles = alive().map((c) => roleOf(c, server));
+      const probers = alive().filter((c) => roleOf(c, server) === 'prober');
+      return probers.length === 1 && roles.every((r) => r === 'prober' || r === 'follower') ? probers[0] : undefined;
+    },
+    timeoutMs,
+    () => `one prober of ${server}: ${alive().map((c) => `${c.identity}=${roleOf(c, server)}`).join(' ')}`,
+  );
+}
