@@ -3,7 +3,9 @@ import { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../clock.js';
 import type { CheckCause, CheckResult, OnErrorAction, StateCause } from '../health/check-result.js';
 import { ActiveChecker, type ActiveCheckerOptions } from '../health/active-checker.js';
-import { LbError } from '../errors.js';
+import type { Probe } from '../health/probe.js';
+import { tcpConnectProbe } from '../health/probes/tcp-connect.js';
+import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import { Pool } from '../pool.js';
 import type { Server } from '../server.js';
@@ -136,6 +138,7 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
   readonly #mine = new Map<string, Mine>();
   readonly #roles = new Map<string, FleetRole>();
   readonly #claiming = new Set<string>();
+  readonly #probeClaims = new Map<string, Mine | undefined>();
   #mode: FleetMode = 'starting';
   #epoch: AbortController | undefined;
   #snapshots = 0;
@@ -169,9 +172,17 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     };
     const checker = v.plainObject('checker', o['checker'] ?? {});
     if ('autoStart' in checker || 'clock' in checker) throw invalidKey(checker);
+    const userProbe = checker['probe'] ?? tcpConnectProbe();
+    if (typeof userProbe !== 'function') throw invalidArg('checker.probe', 'must be an async function (server, signal, context)', userProbe);
+    // Each probe remembers the claim it started under: its result is offered to etcd under that claim even if
+    // this instance has meanwhile judged its lease lost, and etcd's compare decides (a stale one is fenced).
+    const probe: Probe = (server, signal, context) => {
+      this.#probeClaims.set(server.name, this.#mine.get(server.name));
+      return (userProbe as Probe)(server, signal, context);
+    };
     // The prober's own pool: the servers this instance probes now, each with its own counter driving the schedule.
     this.#shadow = new Pool(pool.name, { clock: this.#clock });
-    this.#checker = new ActiveChecker(this.#shadow, { ...(checker as FleetCheckerOptions), clock: this.#clock, autoStart: true });
+    this.#checker = new ActiveChecker(this.#shadow, { ...(checker as FleetCheckerOptions), probe, clock: this.#clock, autoStart: true });
     this.#claimsTx = new ProberClaims(this.#client, this.keys, this.#clock, this.#o.timeoutMs);
     this.#keeper = new LeaseKeeper(this.#client, {
       ttlSeconds: this.leaseTtlSeconds, timeoutMs: this.#o.timeoutMs, retryMs: this.#o.retryMs, maxRetryMs: this.#o.maxRetryMs, clock: this.#clock,
@@ -437,6 +448,8 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
   #onOwnResult(shadow: Server, result: CheckResult): void {
     const name = shadow.name;
     const role = this.#roles.get(name);
+    const startedUnder = this.#probeClaims.get(name);
+    this.#probeClaims.delete(name);
     if (role === 'local') {
       const server = this.pool.find(name);
       const local = { ...result, by: this.identity };
@@ -444,10 +457,9 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
         this.#stats.applied++;
         this.emit('result:applied', server, local, undefined);
       }
-      return;
     }
-    const mine = this.#mine.get(name);
-    if (role !== 'prober' || mine === undefined) return;
+    const mine = startedUnder ?? (role === 'prober' ? this.#mine.get(name) : undefined);
+    if (mine === undefined) return;
     const record: PublishedCheck = {
       v: 1, by: this.identity, addr: formatAddr(shadow.host, shadow.port), term: mine.term, seq: ++this.#seq, result,
       health: shadow.health, rise: shadow.rise, fall: shadow.fall, up: shadow.operationalState !== 'down',
