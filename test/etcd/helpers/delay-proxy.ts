@@ -9,6 +9,7 @@ import net from 'node:net';
 export class DelayProxy {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
+  #cut = false;
   delayMs: number;
 
   private constructor(server: net.Server, delayMs: number) {
@@ -33,12 +34,26 @@ export class DelayProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Cuts every connection and refuses new ones (destroys them on accept) until {@link DelayProxy.restore}. */
+  cut(): void {
+    this.#cut = true;
+    for (const s of this.#sockets) s.destroy();
+  }
+
+  restore(): void {
+    this.#cut = false;
+  }
+
   async close(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
   #relay(client: net.Socket, targetPort: number): void {
+    if (this.#cut) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       this.#sockets.add(s);

@@ -30,3 +30,8 @@ export function oneProber(children: readonly FleetChild[], server: string, timeo
     () => `one prober of ${server}: ${alive().map((c) => `${c.identity}=${roleOf(c, server)}`).join(' ')}`,
   );
 }
+
+/** The arguments of the next `event` of an eventemitter3 emitter (node:events' `once` is typed for Node's emitters). */
+export function nextEvent<A extends unknown[]>(emitter: { once(event: string, fn: (...args: A) => void): unknown }, event: string): Promise<A> {
+  return new Promise((resolve) => emitter.once(event, (...args: A) => resolve(args)));
+}
