@@ -62,6 +62,7 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
   readonly #roles = new Map<string, FleetRole>();
   readonly #claiming = new Set<string>();
   readonly #probeClaims = new Map<string, Mine | undefined>();
+  readonly #retiring = new Set<string>();
   #mode: FleetMode = 'starting';
   #epoch: AbortController | undefined;
   #snapshots = 0;
@@ -319,9 +320,22 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     else this.#roles.set(name, role);
     const probes = role === 'prober' || role === 'local';
     const shadow = this.#shadow.find(name);
-    if (probes && shadow === undefined) this.#shadow.add(proberCopy(this.pool.get(name)));
-    else if (!probes && shadow !== undefined) this.#shadow.remove(name);
+    if (probes) {
+      this.#retiring.delete(name);
+      if (shadow === undefined) this.#shadow.add(proberCopy(this.pool.get(name)));
+    } else if (shadow !== undefined) {
+      // A prober that learns another holds its server lets the probe in flight finish (none is started after it):
+      // its result goes to etcd under the old claim and the compare refuses it, whatever order events came in.
+      if (role === 'follower' && this.#probeClaims.has(name)) this.#retiring.add(name);
+      else this.#retire(name);
+    }
     if (role !== undefined && role !== previous) this.emit('prober:change', name, role, holder);
+  }
+
+  #retire(name: string): void {
+    this.#retiring.delete(name);
+    this.#probeClaims.delete(name);
+    if (this.#shadow.find(name) !== undefined) this.#shadow.remove(name);
   }
 
   // ---- Results: own checks (publish or apply locally) and published ones (apply). ----
@@ -331,6 +345,8 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     const role = this.#roles.get(name);
     const startedUnder = this.#probeClaims.get(name);
     this.#probeClaims.delete(name);
+    // Out of the prober's pool once this event is over, before the checker schedules another check.
+    if (this.#retiring.has(name)) queueMicrotask(() => this.#retiring.has(name) && this.#retire(name));
     if (role === 'local') {
       const server = this.pool.find(name);
       const local = { ...result, by: this.identity };
