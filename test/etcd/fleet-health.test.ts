@@ -61,7 +61,7 @@ describe('shared health over etcd (three instances as processes)', { skip: ETCD_
     await b1.backend.set('refuse');
     const downs = await Promise.all(fleet.map((c, i) => c.waitFor((l) => l.ev === 'down' && l['server'] === 's1', 10_000, 's1 down', from[i])));
     for (const d of downs) assert.equal(d['by'], prober.identity);
-    const logs = fleet.map((c, i) => c.lines.slice(from[i]).find((l) => l.ev === 'log' && String(l['line']).startsWith('Server be/s1 is DOWN'))?.['line']);
+    const logs = (await Promise.all(fleet.map((c, i) => c.waitFor((l) => l.ev === 'log' && String(l['line']).startsWith('Server be/s1 is DOWN'), 5000, 'the DOWN log line', from[i])))).map((l) => l['line']);
     assert.ok(logs[0], 'a DOWN log line');
     assert.deepEqual(logs, [logs[0], logs[0], logs[0]]);
     // Each instance's counter went through the same applied results, in the same revision order.
