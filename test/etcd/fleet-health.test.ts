@@ -6,7 +6,7 @@ import { FleetChild, closeAll } from './helpers/fleet-child.js';
 import type { InstanceConfig } from './helpers/fleet-instance.js';
 import { oneProber, until } from './helpers/until.js';
 
-const TTL_S = 1;
+const TTL_S = 2;
 const INTER_MS = 200;
 
 describe('shared health over etcd (three instances as processes)', { skip: ETCD_SKIP, timeout: 120_000 }, () => {
