@@ -246,7 +246,8 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
       const server = this.pool.find(name);
       // First read: start from the fleet's state. A later one in shared mode is a resync after missed history
       // (compaction): jump to the fleet's verdict rather than replay. After local checks, the local state stays.
-      const jump = first ? this.#o.restore : this.#mode === 'shared' && modRevision > this.#view.appliedRevision(name);
+      // (A server already checked here, e.g. locally while etcd was unreachable at start, keeps its own state.)
+      const jump = first ? this.#o.restore && server?.checkStatus === 'INI' : this.#mode === 'shared' && modRevision > this.#view.appliedRevision(name);
       if (jump && server !== undefined) this.#restore(server, record);
       this.#view.markApplied(name, record, modRevision);
     }

@@ -128,7 +128,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       if (signal.aborted) return;
       this.#lease = undefined;
       this.#leaseId = undefined;
-      lease.release();
+      // Revoked if etcd still answers (what the lease owns is handed over at once instead of after its TTL).
+      etcdCall('lease revoke', () => lease.revoke(), this.#o.clock, this.#o.timeoutMs).catch(() => lease.release());
       this.emit('lease:lost', id, error);
       await pause(this.#o.clock, this.#o.retryMs, signal);
     }
