@@ -65,6 +65,7 @@ describe('shared health over etcd (three instances as processes)', { skip: ETCD_
     assert.ok(logs[0], 'a DOWN log line');
     assert.deepEqual(logs, [logs[0], logs[0], logs[0]]);
     // Each instance's counter went through the same applied results, in the same revision order.
+    await Promise.all(fleet.map((c, i) => c.waitFor((l) => l.ev === 'applied' && l['server'] === 's1' && l['state'] === 'DOWN', 5000, 'the applied line of the DOWN', from[i])));
     const applied = fleet.map((c, i) => c.lines.slice(from[i]).filter((l) => l.ev === 'applied' && l['server'] === 's1').map((l) => `${String(l['revision'])} ${String(l['state'])}`));
     const upTo = Math.min(...applied.map((a) => a.length));
     assert.ok(upTo >= 2);
