@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { FleetHealth } from '../src/etcd/index.js';
-import { Pool, haproxyLog, sendExpectProbe } from '../src/index.js';
+import { haproxyLog } from '../src/haproxy/index.js';
+import { Pool, sendExpectProbe } from '../src/index.js';
 
 const sockets = new Set<net.Socket>();
 function pongServer(): net.Server {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
-import type { DiscoveredServer } from '../discovery/follow-servers.js';
+import type { DiscoveredServer } from '../discovery/server-list-source.js';
 import { invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import { type EtcdClient, checkClient } from './etcd-client.js';

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type { Clock } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
-import type { ActiveCheckerOptions } from '../health/active-checker.js';
-import type { CheckResult } from '../health/check-result.js';
+import type { ActiveCheckerOptions } from '../health/active-checker-options.js';
+import type { CheckResult } from '../state/check-result.js';
 import type { Probe } from '../health/probe.js';
 import { tcpConnectProbe } from '../health/probes/tcp-connect.js';
 import * as v from '../internal/validate.js';

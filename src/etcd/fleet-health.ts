@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../clock.js';
-import type { CheckCause, CheckResult, OnErrorAction } from '../health/check-result.js';
+import type { CheckCause, CheckResult, OnErrorAction } from '../state/check-result.js';
 import { ActiveChecker } from '../health/active-checker.js';
 import type { Probe } from '../health/probe.js';
 import { Pool } from '../pool.js';

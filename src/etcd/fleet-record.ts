@@ -1,4 +1,4 @@
-import { type CheckResult, validCheckResult } from '../health/check-result.js';
+import { type CheckResult, validCheckResult } from '../state/check-result.js';
 import { invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 

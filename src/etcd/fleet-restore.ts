@@ -1,4 +1,4 @@
-import type { StateCause } from '../health/check-result.js';
+import type { StateCause } from '../state/check-result.js';
 import type { Pool } from '../pool.js';
 import type { InitState, Server } from '../server.js';
 import type { PublishedCheck } from './fleet-record.js';

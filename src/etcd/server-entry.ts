@@ -1,4 +1,4 @@
-import type { DiscoveredServer } from '../discovery/follow-servers.js';
+import type { DiscoveredServer } from '../discovery/server-list-source.js';
 import { invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 

@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { Etcd3 } from 'etcd3';
 import type { Clock } from '../../../src/clock.js';
 import { systemClock } from '../../../src/clock.js';
-import { Balancer, Pool, haproxyLog, sendExpectProbe, tcpConnectProbe } from '../../../src/index.js';
+import { Balancer, Pool, sendExpectProbe, tcpConnectProbe } from '../../../src/index.js';
+import { haproxyLog } from '../../../src/haproxy/index.js';
 import type { Probe } from '../../../src/index.js';
 import { FleetHealth } from '../../../src/etcd/index.js';
 
