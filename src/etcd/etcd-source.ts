@@ -38,7 +38,7 @@ export interface EtcdSourceEvents {
 const OPTION_KEYS = ['client', 'prefix', 'format', 'tags', 'timeoutMs', 'clock'] as const;
 
 /**
- * Servers registered under an etcd key prefix, as a source for {@link followServers}: one range read, then a
+ * Servers registered under an etcd key prefix, as a source for `followServers`: one range read, then a
  * watch from the next revision (no registration added or removed in between is missed), yielding the full
  * list each time it changes. Reads etcd's gRPC naming format (Go services registered with the endpoints
  * manager) and switchyard's plain JSON format (weight, backup, tags, drain). When the watch breaks, `watch()`

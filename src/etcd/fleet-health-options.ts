@@ -24,12 +24,28 @@ export interface FleetHealthOptions {
   readonly prefix?: string;
   /** TTL of this instance's lease, whole seconds: a dead prober is replaced within this + `interMs`. @defaultValue 10 */
   readonly leaseTtlSeconds?: number;
-  /** How the prober checks (probe, `interMs`, `fastinterMs`, per-server settings…), as for {@link ActiveChecker}. @defaultValue {} */
+  /** How the prober checks (probe, `interMs`, `fastinterMs`, per-server settings…), as for `ActiveChecker`. @defaultValue {} */
   readonly checker?: FleetCheckerOptions;
   /** Start each server from the fleet's published state instead of `UP 1/fall`. @defaultValue true */
   readonly restoreState?: boolean;
   /** Publish passive observation's error-limit reports so the prober checks at once. @defaultValue false */
   readonly publishPassive?: boolean;
+  /**
+   * Spread the probing over the instances: each server has a preferred prober among the live instances
+   * (rendezvous hashing of the server's name and the instances' identities); an instance that holds a server
+   * another live instance is preferred for hands it over after its next published result, and an instance that is
+   * not preferred waits `claimDelayMs` for the preferred one before claiming an unclaimed server. Off: the first
+   * instance to claim a server keeps it. @defaultValue true
+   */
+  readonly spreadProbers?: boolean;
+  /** With `spreadProbers`, how long an instance waits for a server's preferred prober to claim it, ms. @defaultValue 1000 */
+  readonly claimDelayMs?: number;
+  /**
+   * Attempts after the first at writing a result that failed for a network reason (no answer, a timeout),
+   * `retryMs` apart doubling up to `maxRetryMs`, while the claim is still held; each attempt is fenced like the
+   * first; at most 10. A result given up emits `result:lost`. @defaultValue 2
+   */
+  readonly publishRetries?: number;
   /** Longest wait for one etcd request, ms. @defaultValue 5000 */
   readonly timeoutMs?: number;
   /** First delay before trying etcd again after a failure, ms; doubles up to `maxRetryMs`. @defaultValue 500 */
@@ -42,7 +58,8 @@ export interface FleetHealthOptions {
 
 /** Default values of {@link FleetHealthOptions}. */
 export const FLEET_HEALTH_DEFAULTS = Object.freeze({
-  prefix: 'switchyard/health/', leaseTtlSeconds: 10, restoreState: true, publishPassive: false, timeoutMs: 5000, retryMs: 500, maxRetryMs: 10_000,
+  prefix: 'switchyard/health/', leaseTtlSeconds: 10, restoreState: true, publishPassive: false, spreadProbers: true, claimDelayMs: 1000,
+  publishRetries: 2, timeoutMs: 5000, retryMs: 500, maxRetryMs: 10_000,
 });
 
 /**
@@ -66,6 +83,11 @@ export interface FleetHealthEvents {
   'result:applied': [server: Server, result: CheckResult, revision: number | undefined];
   /** This instance's result was refused by etcd: it no longer held the claim (stale prober). Never applied anywhere. */
   'result:fenced': [server: string, record: PublishedCheck];
+  /**
+   * A result of this instance's prober could not be written (`publishRetries` exhausted, or the claim went
+   * meanwhile): the other instances miss this one step of the counter; the next result carries on.
+   */
+  'result:lost': [server: string, record: PublishedCheck, error: unknown];
   /** A published result was not applied: `address` (the server here has another address) or `invalid`. */
   'result:ignored': [server: string, reason: 'address' | 'invalid', detail: unknown];
   /** A server started from the fleet's published state (`restoreState`). */
@@ -82,12 +104,14 @@ export interface FleetHealthStats {
   readonly published: number;
   readonly applied: number;
   readonly fenced: number;
+  readonly lost: number;
   readonly restored: number;
   readonly leaseId: string | undefined;
 }
 
 const OPTION_KEYS = [
-  'client', 'identity', 'prefix', 'leaseTtlSeconds', 'checker', 'restoreState', 'publishPassive', 'timeoutMs', 'retryMs', 'maxRetryMs', 'clock',
+  'client', 'identity', 'prefix', 'leaseTtlSeconds', 'checker', 'restoreState', 'publishPassive', 'spreadProbers', 'claimDelayMs', 'publishRetries',
+  'timeoutMs', 'retryMs', 'maxRetryMs', 'clock',
 ] as const;
 
 /** @internal {@link FleetHealthOptions} validated, defaults applied. */
@@ -99,6 +123,9 @@ export interface ResolvedFleetOptions {
   readonly clock: Clock;
   readonly restore: boolean;
   readonly publishPassive: boolean;
+  readonly spread: boolean;
+  readonly claimDelayMs: number;
+  readonly publishRetries: number;
   readonly timeoutMs: number;
   readonly retryMs: number;
   readonly maxRetryMs: number;
@@ -130,6 +157,9 @@ export function resolveFleetOptions(pool: unknown, options: FleetHealthOptions):
     clock: (o['clock'] as Clock | undefined) ?? pool.clock,
     restore: v.boolean('restoreState', o['restoreState'] ?? FLEET_HEALTH_DEFAULTS.restoreState),
     publishPassive: v.boolean('publishPassive', o['publishPassive'] ?? FLEET_HEALTH_DEFAULTS.publishPassive),
+    spread: v.boolean('spreadProbers', o['spreadProbers'] ?? FLEET_HEALTH_DEFAULTS.spreadProbers),
+    claimDelayMs: v.durationMs('claimDelayMs', o['claimDelayMs'] ?? FLEET_HEALTH_DEFAULTS.claimDelayMs),
+    publishRetries: v.integerInRange('publishRetries', o['publishRetries'] ?? FLEET_HEALTH_DEFAULTS.publishRetries, 0, 10),
     timeoutMs: v.durationMs('timeoutMs', o['timeoutMs'] ?? FLEET_HEALTH_DEFAULTS.timeoutMs, { allowZero: false }),
     retryMs: v.durationMs('retryMs', o['retryMs'] ?? FLEET_HEALTH_DEFAULTS.retryMs, { allowZero: false }),
     maxRetryMs: v.durationMs('maxRetryMs', o['maxRetryMs'] ?? FLEET_HEALTH_DEFAULTS.maxRetryMs, { allowZero: false }),

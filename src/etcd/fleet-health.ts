@@ -1,18 +1,19 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../clock.js';
-import type { CheckCause, CheckResult, OnErrorAction } from '../state/check-result.js';
-import { ActiveChecker } from '../health/active-checker.js';
-import type { Probe } from '../health/probe.js';
-import { Pool } from '../pool.js';
+import type { Pool } from '../pool.js';
 import type { Server } from '../server.js';
+import type { CheckResult, OnErrorAction } from '../state/check-result.js';
 import { backoffMs, isLeaseNotFound, pause } from './etcd-call.js';
 import type { EtcdClient } from './etcd-client.js';
 import { FleetKeys, type PublishedCheck } from './fleet-record.js';
-import { proberCopy, restoreFromRecord } from './fleet-restore.js';
+import { restoreFromRecord } from './fleet-restore.js';
 import { FleetView } from './fleet-view.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { type EtcdEntry, followPrefix } from './prefix-watch.js';
-import { ProberClaims } from './prober-claims.js';
+import { ProberChecks } from './prober-checks.js';
+import { type HeldClaim, ProberClaims } from './prober-claims.js';
+import { ProberElection } from './prober-election.js';
+import { ResultPublisher } from './result-publisher.js';
 import { formatAddr } from './server-entry.js';
 import {
   type FleetHealthEvents, type FleetHealthOptions, type FleetHealthStats, type FleetMode, type FleetRole, type ResolvedFleetOptions, resolveFleetOptions,
@@ -21,20 +22,15 @@ import {
 export { FLEET_HEALTH_DEFAULTS } from './fleet-health-options.js';
 export type { FleetCheckerOptions, FleetHealthEvents, FleetHealthOptions, FleetHealthStats, FleetMode, FleetRole } from './fleet-health-options.js';
 
-interface Mine {
-  readonly lease: string;
-  readonly term: number;
-  chain: Promise<void>;
-}
-
 /**
  * Shared health for the instances of a fleet that balance the same backend: through etcd they elect one prober
  * per server (a claim key created with the prober's lease only if absent); the prober runs the usual
- * {@link ActiveChecker} and publishes each result, fenced by a transaction on its claim; every instance — the
+ * `ActiveChecker` and publishes each result, fenced by a transaction on its claim; every instance — the
  * prober included — applies the published results in etcd revision order through `pool.reportCheck`, so all
  * share one health counter sequence, the same rise/fall, events and log lines, with the prober's identity in
- * `result.by`. A dead prober's lease expires and another instance claims its servers. Without etcd, each instance
- * checks on its own until etcd answers again. Do not run another ActiveChecker on the same pool.
+ * `result.by`. The probing is spread over the live instances (`spreadProbers`). A dead prober's lease expires
+ * and another instance claims its servers. Without etcd, each instance checks on its own until etcd answers
+ * again. Do not run another ActiveChecker on the same pool.
  *
  * @example
  * ```ts
@@ -53,16 +49,14 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
   readonly #client: EtcdClient;
   readonly #clock: Clock;
   readonly #o: ResolvedFleetOptions;
-  readonly #shadow: Pool;
-  readonly #checker: ActiveChecker;
+  readonly #checks: ProberChecks<HeldClaim>;
   readonly #keeper: LeaseKeeper;
   readonly #claimsTx: ProberClaims;
+  readonly #publisher: ResultPublisher;
   readonly #view: FleetView;
-  readonly #mine = new Map<string, Mine>();
-  readonly #roles = new Map<string, FleetRole>();
-  readonly #claiming = new Set<string>();
-  readonly #probeClaims = new Map<string, Mine | undefined>();
-  readonly #retiring = new Set<string>();
+  readonly #election: ProberElection;
+  /** The claims this instance holds, by server (the election's). */
+  readonly #mine: Map<string, HeldClaim>;
   #mode: FleetMode = 'starting';
   #epoch: AbortController | undefined;
   #snapshots = 0;
@@ -72,7 +66,7 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
   #closing: Promise<void> | undefined;
   #readyResolve!: () => void;
   readonly #ready: Promise<void>;
-  #stats = { published: 0, applied: 0, fenced: 0, restored: 0 };
+  #stats = { published: 0, applied: 0, fenced: 0, lost: 0, restored: 0 };
   readonly #unlisten: (() => void)[] = [];
 
   constructor(pool: Pool, options: FleetHealthOptions) {
@@ -85,27 +79,36 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     this.leaseTtlSeconds = o.leaseTtlSeconds;
     this.#clock = o.clock;
     this.#o = o;
-    const userProbe = o.probe;
-    // Each probe remembers the claim it started under: its result is offered to etcd under that claim even if
-    // this instance has meanwhile judged its lease lost, and etcd's compare decides (a stale one is fenced).
-    const probe: Probe = (server, signal, context) => {
-      this.#probeClaims.set(server.name, this.#mine.get(server.name));
-      return userProbe(server, signal, context);
-    };
-    // The prober's own pool: the servers this instance probes now, each with its own counter driving the schedule.
-    this.#shadow = new Pool(pool.name, { clock: this.#clock });
-    this.#checker = new ActiveChecker(this.#shadow, { ...o.checker, probe, clock: this.#clock, autoStart: true });
+    this.#checks = new ProberChecks(pool.name, this.#clock, o.checker, o.probe, (name) => this.#mine.get(name), (copy, result, startedUnder) =>
+      this.#onOwnResult(copy, result, startedUnder),
+    );
     this.#view = new FleetView(this.keys);
-    this.#claimsTx = new ProberClaims(this.#client, this.keys, this.#clock, this.#o.timeoutMs);
-    this.#keeper = new LeaseKeeper(this.#client, {
-      ttlSeconds: this.leaseTtlSeconds, timeoutMs: this.#o.timeoutMs, retryMs: this.#o.retryMs, maxRetryMs: this.#o.maxRetryMs, clock: this.#clock,
+    this.#claimsTx = new ProberClaims(this.#client, this.keys, this.#clock, o.timeoutMs);
+    this.#publisher = new ResultPublisher(this.#claimsTx, this.#clock, { retries: o.publishRetries, retryMs: o.retryMs, maxRetryMs: o.maxRetryMs }, {
+      holds: (name, held) => this.#mine.get(name) === held,
+      published: (name, record, revision) => {
+        this.#stats.published++;
+        this.emit('result:published', name, record, revision);
+        this.#election.handOverIfNotPreferred(name);
+      },
+      fenced: (name, record, held) => this.#onFenced(name, record, held),
+      failed: (_name, _record, error) => this.emit('fleet:error', error),
+      lost: (name, record, error) => {
+        this.#stats.lost++;
+        this.emit('result:lost', name, record, error);
+      },
     });
+    this.#keeper = new LeaseKeeper(this.#client, {
+      ttlSeconds: this.leaseTtlSeconds, timeoutMs: o.timeoutMs, retryMs: o.retryMs, maxRetryMs: o.maxRetryMs, clock: this.#clock,
+    });
+    this.#election = new ProberElection({
+      pool, identity: this.identity, view: this.#view, keeper: this.#keeper, claims: this.#claimsTx, checks: this.#checks, clock: this.#clock, options: o,
+      mode: () => (this.#closed ? undefined : this.#mode),
+      roleChanged: (server, role, holder) => this.emit('prober:change', server, role, holder),
+      error: (error) => this.emit('fleet:error', error),
+    });
+    this.#mine = this.#election.mine;
     this.#ready = new Promise((resolve) => (this.#readyResolve = resolve));
-    const onResult = (server: Server, cause: CheckCause): void => {
-      if (cause.source === 'check') this.#onOwnResult(server, cause.result);
-    };
-    this.#shadow.on('check:pass', onResult);
-    this.#shadow.on('check:fail', onResult);
     const onAdded = (server: Server): void => this.#onAdded(server);
     const onRemoved = (server: Server): void => this.#onRemoved(server);
     const onObserveLimit = (server: Server, onError: OnErrorAction, result: CheckResult): void => this.#onObserveLimit(server, onError, result);
@@ -144,7 +147,7 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
 
   /** This instance's role for a server, or `undefined` for a server it does not check. */
   role(server: string): FleetRole | undefined {
-    return this.#roles.get(server);
+    return this.#election.role(server);
   }
 
   /** The prober's identity for a server as etcd last said, or `undefined`. */
@@ -152,8 +155,13 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     return this.#view.claim(server)?.by;
   }
 
+  /** The identities of the fleet's live instances, as etcd last said (empty until the first read). */
+  members(): string[] {
+    return [...this.#view.members()].sort();
+  }
+
   stats(): FleetHealthStats {
-    return { mode: this.#mode, probing: this.#shadow.size, ...this.#stats, leaseId: this.#keeper.leaseId };
+    return { mode: this.#mode, probing: this.#checks.size, ...this.#stats, leaseId: this.#keeper.leaseId };
   }
 
   /**
@@ -164,10 +172,10 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     this.#closing ??= (async () => {
       this.#closed = true;
       for (const off of this.#unlisten.splice(0)) off();
-      const writes = [...this.#mine.values()].map((m) => m.chain);
       this.#endEpoch();
-      await this.#checker.close();
-      await Promise.allSettled(writes);
+      this.#publisher.close();
+      await this.#checks.close();
+      await this.#publisher.settled();
       await this.#keeper.close(true);
       this.#readyResolve();
     })();
@@ -188,11 +196,11 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     const previous = this.#mode;
     this.#mode = mode;
     if (mode === 'local') {
-      this.#mine.clear();
+      this.#election.dropClaims();
       this.#readyResolve();
     }
     this.emit('fleet:mode', mode, previous);
-    for (const server of this.pool.servers) this.#reconcile(server.name);
+    for (const server of this.pool.servers) this.#election.reconcile(server.name);
   }
 
   // ---- The epoch: one lease, one revision-consistent watch of the pool's keys. ----
@@ -208,13 +216,15 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
   #endEpoch(): void {
     this.#epoch?.abort();
     this.#epoch = undefined;
-    this.#mine.clear();
+    this.#election.dropClaims();
   }
 
   async #follow(leaseId: string, signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       try {
+        // Listed among the live instances before reading, so this instance's first snapshot includes itself.
+        if (this.#o.spread) await this.#claimsTx.join(this.identity, leaseId);
         const events = followPrefix(this.#client, this.keys.base, signal, {
           clock: this.#clock, timeoutMs: this.#o.timeoutMs, retryMs: this.#o.retryMs, maxRetryMs: this.#o.maxRetryMs,
         });
@@ -227,6 +237,7 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
         }
       } catch (err) {
         if (signal.aborted) return;
+        if (isLeaseNotFound(err)) this.#keeper.invalidate(leaseId, err);
         failures++;
         this.emit('fleet:error', err);
         this.#setMode('local');
@@ -253,101 +264,26 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     }
     if (leaseId !== this.#keeper.leaseId) return;
     if (this.#mode !== 'shared') this.#setMode('shared');
-    else for (const server of this.pool.servers) this.#reconcile(server.name);
+    else for (const server of this.pool.servers) this.#election.reconcile(server.name);
     this.#readyResolve();
   }
 
   #onChange(entry: EtcdEntry, deleted: boolean): void {
     const change = this.#view.ingest(entry, deleted);
-    if (change.kind === 'claim') this.#reconcile(change.server);
+    if (change.kind === 'claim') this.#election.reconcile(change.server);
     else if (change.kind === 'result') this.#applyPublished(change.server, change.record, change.modRevision);
     else if (change.kind === 'invalid') this.emit('result:ignored', change.server, 'invalid', change.error);
+    // An instance came or went: the preferred prober of unclaimed servers may have changed.
+    else if (change.kind === 'members') for (const name of this.#election.waitingFor()) this.#election.reconcile(name);
     // Another instance saw connection errors: check now rather than at the next interval.
-    else if (change.kind === 'report' && this.#roles.get(change.server) === 'prober') this.#checkNow(change.server);
-  }
-
-  // ---- Roles: who probes which server. ----
-
-  #reconcile(name: string): void {
-    if (this.#closed) return;
-    const server = this.pool.find(name);
-    if (server === undefined || !server.check) {
-      this.#setRole(name, undefined, undefined);
-      return;
-    }
-    if (this.#mode === 'local') {
-      this.#setRole(name, 'local', this.identity);
-      return;
-    }
-    if (this.#mode !== 'shared') return;
-    const leaseId = this.#keeper.leaseId;
-    const claim = this.#view.claim(name);
-    if (claim !== undefined && leaseId !== undefined && claim.lease === leaseId) {
-      // Our own claim, seen by the watch before (or instead of) the claim transaction's answer.
-      if (!this.#mine.has(name)) this.#mine.set(name, { lease: leaseId, term: claim.createRevision, chain: Promise.resolve() });
-      this.#setRole(name, 'prober', this.identity);
-    } else if (claim !== undefined) {
-      this.#mine.delete(name);
-      this.#setRole(name, 'follower', claim.by);
-    } else {
-      this.#mine.delete(name);
-      this.#setRole(name, 'follower', undefined);
-      if (leaseId !== undefined) void this.#tryClaim(name, server, leaseId);
-    }
-  }
-
-  async #tryClaim(name: string, server: Server, leaseId: string): Promise<void> {
-    if (this.#claiming.has(name)) return;
-    this.#claiming.add(name);
-    try {
-      const outcome = await this.#claimsTx.claim(name, { by: this.identity, addr: formatAddr(server.host, server.port) }, leaseId);
-      if (this.#closed || leaseId !== this.#keeper.leaseId || this.pool.find(name) !== server) return;
-      if (outcome.won) this.#view.learnClaim(name, { by: this.identity, addr: formatAddr(server.host, server.port), lease: leaseId, createRevision: outcome.term });
-      else if (outcome.holder !== undefined) this.#view.learnClaim(name, outcome.holder);
-    } catch (err) {
-      this.emit('fleet:error', err);
-      if (isLeaseNotFound(err)) this.#keeper.invalidate(leaseId, err);
-      if (!this.#closed) this.#clock.setTimeout(() => this.#reconcile(name), this.#o.retryMs);
-      return;
-    } finally {
-      this.#claiming.delete(name);
-    }
-    this.#reconcile(name);
-  }
-
-  #setRole(name: string, role: FleetRole | undefined, holder: string | undefined): void {
-    const previous = this.#roles.get(name);
-    if (role === undefined) this.#roles.delete(name);
-    else this.#roles.set(name, role);
-    const probes = role === 'prober' || role === 'local';
-    const shadow = this.#shadow.find(name);
-    if (probes) {
-      this.#retiring.delete(name);
-      if (shadow === undefined) this.#shadow.add(proberCopy(this.pool.get(name)));
-    } else if (shadow !== undefined) {
-      // A prober that learns another holds its server lets the probe in flight finish (none is started after it):
-      // its result goes to etcd under the old claim and the compare refuses it, whatever order events came in.
-      if (role === 'follower' && this.#probeClaims.has(name)) this.#retiring.add(name);
-      else this.#retire(name);
-    }
-    if (role !== undefined && role !== previous) this.emit('prober:change', name, role, holder);
-  }
-
-  #retire(name: string): void {
-    this.#retiring.delete(name);
-    this.#probeClaims.delete(name);
-    if (this.#shadow.find(name) !== undefined) this.#shadow.remove(name);
+    else if (change.kind === 'report' && this.#election.role(change.server) === 'prober') this.#checks.checkNow(change.server);
   }
 
   // ---- Results: own checks (publish or apply locally) and published ones (apply). ----
 
-  #onOwnResult(shadow: Server, result: CheckResult): void {
-    const name = shadow.name;
-    const role = this.#roles.get(name);
-    const startedUnder = this.#probeClaims.get(name);
-    this.#probeClaims.delete(name);
-    // Out of the prober's pool once this event is over, before the checker schedules another check.
-    if (this.#retiring.has(name)) queueMicrotask(() => this.#retiring.has(name) && this.#retire(name));
+  #onOwnResult(copy: Server, result: CheckResult, startedUnder: HeldClaim | undefined): void {
+    const name = copy.name;
+    const role = this.#election.role(name);
     if (role === 'local') {
       const server = this.pool.find(name);
       const local = { ...result, by: this.identity };
@@ -356,35 +292,21 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
         this.emit('result:applied', server, local, undefined);
       }
     }
-    const mine = startedUnder ?? (role === 'prober' ? this.#mine.get(name) : undefined);
-    if (mine === undefined) return;
-    const record: PublishedCheck = {
-      v: 1, by: this.identity, addr: formatAddr(shadow.host, shadow.port), term: mine.term, seq: ++this.#seq, result,
-      health: shadow.health, rise: shadow.rise, fall: shadow.fall, up: shadow.operationalState !== 'down',
-    };
-    // One write at a time per server, in check order.
-    mine.chain = mine.chain.then(() => this.#publish(name, mine, record));
+    const held = startedUnder ?? (role === 'prober' ? this.#mine.get(name) : undefined);
+    if (held === undefined) return;
+    this.#publisher.offer(name, held, {
+      v: 1, by: this.identity, addr: formatAddr(copy.host, copy.port), term: held.term, seq: ++this.#seq, result,
+      health: copy.health, rise: copy.rise, fall: copy.fall, up: copy.operationalState !== 'down',
+    });
   }
 
-  async #publish(name: string, mine: Mine, record: PublishedCheck): Promise<void> {
-    let revision: number | undefined;
-    try {
-      revision = await this.#claimsTx.publish(name, mine.lease, mine.term, record);
-    } catch (err) {
-      this.emit('fleet:error', err);
-      return;
-    }
-    if (revision !== undefined) {
-      this.#stats.published++;
-      this.emit('result:published', name, record, revision);
-      return;
-    }
+  #onFenced(name: string, record: PublishedCheck, held: HeldClaim): void {
     this.#stats.fenced++;
     this.emit('result:fenced', name, record);
-    if (this.#mine.get(name) === mine) {
+    if (this.#mine.get(name) === held) {
       this.#mine.delete(name);
       this.#view.forgetClaim(name);
-      this.#reconcile(name);
+      this.#election.reconcile(name);
     }
   }
 
@@ -415,31 +337,22 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     const known = this.#view.record(server.name);
     // Synchronously inside pool.add(): the server never takes a connection before the fleet's verdict applies.
     if (this.#o.restore && known !== undefined) this.#restore(server, known.record);
-    this.#reconcile(server.name);
+    this.#election.reconcile(server.name);
   }
 
   #onRemoved(server: Server): void {
-    const name = server.name;
-    const mine = this.#mine.get(name);
-    this.#mine.delete(name);
-    this.#view.forgetApplied(name);
-    if (mine !== undefined) this.#claimsTx.release(name, mine.lease).catch((err: unknown) => this.emit('fleet:error', err));
-    this.#setRole(name, undefined, undefined);
+    this.#view.forgetApplied(server.name);
+    this.#election.removed(server.name);
   }
 
   #onObserveLimit(server: Server, onError: OnErrorAction, result: CheckResult): void {
-    const role = this.#roles.get(server.name);
+    const role = this.#election.role(server.name);
     if (role === 'prober' || role === 'local') {
-      this.#checkNow(server.name);
+      this.#checks.checkNow(server.name);
       return;
     }
     const leaseId = this.#keeper.leaseId;
     if (!this.#o.publishPassive || role !== 'follower' || leaseId === undefined) return;
     this.#claimsTx.report(server.name, this.identity, leaseId, { by: this.identity, onError, result }).catch((err: unknown) => this.emit('fleet:error', err));
-  }
-
-  #checkNow(name: string): void {
-    const shadow = this.#shadow.find(name);
-    if (shadow !== undefined && this.#checker.running) this.#checker.checkNow(shadow);
   }
 }

@@ -8,7 +8,9 @@ import * as v from '../internal/validate.js';
  * - `results/<server>`: the last {@link PublishedCheck}, written only while the claim is the writer's (fenced);
  *   no lease, so the state outlives every instance and a restarting one starts from it;
  * - `reports/<server>/<instance>`: passive observation's `{"by","onError","result"}` with the reporter's lease
- *   (with `publishPassive`), asking the prober to check at once.
+ *   (with `publishPassive`), asking the prober to check at once;
+ * - `members/<instance>`: `{"by"}` with the instance's lease: the live instances, among which each server's
+ *   preferred prober is chosen (`spreadProbers`).
  */
 export class FleetKeys {
   /** `<prefix><pool>/`. */
@@ -30,15 +32,22 @@ export class FleetKeys {
     return `${this.base}reports/${encodeURIComponent(server)}/${encodeURIComponent(identity)}`;
   }
 
-  /** What a key under {@link FleetKeys.base} is, or `undefined` for a key of no known kind. */
-  parse(key: string): { kind: 'claims' | 'results' | 'reports'; server: string } | undefined {
+  member(identity: string): string {
+    return `${this.base}members/${encodeURIComponent(identity)}`;
+  }
+
+  /**
+   * What a key under {@link FleetKeys.base} is, or `undefined` for a key of no known kind. `name` is the server's
+   * name (the instance's identity for `members`).
+   */
+  parse(key: string): { kind: 'claims' | 'results' | 'reports' | 'members'; name: string } | undefined {
     if (!key.startsWith(this.base)) return undefined;
     const parts = key.slice(this.base.length).split('/');
     const kind = parts[0];
-    if ((kind !== 'claims' && kind !== 'results' && kind !== 'reports') || parts[1] === undefined) return undefined;
+    if ((kind !== 'claims' && kind !== 'results' && kind !== 'reports' && kind !== 'members') || parts[1] === undefined) return undefined;
     if (parts.length !== (kind === 'reports' ? 3 : 2)) return undefined;
     try {
-      return { kind, server: decodeURIComponent(parts[1]) };
+      return { kind, name: decodeURIComponent(parts[1]) };
     } catch {
       return undefined;
     }

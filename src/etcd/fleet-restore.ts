@@ -1,6 +1,6 @@
 import type { StateCause } from '../state/check-result.js';
 import type { Pool } from '../pool.js';
-import type { InitState, Server } from '../server.js';
+import type { Server } from '../server.js';
 import type { PublishedCheck } from './fleet-record.js';
 import { formatAddr } from './server-entry.js';
 
@@ -17,12 +17,4 @@ export function restoreFromRecord(pool: Pool, server: Server, record: PublishedC
   else if (fullyUp && server.health < server.rise + server.fall - 1) pool.setHealth(server.name, 'up', cause);
   else return false;
   return true;
-}
-
-/** The prober's private copy of a pool server, starting where that server stands. */
-export function proberCopy(server: Server): { name: string; host: string; port: number; check: true; rise: number; fall: number; initState: InitState } {
-  const full = server.rise + server.fall - 1;
-  const down = server.operationalState === 'down';
-  const initState: InitState = down ? (server.health === 0 ? 'fully-down' : 'down') : server.health >= full ? 'fully-up' : 'up';
-  return { name: server.name, host: server.host, port: server.port, check: true, rise: server.rise, fall: server.fall, initState };
 }

@@ -8,22 +8,30 @@ export type ViewChange =
   | { readonly kind: 'result'; readonly server: string; readonly record: PublishedCheck; readonly modRevision: number }
   | { readonly kind: 'invalid'; readonly server: string; readonly error: unknown }
   | { readonly kind: 'report'; readonly server: string }
+  | { readonly kind: 'members' }
   | { readonly kind: 'none' };
 
 /**
- * What etcd says about one pool's shared health, as the watch reports it: who holds each claim, the last
- * published result of each server, and the last result applied here (its revision, term and sequence, so a
- * result is applied once and in revision order).
+ * What etcd says about one pool's shared health, as the watch reports it: the live instances, who holds each
+ * claim, the last published result of each server, and the last result applied here (its revision, term and
+ * sequence, so a result is applied once and in revision order).
  * @internal Used by {@link FleetHealth}.
  */
 export class FleetView {
   readonly #keys: FleetKeys;
   readonly #claims = new Map<string, ClaimHolder>();
+  /** Identities of the live instances (their `members/` keys). */
+  readonly #members = new Set<string>();
   readonly #records = new Map<string, { record: PublishedCheck; modRevision: number }>();
   readonly #applied = new Map<string, { modRevision: number; term: number; seq: number }>();
 
   constructor(keys: FleetKeys) {
     this.#keys = keys;
+  }
+
+  /** The identities of the live instances, as etcd last said. */
+  members(): ReadonlySet<string> {
+    return this.#members;
   }
 
   claim(server: string): ClaimHolder | undefined {
@@ -72,16 +80,22 @@ export class FleetView {
     return previous === undefined || previous.term !== record.term || record.seq > previous.seq;
   }
 
-  /** Starts over from a snapshot: claims are replaced; results are kept by key and updated. */
+  /** Starts over from a snapshot: claims and members are replaced; results are kept by key and updated. */
   reset(): void {
     this.#claims.clear();
+    this.#members.clear();
   }
 
   /** Takes in one key (from a snapshot or a change) and says what it was. */
   ingest(entry: EtcdEntry, deleted: boolean): ViewChange {
     const what = this.#keys.parse(entry.key);
     if (what === undefined) return { kind: 'none' };
-    const server = what.server;
+    const server = what.name;
+    if (what.kind === 'members') {
+      if (deleted) this.#members.delete(server);
+      else this.#members.add(server);
+      return { kind: 'members' };
+    }
     if (what.kind === 'reports') return deleted ? { kind: 'none' } : { kind: 'report', server };
     if (what.kind === 'claims') {
       if (deleted) this.#claims.delete(server);

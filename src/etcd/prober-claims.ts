@@ -11,13 +11,20 @@ export interface ClaimHolder extends ClaimValue {
   readonly createRevision: number;
 }
 
+/** A claim this instance holds: the lease it was written with, and its term (create revision). */
+export interface HeldClaim {
+  readonly lease: string;
+  readonly term: number;
+}
+
 /**
  * The etcd transactions of shared health, each one atomic on the server:
  * - **claim**: create `claims/<server>` with this instance's lease only if it does not exist (the election);
  * - **publish**: write `results/<server>` only if the claim still carries this instance's lease *and* was created
  *   at this term: a prober that lost its lease (paused, partitioned) and another instance's claim since are told
  *   apart by etcd, not by a clock, so a stale result is never written;
- * - **release**: delete the claim only if it is still this instance's.
+ * - **release**: delete the claim only if it is still this instance's;
+ * - **join**: list this instance among the live ones (`members/<identity>`, on its lease).
  * @internal Used by {@link FleetHealth}.
  */
 export class ProberClaims {
@@ -74,6 +81,12 @@ export class ProberClaims {
     const key = this.#keys.claim(server);
     const client = this.#client;
     await etcdCall(`release ${key}`, () => client.if(key, 'Lease', '==', leaseId).then(client.delete().key(key)).commit(), this.#clock, this.#timeoutMs);
+  }
+
+  /** Lists this instance as a live member of the fleet, for as long as `leaseId` lives. */
+  async join(identity: string, leaseId: string): Promise<void> {
+    const key = this.#keys.member(identity);
+    await etcdCall(`join ${key}`, () => this.#client.put(key).value(JSON.stringify({ by: identity })).lease(leaseId).exec(), this.#clock, this.#timeoutMs);
   }
 
   /** Publishes a passive-observation report under `leaseId` (gone with the reporter). */

@@ -40,10 +40,11 @@ describe('fencing and ordering: a paused prober, skewed clocks', { skip: ETCD_SK
     // The backend answers 300 ms after the probe connects: the pause lands while A's probe is in flight, and the
     // answer is waiting in A's socket when it wakes, so A publishes before it can notice its lease is gone.
     const { etcd, config } = await setup(300);
-    const a = await FleetChild.start(config('A'));
+    // Spreading off: A, the first to claim, stays the prober until it is paused.
+    const a = await FleetChild.start(config('A', { spreadProbers: false }));
     cleanups.push(() => a.close());
     await oneProber([a], 's1', 10_000);
-    const b = await FleetChild.start(config('B'));
+    const b = await FleetChild.start(config('B', { spreadProbers: false }));
     cleanups.push(() => b.close());
     await b.waitFor((l) => l.ev === 'applied' && l['by'] === 'A', 10_000, 'B applies a result of A');
 
@@ -70,10 +71,11 @@ describe('fencing and ordering: a paused prober, skewed clocks', { skip: ETCD_SK
     const hour = 3_600_000;
     const fleet: FleetChild[] = [];
     cleanups.push(() => closeAll(fleet));
-    fleet.push(await FleetChild.start(config('ahead', { skewMs: hour, interMs: 200 })));
+    // Spreading off: 'ahead', the first to claim, stays the prober until it is killed.
+    fleet.push(await FleetChild.start(config('ahead', { skewMs: hour, interMs: 200, spreadProbers: false })));
     await oneProber(fleet, 's1', 10_000);
-    fleet.push(await FleetChild.start(config('behind', { skewMs: -hour, interMs: 200 })));
-    fleet.push(await FleetChild.start(config('exact', { interMs: 200 })));
+    fleet.push(await FleetChild.start(config('behind', { skewMs: -hour, interMs: 200, spreadProbers: false })));
+    fleet.push(await FleetChild.start(config('exact', { interMs: 200, spreadProbers: false })));
     const [ahead, behind, exact] = fleet as [FleetChild, FleetChild, FleetChild];
     await Promise.all([behind, exact].map((c) => c.waitFor((l) => l.ev === 'applied' && l['by'] === 'ahead', 10_000, 'a result of the prober an hour ahead')));
 

@@ -43,11 +43,12 @@ describe('registration values', () => {
 });
 
 describe('fleet keys and records', () => {
-  it('lays out claims, results and reports under <prefix><pool>/, names encoded', () => {
+  it('lays out claims, results, reports and members under <prefix><pool>/, names encoded', () => {
     const keys = new FleetKeys('switchyard/health/', 'db/main');
     assert.equal(keys.claim('[::1]:5432'), 'switchyard/health/db%2Fmain/claims/%5B%3A%3A1%5D%3A5432');
-    assert.deepEqual(keys.parse(keys.result('a/b')), { kind: 'results', server: 'a/b' });
-    assert.deepEqual(keys.parse(keys.report('s1', 'web 1')), { kind: 'reports', server: 's1' });
+    assert.deepEqual(keys.parse(keys.result('a/b')), { kind: 'results', name: 'a/b' });
+    assert.deepEqual(keys.parse(keys.report('s1', 'web 1')), { kind: 'reports', name: 's1' });
+    assert.deepEqual(keys.parse(keys.member('web 1')), { kind: 'members', name: 'web 1' });
     assert.equal(keys.parse('switchyard/health/db%2Fmain/other/s1'), undefined);
     assert.equal(keys.parse('switchyard/health/db%2Fmain/claims/s1/extra'), undefined);
     assert.equal(keys.parse('elsewhere/claims/s1'), undefined);
@@ -123,5 +124,9 @@ describe('FleetHealth options', () => {
     assert.throws(() => new FleetHealth(pool, { client, checker: { probe: 'tcp' as never } }), invalid(/checker.probe/));
     assert.throws(() => new FleetHealth(pool, { client, checker: { interMs: -1 } }), invalid(/interMs .*-1/));
     assert.throws(() => new FleetHealth(pool, { client, restoreState: 'yes' as never }), invalid(/restoreState/));
+    assert.throws(() => new FleetHealth(pool, { client, spreadProbers: 1 as never }), invalid(/spreadProbers .*1/));
+    assert.throws(() => new FleetHealth(pool, { client, claimDelayMs: -5 }), invalid(/claimDelayMs .*-5/));
+    assert.throws(() => new FleetHealth(pool, { client, publishRetries: 11 }), invalid(/publishRetries .*11/));
+    assert.throws(() => new FleetHealth(pool, { client, publishRetries: 1.5 }), invalid(/publishRetries .*1\.5/));
   });
 });

@@ -19,6 +19,8 @@ let hooked = false;
  */
 export class FleetChild {
   readonly identity: string;
+  /** Whether the instance spreads the probing (`spreadProbers`). */
+  readonly spreads: boolean;
   readonly lines: InstanceLine[] = [];
   readonly #child: ChildProcess;
   readonly #exit: Promise<void>;
@@ -34,6 +36,7 @@ export class FleetChild {
       });
     }
     this.identity = config.identity;
+    this.spreads = config.spreadProbers ?? true;
     this.#child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(this.#child);
     this.#exit = new Promise((resolve) => {

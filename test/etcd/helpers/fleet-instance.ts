@@ -30,6 +30,10 @@ export interface InstanceConfig {
   readonly connectOnReady?: number;
   /** Deadline of each etcd request, ms. */
   readonly deadlineMs?: number;
+  /** FleetHealth's `spreadProbers` (default true). */
+  readonly spreadProbers?: boolean;
+  /** FleetHealth's `claimDelayMs`. */
+  readonly claimDelayMs?: number;
 }
 
 const config = JSON.parse(process.argv[2]!) as InstanceConfig;
@@ -72,6 +76,8 @@ const fleet = new FleetHealth(pool, {
   timeoutMs: config.deadlineMs ?? 2000,
   retryMs: 200,
   maxRetryMs: 1000,
+  spreadProbers: config.spreadProbers ?? true,
+  ...(config.claimDelayMs === undefined ? {} : { claimDelayMs: config.claimDelayMs }),
 });
 fleet.on('fleet:mode', (mode, previous) => out('mode', { mode, previous }));
 fleet.on('prober:change', (server, role, holder) => out('role', { server, role, holder }));

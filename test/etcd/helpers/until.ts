@@ -1,3 +1,4 @@
+import { preferredProber } from '../../../src/etcd/prober-preference.js';
 import type { FleetChild } from './fleet-child.js';
 
 /** Polls `condition` every 25 ms until it returns a value other than undefined/false; fails after `timeoutMs`. */
@@ -17,14 +18,21 @@ export function roleOf(child: FleetChild, server: string): string | undefined {
   return roles.length === 0 ? undefined : (roles[roles.length - 1]!['role'] as string);
 }
 
-/** Waits until exactly one of `children` (alive) probes `server` and the others follow it; returns the prober. */
+/**
+ * Waits until exactly one of `children` (alive) probes `server` and the others follow it; returns the prober.
+ * When they all spread the probing, the prober must also be the server's preferred one among them (the
+ * hand-over after the first claims is over).
+ */
 export function oneProber(children: readonly FleetChild[], server: string, timeoutMs: number): Promise<FleetChild> {
   const alive = (): FleetChild[] => children.filter((c) => !c.exited);
   return until(
     () => {
-      const roles = alive().map((c) => roleOf(c, server));
-      const probers = alive().filter((c) => roleOf(c, server) === 'prober');
-      return probers.length === 1 && roles.every((r) => r === 'prober' || r === 'follower') ? probers[0] : undefined;
+      const live = alive();
+      const roles = live.map((c) => roleOf(c, server));
+      const probers = live.filter((c) => roleOf(c, server) === 'prober');
+      if (probers.length !== 1 || !roles.every((r) => r === 'prober' || r === 'follower')) return undefined;
+      const settled = !live.every((c) => c.spreads) || probers[0]!.identity === preferredProber(server, live.map((c) => c.identity));
+      return settled ? probers[0] : undefined;
     },
     timeoutMs,
     () => `one prober of ${server}: ${alive().map((c) => `${c.identity}=${roleOf(c, server)}`).join(' ')}`,
