@@ -1,19 +1,22 @@
 /**
- * Figures of shared health over etcd, measured (not asserted) with real processes on loopback:
- *   node --import tsx test/etcd/fleet-figures.ts
+ * Figures of shared health over etcd (`switchyard-lb/etcd`), measured (not asserted) with real processes on
+ * loopback, each instance a process of its own (test/etcd/helpers/fleet-instance.ts):
+ *   npm run bench:fleet        (node --import tsx bench/fleet.ts)
  * 1. probes per second reaching a backend with 5 instances, sharing vs. each checking alone (etcd unreachable);
  * 2. time from a backend's death to every instance marking it down;
  * 3. time for another instance to take over after the prober is SIGKILLed;
- * 4. connections sent to a server the fleet had marked down by an instance restarting (and without restoreState).
- * Every process it starts is stopped by PID before it exits.
+ * 4. connections sent to a server the fleet had marked down by an instance restarting (and without restoreState);
+ * 5. how 10 servers' probing spreads over 5 instances (spreadProbers), and how long that takes to settle.
+ * Every process it starts is stopped by PID before it exits. Needs Debian's etcd (apt-get install etcd-server).
  */
-import { type FaultBackend, faultBackend } from '../../src/testing/index.js';
-import { freePort } from '../helpers/servers/process.js';
-import { ETCD_SKIP, startEtcd } from '../helpers/servers/etcd.js';
-import { type PongBackend, pongBackend } from './helpers/backends.js';
-import { FleetChild, closeAll } from './helpers/fleet-child.js';
-import type { InstanceConfig } from './helpers/fleet-instance.js';
-import { oneProber, until } from './helpers/until.js';
+import { preferredProber } from '../src/etcd/prober-preference.js';
+import { type FaultBackend, faultBackend } from '../src/testing/index.js';
+import { type PongBackend, pongBackend } from '../test/etcd/helpers/backends.js';
+import { FleetChild, closeAll } from '../test/etcd/helpers/fleet-child.js';
+import type { InstanceConfig } from '../test/etcd/helpers/fleet-instance.js';
+import { oneProber, roleOf, until } from '../test/etcd/helpers/until.js';
+import { ETCD_SKIP, startEtcd } from '../test/helpers/servers/etcd.js';
+import { freePort } from '../test/helpers/servers/process.js';
 
 if (ETCD_SKIP) {
   console.log(ETCD_SKIP);
@@ -104,6 +107,23 @@ try {
     }
   }
   console.log(`4. connections reaching s2 (fleet: DOWN) from a restarted instance's first 100: with restoreState ${restored.join(', ')}; without ${control.join(', ')}`);
+
+  // 5. Spreading: 10 servers, 5 instances started one after the other; time from the 5th ready to every server
+  //    probed by its preferred instance, and the servers each instance probes then.
+  await closeAll(fleet);
+  fleet.length = 0;
+  const names = Array.from({ length: 10 }, (_, i) => `srv${i + 1}`);
+  const spreadConfig = (identity: string): InstanceConfig => ({
+    identity, hosts: etcd.urls, pool: 'spread', servers: names.map((name) => ({ name, host: '127.0.0.1', port: check1.port })),
+    leaseTtlSeconds: TTL_S, interMs: INTER_MS, probe: 'expect',
+  });
+  for (let i = 1; i <= N; i++) fleet.push(await FleetChild.start(spreadConfig(`w${i}`)));
+  const t5 = performance.now();
+  const ids = fleet.map((c) => c.identity);
+  await until(() => names.every((s) => fleet.every((c) => roleOf(c, s) === (c.identity === preferredProber(s, ids) ? 'prober' : 'follower'))), 30_000, 'spread settles');
+  const settledMs = performance.now() - t5;
+  const share = fleet.map((c) => `${c.identity} ${names.filter((s) => roleOf(c, s) === 'prober').length}`).join(', ');
+  console.log(`5. 10 servers over ${N} instances started one after the other: settled ${ms(settledMs)} after the last was ready; servers probed: ${share}`);
 
   // 1b. Control: the same 5 instances with etcd unreachable each check alone.
   await closeAll(fleet);
