@@ -24,7 +24,10 @@ export interface FleetHealthOptions {
   readonly prefix?: string;
   /** TTL of this instance's lease, whole seconds: a dead prober is replaced within this + `interMs`. @defaultValue 10 */
   readonly leaseTtlSeconds?: number;
-  /** How the prober checks (probe, `interMs`, `fastinterMs`, per-server settings…), as for `ActiveChecker`. @defaultValue {} */
+  /**
+   * How the prober checks (probe, `interMs`, `fastinterMs`, per-server settings…), as for `ActiveChecker`: each
+   * entry of `servers` must name a server of the pool with `check: true`. @defaultValue {}
+   */
   readonly checker?: FleetCheckerOptions;
   /** Start each server from the fleet's published state instead of `UP 1/fall`. @defaultValue true */
   readonly restoreState?: boolean;

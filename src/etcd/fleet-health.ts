@@ -79,7 +79,7 @@ export class FleetHealth extends EventEmitter<FleetHealthEvents> {
     this.leaseTtlSeconds = o.leaseTtlSeconds;
     this.#clock = o.clock;
     this.#o = o;
-    this.#checks = new ProberChecks(pool.name, this.#clock, o.checker, o.probe, (name) => this.#mine.get(name), (copy, result, startedUnder) =>
+    this.#checks = new ProberChecks(pool, this.#clock, o.checker, o.probe, (name) => this.#mine.get(name), (copy, result, startedUnder) =>
       this.#onOwnResult(copy, result, startedUnder),
     );
     this.#view = new FleetView(this.keys);

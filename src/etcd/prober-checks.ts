@@ -26,7 +26,7 @@ export class ProberChecks<C> {
   readonly #retiring = new Set<string>();
 
   constructor(
-    poolName: string,
+    pool: Pool,
     clock: Clock,
     checker: FleetCheckerOptions,
     probe: Probe,
@@ -37,8 +37,16 @@ export class ProberChecks<C> {
       this.#inFlight.set(server.name, currentClaim(server.name));
       return probe(server, signal, context);
     };
-    this.#copies = new Pool(poolName, { clock });
+    // The checker accepts per-server settings (`checker.servers`) only for servers its pool has, checked: it starts
+    // with a copy of each server they name (or without it, and refuses the setting as it would for the user's pool),
+    // then probes nothing until this instance is given servers to probe.
+    const named = Object.keys(checker.servers ?? {}).flatMap((name) => {
+      const server = pool.find(name);
+      return server === undefined ? [] : [{ ...copyOf(server), check: server.check }];
+    });
+    this.#copies = new Pool(pool.name, { clock, servers: named });
     this.#checker = new ActiveChecker(this.#copies, { ...checker, probe: tracked, clock, autoStart: true });
+    for (const seed of named) this.#copies.remove(seed.name);
     const reported = (copy: Server, cause: CheckCause): void => {
       if (cause.source !== 'check') return;
       const name = copy.name;

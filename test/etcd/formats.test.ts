@@ -128,5 +128,12 @@ describe('FleetHealth options', () => {
     assert.throws(() => new FleetHealth(pool, { client, claimDelayMs: -5 }), invalid(/claimDelayMs .*-5/));
     assert.throws(() => new FleetHealth(pool, { client, publishRetries: 11 }), invalid(/publishRetries .*11/));
     assert.throws(() => new FleetHealth(pool, { client, publishRetries: 1.5 }), invalid(/publishRetries .*1\.5/));
+    // Per-server check settings follow ActiveChecker's rule: a server of the pool, with check: true.
+    const checked = new Pool('q', { servers: [{ name: 'a', host: '127.0.0.1', port: 1, check: true }, { name: 'b', host: '127.0.0.1', port: 2 }] });
+    assert.throws(
+      () => new FleetHealth(checked, { client, checker: { servers: { zz: { port: 9 } } } }),
+      (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_UNKNOWN_SERVER' && /servers\.zz/.test(err.message),
+    );
+    assert.throws(() => new FleetHealth(checked, { client, checker: { servers: { b: { port: 9 } } } }), invalid(/servers\.b .*check: true/));
   });
 });
