@@ -93,8 +93,8 @@ try {
   const from = fleet.map((c) => c.lines.length);
   await check2.backend.set('refuse');
   await Promise.all(fleet.map((c, i) => c.waitFor((l) => l.ev === 'down' && l['server'] === 's2', 10_000, 's2 down', from[i])));
-  const restored: number[] = [];
-  const control: number[] = [];
+  const restored: string[] = [];
+  const control: string[] = [];
   for (let round = 0; round < 3; round++) {
     for (const [restoreState, into] of [[true, restored], [false, control]] as const) {
       const victim = fleet.shift()!;
@@ -103,7 +103,10 @@ try {
       const child = await FleetChild.start(config(`${restoreState ? 'k' : 'n'}${round}`, { connectOnReady: 100, restoreState }));
       fleet.push(child);
       await child.waitFor((l) => l.ev === 'connected', 30_000, 'burst');
-      into.push(data2Accepted.filter((at) => at >= t0).length);
+      // How the instance started: shared (it read the fleet's state) or local (etcd did not answer in time).
+      const ready = child.events('ready')[0]!;
+      const s2 = (ready['states'] as Record<string, string>)['s2'];
+      into.push(`${data2Accepted.filter((at) => at >= t0).length} (${String(ready['mode'])}, s2 ${s2} at ready)`);
     }
   }
   console.log(`4. connections reaching s2 (fleet: DOWN) from a restarted instance's first 100: with restoreState ${restored.join(', ')}; without ${control.join(', ')}`);
