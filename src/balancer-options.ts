@@ -13,9 +13,10 @@ export interface BalancerOptions {
   /**
    * The algorithm: a built-in name (`'roundrobin'`, `'static-rr'`, `'leastconn'`, `'first'`, `'source'`,
    * `'random'`, `'swrr'`, `'p2c'`), a built-in with options (`{ name: 'source', hashType: 'consistent' }`),
-   * or your own {@link Strategy} object. @defaultValue 'roundrobin'
+   * your own {@link Strategy} object, or a factory of them (`() => new MyStrategy()`: with priority tiers or
+   * weighted localities each group of servers gets its own instance; see {@link Strategy}). @defaultValue 'roundrobin'
    */
-  readonly strategy?: StrategySpec | Strategy;
+  readonly strategy?: StrategySpec | Strategy | (() => Strategy);
   /**
    * How long a caller may wait in the queue when every usable server is at `maxconn`, in ms
    * (HAProxy `timeout queue`; HAProxy's default is `timeout connect`, which is unset by default).
@@ -54,6 +55,8 @@ export interface BalancerStats {
   readonly queued: number;
   readonly maxQueued: number;
   readonly queueTimeouts: number;
+  /** Picks made in a tier in panic (Envoy's `lb_healthy_panic`). */
+  readonly panicPicks: number;
 }
 
 const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random'] as const;
@@ -62,6 +65,8 @@ const ACQUIRE_KEYS = ['clientAddress', 'key', 'exclude', 'signal', 'bindTo', 'ti
 /** @internal Validated {@link BalancerOptions}. */
 export interface ResolvedBalancerOptions {
   readonly strategy: Strategy;
+  /** Makes the strategy of another group (a name or a factory was given); undefined for a strategy object. */
+  readonly factory: (() => Strategy) | undefined;
   readonly timeoutQueueMs: number;
   readonly clock: Clock;
   readonly random: () => number;
@@ -76,8 +81,10 @@ export function resolveBalancerOptions(pool: Pool, options: BalancerOptions): Re
   v.knownKeys('balancer options', o, OPTION_KEYS);
   const random = o['random'] ?? Math.random;
   if (typeof random !== 'function') throw invalidArg('random', 'must be a function returning numbers in [0, 1)', random);
+  const { strategy, factory } = resolveStrategy(o['strategy'] ?? BALANCER_DEFAULTS.strategy);
   return {
-    strategy: resolveStrategy(o['strategy'] ?? BALANCER_DEFAULTS.strategy),
+    strategy,
+    factory,
     timeoutQueueMs: v.durationMs('timeoutQueueMs', o['timeoutQueueMs'] ?? BALANCER_DEFAULTS.timeoutQueueMs, { allowInfinite: true }),
     clock: (o['clock'] as Clock | undefined) ?? pool.clock,
     random: random as () => number,
@@ -140,11 +147,28 @@ function describeReturn(value: unknown): string {
   return describe(value);
 }
 
-function resolveStrategy(value: unknown): Strategy {
-  if (typeof value === 'string') return createStrategy(value as StrategySpec);
+/**
+ * The strategy of a balancer, and a factory for the other groups of a tiered pool: from a name or a built-in with
+ * options (the same again), from a factory (called again), or a Strategy object (no factory: see StrategyGroups).
+ */
+function resolveStrategy(value: unknown): { strategy: Strategy; factory: (() => Strategy) | undefined } {
+  if (typeof value === 'function') {
+    const make = value as () => unknown;
+    const factory = (): Strategy => {
+      const s = make();
+      if (typeof s !== 'object' || s === null || typeof (s as Strategy).pick !== 'function') throw invalidArg('strategy', 'factory must return a Strategy object', s);
+      return s as Strategy;
+    };
+    return { strategy: factory(), factory };
+  }
+  const spec = (): { strategy: Strategy; factory: () => Strategy } => ({
+    strategy: createStrategy(value as StrategySpec),
+    factory: () => createStrategy(value as StrategySpec),
+  });
+  if (typeof value === 'string') return spec();
   const o = v.plainObject('strategy', value);
-  if (typeof o['pick'] === 'function') return value as Strategy;
+  if (typeof o['pick'] === 'function') return { strategy: value as Strategy, factory: undefined };
   // A built-in by name with options ({ name: 'source', hashType }), or an object meant as a Strategy without pick.
-  if (typeof o['name'] === 'string' && (STRATEGY_NAMES as readonly string[]).includes(o['name'])) return createStrategy(value as StrategySpec);
+  if (typeof o['name'] === 'string' && (STRATEGY_NAMES as readonly string[]).includes(o['name'])) return spec();
   throw invalidArg('strategy.pick', 'must be a function: a Strategy object needs pick(candidates, context)', o['pick']);
 }

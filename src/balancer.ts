@@ -14,6 +14,7 @@ import type { LbState, Pool } from './pool.js';
 import type { Server } from './server.js';
 import { MutablePickContext } from './strategies/internal/pick-context.js';
 import type { Strategy } from './strategies/strategy.js';
+import { StrategyGroups } from './strategy-groups.js';
 import { type Waiter, WaitQueues } from './wait-queue.js';
 
 export type { AcquireOptions } from './lease.js';
@@ -50,7 +51,9 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly #onLimits: (server: Server) => void;
   readonly #onRemoved: (server: Server) => void;
   readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
-  readonly #group = new CandidateGroup();
+  readonly #groups: StrategyGroups;
+  readonly #group: CandidateGroup;
+  #panicPicks = 0;
   #seq = 0;
   #activeLeases = 0;
   #totalLeases = 0;
@@ -68,12 +71,14 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     this.timeoutQueueMs = o.timeoutQueueMs;
     this.#clock = o.clock;
     this.#ctx = new MutablePickContext(o.random);
+    this.#groups = new StrategyGroups(o.strategy, o.factory);
+    this.#group = new CandidateGroup(this.#groups);
 
-    this.strategy.reset?.(pool.activeUsable, pool.backupUsable);
+    this.#groups.reset(pool);
     this.#onLb = (server, previous) => this.#followLb(server, previous);
     this.#onBatch = (changes) => this.#followBatch(changes);
     this.#onLimits = (server) => {
-      if (this.pool.has(server)) this.strategy.limitsChanged?.(server);
+      if (this.pool.has(server)) this.#groups.limitsChanged(server);
       this.#dispatch(server);
     };
     this.#onRemoved = (server) => this.#requeueFrom(server);
@@ -164,6 +169,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       queued: this.#queues.size,
       maxQueued: this.#queues.max,
       queueTimeouts: this.#queueTimeouts,
+      panicPicks: this.#panicPicks,
     };
   }
 
@@ -211,33 +217,33 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
    */
   #tryPlace(o: LeaseRequest, mustNotQueue: boolean): LeaseImpl | Server | undefined {
     const pool = this.pool;
-    if (!pool.available) throw noServer(pool);
+    if (!pool.available && !CandidateGroup.panicAvailable(pool)) throw noServer(pool);
     const strategy = this.strategy;
     if (this.#queues.sharedSize > 0 && strategy.queueBehindWaiters !== false && strategy.usesServerQueues !== true) return undefined;
     const group = this.#group;
-    const candidates = group.candidates(pool);
+    const ctx = this.#ctx;
+    ctx.clientAddress = o.clientAddress;
+    ctx.key = o.key;
+    const candidates = group.select(pool, ctx);
     let server: Server | undefined;
     if (group.firstBackupOnly) {
       server = candidates[0];
     } else {
-      const ctx = this.#ctx;
-      ctx.group = group.group;
-      ctx.clientAddress = o.clientAddress;
-      ctx.key = o.key;
       ctx.exclude = o.exclude;
       try {
-        server = this.strategy.pick(candidates, ctx);
+        server = group.strategy.pick(candidates, ctx);
       } catch (err) {
-        throw strategyError(strategy, 'threw', err);
+        throw strategyError(group.strategy, 'threw', err);
       } finally {
         ctx.exclude = undefined;
       }
       if (server === undefined) return undefined;
       // A strategy is user code: what it returns must be one of its candidates before anything is counted.
       const wrong = group.rejects(pool, server);
-      if (wrong !== undefined) throw strategyError(strategy, wrong, server);
+      if (wrong !== undefined) throw strategyError(group.strategy, wrong, server);
     }
     if (server === undefined) return undefined;
+    if (group.panic) this.#panicPicks++;
     if (server.full) {
       if (server.maxqueue > 0 && server.queued >= server.maxqueue) {
         throw new LbError('ERR_LB_QUEUE_FULL', `server ${server.name} of pool ${pool.name} is full and its queue holds maxqueue ${server.maxqueue}`, {
@@ -307,7 +313,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     this.pool._leaseGranted(server, picked);
     this.#activeLeases++;
     this.#totalLeases++;
-    this.strategy.acquired?.(server);
+    this.#groups.acquired(server);
     const lease = new LeaseImpl(server, queuedMs, this.#releaseLease);
     if (bindTo) lease.bindTo(bindTo);
     this.emit('lease:acquire', lease);
@@ -319,7 +325,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     const server = lease.server;
     this.pool._leaseReleased(server);
     this.#activeLeases--;
-    this.strategy.released?.(server);
+    this.#groups.released(server);
     this.emit('lease:release', lease);
     if (this.#activeLeases === 0 && this.#drained) {
       this.#drained();
@@ -368,22 +374,22 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   /** Tells the strategy how `server` changed since `previous`; returns whether it may be picked now. */
   #tellStrategy(server: Server, previous: LbState): boolean {
     const now = server.usable && this.pool.has(server);
-    const s = this.strategy;
-    if (!previous.usable && now) s.serverUsable?.(server);
-    else if (previous.usable && !now) s.serverUnusable?.(server);
-    else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged?.(server, previous.effectiveWeight);
+    const s = this.#groups;
+    if (!previous.usable && now) s.serverUsable(server);
+    else if (previous.usable && !now) s.serverUnusable(server);
+    else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged(server, previous.effectiveWeight);
     return now;
   }
 
-  /** Gives freed or new room to queued callers, over the group picks are made among. */
+  /** Gives freed or new room to queued callers, over the servers picks may be made among. */
   #dispatchAll(): void {
-    if (this.#queues.size > 0) for (const candidate of this.#group.candidates(this.pool)) this.#dispatch(candidate);
+    if (this.#queues.size > 0) for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);
   }
 
   /** Moves the callers queued on a server that went away or down back to the balancer's queue, in age order. */
   #requeueFrom(server: Server): void {
     if (!this.#queues.moveToShared(server)) return;
-    for (const candidate of this.#group.candidates(this.pool)) this.#dispatch(candidate);
+    for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);
   }
 }
 

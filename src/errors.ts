@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   ERR_LB_STRATEGY: 'the strategy failed to pick a candidate',
   /** A DNS query of service discovery failed (timeout, SERVFAIL, NXDOMAIN, malformed answer); `details.reason` says which. */
   ERR_LB_RESOLVE: 'name resolution failed',
+  /** A request to etcd failed or timed out (`switchyard-lb/etcd`); `details.reason` says which, `cause` holds the client's error. */
+  ERR_LB_ETCD: 'a request to etcd failed',
 } as const;
 
 /** One of the stable error codes listed in `docs/errors.md`. */

@@ -18,7 +18,10 @@ export type { LbErrorCode, LbErrorOptions } from './errors.js';
 export type { AcquireOptions, Closable, Lease, LeaseSource } from './lease.js';
 export type { ConnectOutcome, OutcomeSink } from './outcome.js';
 export { Pool } from './pool.js';
-export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool.js';
+export type {
+  LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
+} from './pool.js';
+export { LOCALITY_TAG, TIER_DEFAULTS, localityOf, panicEligible } from './pool-tiers.js';
 export { SERVER_DEFAULTS, Server, WEIGHT_SCALE } from './server.js';
 export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, ServerSnapshot } from './server.js';
 export { ADMIN_CAUSE, CHECK_STATUS_TEXT, ON_ERROR_ACTIONS } from './state/check-result.js';
@@ -48,6 +51,13 @@ export type { HttpProbeOptions } from './health/probes/http.js';
 export { sendExpectProbe } from './health/probes/send-expect.js';
 export type { SendExpectStep } from './health/probes/send-expect.js';
 export { tcpConnectProbe } from './health/probes/tcp-connect.js';
+
+export { OUTLIER_DETECTOR_DEFAULTS, OUTLIER_HOLDER, OUTLIER_REASON_KINDS, OutlierDetector } from './resilience/outlier-detector.js';
+export type {
+  OutlierDetectorEvents, OutlierDetectorOptions, OutlierDetectorSettings, OutlierDetectorStats, OutlierReason, OutlierReasonKind, OutlierReturn,
+  OutlierServerStats, RequestResult,
+} from './resilience/outlier-detector.js';
+export { fanOutOutcomes } from './resilience/outcome-fan-out.js';
 
 export { CONNECT_DEFAULTS } from './dial/dialer.js';
 export type { ConnectPolicyOptions } from './dial/dialer.js';

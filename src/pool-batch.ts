@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
-import { announceAvailability } from './pool-change.js';
 import type { LbState, PoolEvents } from './pool-events.js';
 import type { PoolMembers } from './pool-members.js';
+import type { PoolTiers } from './pool-tiers.js';
 import type { Server } from './server.js';
 
 /** @internal What a server that did not exist before a batch looked like to the strategies. */
@@ -48,11 +48,15 @@ export class PoolBatch {
     return this.#before;
   }
 
-  /** Ends the batch: the usable lists are kept in step again, then one `pool:lb` and the availability events. */
-  finish(pool: EventEmitter<PoolEvents>, members: PoolMembers): void {
+  /**
+   * Ends the batch: the usable lists are kept in step again, then one `pool:lb`, the tier plan's events
+   * (`tier:load`, `tier:panic`) and the availability events.
+   */
+  finish(pool: EventEmitter<PoolEvents> & { readonly name: string }, members: PoolMembers, tiers: PoolTiers): void {
     members.deferUsable(false);
     const changes = this.changes(members);
     if (changes.size > 0) pool.emit('pool:lb', changes);
-    announceAvailability(pool, members, this.wasAvailable);
+    tiers.announce(pool);
+    members.announceAvailability(pool, this.wasAvailable);
   }
 }

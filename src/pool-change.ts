@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
-import { publishPoolEmpty, publishPoolRecovered, publishServerState } from './diagnostics.js';
-import type { PoolMembers } from './pool-members.js';
+import { publishServerState } from './diagnostics.js';
+import { LbError } from './errors.js';
+import { panicEligible } from './pool-tiers.js';
 import type { LbState, PoolEvents } from './pool-events.js';
 import type { Server } from './server.js';
 import { type CheckCause, type OnErrorAction, type StateCause, checkVerdict } from './state/check-result.js';
@@ -15,6 +16,8 @@ export interface BeforeChange {
   readonly maxqueue: number;
   readonly status: string;
   readonly up: boolean;
+  /** Counted in its tier's share (see `panicEligible`). */
+  readonly eligible: boolean;
 }
 
 /** @internal Up in HAProxy's sense: neither in maintenance nor operationally down (NOLB and DRAIN are up). */
@@ -31,6 +34,7 @@ export function beforeChange(server: Server): BeforeChange {
     maxqueue: server.maxqueue,
     status: server.status,
     up: isUp(server),
+    eligible: panicEligible(server),
   };
 }
 
@@ -50,18 +54,6 @@ export function announceChange(pool: EventEmitter<PoolEvents>, server: Server, b
   if (server.status !== b.status) {
     pool.emit('server:state', server, b.status, cause);
     publishServerState(pool, server, b.status, cause);
-  }
-}
-
-/** @internal Emits `pool:empty` or `pool:recovered` (and publishes it) if a change emptied or refilled the pool. */
-export function announceAvailability(pool: EventEmitter<PoolEvents>, members: PoolMembers, wasAvailable: boolean): void {
-  const change = members.availabilityChange(wasAvailable);
-  if (change === 'empty') {
-    pool.emit('pool:empty');
-    publishPoolEmpty(pool);
-  } else if (change === 'recovered') {
-    pool.emit('pool:recovered');
-    publishPoolRecovered(pool);
   }
 }
 
@@ -92,4 +84,11 @@ export function checkChange(
       else if (verdict !== 'neutral') pool.emit('check:pass', server, cause, previousHealth, previousStatus);
     },
   };
+}
+
+/** @internal `pool.setChecksEnabled()` on a server without `check`. */
+export function noChecksError(pool: string, name: string): LbError {
+  return new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(name)} of pool ${JSON.stringify(pool)} has no check to enable or disable`, {
+    details: { pool, server: name },
+  });
 }

@@ -46,6 +46,13 @@ export interface PoolEvents {
   'pool:empty': [];
   /** A server became usable again after `pool:empty`. */
   'pool:recovered': [];
+  /** A priority tier's share of new connections changed (spill to or from the next tier, Envoy's priority load). */
+  'tier:load': [priority: number, loadPercent: number, previousLoadPercent: number];
+  /**
+   * A tier entered or left panic: below `panicThresholdPercent` usable (and the tiers together short of capacity), it
+   * balances over all its eligible servers, usable or not. `usablePercent` is its usable share.
+   */
+  'tier:panic': [priority: number, panic: boolean, usablePercent: number];
   /**
    * A check passed (or conditionally passed) and was applied to the health counter. Fired for every result,
    * before any `server:up` it causes; `server.health` and `server.lastCheck` are already updated.
@@ -63,8 +70,8 @@ export interface PoolEvents {
   'observe:limit': [server: Server, onError: OnErrorAction, result: CheckResult];
 }
 
-/** Options of {@link Pool}. */
-export interface PoolOptions {
+/** Options of {@link Pool}: its servers, HAProxy's backup rule, and the tier options of {@link TierOptions}. */
+export interface PoolOptions extends TierOptions {
   /** Servers to add, in declaration order. @defaultValue [] */
   readonly servers?: readonly ServerOptions[];
   /** When no active server is usable, balance over all usable backups instead of only the first (HAProxy `option allbackups`). @defaultValue false */
@@ -93,5 +100,77 @@ export interface PoolSnapshot {
   readonly allBackups: boolean;
   readonly activeUsable: number;
   readonly backupUsable: number;
+  /** The priority tiers, when the tier rule applies (see `pool.tiered`). */
+  readonly tiers?: readonly TierSnapshot[];
   readonly servers: readonly ServerSnapshot[];
+}
+
+/** The tier options of a pool (Envoy's priority levels, panic threshold and locality weights). */
+export interface TierOptions {
+  /**
+   * Below this share of usable servers (in %), a tier balances over all its servers, usable or not: down by
+   * checks or held `out` (an outlier ejection), never in maintenance, drain or NOLB (Envoy's
+   * `healthy_panic_threshold`). Only when the tiers together are short of capacity (Envoy's normalized total
+   * health under 100). 0 turns panic off. @defaultValue 0 (Envoy's default is 50: see docs/resilience.md)
+   */
+  readonly panicThresholdPercent?: number;
+  /**
+   * How much spare capacity a tier is assumed to have (Envoy's `overprovisioning_factor`, 140 = 1.4): a tier
+   * with at least 1/factor of its servers usable (71.4 %) takes all the traffic, below that the rest spills to
+   * the next tier. Also scales locality weights. @defaultValue 1.4
+   */
+  readonly overprovisioningFactor?: number;
+  /**
+   * Locality weights, by a server's `tags.locality`: within a tier, a locality is chosen in proportion to
+   * `weight × min(1, factor × usable share)`, then a server within it (Envoy's locality-weighted load balancing). A locality not listed has weight 0 and
+   * takes no traffic while another has some. `undefined` turns locality weighting off. @defaultValue undefined
+   */
+  readonly localityWeights?: Readonly<Record<string, number>> | undefined;
+}
+
+/** A locality of a {@link Tier}. */
+export interface TierLocality {
+  /** The locality's name (the servers' `tags.locality`, `''` without it). */
+  readonly name: string;
+  /** Its configured weight (0 when not listed). */
+  readonly weight: number;
+  /** `weight × min(1, factor × usable / eligible)`: what the locality is chosen by. */
+  readonly effectiveWeight: number;
+  /** Its usable servers, in declaration order (a live view). */
+  readonly usable: readonly Server[];
+  /** Its servers that count in its share (see {@link Tier.eligible}), in declaration order (a live view). */
+  readonly eligible: readonly Server[];
+}
+
+/** One priority tier of a pool: its servers that are not backups and have this priority. */
+export interface Tier {
+  readonly priority: number;
+  /** Usable servers, in declaration order (a live view). */
+  readonly usable: readonly Server[];
+  /**
+   * Servers that count in the tier's share, in declaration order (a live view): admin state `ready`, weight above
+   * 0, not NOLB, no `drain` hold. The usable ones plus those down by checks or held `out`: what panic uses.
+   */
+  readonly eligible: readonly Server[];
+  /** Envoy's health score: `min(100, ⌊factor × 100 × usable / eligible⌋)`. */
+  readonly healthPercent: number;
+  /** The share of new connections the tier takes, in % (all tiers sum to 100, or to 0 when nothing can take one). */
+  readonly loadPercent: number;
+  /** True while the tier balances over its eligible servers, usable or not. */
+  readonly panic: boolean;
+  /** The localities of the tier, in order of first appearance. */
+  readonly localities: readonly TierLocality[];
+  /** Bumped whenever the eligible list or the weight of an eligible server changes. */
+  readonly version: number;
+}
+
+/** Plain-JSON view of a tier, in a pool snapshot. */
+export interface TierSnapshot {
+  readonly priority: number;
+  readonly servers: number;
+  readonly usable: number;
+  readonly healthPercent: number;
+  readonly loadPercent: number;
+  readonly panic: boolean;
+  readonly localities?: readonly { readonly name: string; readonly weight: number; readonly effectiveWeight: number; readonly usable: number; readonly servers: number }[];
 }

@@ -1,5 +1,8 @@
+import type { EventEmitter } from 'eventemitter3';
+import { publishPoolEmpty, publishPoolRecovered } from './diagnostics.js';
 import { LbError, describe, invalidArg } from './errors.js';
 import * as v from './internal/validate.js';
+import type { PoolEvents, PoolSnapshot, TierSnapshot } from './pool-events.js';
 import type { Server, ServerOptions } from './server.js';
 
 /**
@@ -80,6 +83,30 @@ export class PoolMembers {
       return 'recovered';
     }
     return undefined;
+  }
+
+  /** Emits `pool:empty` / `pool:recovered` (and publishes them) for what a change did to availability. */
+  announceAvailability(pool: EventEmitter<PoolEvents> & { readonly name: string }, wasAvailable: boolean): void {
+    const change = this.availabilityChange(wasAvailable);
+    if (change === 'empty') {
+      pool.emit('pool:empty');
+      publishPoolEmpty(pool);
+    } else if (change === 'recovered') {
+      pool.emit('pool:recovered');
+      publishPoolRecovered(pool);
+    }
+  }
+
+  /** A plain-JSON copy of the pool and its servers. */
+  snapshot(name: string, allBackups: boolean, tiers: readonly TierSnapshot[] | undefined): PoolSnapshot {
+    return {
+      name,
+      allBackups,
+      activeUsable: this.active.length,
+      backupUsable: this.backup.length,
+      ...(tiers === undefined ? {} : { tiers }),
+      servers: this.servers.map((s) => s.snapshot()),
+    };
   }
 
   find(name: string): Server | undefined {

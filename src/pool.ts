@@ -1,31 +1,34 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
-import { announceAvailability, announceChange, beforeChange, checkChange, isUp } from './pool-change.js';
+import { announceChange, beforeChange, checkChange, isUp, noChecksError } from './pool-change.js';
 import { resolveServerUpdate } from './pool-update.js';
-import { LbError, invalidArg } from './errors.js';
+import { invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult,
 } from './state/check-result.js';
 import { FULL_WEIGHT_FACTOR, applyAdminState, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
-import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
+import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
 import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
 import { NOT_USABLE, PoolBatch } from './pool-batch.js';
+import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
 
-export type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate } from './pool-events.js';
+export type {
+  LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
+} from './pool-events.js';
 
-const POOL_KEYS = ['servers', 'allBackups', 'clock'] as const;
+const POOL_KEYS = ['servers', 'allBackups', 'clock', ...TIER_KEYS] as const;
 
 /**
  * The servers of one backend and the single writer of their state.
  *
  * A pool knows which servers are usable: the active ones, or when none is, the first usable backup
- * (all usable backups with `allBackups`). Every change goes through a method here and is announced
- * by a typed event.
+ * (all usable backups with `allBackups`); with priority tiers, Envoy's spill and panic rules over the tiers
+ * (`pool.tiers`). Every change goes through a method here and is announced by a typed event.
  *
  * @example
  * ```ts
@@ -46,6 +49,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly clock: Clock;
 
   readonly #members = new PoolMembers();
+  readonly #tiers: PoolTiers;
   /** The state of every server this pool created, removed ones included (their leases still count). */
   readonly #states = new WeakMap<Server, ServerState>();
   /** Slow-start ramps in progress; each step is applied through #change. */
@@ -60,9 +64,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     v.knownKeys('pool options', o, POOL_KEYS);
     this.allBackups = v.boolean('allBackups', o['allBackups'] ?? false);
     this.clock = (o['clock'] as Clock | undefined) ?? systemClock;
+    this.#tiers = PoolTiers.fromPoolOptions(o, (s) => this.#members.rank(s));
     this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => this.#change(server, cause, (st) => {
       st.slowstartFactor = factor;
-      if (factor >= FULL_WEIGHT_FACTOR) this.#setOperational(st, 'up');
+      if (factor >= FULL_WEIGHT_FACTOR) st.setOperational('up', this.clock.now());
     }));
     const servers = o['servers'] ?? [];
     if (!Array.isArray(servers)) throw invalidArg('servers', 'must be an array of server options', servers);
@@ -94,6 +99,25 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#members.available;
   }
 
+  /**
+   * The priority tiers (non-backup servers by ascending `priority`) with Envoy's health, load and panic arithmetic,
+   * once the pool needs them (a priority above 0, locality weights or a panic threshold); `[]` before. Live views.
+   */
+  get tiers(): readonly Tier[] {
+    return this.#tiers.list;
+  }
+
+  /** True when the tier rule (spill, panic, localities) replaces HAProxy's active/backup rule alone. */
+  get tiered(): boolean {
+    return this.#tiers.tiered;
+  }
+
+  /** Changes tier options at runtime (`localityWeights: undefined`: off), all checked first; emits `tier:*` for what moves. */
+  updateTiers(options: TierOptions): void {
+    this.#tiers.update(options, this.#members.servers);
+    this.#tiers.announce(this);
+  }
+
   /** The server called `name`, or `undefined`. */
   find(name: string): Server | undefined {
     return this.#members.find(name);
@@ -114,41 +138,37 @@ export class Pool extends EventEmitter<PoolEvents> {
     const wasAvailable = batch === undefined && this.available;
     this.#members.append(server);
     if (server.usable) this.#members.setUsable(server, true);
+    if (this.#tiers.active) this.#tiers.add(server);
+    else if (server.priority !== 0) this.#tiers.activate(this.#members.servers);
     this.emit('server:added', server);
     publishServerAdded(this, server);
     if (batch !== undefined) batch.added(server);
-    else {
-      if (server.usable) this.emit('server:lb', server, NOT_USABLE);
-      announceAvailability(this, this.#members, wasAvailable);
-    }
+    else if (server.usable) this.emit('server:lb', server, NOT_USABLE);
+    if (batch === undefined) this.#announcePool(true, wasAvailable);
     return server;
   }
 
-  /**
-   * Removes a server. Its live leases stay valid and release normally; it is never picked again.
-   * Returns the removed server.
-   */
+  /** Removes a server and returns it. Its live leases stay valid and release normally; it is never picked again. */
   remove(name: string): Server {
     const server = this.get(name);
     const batch = this.#batch;
     const wasAvailable = batch === undefined && this.available;
     const before: LbState = { usable: server.usable, effectiveWeight: server.effectiveWeight };
+    if (this.#tiers.active) this.#tiers.remove(server);
     this.#members.delete(server);
     if (this.#ramps.end(server)) this.#state(server).slowstartFactor = FULL_WEIGHT_FACTOR;
     if (batch !== undefined) batch.record(server, before);
     else if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
     publishServerRemoved(this, server);
-    if (batch === undefined) announceAvailability(this, this.#members, wasAvailable);
+    if (batch === undefined) this.#announcePool(true, wasAvailable);
     return server;
   }
 
   /**
-   * Runs `fn` and applies its changes to this pool as one (a discovery list of many thousand servers): per-server
-   * events fire as changes are made, except `server:lb`; at the end the usable lists are rebuilt once and one
-   * `pool:lb` names every server whose usability or effective weight changed, then `pool:empty`/`pool:recovered`.
-   * Strategies learn the changes at the end. Nested calls join the outer batch; if `fn` throws, its changes stand
-   * and are announced. Returns what `fn` returns. See docs/events.md.
+   * Runs `fn` and applies its changes as one (a discovery list): per-server events fire as changes are made, but
+   * `server:lb` becomes one `pool:lb` at the end, followed by the tier and availability events; strategies learn the
+   * changes then. Nested calls join the outer batch; if `fn` throws, its changes stand. See docs/events.md.
    */
   batch<T>(fn: () => T): T {
     if (typeof fn !== 'function') throw invalidArg('batch', 'must be given a function', fn);
@@ -159,7 +179,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       return fn();
     } finally {
       this.#batch = undefined;
-      batch.finish(this, this.#members);
+      batch.finish(this, this.#members, this.#tiers);
     }
   }
 
@@ -173,10 +193,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#members.rank(server);
   }
 
-  /**
-   * Sets the user weight: an integer 0–256, or a percentage of the initial weight such as `'50%'`
-   * (HAProxy `set weight`). Takes effect on the next pick.
-   */
+  /** Sets the user weight: 0–256, or a percentage of the initial weight such as `'50%'` (HAProxy `set weight`). */
   setWeight(name: string, weight: number | `${number}%`): void {
     this.update(name, { weight });
   }
@@ -193,12 +210,15 @@ export class Pool extends EventEmitter<PoolEvents> {
     const server = this.get(name);
     const u = resolveServerUpdate(server, changes);
     const tags = server.tags;
+    const relocate = u.tags !== undefined && this.#tiers.leaveLocality(server, u.tags); // re-added below, in the new one
     this.#change(server, ADMIN_CAUSE, (st) => {
       if (u.weight !== undefined) st.weight = u.weight;
       st.maxconn = u.maxconn;
       st.maxqueue = u.maxqueue;
       if (u.tags !== undefined) st.tags = u.tags;
+      if (relocate) this.#tiers.add(server);
     });
+    if (relocate && this.#batch === undefined) this.#tiers.announce(this);
     if (u.tags !== undefined) this.emit('server:tags', server, tags);
     if (u.adminState !== undefined) this.setAdminState(name, u.adminState);
   }
@@ -220,7 +240,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
     this.#change(server, cause, (st) => {
       const op = applyAdminState(st, next, server.check, server.rise);
-      if (op !== undefined) this.#setOperational(st, op);
+      if (op !== undefined) st.setOperational(op, this.clock.now());
       st.lastChangeMs = this.clock.now();
     });
     this.emit('server:admin', server, previous, cause);
@@ -235,7 +255,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const h = v.oneOf(`health of ${name}`, health, ['up', 'stopping', 'down']);
     this.#change(server, cause, (st) => {
       const op = applyForcedHealth(st, h, server.rise, server.fall);
-      if (op !== undefined) this.#setOperational(st, op);
+      if (op !== undefined) st.setOperational(op, this.clock.now());
     });
   }
 
@@ -247,11 +267,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   setChecksEnabled(name: string, enabled: boolean): void {
     const server = this.get(name);
     const on = v.boolean(`checksEnabled of ${name}`, enabled);
-    if (!server.check) {
-      throw new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(name)} of pool ${JSON.stringify(this.name)} has no check to enable or disable`, {
-        details: { pool: this.name, server: name },
-      });
-    }
+    if (!server.check) throw noChecksError(this.name, name);
     if (server.checksEnabled === on) return;
     this.#change(server, ADMIN_CAUSE, (st) => {
       st.checksEnabled = on;
@@ -284,10 +300,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#members.emptyTransitions;
   }
 
-  /**
-   * @internal The Balancer's counts, kept here with the rest of the state: a lease granted (`picked` when the
-   * strategy chose the server, not a queue), a lease released, a caller entering (1) or leaving (-1) a server queue.
-   */
+  /** @internal The Balancer's counts: a lease granted (`picked`: by the strategy, not a queue), released, queued (±1). */
   _leaseGranted(server: Server, picked: boolean): void {
     this.#state(server).leaseGranted(picked);
   }
@@ -317,10 +330,9 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /**
    * Applies passive observation's `on-error` action after `errorLimit` consecutive connection errors
-   * (HAProxy `__health_adjust()`): counts `hanafail`, emits `observe:limit`, and for every action but
-   * `fastinter` simulates one failed check with `result` (status `HANA`), after `sudden-death` has capped the
-   * counter at `rise + 1` or `mark-down` has set it to `rise`. Same conditions and return value as
-   * {@link Pool.reportCheck}.
+   * (HAProxy `__health_adjust()`): counts `hanafail`, emits `observe:limit`, and for every action but `fastinter`
+   * simulates one failed check with `result` (status `HANA`), after `sudden-death` has capped the counter at
+   * `rise + 1` or `mark-down` has set it to `rise`. Same conditions and return value as {@link Pool.reportCheck}.
    */
   reportErrorLimit(server: Server, onError: OnErrorAction, result: CheckResult): boolean {
     const action = v.oneOf('onError', onError, ON_ERROR_ACTIONS);
@@ -337,14 +349,11 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #applyResult(server: Server, cause: CheckCause, onError: OnErrorAction | undefined): void {
-    const c = checkChange(this, server, cause, onError, (st, op) => this.#setOperational(st, op));
+    const c = checkChange(this, server, cause, onError, (st, op) => st.setOperational(op, this.clock.now()));
     this.#change(server, cause, c.mutate, c.announce);
   }
 
-  /**
-   * The one place where a server's state changes: runs `mutate` on its state, then keeps the usable lists in
-   * step and emits every event the change implies, in a fixed order (announce, weight, lb, down/up, state, pool).
-   */
+  /** The one place a server's state changes: `mutate`, then the usable and tier lists, then the events in order. */
   #change(server: Server, cause: StateCause, mutate: (state: ServerState) => void, announce?: () => void): void {
     const b = beforeChange(server);
     const batch = this.#batch;
@@ -356,27 +365,26 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (b.up !== up) this.#transition(server, st, up, member, cause);
     if (st.op !== 'starting' && this.#ramps.end(server)) st.slowstartFactor = FULL_WEIGHT_FACTOR;
     if (member && b.lb.usable !== server.usable) this.#members.setUsable(server, server.usable);
+    const tiersChanged = member && this.#tiers.changed(server, b.lb.usable, b.eligible, b.lb.effectiveWeight);
     announce?.();
     if (member && batch !== undefined) batch.record(server, b.lb);
-    // Inside a batch, server:lb and the availability events wait for its end.
+    // Inside a batch, server:lb, the tier plan and the availability events wait for its end.
     announceChange(this, server, b, member && batch === undefined, cause);
-    if (member && batch === undefined) announceAvailability(this, this.#members, wasAvailable);
+    if (member && batch === undefined) this.#announcePool(tiersChanged, wasAvailable);
   }
 
-  /**
-   * Bookkeeping of an up/down transition: downtime and `chkdown`, and the slow-start ramp when a server
-   * comes back (never at creation: servers are born through {@link Pool.add}, not here).
-   */
+  /** Outside a batch, after a change: the tier plan's events (when `tiers` may have moved), then the pool's. */
+  #announcePool(tiers: boolean, wasAvailable: boolean): void {
+    if (tiers) this.#tiers.announce(this);
+    this.#members.announceAvailability(this, wasAvailable);
+  }
+
+  /** Bookkeeping of an up/down transition: downtime, `chkdown`, and the slow-start ramp of a server coming back. */
   #transition(server: Server, st: ServerState, isUp: boolean, member: boolean, cause: StateCause): void {
     st.upChanged(isUp, this.clock.now());
     if (!isUp || !member || server.slowstartMs <= 0 || st.op !== 'up') return;
-    this.#setOperational(st, 'starting');
+    st.setOperational('starting', this.clock.now());
     st.slowstartFactor = this.#ramps.begin(server, cause);
-  }
-
-  #setOperational(st: ServerState, op: ServerState['op']): void {
-    st.op = op;
-    st.lastChangeMs = this.clock.now();
   }
 
   #state(server: Server): ServerState {
@@ -387,12 +395,6 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** A plain-JSON copy of the pool and its servers. */
   snapshot(): PoolSnapshot {
-    return {
-      name: this.name,
-      allBackups: this.allBackups,
-      activeUsable: this.#members.active.length,
-      backupUsable: this.#members.backup.length,
-      servers: this.#members.servers.map((s) => s.snapshot()),
-    };
+    return this.#members.snapshot(this.name, this.allBackups, this.#tiers.tiered ? this.#tiers.snapshot() : undefined);
   }
 }

@@ -34,6 +34,8 @@ export class Server {
   readonly id: number;
   /** True for a backup server. */
   readonly backup: boolean;
+  /** Priority tier, 0 the highest (`priority` option). */
+  readonly priority: number;
   /** The weight the server was created with (HAProxy `iweight`), the base of percentage weights. */
   readonly initialWeight: number;
   /** Whether health checks apply to this server. */
@@ -62,6 +64,7 @@ export class Server {
     st.weight = o.weight;
     this.initialWeight = st.weight;
     this.backup = o.backup;
+    this.priority = o.priority;
     st.maxconn = o.maxconn;
     st.maxqueue = o.maxqueue;
     const disabled = o.disabled;
@@ -282,6 +285,7 @@ export class Server {
       host: this.host,
       port: this.port,
       backup: this.backup,
+      ...(this.priority === 0 ? {} : { priority: this.priority }),
       ...(Object.keys(s.tags).length === 0 ? {} : { tags: s.tags }),
       weight: s.weight,
       initialWeight: this.initialWeight,

@@ -17,7 +17,7 @@ export interface PrometheusOptions {
 export const PROMETHEUS_DEFAULTS = Object.freeze({ prefix: 'switchyard_' });
 
 const OPTION_KEYS = ['prefix', 'labels'] as const;
-const RESERVED_LABELS = new Set(['pool', 'server', 'group', 'state', 'address']);
+const RESERVED_LABELS = new Set(['pool', 'server', 'group', 'state', 'address', 'tier']);
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -66,6 +66,13 @@ const SERVER_METRICS: readonly ServerMetric[] = [
   { name: 'server_retries_total', kind: 'counter', help: 'Connect retries (HAProxy wretr).', value: (s) => s.retries },
   { name: 'server_redispatches_total', kind: 'counter', help: 'Redispatches away from the server (HAProxy wredis).', value: (s) => s.redispatches },
   { name: 'server_aborts_total', kind: 'counter', help: 'Connections the server aborted during the transfer (HAProxy srv_abrt).', value: (s) => s.serverAborts },
+  {
+    name: 'server_outlier_ejected',
+    kind: 'gauge',
+    help: 'Whether an outlier detector holds the server out now (1) or not (0).',
+    value: (s) => (s.outlierEjected === undefined ? undefined : s.outlierEjected ? 1 : 0),
+  },
+  { name: 'server_outlier_ejections_total', kind: 'counter', help: 'Times an outlier detector ejected the server.', value: (s) => s.outlierEjections },
 ];
 
 /**
@@ -77,7 +84,9 @@ const SERVER_METRICS: readonly ServerMetric[] = [
  * maxconn limit, LB selections, queue, check health, and `server_info` (always 1, labels `address` and the server's
  * tags as `tag_<key>`: join it to another metric to group by locality); and, when the snapshot carries them, bytes in/out, check
  * failures, downs, downtime, passive-observation triggers, connect errors, retries, redispatches and server aborts. Per pool: servers, usable servers by
- * group, availability; with a `Balancer`: leases, queue and queue timeouts.
+ * group, availability; with a `Balancer`: leases, queue and queue timeouts. With priority tiers: load, usable
+ * servers and panic per tier (label `tier`), panic picks. Joined with an `OutlierDetector` (`{ pool, outlier }`):
+ * ejected now and ejections per server and per pool, and the ejections `maxEjectionPercent` refused.
  *
  * @example
  * ```ts
@@ -126,6 +135,7 @@ export function toPrometheus(input: StatsInput | readonly StatsInput[], options:
     }
   }
   poolFamilies(pools, constant, family);
+  resilienceFamilies(pools, constant, family);
   return families.filter((f) => f.samples.length > 0).map(render).join('');
 }
 
@@ -173,6 +183,31 @@ function infoLabels(s: ServerStatsSnapshot): [string, string][] {
     labels.push([name, tags[key]!]);
   }
   return labels;
+}
+
+/** Tiers (when the pool has them), panic picks, and the outlier detector's totals (when one is joined). */
+function resilienceFamilies(pools: readonly PoolStats[], constant: Labels, family: (name: string, kind: Kind, help: string) => Family): void {
+  const load = family('pool_tier_load_percent', 'gauge', 'Share of new connections a priority tier takes, in % (Envoy priority load).');
+  const tierUsable = family('pool_tier_usable_servers', 'gauge', 'Usable servers of a priority tier.');
+  const panic = family('pool_tier_panic', 'gauge', 'Whether a priority tier balances over all its servers, usable or not (1) or not (0).');
+  const panicPicks = family('pool_panic_picks_total', 'counter', 'Picks made in a tier in panic (Envoy lb_healthy_panic).');
+  const ejected = family('pool_outlier_ejected', 'gauge', 'Servers an outlier detector holds out now.');
+  const ejections = family('pool_outlier_ejections_total', 'counter', 'Ejections by an outlier detector.');
+  const overflow = family('pool_outlier_overflow_total', 'counter', 'Outliers kept in by maxEjectionPercent.');
+  for (const p of pools) {
+    const l: Labels = [...constant, ['pool', p.pool.name]];
+    for (const t of p.pool.tiers ?? []) {
+      const tl: Labels = [...l, ['tier', String(t.priority)]];
+      load.samples.push([tl, t.loadPercent]);
+      tierUsable.samples.push([tl, t.usable]);
+      panic.samples.push([tl, t.panic ? 1 : 0]);
+    }
+    if (p.balancer?.panicPicks !== undefined && p.pool.tiers !== undefined) panicPicks.samples.push([l, p.balancer.panicPicks]);
+    if (p.outlier === undefined) continue;
+    ejected.samples.push([l, p.outlier.ejected]);
+    ejections.samples.push([l, p.outlier.ejections]);
+    overflow.samples.push([l, p.outlier.overflow]);
+  }
 }
 
 function isUp(s: ServerStatsSnapshot): boolean {

@@ -24,7 +24,22 @@ export interface ServerStatsSnapshot extends Omit<ServerSnapshot, Tolerated>, Pa
   readonly redispatches?: number;
   /** Connections the server aborted during the transfer (HAProxy `srv_abrt`). */
   readonly serverAborts?: number;
+  /** Times an outlier detector ejected the server (when one is joined). */
+  readonly outlierEjections?: number;
+  /** Whether an outlier detector holds the server out now (when one is joined). */
+  readonly outlierEjected?: boolean;
 }
+
+/** An outlier detector's counters (an `OutlierDetector`'s `stats()` has this shape). */
+export interface OutlierTraffic {
+  readonly ejected: number;
+  readonly ejections: number;
+  readonly overflow: number;
+  readonly servers: Readonly<Record<string, { readonly ejected: boolean; readonly ejections: number }>>;
+}
+
+/** Something with outlier counters: an `OutlierDetector`, or the result of its `stats()`. */
+export type OutlierStatsSource = OutlierTraffic | { stats(): OutlierTraffic };
 
 /** A pool snapshot whose servers may carry the optional counters of {@link ServerStatsSnapshot}. */
 export interface PoolStatsSnapshot extends Omit<PoolSnapshot, 'servers'> {
@@ -70,6 +85,7 @@ export type StatsInput =
       readonly pool: Pool | Balancer | PoolStatsSnapshot;
       readonly balancer?: BalancerStats;
       readonly proxy?: ProxyStatsSource;
+      readonly outlier?: OutlierStatsSource;
     };
 
 /** @internal One pool, normalised for rendering. */
@@ -80,6 +96,8 @@ export interface PoolStats {
   readonly nowMs: number | undefined;
   /** Proxy totals, for a FRONTEND row. */
   readonly proxy: ProxyTraffic | undefined;
+  /** Outlier detector totals, when one is joined. */
+  readonly outlier?: OutlierTraffic;
 }
 
 /** @internal Turns one input or a list of them into pool stats; throws ERR_LB_INVALID_ARG on anything else or on a repeated pool name. */
@@ -103,7 +121,7 @@ function one(item: unknown, field: string): PoolStats {
   if (isPool(item)) return { pool: item.snapshot(), balancer: undefined, nowMs: item.clock.now(), proxy: undefined };
   if (isSnapshot(item)) return { pool: item, balancer: undefined, nowMs: undefined, proxy: undefined };
   if ('pool' in o) {
-    const inner = one(o['pool'], `${field}.pool`);
+    const inner = withOutlier(one(o['pool'], `${field}.pool`), o['outlier'], `${field}.outlier`);
     const balancer = (o['balancer'] as BalancerStats | undefined) ?? inner.balancer;
     const source = o['proxy'];
     if (source === undefined) return { ...inner, balancer };
@@ -115,6 +133,19 @@ function one(item: unknown, field: string): PoolStats {
     return { pool: { ...inner.pool, servers }, balancer, nowMs: inner.nowMs, proxy };
   }
   throw invalidArg(field, 'must be a Pool, a Balancer or a pool snapshot', item);
+}
+
+function withOutlier(stats: PoolStats, source: unknown, field: string): PoolStats {
+  if (source === undefined) return stats;
+  const outlier = typeof (source as { stats?: unknown }).stats === 'function' ? (source as { stats(): OutlierTraffic }).stats() : (source as OutlierTraffic);
+  if (typeof outlier !== 'object' || outlier === null || typeof outlier.servers !== 'object' || typeof outlier.ejections !== 'number') {
+    throw invalidArg(field, 'must be an OutlierDetector or its stats()', source);
+  }
+  const servers = stats.pool.servers.map((s) => {
+    const o = outlier.servers[s.name];
+    return { ...s, outlierEjections: o?.ejections ?? 0, outlierEjected: o?.ejected ?? false };
+  });
+  return { ...stats, pool: { ...stats.pool, servers }, outlier };
 }
 
 function withProxyCounters(s: ServerStatsSnapshot, c: ProxyServerTraffic | undefined): ServerStatsSnapshot {

@@ -89,6 +89,11 @@ export interface CheckResult {
   readonly info?: string;
   /** How long the check took, in ms; absent for passive observation. */
   readonly durationMs?: number;
+  /**
+   * Who ran the check when it was not this process: the identity of the fleet's prober whose published result
+   * is applied here (`switchyard-lb/etcd`). Absent for this process's own checks. Log lines do not show it.
+   */
+  readonly by?: string;
 }
 
 /** Why a server's state changed: a check, passive observation, or an operator. */
@@ -120,7 +125,7 @@ export type OnErrorAction = 'fastinter' | 'fail-check' | 'sudden-death' | 'mark-
 /** Every {@link OnErrorAction}, for validation. */
 export const ON_ERROR_ACTIONS: readonly OnErrorAction[] = Object.freeze(['fastinter', 'fail-check', 'sudden-death', 'mark-down']);
 
-const RESULT_KEYS = ['status', 'code', 'info', 'durationMs'] as const;
+const RESULT_KEYS = ['status', 'code', 'info', 'durationMs', 'by'] as const;
 
 /** Checks a reported result and returns a frozen copy (the caller's object is never kept). */
 export function validCheckResult(result: CheckResult): CheckResult {
@@ -131,10 +136,12 @@ export function validCheckResult(result: CheckResult): CheckResult {
   const info = o['info'];
   if (info !== undefined && typeof info !== 'string') throw invalidArg('check result.info', 'must be a string', info);
   const durationMs = o['durationMs'] === undefined ? undefined : v.durationMs('check result.durationMs', o['durationMs']);
+  const by = o['by'] === undefined ? undefined : v.nonEmptyString('check result.by', o['by']);
   return Object.freeze({
     status: o['status'],
     ...(code === undefined ? {} : { code }),
     ...(info === undefined ? {} : { info }),
     ...(durationMs === undefined ? {} : { durationMs }),
+    ...(by === undefined ? {} : { by }),
   });
 }

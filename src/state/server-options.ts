@@ -38,6 +38,13 @@ export interface ServerOptions {
   readonly weight?: number;
   /** A backup server only takes traffic when no active server is usable. @defaultValue false */
   readonly backup?: boolean;
+  /**
+   * Priority tier, 0 the highest (Envoy's EDS `priority`): traffic spills from a tier to the next as the tier's
+   * usable share drops (overprovisioning factor, see the pool's tier options). A pool whose servers all have
+   * priority 0 balances exactly as HAProxy does; `backup` servers form a last tier of their own and take
+   * `priority` 0 only. An integer 0–1000. @defaultValue 0
+   */
+  readonly priority?: number;
   /** Most concurrent connections, 0 = unlimited (HAProxy `maxconn`). @defaultValue 0 */
   readonly maxconn?: number;
   /** Most connections waiting in this server's own queue, 0 = unlimited (HAProxy `maxqueue`). @defaultValue 0 */
@@ -68,6 +75,7 @@ export interface ServerOptions {
 export const SERVER_DEFAULTS = Object.freeze({
   weight: 1,
   backup: false,
+  priority: 0,
   maxconn: 0,
   maxqueue: 0,
   disabled: false,
@@ -80,7 +88,7 @@ export const SERVER_DEFAULTS = Object.freeze({
 
 /** @internal The keys `ServerOptions` may have. */
 export const SERVER_KEYS = [
-  'name', 'host', 'port', 'id', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled',
+  'name', 'host', 'port', 'id', 'weight', 'backup', 'priority', 'maxconn', 'maxqueue', 'disabled',
   'check', 'rise', 'fall', 'initState', 'slowstartMs', 'tags',
 ] as const;
 
@@ -94,6 +102,7 @@ export interface ResolvedServerOptions {
   readonly port: number;
   readonly weight: number;
   readonly backup: boolean;
+  readonly priority: number;
   readonly maxconn: number;
   readonly maxqueue: number;
   readonly disabled: boolean;
@@ -126,12 +135,16 @@ export function resolveServerFields(o: Readonly<Record<string, unknown>>, name: 
   // Field names are prefixed with the server only when one is wrong: a list of 10 000 servers is checked without
   // building a dozen message strings per server.
   try {
+    const backup = v.boolean('backup', o['backup'] ?? f.backup ?? SERVER_DEFAULTS.backup);
+    const priority = v.integerInRange('priority', o['priority'] ?? f.priority ?? SERVER_DEFAULTS.priority, 0, 1000);
+    if (backup && priority !== 0) throw invalidArg('priority', 'must be 0 for a backup server (backups are a tier of their own)', priority);
     return {
       name,
       host: v.nonEmptyString('host', o['host']),
       port: v.integerInRange('port', o['port'], 1, 65535),
       weight: v.integerInRange('weight', o['weight'] ?? f.weight ?? SERVER_DEFAULTS.weight, 0, 256),
-      backup: v.boolean('backup', o['backup'] ?? f.backup ?? SERVER_DEFAULTS.backup),
+      backup,
+      priority,
       maxconn: v.nonNegativeInteger('maxconn', o['maxconn'] ?? f.maxconn ?? SERVER_DEFAULTS.maxconn),
       maxqueue: v.nonNegativeInteger('maxqueue', o['maxqueue'] ?? f.maxqueue ?? SERVER_DEFAULTS.maxqueue),
       disabled: v.boolean('disabled', o['disabled'] ?? f.disabled ?? SERVER_DEFAULTS.disabled),
@@ -192,6 +205,8 @@ export interface ServerSnapshot {
   readonly host: string;
   readonly port: number;
   readonly backup: boolean;
+  /** The priority tier, when above 0. */
+  readonly priority?: number;
   /** The server's labels, when it has any. */
   readonly tags?: Readonly<Record<string, string>>;
   readonly weight: number;

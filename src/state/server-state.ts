@@ -41,6 +41,12 @@ export class ServerState {
   /** Holds by holder; `undefined` until the first one (most servers never have any). */
   holds: Map<string, HoldKind> | undefined = undefined;
 
+  /** Sets the operational state, noting the time of the change. */
+  setOperational(op: OperationalState, nowMs: number): void {
+    this.op = op;
+    this.lastChangeMs = nowMs;
+  }
+
   /** A lease was granted; `picked` when the strategy chose the server (not when served from a queue). */
   leaseGranted(picked: boolean): void {
     this.current++;

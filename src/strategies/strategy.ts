@@ -1,6 +1,9 @@
 import type { Server } from '../server.js';
 
-/** Which group the candidates come from: the active servers, or the backups when no active server is usable. */
+/**
+ * Which group the candidates come from: the active servers, or the backups when no active server is usable.
+ * With priority tiers every tier is `'active'` (see {@link PickContext.tier}); backups stay `'backup'`.
+ */
 export type ServerGroup = 'active' | 'backup';
 
 /**
@@ -10,6 +13,18 @@ export type ServerGroup = 'active' | 'backup';
 export interface PickContext {
   /** The group the candidates belong to. */
   readonly group: ServerGroup;
+  /**
+   * The priority tier of the candidates (0 the highest; 0 for backups). Only a strategy object shared by several
+   * tiers needs it (see {@link Strategy}); absent in contexts built before tiers existed.
+   */
+  readonly tier?: number;
+  /** The locality of the candidates when the pool weighs localities (`localityWeights`), else absent. */
+  readonly locality?: string | undefined;
+  /**
+   * True when the candidates are a tier in panic: its eligible servers, usable or not (down by checks, held out by
+   * an outlier detector), that the strategy has not seen through `serverUsable`. Absent or false otherwise.
+   */
+  readonly panic?: boolean;
   /** The client's IP address, when known (used by `source`). */
   readonly clientAddress: string | undefined;
   /** A caller-supplied affinity key (tenant, user id…), used by the hash strategies instead of the address. */
@@ -37,6 +52,15 @@ export interface PickContext {
  * balancer is built, then `serverUsable` / `serverUnusable` / `weightChanged` as the pool changes, and
  * `acquired` / `released` around every lease. After a `pool.batch()` the hooks of every server it changed arrive
  * together at its end, one per server for its net change, in the order the batch first changed them.
+ *
+ * Priority tiers, localities and panic (see `docs/resilience.md`): the balancer keeps one strategy per group of
+ * candidates — per tier, per locality of a tier when localities are weighted, and per tier in panic — so that a
+ * strategy written for HAProxy's two groups (`'active'`/`'backup'`) keeps working: each instance only ever sees
+ * the servers of its group, through the same hooks. It makes them from the strategy's name, or from a factory
+ * (`strategy: () => new MyStrategy()`). A strategy *object* given to the balancer serves priority 0 and the
+ * backups; for other groups the built-in classes are rebuilt from their options, and any other object is shared
+ * by every group: it then receives the hooks of every server and must pick among `candidates` (or keep its state
+ * by {@link PickContext.tier} / {@link PickContext.locality}).
  *
  * @example
  * ```ts

@@ -18,7 +18,7 @@ describe('a server list from a discovery source', () => {
     assert.deepEqual([...desired.keys()], ['10.0.0.1:5432', '[::1]:5432', 'db3']);
     assert.deepEqual(desired.get('[::1]:5432'), {
       options: {
-        name: '[::1]:5432', host: '::1', port: 5432, weight: 3, backup: false, maxconn: 10, maxqueue: 0, disabled: false, check: true,
+        name: '[::1]:5432', host: '::1', port: 5432, weight: 3, backup: false, priority: 0, maxconn: 10, maxqueue: 0, disabled: false, check: true,
         rise: 2, fall: 3, initState: 'up', slowstartMs: 0, tags: {},
       },
       hold: undefined,

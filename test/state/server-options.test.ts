@@ -12,7 +12,7 @@ describe('server options, checked without a server', () => {
   it('completes the options with the defaults, slowstartMs in whole seconds', () => {
     const r = resolveServerOptions({ name: 'a', host: '10.0.0.1', port: 80, slowstartMs: 1500 });
     assert.deepEqual(r, {
-      name: 'a', host: '10.0.0.1', port: 80, weight: SERVER_DEFAULTS.weight, backup: false, maxconn: 0, maxqueue: 0, disabled: false,
+      name: 'a', host: '10.0.0.1', port: 80, weight: SERVER_DEFAULTS.weight, backup: false, priority: 0, maxconn: 0, maxqueue: 0, disabled: false,
       check: false, rise: 2, fall: 3, initState: 'up', slowstartMs: 2000, tags: {},
     });
   });

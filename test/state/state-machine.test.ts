@@ -119,6 +119,15 @@ describe('Pool.reportCheck: the rise/fall state machine', () => {
     assert.deepEqual(cause, { source: 'check', result: { status: 'L4CON', info: 'Connection refused', durationMs: 0 } });
   });
 
+  it('carries who ran a check applied from elsewhere (by) in the cause, and rejects an empty one', () => {
+    const p = pool();
+    let cause: unknown;
+    p.on('server:down', (_s, c) => (cause = c));
+    p.reportCheck(p.get('s1'), { ...REFUSED, by: 'web-2#7587' });
+    assert.deepEqual(cause, { source: 'check', result: { status: 'L4CON', info: 'Connection refused', by: 'web-2#7587' } });
+    assert.throws(() => p.reportCheck(p.get('s1'), { ...REFUSED, by: '' }), (err: unknown) => LbError.is(err) && /check result\.by/.test(err.message));
+  });
+
   it('ignores results while the server is in maintenance (checks are paused)', () => {
     const p = pool();
     p.setAdminState('s1', 'maint');

@@ -185,9 +185,13 @@ describe('stats handler over pools (node:http on 127.0.0.1)', () => {
       assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8', what);
       assert.equal(JSON.stringify(pool.snapshot()), before, `${what} changed nothing`);
     }
-    // A query too large for Node's header limit never reaches the handler: Node answers 431 itself.
-    const huge = await request(page.port, `/stats?${'a'.repeat(100_000)}`);
-    assert.equal(huge.status, 431);
+    // A query too large for Node's header limit never reaches the handler: Node refuses it itself, with a 431
+    // (Node 20, 22) or by closing while the client is still sending, which the client sees as a reset (Node 24).
+    const huge = await request(page.port, `/stats?${'a'.repeat(100_000)}`).then(
+      (r) => r.status,
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    assert.ok(huge === 431 || huge === 'ECONNRESET' || huge === 'EPIPE', `Node refused the request, got ${String(huge)}`);
     assert.equal((await request(page.port, '/stats', { headers: { authorization: AUTH } })).status, 200, 'still serving');
   });
 

@@ -8,6 +8,9 @@ export type Exclusion = Server | ReadonlySet<Server> | undefined;
 /** @internal One context object per balancer, refilled for each pick: picking allocates nothing. */
 export class MutablePickContext implements PickContext {
   group: ServerGroup = 'active';
+  tier = 0;
+  locality: string | undefined = undefined;
+  panic = false;
   clientAddress: string | undefined = undefined;
   key: string | number | undefined = undefined;
   exclude: Exclusion = undefined;

@@ -1,0 +1,11 @@
+export type { EtcdClient } from './etcd-client.js';
+export { EtcdSource, ETCD_SOURCE_DEFAULTS } from './etcd-source.js';
+export type { EtcdSourceEvents, EtcdSourceOptions } from './etcd-source.js';
+export { Registration, REGISTRATION_DEFAULTS, registerServer } from './registration.js';
+export type { RegistrationEvents, RegistrationOptions } from './registration.js';
+export { FleetHealth, FLEET_HEALTH_DEFAULTS } from './fleet-health.js';
+export type { FleetCheckerOptions, FleetHealthEvents, FleetHealthOptions, FleetHealthStats, FleetMode, FleetRole } from './fleet-health.js';
+export { FleetKeys } from './fleet-record.js';
+export type { ClaimValue, PublishedCheck } from './fleet-record.js';
+export { formatServerEntry, parseServerEntry } from './server-entry.js';
+export type { EntryFormat, GrpcEndpointValue, JsonServerEntry, ParsedEntry } from './server-entry.js';

@@ -1,0 +1,151 @@
+import type { Pool, Tier, TierLocality } from './pool.js';
+import { localityOf } from './pool-tiers.js';
+import type { Server } from './server.js';
+import { First } from './strategies/first.js';
+import { LeastConn } from './strategies/leastconn.js';
+import { PowerOfTwoChoices } from './strategies/p2c.js';
+import { RandomStrategy } from './strategies/random.js';
+import { RoundRobin } from './strategies/roundrobin.js';
+import { SmoothWeightedRoundRobin } from './strategies/smooth-weighted-rr.js';
+import { SourceHash } from './strategies/source.js';
+import { StaticRoundRobin } from './strategies/static-rr.js';
+import type { Strategy } from './strategies/strategy.js';
+
+const NONE: readonly Server[] = Object.freeze([]);
+
+interface PanicGroup {
+  readonly strategy: Strategy;
+  readonly members: Set<Server>;
+  version: number;
+}
+
+/**
+ * @internal
+ * One strategy per group of candidates, so that strategies keep HAProxy's per-group state: the primary (given
+ * to the balancer) serves priority 0 and the backups, exactly as before tiers existed; each other tier, each
+ * weighted locality of a tier, and each tier in panic gets its own instance, made by `factory` the first time
+ * it picks and reset with that group's servers. Hooks go to every instance that holds the server. Without a
+ * factory (a user's strategy object), the primary is shared by every group.
+ */
+export class StrategyGroups {
+  readonly primary: Strategy;
+  readonly #factory: (() => Strategy) | undefined;
+  readonly #tiers = new Map<number, Strategy>();
+  /** By `priority \0 locality`. */
+  readonly #localities = new Map<string, Strategy>();
+  readonly #panic = new Map<number, PanicGroup>();
+
+  constructor(primary: Strategy, factory: (() => Strategy) | undefined) {
+    this.primary = primary;
+    this.#factory = factory ?? rebuildOf(primary);
+  }
+
+  /** True when every group shares the primary (a user's object without a factory). */
+  get shared(): boolean {
+    return this.#factory === undefined;
+  }
+
+  /** The primary's `reset`: priority 0 and the backups (every non-backup server when shared). */
+  reset(pool: Pool): void {
+    const active = this.shared || !pool.tiered ? pool.activeUsable : (pool.tiers.find((t) => t.priority === 0)?.usable ?? NONE);
+    this.primary.reset?.(active, pool.backupUsable);
+  }
+
+  /** The strategy of a tier (the primary for priority 0). */
+  forTier(tier: Tier): Strategy {
+    if (tier.priority === 0 || this.#factory === undefined) return this.primary;
+    let s = this.#tiers.get(tier.priority);
+    if (s === undefined) {
+      s = this.#factory();
+      s.reset?.(tier.usable, NONE);
+      this.#tiers.set(tier.priority, s);
+    }
+    return s;
+  }
+
+  /** The strategy of a weighted locality of a tier. */
+  forLocality(tier: Tier, locality: TierLocality): Strategy {
+    if (this.#factory === undefined) return this.primary;
+    const key = `${tier.priority}\u0000${locality.name}`;
+    let s = this.#localities.get(key);
+    if (s === undefined) {
+      s = this.#factory();
+      s.reset?.(locality.usable, NONE);
+      this.#localities.set(key, s);
+    }
+    return s;
+  }
+
+  /**
+   * The strategy of a tier in panic, over its eligible servers: rebuilt whenever the tier's eligible list or one
+   * of their weights changed (the hooks follow usable servers only; a server going down stays eligible).
+   */
+  forPanic(tier: Tier): Strategy {
+    if (this.#factory === undefined) return this.primary;
+    let g = this.#panic.get(tier.priority);
+    if (g === undefined || g.version !== tier.version) {
+      g = { strategy: this.#factory(), members: new Set(tier.eligible), version: tier.version };
+      g.strategy.reset?.(tier.eligible, NONE);
+      this.#panic.set(tier.priority, g);
+    }
+    return g.strategy;
+  }
+
+  /** Forgets the panic strategy of tiers no longer in panic (called when a tier leaves panic). */
+  panicEnded(priority: number): void {
+    this.#panic.delete(priority);
+  }
+
+  serverUsable(server: Server): void {
+    this.#each(server, false, (s) => s.serverUsable?.(server));
+  }
+
+  serverUnusable(server: Server): void {
+    this.#each(server, false, (s) => s.serverUnusable?.(server));
+  }
+
+  weightChanged(server: Server, previous: number): void {
+    this.#each(server, false, (s) => s.weightChanged?.(server, previous));
+  }
+
+  limitsChanged(server: Server): void {
+    this.#each(server, true, (s) => s.limitsChanged?.(server));
+  }
+
+  acquired(server: Server): void {
+    this.#each(server, true, (s) => s.acquired?.(server));
+  }
+
+  released(server: Server): void {
+    this.#each(server, true, (s) => s.released?.(server));
+  }
+
+  /** Calls `fn` on every strategy holding `server`; panic strategies only for load hooks (`withPanic`). */
+  #each(server: Server, withPanic: boolean, fn: (s: Strategy) => void): void {
+    if (this.#factory === undefined || server.backup) {
+      fn(this.primary);
+      return;
+    }
+    const p = server.priority;
+    const tierStrategy = p === 0 ? this.primary : this.#tiers.get(p);
+    if (tierStrategy !== undefined) fn(tierStrategy);
+    if (this.#localities.size > 0) {
+      const s = this.#localities.get(`${p}\u0000${localityOf(server)}`);
+      if (s !== undefined) fn(s);
+    }
+    if (withPanic && this.#panic.size > 0) {
+      const g = this.#panic.get(p);
+      if (g !== undefined && g.members.has(server)) fn(g.strategy);
+    }
+  }
+}
+
+/** A factory for a built-in strategy object (same class and options), so that each group gets its own. */
+function rebuildOf(s: Strategy): (() => Strategy) | undefined {
+  if (s instanceof SourceHash && s.constructor === SourceHash) return () => new SourceHash({ hashType: s.hashType });
+  if (s instanceof RandomStrategy && s.constructor === RandomStrategy) return () => new RandomStrategy({ draws: s.draws });
+  for (const C of [RoundRobin, StaticRoundRobin, LeastConn, First, SmoothWeightedRoundRobin, PowerOfTwoChoices]) {
+    if (s.constructor === C) return () => new C();
+  }
+  return undefined;
+}
