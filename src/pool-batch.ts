@@ -54,6 +54,7 @@ export class PoolBatch {
    */
   finish(pool: EventEmitter<PoolEvents> & { readonly name: string }, members: PoolMembers, tiers: PoolTiers): void {
     members.deferUsable(false);
+    tiers.defer(false, members.servers);
     const changes = this.changes(members);
     if (changes.size > 0) pool.emit('pool:lb', changes);
     tiers.announce(pool);

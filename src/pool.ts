@@ -175,6 +175,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (this.#batch !== undefined) return fn();
     const batch = (this.#batch = new PoolBatch(this.available));
     this.#members.deferUsable(true);
+    this.#tiers.defer(true);
     try {
       return fn();
     } finally {

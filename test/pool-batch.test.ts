@@ -165,4 +165,43 @@ describe('pool.batch()', () => {
       { numRuns: 400 },
     );
   });
+
+  it('leaves the priority tiers as the same changes made one at a time would (lists rebuilt once at the end)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(11), fc.nat(4), fc.nat(3), fc.nat(2)), { minLength: 1, maxLength: 40 }),
+        (steps) => {
+          const make = (): Pool => new Pool('t', {
+            panicThresholdPercent: 50,
+            localityWeights: { a: 2, b: 1 },
+            servers: Array.from({ length: 6 }, (_, i) => ({ name: `s${i}`, host: '127.0.0.1', port: 1000 + i, priority: i % 3, tags: { locality: i % 2 ? 'a' : 'b' } })),
+          });
+          const apply = (pool: Pool, [n, op, p, l]: [number, number, number, number]): void => {
+            const name = `s${n}`;
+            const s = pool.find(name);
+            if (s === undefined) pool.add({ name, host: '127.0.0.1', port: 1000 + n, priority: p, tags: { locality: l ? 'a' : 'b' } });
+            else if (op === 0) pool.remove(name);
+            else if (op === 1) pool.setHold(name, 'x', s.holds.has('x') ? undefined : 'out');
+            else if (op === 2) pool.update(name, { tags: { locality: l ? 'a' : 'b' } });
+            else if (op === 3) pool.setWeight(name, p);
+            else pool.setAdminState(name, s.adminState === 'drain' ? 'ready' : 'drain');
+          };
+          const view = (pool: Pool) => pool.tiers.map((t) => ({
+            p: t.priority, usable: t.usable.map((s) => s.name), eligible: t.eligible.map((s) => s.name), load: t.loadPercent, panic: t.panic,
+            // Localities are listed in the order they first appeared, which may differ; compared by name.
+            localities: t.localities.map((l) => [l.name, l.usable.map((s) => s.name), l.eligible.map((s) => s.name)]).sort(),
+          }));
+          const one = make();
+          for (const step of steps) apply(one, step);
+          const batched = make();
+          batched.batch(() => {
+            for (const step of steps) apply(batched, step);
+          });
+          assert.deepEqual(view(batched).map((t) => ({ ...t, localities: t.localities.filter((l) => l[2]!.length > 0) })),
+            view(one).map((t) => ({ ...t, localities: t.localities.filter((l) => l[2]!.length > 0) })));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
