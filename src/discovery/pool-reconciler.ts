@@ -14,7 +14,7 @@ export interface DiscoveryChange {
 }
 
 /** Fields that a Server cannot change in place: a change replaces the server. Tags are labels, not identity. */
-const IDENTITY_KEYS = ['host', 'port', 'backup', 'check', 'rise', 'fall', 'slowstartMs'] as const;
+const IDENTITY_KEYS = ['host', 'port', 'backup', 'priority', 'check', 'rise', 'fall', 'slowstartMs'] as const;
 
 /** What the source last set on a server, so that an operator's own change stays until the source changes it. */
 interface Applied {

@@ -9,7 +9,7 @@ import type { DiscoveredServer, DiscoveredServerDefaults } from './server-list-s
  */
 
 const ENTRY_KEYS = [
-  'name', 'host', 'port', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled', 'check', 'rise', 'fall', 'initState', 'slowstartMs',
+  'name', 'host', 'port', 'weight', 'backup', 'priority', 'maxconn', 'maxqueue', 'disabled', 'check', 'rise', 'fall', 'initState', 'slowstartMs',
   'tags', 'hold',
 ] as const;
 
