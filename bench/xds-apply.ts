@@ -14,8 +14,12 @@
  * sent before it.
  *
  * Knobs (environment): XDS_ENDPOINTS (10000), XDS_ROUNDS (12), XDS_LIMIT_MS (100: the bound the median of the
- * updates must meet; the process exits 1 above it).
+ * updates must meet; the process exits 1 above it), XDS_CPU_PROFILE (a directory: a V8 CPU profile of each measured
+ * update window after the first two rounds is written there, `update-<round>.cpuprofile`, for Chrome DevTools).
  */
+import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
+import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Balancer } from '../src/balancer.js';
@@ -30,6 +34,13 @@ import { assignment, bootstrapFor, edsCluster, manyEndpoints } from '../test/xds
 const N = Number(process.env['XDS_ENDPOINTS'] ?? 10_000);
 const ROUNDS = Number(process.env['XDS_ROUNDS'] ?? 12);
 const LIMIT_MS = Number(process.env['XDS_LIMIT_MS'] ?? 100);
+const PROFILE_DIR = process.env['XDS_CPU_PROFILE'];
+const profiler = PROFILE_DIR === undefined ? undefined : new inspector.Session();
+if (profiler !== undefined) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+}
 
 // The control plane shares this process: its garbage (10 000 endpoints built and encoded) is collected before the
 // clock starts, so that the time measured is the client's alone.
@@ -46,18 +57,23 @@ const cpuMs = (): number => {
 };
 
 /** Sends the round's endpoints (`offset` varies weights and ports) and measures send → applied: [wall, CPU] ms. */
-async function applyOnce(cluster: string, pool: Pool, follower: XdsClusterFollower, offset: number): Promise<[number, number]> {
+async function applyOnce(cluster: string, pool: Pool, follower: XdsClusterFollower, offset: number, profile = false): Promise<[number, number]> {
   // Building and encoding the resource is the control plane's work: done, and its garbage collected, before the clock.
   const eps = manyEndpoints(N, offset).map((e, i) => (i % 10 === 0 ? { ...e, port: e.port + offset } : { ...e, weight: 1 + ((i + offset) % 7) }));
   const value = encodeMessage(claType, assignment(cluster, [{ endpoints: eps }]));
   const applied = new Promise<void>((resolve) => follower.once('xds:endpoints', () => resolve()));
   gc();
+  if (profile) await profiler!.post('Profiler.start');
   const cpu0 = cpuMs();
   const sent = performance.now();
   cp.setRaw('endpoints', [{ name: cluster, value }]);
   await applied;
   const wall = performance.now() - sent;
   const cpu = cpuMs() - cpu0;
+  if (profile) {
+    const { profile: p } = await profiler!.post('Profiler.stop');
+    fs.writeFileSync(path.join(PROFILE_DIR!, `update-${offset}.cpuprofile`), JSON.stringify(p));
+  }
   const expected = `127.1.0.10:${10_000 + offset}`;
   if (pool.size !== N || pool.find(expected) === undefined) throw new Error(`pool ${pool.name} does not hold the set sent (${pool.size} servers)`);
   return [wall, cpu];
@@ -76,7 +92,7 @@ for (let r = 0; r < ROUNDS; r++) {
   const follower = followXdsCluster(pool, client, cluster);
   await subscribed; // the follower has the cluster and asks for its endpoints, which do not exist yet
   const [wallFirst, cpuFirst] = await applyOnce(cluster, pool, follower, 2 * r);
-  const [wallUpdate, cpuUpdate] = await applyOnce(cluster, pool, follower, 2 * r + 1);
+  const [wallUpdate, cpuUpdate] = await applyOnce(cluster, pool, follower, 2 * r + 1, profiler !== undefined && r >= 2);
   firsts.push(wallFirst);
   cpuFirsts.push(cpuFirst);
   updates.push(wallUpdate);

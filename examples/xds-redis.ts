@@ -61,11 +61,11 @@ const xds = new XdsClient(bootstrap ? { bootstrap } : {});
 xds.on('xds:connection', (state, d) => console.log(`xds ${state}${d.retryInMs === undefined ? '' : ` (retry in ${d.retryInMs} ms)`}`));
 xds.on('xds:nack', (nack) => console.warn(`xds NACK ${nack.kind} v${nack.version}: ${nack.errors.join('; ')}`));
 
-const pool = new Pool(clusterName, { allBackups: true });
+const pool = new Pool(clusterName);
 const follower = followXdsCluster(pool, xds, clusterName, { defaults: { maxconn: 100 } });
 follower.on('xds:endpoints', () => {
   // Each server carries where it came from as tags; the control plane's health is a hold named 'xds'.
-  console.log(`endpoints: ${pool.servers.map((s) => `${s.name} ${s.status}${s.hold ? ` held ${s.hold}` : ''} w${s.weight} (${s.tags['xds.locality']})`).join(', ')}`);
+  console.log(`endpoints: ${pool.servers.map((s) => `${s.name} ${s.status}${s.hold ? ` held ${s.hold}` : ''} w${s.weight} (${s.tags['locality']}, p${s.priority})`).join(', ')}`);
 });
 await follower.ready; // the cluster (CDS) and its first endpoints (EDS) are in
 const cluster = follower.cluster!;

@@ -166,9 +166,9 @@ function poolFamilies(pools: readonly PoolStats[], constant: Labels, family: (na
 
 /**
  * The labels of `server_info`: `address` (`host:port`, `[v6]:port`) and one `tag_<key>` per server tag, the key's
- * characters outside `[a-zA-Z0-9_]` turned into `_` (`xds.locality` → `tag_xds_locality`); when two keys give one
+ * characters outside `[a-zA-Z0-9_]` turned into `_` (`xds.cluster` → `tag_xds_cluster`); when two keys give one
  * label name, the first in key order wins. Tags are labels of this one series per server, not of every metric:
- * joined on demand (`* on(pool, server) group_left(tag_xds_locality) switchyard_server_info`), they never multiply
+ * joined on demand (`* on(pool, server) group_left(tag_locality) switchyard_server_info`), they never multiply
  * series, and a tag that changes does not break the history of every other metric.
  */
 function infoLabels(s: ServerStatsSnapshot): [string, string][] {

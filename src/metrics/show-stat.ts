@@ -41,7 +41,7 @@ export interface ShowStatOptions {
 /** Options of {@link toShowStat}: those of {@link showStatRecords} and the tag columns. */
 export interface ToShowStatOptions extends ShowStatOptions {
   /**
-   * Server tags to add as columns after HAProxy's, each named after its key (`['xds.locality', 'zone']`): where a
+   * Server tags to add as columns after HAProxy's, each named after its key (`['locality', 'xds.cluster']`): where a
    * server came from. A row without the tag, and every FRONTEND/BACKEND row, has an empty cell. A key may not be
    * one of HAProxy's column names. @defaultValue [] (HAProxy's columns only, so tools reading HAProxy's CSV by
    * position are unaffected)

@@ -1,41 +1,15 @@
 import type { StrategySpec } from '../strategies/index.js';
 import { type XdsEndpointSet, validateAssignment } from './eds.js';
+import { type XdsOutlierDetection, checkOutlierDetection } from './outlier-mapping.js';
+
+export type { XdsOutlierDetection } from './outlier-mapping.js';
 import { type XdsProtos, durationToMs } from './protos.js';
 
 /**
- * Envoy's `outlier_detection`, parsed into plain values for the resilience work to consume: counts and
- * percentages as numbers, durations in ms, only the fields the control plane set (Envoy's defaults apply
- * to the others: consecutive 5xx 5, interval 10 s, base ejection 30 s, max ejection 10 %…).
+ * One `circuit_breakers.thresholds[]` entry as plain values (unset fields absent: Envoy's default 1024, retries 3).
+ * Parsed and reported on `xds:cluster`, not applied yet: switchyard's circuit breakers (issue 16 item 5) are not
+ * in this release.
  */
-export interface XdsOutlierDetection {
-  readonly consecutive5xx?: number;
-  readonly intervalMs?: number;
-  readonly baseEjectionTimeMs?: number;
-  readonly maxEjectionPercent?: number;
-  readonly enforcingConsecutive5xx?: number;
-  readonly enforcingSuccessRate?: number;
-  readonly successRateMinimumHosts?: number;
-  readonly successRateRequestVolume?: number;
-  /** Envoy's unit: 1900 means a factor of 1.9. */
-  readonly successRateStdevFactor?: number;
-  readonly consecutiveGatewayFailure?: number;
-  readonly enforcingConsecutiveGatewayFailure?: number;
-  readonly splitExternalLocalOriginErrors?: boolean;
-  readonly consecutiveLocalOriginFailure?: number;
-  readonly enforcingConsecutiveLocalOriginFailure?: number;
-  readonly enforcingLocalOriginSuccessRate?: number;
-  readonly failurePercentageThreshold?: number;
-  readonly enforcingFailurePercentage?: number;
-  readonly enforcingFailurePercentageLocalOrigin?: number;
-  readonly failurePercentageMinimumHosts?: number;
-  readonly failurePercentageRequestVolume?: number;
-  readonly maxEjectionTimeMs?: number;
-  readonly maxEjectionTimeJitterMs?: number;
-  readonly successfulActiveHealthCheckUnejectHost?: boolean;
-  readonly alwaysEjectOneHost?: boolean;
-}
-
-/** One `circuit_breakers.thresholds[]` entry as plain values (unset fields absent: Envoy's default 1024, retries 3). */
 export interface XdsCircuitBreakerThresholds {
   readonly priority: 'DEFAULT' | 'HIGH';
   readonly maxConnections?: number;
@@ -63,6 +37,11 @@ export interface XdsCluster {
   readonly connectTimeoutMs: number;
   /** `common_lb_config.locality_weighted_lb_config` is set: localities are weighted. */
   readonly localityWeighted: boolean;
+  /**
+   * `common_lb_config.healthy_panic_threshold` in % (0 turns panic off), `undefined` when unset: the follower then
+   * uses Envoy's default, 50. The pool's `panicThresholdPercent`.
+   */
+  readonly panicThresholdPercent: number | undefined;
   readonly outlierDetection: XdsOutlierDetection | undefined;
   readonly circuitBreakers: readonly XdsCircuitBreakerThresholds[];
   /** `lrs_server` points at the management server itself: load reports are expected. */
@@ -84,7 +63,7 @@ interface WireCluster {
   readonly lb_policy: number;
   readonly load_assignment: unknown;
   readonly least_request_lb_config: { readonly choice_count: Wrapped<number> | null } | null;
-  readonly common_lb_config: { readonly locality_weighted_lb_config: unknown } | null;
+  readonly common_lb_config: { readonly locality_weighted_lb_config: unknown; readonly healthy_panic_threshold: { readonly value: number } | null } | null;
   readonly load_balancing_policy: { readonly policies: readonly { readonly typed_extension_config: { readonly typed_config: { readonly type_url: string; readonly value: Uint8Array } | null } | null }[] } | null;
   readonly outlier_detection: Record<string, unknown> | null;
   readonly circuit_breakers: { readonly thresholds: readonly Record<string, unknown>[] } | null;
@@ -133,7 +112,10 @@ export function validateCluster(protos: XdsProtos, message: unknown): { value?: 
   if (!(connectTimeoutMs > 0)) errors.push(`${at}.connect_timeout must be a positive duration, got ${JSON.stringify(c.connect_timeout)}`);
   const policy = strategyOf(protos, c, at, errors);
   const outlierDetection = c.outlier_detection ? outlierOf(c.outlier_detection, `${at}.outlier_detection`, errors) : undefined;
+  if (outlierDetection !== undefined && errors.length === 0) checkOutlierDetection(outlierDetection, `${at}.outlier_detection`, errors);
   const circuitBreakers = (c.circuit_breakers?.thresholds ?? []).map((t, i) => thresholdsOf(t, `${at}.circuit_breakers.thresholds[${i}]`, errors));
+  const panic = c.common_lb_config?.healthy_panic_threshold?.value;
+  if (panic !== undefined && !(panic >= 0 && panic <= 100)) errors.push(`${at}.common_lb_config.healthy_panic_threshold must be from 0 to 100, got ${panic}`);
   if (errors.length > 0 || policy === undefined) return { errors };
   return {
     value: {
@@ -145,6 +127,7 @@ export function validateCluster(protos: XdsProtos, message: unknown): { value?: 
       strategy: policy.strategy,
       connectTimeoutMs,
       localityWeighted: Boolean(c.common_lb_config?.locality_weighted_lb_config),
+      panicThresholdPercent: panic,
       outlierDetection,
       circuitBreakers,
       loadReporting: Boolean(c.lrs_server?.self),

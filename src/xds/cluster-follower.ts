@@ -2,10 +2,15 @@ import { EventEmitter } from 'eventemitter3';
 import { LbError, invalidArg } from '../errors.js';
 import { type DiscoveredServer, type DiscoveredServerDefaults, type Discovery, type DiscoveryChange, followServers } from '../discovery/follow-servers.js';
 import * as v from '../internal/validate.js';
-import type { Pool } from '../pool.js';
-import type { XdsCluster } from './cds.js';
+import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
+import type { Pool, TierOptions } from '../pool.js';
+import { OutlierDetector } from '../resilience/outlier-detector.js';
+import type { RequestResult } from '../resilience/outlier-options.js';
+import type { Server } from '../server.js';
+import type { XdsCluster, XdsOutlierDetection } from './cds.js';
 import type { XdsEndpoint, XdsEndpointSet, XdsLocalityEndpoints } from './eds.js';
-import { type LocalityWeighting, type MappedEndpoint, type XdsEndpointOrigin, mapEndpointSet } from './endpoint-mapping.js';
+import { type LocalityWeighting, type MappedEndpoint, type XdsEndpointOrigin, mapEndpointSet, tierOptionsOf } from './endpoint-mapping.js';
+import { outlierOptionsOf } from './outlier-mapping.js';
 import type { XdsClient } from './xds-client.js';
 
 /** Options of {@link followXdsCluster}. */
@@ -15,11 +20,16 @@ export interface FollowXdsClusterOptions {
   /** Name of the server for an endpoint. @defaultValue `host:port` (`[v6]:port`) */
   readonly nameOf?: (endpoint: XdsEndpoint, locality: XdsLocalityEndpoints) => string;
   /**
-   * How locality weights combine with endpoint weights (see `mapEndpointSet`): `auto` weighs localities when
-   * the cluster asks for it (`locality_weighted_lb_config`) or when any locality carries a weight.
+   * Whether localities are weighted (the pool's `localityWeights`, see `tierOptionsOf`): `auto` weighs them when
+   * the cluster asks for it (`locality_weighted_lb_config`) or when any locality carries a weight, as gRPC does.
    * @defaultValue 'auto'
    */
   readonly localityWeighting?: LocalityWeighting;
+  /**
+   * Whether to run the `OutlierDetector` a cluster's `outlier_detection` asks for (see
+   * {@link XdsClusterFollower.outlierDetector}); `false` leaves outlier detection to you. @defaultValue true
+   */
+  readonly outlierDetection?: boolean;
   /**
    * Whether an EDS resource with no endpoint empties the pool. By default the pool keeps its servers and
    * `discovery:error` fires, as with every discovery source. @defaultValue false
@@ -40,6 +50,8 @@ export interface FollowXdsClusterOptions {
 export interface XdsClusterFollowerEvents {
   /** The CDS resource was accepted: the strategy, connect timeout, outlier detection and circuit breakers to use. */
   'xds:cluster': [cluster: XdsCluster, previous: XdsCluster | undefined];
+  /** The cluster's `outlier_detection` changed: the detector now running (`undefined`: none), the one closed. */
+  'xds:outlier': [detector: OutlierDetector | undefined, previous: OutlierDetector | undefined];
   /** An endpoint set was applied to the pool, holds included. */
   'xds:endpoints': [change: DiscoveryChange, endpoints: readonly MappedEndpoint[]];
   /** The cluster was left out of a CDS response; the pool keeps its servers. */
@@ -49,13 +61,20 @@ export interface XdsClusterFollowerEvents {
 }
 
 /** Default values of {@link FollowXdsClusterOptions}. */
-export const FOLLOW_XDS_CLUSTER_DEFAULTS = Object.freeze({ localityWeighting: 'auto' as LocalityWeighting, allowEmpty: false, adoptExisting: true, holder: 'xds' });
+export const FOLLOW_XDS_CLUSTER_DEFAULTS = Object.freeze({
+  localityWeighting: 'auto' as LocalityWeighting, outlierDetection: true, allowEmpty: false, adoptExisting: true, holder: 'xds',
+});
 
-const OPTION_KEYS = ['defaults', 'nameOf', 'localityWeighting', 'allowEmpty', 'adoptExisting', 'holder', 'signal'] as const;
+/** Envoy's `healthy_panic_threshold` when a cluster does not set it, in %. */
+export const ENVOY_PANIC_THRESHOLD_PERCENT = 50;
+
+const OPTION_KEYS = ['defaults', 'nameOf', 'localityWeighting', 'outlierDetection', 'allowEmpty', 'adoptExisting', 'holder', 'signal'] as const;
 
 interface Mapped {
   readonly list: readonly DiscoveredServer[];
   readonly endpoints: readonly MappedEndpoint[];
+  /** The pool's tier options the set asks for, applied with it. */
+  readonly tiers: TierOptions;
 }
 
 /**
@@ -64,6 +83,9 @@ interface Mapped {
  * sessions kept, one pool batch per set). The control plane's health becomes a hold under `holder`
  * (`pool.setHold()`): a server is usable only when the control plane, the local checks and the operator's admin
  * state all allow it, and an operator's own `drain`/`maint` is never undone. Servers carry {@link XDS_TAGS}.
+ * EDS priorities are the pool's priority tiers; locality weights, the overprovisioning factor and the cluster's
+ * panic threshold are its tier options (`pool.updateTiers()`); the cluster's `outlier_detection` runs an
+ * `OutlierDetector` on the pool, fed through the follower (an `OutcomeSink`). See docs/discovery.md.
  *
  * @example
  * ```ts
@@ -81,7 +103,7 @@ export function followXdsCluster(pool: Pool, client: XdsClient, clusterName: str
 }
 
 /** A running {@link followXdsCluster}. */
-export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
+export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> implements OutcomeSink {
   readonly pool: Pool;
   readonly clusterName: string;
   /** The `followServers` handle applying the endpoint sets. */
@@ -93,6 +115,9 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
   readonly #mailbox = new Latest<Mapped>();
   readonly #nameOf: FollowXdsClusterOptions['nameOf'];
   readonly #weighting: LocalityWeighting;
+  readonly #runDetector: boolean;
+  #detector: OutlierDetector | undefined;
+  #detectorConfig: XdsOutlierDetection | undefined;
   /** Origins by server name, built on first use after each update. */
   #origins: Map<string, XdsEndpointOrigin> | undefined;
   #lastApplied: readonly MappedEndpoint[] = [];
@@ -119,6 +144,7 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     if (nameOf !== undefined && typeof nameOf !== 'function') throw invalidArg('nameOf', 'must be a function returning a server name', nameOf);
     this.#nameOf = nameOf as FollowXdsClusterOptions['nameOf'];
     this.#weighting = v.oneOf('localityWeighting', o['localityWeighting'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.localityWeighting, ['auto', 'on', 'off']);
+    this.#runDetector = v.boolean('outlierDetection', o['outlierDetection'] ?? FOLLOW_XDS_CLUSTER_DEFAULTS.outlierDetection);
     this.ready = new Promise<void>((resolve, reject) => {
       this.#settleReady = (error) => (error ? reject(error) : resolve());
     });
@@ -141,6 +167,26 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
   /** The last accepted CDS resource, `undefined` before the first. */
   get cluster(): XdsCluster | undefined {
     return this.#cluster;
+  }
+
+  /**
+   * The `OutlierDetector` the cluster's `outlier_detection` runs on the pool (options from `outlierOptionsOf`),
+   * `undefined` when the cluster has none (or with `outlierDetection: false`). Replaced when the control plane
+   * changes it (`xds:outlier`); closed, its ejections lifted, when it goes or the follower closes. Feed it through
+   * the follower, which stays the same: `observer: fanOutOutcomes(new PassiveObserver(pool), follower)`.
+   */
+  get outlierDetector(): OutlierDetector | undefined {
+    return this.#detector;
+  }
+
+  /** Hands a connection outcome to the cluster's outlier detector, if one runs (an `OutcomeSink`). */
+  reportOutcome(server: Server, outcome: ConnectOutcome): void {
+    this.#detector?.reportOutcome(server, outcome);
+  }
+
+  /** Hands a request result the application saw to the cluster's outlier detector, if one runs. */
+  reportResult(server: Server, result: RequestResult): void {
+    this.#detector?.reportResult(server, result);
   }
 
   /** Where a server of the pool came from (locality, priority, xDS health and weights), if this follower added it. */
@@ -174,6 +220,7 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     this.#stopCluster();
     this.#stopEndpoints?.();
     this.#client.off('xds:removed', this.#onRemoved);
+    this.#setDetector(undefined);
     this.#settleReady?.(new LbError('ERR_LB_CLOSED', `stopped following xDS cluster ${JSON.stringify(this.clusterName)} before its endpoints arrived`));
     this.#settleReady = undefined;
     if (!this.discovery.closed) void this.discovery.close();
@@ -183,6 +230,8 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     if (this.#closed) return;
     const previous = this.#cluster;
     this.#cluster = cluster;
+    this.pool.updateTiers({ panicThresholdPercent: cluster.panicThresholdPercent ?? ENVOY_PANIC_THRESHOLD_PERCENT });
+    this.#setDetector(this.#runDetector ? cluster.outlierDetection : undefined);
     this.emit('xds:cluster', cluster, previous);
     if (cluster.type === 'STATIC') {
       this.#watchEndpoints(undefined);
@@ -200,11 +249,22 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     if (name !== undefined) this.#stopEndpoints = this.#client.watch('endpoints', name, (u) => this.#feed(u.resource));
   }
 
+  /** Runs the detector `config` asks for: the running one if its config is the same, else a new one (or none). */
+  #setDetector(config: XdsOutlierDetection | undefined): void {
+    if (config !== undefined && this.#detector !== undefined && sameConfig(config, this.#detectorConfig)) return;
+    const previous = this.#detector;
+    if (previous === undefined && config === undefined) return;
+    previous?.destroy();
+    this.#detectorConfig = config;
+    this.#detector = config === undefined ? undefined : new OutlierDetector(this.pool, outlierOptionsOf(config));
+    this.emit('xds:outlier', this.#detector, previous);
+  }
+
   #feed(set: XdsEndpointSet): void {
     if (this.#closed) return;
-    const localityWeighting = this.#weighting === 'auto' && this.#cluster?.localityWeighted === true ? 'on' : this.#weighting;
-    const endpoints = mapEndpointSet(set, this.#nameOf ? { nameOf: this.#nameOf, localityWeighting } : { localityWeighting });
-    this.#mailbox.set({ list: endpoints.map((m) => m.server), endpoints });
+    const endpoints = mapEndpointSet(set, this.#nameOf ? { nameOf: this.#nameOf } : {});
+    const tiers = tierOptionsOf(set, this.#weighting, this.#cluster?.localityWeighted === true);
+    this.#mailbox.set({ list: endpoints.map((m) => m.server), endpoints, tiers });
   }
 
   /** Runs right after followServers applied the list last yielded: the origins of that list. */
@@ -213,10 +273,15 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> {
     if (mapped === undefined) return;
     this.#lastApplied = mapped.endpoints;
     this.#origins = undefined;
+    this.pool.updateTiers(mapped.tiers);
     this.emit('xds:endpoints', change, mapped.endpoints);
     this.#settleReady?.();
     this.#settleReady = undefined;
   }
+}
+
+function sameConfig(a: XdsOutlierDetection, b: XdsOutlierDetection | undefined): boolean {
+  return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** A mailbox holding the latest value: a reader that falls behind skips to the newest, never replays stale lists. */

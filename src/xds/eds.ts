@@ -33,12 +33,18 @@ export interface XdsLocalityEndpoints {
 export interface XdsEndpointSet {
   readonly clusterName: string;
   readonly localities: readonly XdsLocalityEndpoints[];
+  /**
+   * `policy.overprovisioning_factor` ÷ 100 (Envoy's 140 → 1.4), `undefined` when unset (Envoy's default 1.4 applies):
+   * the pool's `overprovisioningFactor`.
+   */
+  readonly overprovisioningFactor: number | undefined;
 }
 
 /** The fields of a decoded `ClusterLoadAssignment` this module reads (protobufjs message, snake_case). */
 interface WireAssignment {
   readonly cluster_name: string;
   readonly endpoints: readonly WireLocalityEndpoints[];
+  readonly policy: { readonly overprovisioning_factor: { readonly value: number } | null } | null;
 }
 interface WireLocalityEndpoints {
   readonly locality: { readonly region: string; readonly zone: string; readonly sub_zone: string } | null;
@@ -66,6 +72,8 @@ interface WireSocketAddress {
 
 const UINT32_MAX = 0xffff_ffff;
 const MAX_PRIORITY = 128;
+/** The largest `overprovisioning_factor` a pool takes (`overprovisioningFactor` ≤ 100). */
+const MAX_OVERPROVISIONING = 10_000;
 const HEALTH = new Set<string>(['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED']);
 
 /**
@@ -151,6 +159,10 @@ export function validateAssignment(protos: XdsProtos, message: unknown, where = 
     if (sum > UINT32_MAX) errors.push(`${where}: the sum of locality weights at priority ${priority} must fit in uint32, got ${sum}`);
     if (priority > 0 && !localityWeightSums.has(priority - 1)) errors.push(`${where}: endpoints have priority ${priority} but none has priority ${priority - 1}`);
   }
+  const factor = cla.policy?.overprovisioning_factor?.value;
+  if (factor !== undefined && !(factor >= 1 && factor <= MAX_OVERPROVISIONING)) {
+    errors.push(`${where}.policy.overprovisioning_factor must be from 1 to ${MAX_OVERPROVISIONING}, got ${factor}`);
+  }
   if (errors.length > 0) return { errors };
-  return { value: { clusterName: cla.cluster_name, localities }, errors };
+  return { value: { clusterName: cla.cluster_name, localities, overprovisioningFactor: factor === undefined ? undefined : factor / 100 }, errors };
 }

@@ -1,12 +1,15 @@
 import type { DiscoveredServer } from '../discovery/follow-servers.js';
+import type { TierOptions } from '../pool-events.js';
+import { LOCALITY_TAG } from '../pool-tiers.js';
 import type { HoldKind } from '../server.js';
 import type { XdsEndpoint, XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from './eds.js';
 
 /**
  * The tags every server from xDS carries (`server.tags`, snapshots, `show stat` with `tags`, Prometheus
- * `server_info`): the EDS resource, the locality as `region/zone/sub_zone`, and the priority.
+ * `server_info`): the EDS resource, and the locality as `region/zone/sub_zone` under `locality`, the tag the pool's
+ * locality weights read (`PoolOptions.localityWeights`). The priority is the server's own `priority`.
  */
-export const XDS_TAGS = Object.freeze({ cluster: 'xds.cluster', locality: 'xds.locality', priority: 'xds.priority' } as const);
+export const XDS_TAGS = Object.freeze({ cluster: 'xds.cluster', locality: LOCALITY_TAG } as const);
 
 /** Where a server came from: the EDS entry behind it (its tags say the same in short). */
 export interface XdsEndpointOrigin {
@@ -32,88 +35,107 @@ export interface MappedEndpoint {
   readonly origin: XdsEndpointOrigin;
 }
 
-/** How locality weights combine with endpoint weights; see {@link mapEndpointSet}. */
+/**
+ * Whether a tier's traffic is first split among its localities by their `load_balancing_weight`: `on`, `off`, or
+ * `auto` (when the cluster asks for it with `locality_weighted_lb_config`, or when any locality carries a weight, as
+ * gRPC always weighs them). See {@link tierOptionsOf}.
+ */
 export type LocalityWeighting = 'auto' | 'on' | 'off';
 
 /** Options of {@link mapEndpointSet}. */
 export interface EndpointMappingOptions {
   /** Name of the server for an endpoint. @defaultValue `host:port` (`[v6]:port`) */
   readonly nameOf?: (endpoint: XdsEndpoint, locality: XdsLocalityEndpoints) => string;
-  /** @defaultValue 'auto' */
-  readonly localityWeighting?: LocalityWeighting;
 }
 
 /** HAProxy's largest weight: switchyard weights are integers 0–256. */
 export const MAX_SERVER_WEIGHT = 256;
 
 /**
- * Maps one EDS resource onto server entries. This is the one place where xDS meets the pool's vocabulary:
+ * Maps one EDS resource onto server entries. This is the one place where xDS endpoints meet the pool's vocabulary
+ * (the pool-wide parts, locality weights and overprovisioning factor, are {@link tierOptionsOf}'s):
  *
- * - **Health**: `HEALTHY`/`UNKNOWN` → no hold; `UNHEALTHY`/`TIMEOUT` → hold `out` (never picked); `DRAINING` →
- *   hold `drain` (no new connection, live ones stay); `DEGRADED` → a backup (used only when no active server is
- *   usable, as Envoy uses degraded hosts only when healthy ones are short). The follower keeps holds with
- *   `pool.setHold()` under its holder name, beside the operator's admin state and the local checks.
- * - **Priority**: 0 → active; above 0 → backup, listed in priority order (give the pool `allBackups: true`,
- *   else only the first usable backup takes traffic). Priorities 1, 2… collapse into one backup tier until the
- *   pool has priority tiers (`ServerOptions.priority`, issue 16): {@link backupOf} is the one place to change.
- * - **Tags**: {@link XDS_TAGS} (cluster, locality, priority), one frozen object per locality shared by its servers;
- *   they change in place.
- * - **Weight**: a server's share within its priority is what xDS asks for. With locality weighting (on, or
- *   `auto` and some locality has a weight, as gRPC always does), an endpoint's share is
- *   `localityWeight / Σ localityWeights × endpointWeight / Σ endpointWeights in its locality`, the sums taken
- *   over endpoints without a hold (a locality without a weight gets 0, as gRPC ignores it); without it, the
- *   endpoint weights alone (Envoy's default). Shares become integer weights 1–256: kept as they are when they
- *   already are integers ≤ 256 (no locality weighting), else scaled so the largest in the priority is 256,
- *   rounded, never below 1 for a non-zero share.
+ * - **Health**: `HEALTHY`/`UNKNOWN` → no hold; `UNHEALTHY`/`TIMEOUT` → hold `out` (never picked, but counted in its
+ *   tier's share and usable by a tier in panic, as Envoy does); `DRAINING` → hold `drain` (no new connection, live
+ *   ones stay, not counted); `DEGRADED` → a backup (used only when no tier has a usable server). The follower keeps
+ *   holds with `pool.setHold()` under its holder name, beside the operator's admin state and the local checks.
+ * - **Priority**: `priority` → `ServerOptions.priority`: the pool's priority tiers, traffic spilling from a tier to
+ *   the next as its usable share drops (Envoy's overprovisioning factor). A priority change replaces the server.
+ * - **Tags**: {@link XDS_TAGS} (the EDS resource, the locality), one frozen object per locality shared by its servers;
+ *   they change in place (a locality change moves the server between the tier's localities).
+ * - **Weight**: `load_balancing_weight` (1 when unset) as the server's weight, kept as it is when every weight of a
+ *   priority fits 1–256, else scaled so the largest of the priority is 256, rounded, never below 1.
  * - **Name**: `host:port` by default, so a server keeps its object (counters, health, leases) while its
  *   address stays in the assignment, whatever its locality, weight or health do.
  */
 export function mapEndpointSet(set: XdsEndpointSet, options: EndpointMappingOptions = {}): MappedEndpoint[] {
   const nameOf = options.nameOf ?? defaultName;
-  const mode = options.localityWeighting ?? 'auto';
   const byPriority = new Map<number, XdsLocalityEndpoints[]>();
   for (const l of set.localities) {
     const list = byPriority.get(l.priority);
     if (list) list.push(l);
     else byPriority.set(l.priority, [l]);
   }
-  const weighted = mode === 'on' || (mode === 'auto' && set.localities.some((l) => l.weight !== undefined));
   const out: MappedEndpoint[] = [];
   const degraded: MappedEndpoint[] = [];
   for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
     const localities = byPriority.get(priority)!;
-    const shares = weighted ? localityShares(localities) : flatShares(localities);
-    const weights = toServerWeights(shares, !weighted);
+    const weights = toServerWeights(endpointWeights(localities), true);
     let k = 0;
     for (const l of localities) {
-      const locality = `${l.region}/${l.zone}/${l.subZone}`;
-      const tags = Object.freeze({ [XDS_TAGS.cluster]: set.clusterName, [XDS_TAGS.locality]: locality, [XDS_TAGS.priority]: String(priority) });
+      const locality = localityName(l);
+      const tags = Object.freeze({ [XDS_TAGS.cluster]: set.clusterName, [XDS_TAGS.locality]: locality });
       for (const e of l.endpoints) {
         const weight = weights[k++]!;
         const hold = holdOf(e.health);
-        const backup = backupOf(priority, e.health);
+        const backup = e.health === 'DEGRADED';
+        const p = backup ? 0 : priority;
         const name = nameOf(e, l);
         const mapped: MappedEndpoint = {
           server: hold === undefined
-            ? { name, host: e.host, port: e.port, weight, backup, tags }
-            : { name, host: e.host, port: e.port, weight, backup, tags, hold },
+            ? { name, host: e.host, port: e.port, weight, backup, priority: p, tags }
+            : { name, host: e.host, port: e.port, weight, backup, priority: p, tags, hold },
           origin: {
             cluster: set.clusterName, region: l.region, zone: l.zone, subZone: l.subZone, locality, priority,
             health: e.health, endpointWeight: e.weight ?? 1, localityWeight: l.weight, hostname: e.hostname,
           },
         };
-        if (e.health === 'DEGRADED' && priority === 0) degraded.push(mapped);
+        if (backup) degraded.push(mapped);
         else out.push(mapped);
       }
     }
   }
-  // Degraded active endpoints go behind every priority-0 endpoint and before priority 1.
-  if (degraded.length > 0) {
-    const firstBackup = out.findIndex((m) => m.server.backup);
-    out.splice(firstBackup < 0 ? out.length : firstBackup, 0, ...degraded);
-  }
+  // Degraded endpoints are backups: listed after every tier's endpoints.
+  out.push(...degraded);
   return out;
 }
+
+/** A locality as one string, `region/zone/sub_zone`: the `locality` tag and the key of the locality weights. */
+export function localityName(l: Pick<XdsLocalityEndpoints, 'region' | 'zone' | 'subZone'>): string {
+  return `${l.region}/${l.zone}/${l.subZone}`;
+}
+
+/**
+ * The pool's tier options an EDS resource asks for: `overprovisioningFactor` (`policy.overprovisioning_factor` ÷
+ * 100, Envoy's 1.4 when unset) and, when localities are weighted (`weighting`, with `localityWeighted` the cluster's
+ * `locality_weighted_lb_config`), `localityWeights` by locality name (`load_balancing_weight`, 0 for a locality
+ * without one: it takes nothing, as gRPC ignores it), else `localityWeights: undefined`. Locality weights are the
+ * pool's, by name: a locality listed at several priorities takes the weight of its first (highest) priority.
+ */
+export function tierOptionsOf(set: XdsEndpointSet, weighting: LocalityWeighting, localityWeighted: boolean): TierOptions {
+  const overprovisioningFactor = set.overprovisioningFactor ?? ENVOY_OVERPROVISIONING_FACTOR;
+  const weighted = weighting === 'on' || (weighting === 'auto' && (localityWeighted || set.localities.some((l) => l.weight !== undefined)));
+  if (!weighted) return { overprovisioningFactor, localityWeights: undefined };
+  const weights: Record<string, number> = {};
+  for (const l of [...set.localities].sort((a, b) => a.priority - b.priority)) {
+    const name = localityName(l);
+    if (!Object.hasOwn(weights, name)) weights[name] = l.weight ?? 0;
+  }
+  return { overprovisioningFactor, localityWeights: weights };
+}
+
+/** Envoy's default `overprovisioning_factor`, 140 %. */
+const ENVOY_OVERPROVISIONING_FACTOR = 1.4;
 
 /** The hold the control plane's health puts on a server: `out` for UNHEALTHY/TIMEOUT, `drain` for DRAINING. */
 export function holdOf(health: XdsHealthStatus): HoldKind | undefined {
@@ -128,42 +150,10 @@ export function holdOf(health: XdsHealthStatus): HoldKind | undefined {
   }
 }
 
-/**
- * Whether an endpoint is a backup: every priority above 0 (one backup tier: the pool has no priority tiers yet;
- * issue 16 adds `ServerOptions.priority`, and then priorities map there), and DEGRADED endpoints.
- */
-export function backupOf(priority: number, health: XdsHealthStatus): boolean {
-  return priority > 0 || health === 'DEGRADED';
-}
-
-/** Whether an endpoint counts in weight sums: it may take traffic as far as the control plane says. */
-function counts(e: XdsEndpoint): boolean {
-  return e.health === 'HEALTHY' || e.health === 'UNKNOWN';
-}
-
-function flatShares(localities: readonly XdsLocalityEndpoints[]): number[] {
-  const shares: number[] = [];
-  for (const l of localities) for (const e of l.endpoints) shares.push(e.weight ?? 1);
-  return shares;
-}
-
-function localityShares(localities: readonly XdsLocalityEndpoints[]): number[] {
-  let localityTotal = 0;
-  for (const l of localities) if (l.endpoints.some(counts)) localityTotal += l.weight ?? 0;
-  const shares: number[] = [];
-  for (const l of localities) {
-    let endpointTotal = 0;
-    for (const e of l.endpoints) if (counts(e)) endpointTotal += e.weight ?? 1;
-    const lw = l.weight ?? 0;
-    for (const e of l.endpoints) {
-      const ew = e.weight ?? 1;
-      // A held endpoint is weighted as if it counted, so it gets a sensible weight when it comes back.
-      const denominator = counts(e) ? endpointTotal : endpointTotal + ew;
-      const localityShare = localityTotal > 0 ? lw / localityTotal : lw > 0 ? 1 : 0;
-      shares.push(denominator > 0 ? localityShare * (ew / denominator) : 0);
-    }
-  }
-  return shares;
+function endpointWeights(localities: readonly XdsLocalityEndpoints[]): number[] {
+  const weights: number[] = [];
+  for (const l of localities) for (const e of l.endpoints) weights.push(e.weight ?? 1);
+  return weights;
 }
 
 /** Integer weights 0–256 in the proportions of `shares`; integers ≤ 256 are kept as they are when `keepSmall`. */

@@ -14,7 +14,8 @@ export type { XdsCircuitBreakerThresholds, XdsCluster, XdsOutlierDetection } fro
 export { FOLLOW_XDS_CLUSTER_DEFAULTS, XdsClusterFollower, followXdsCluster } from './cluster-follower.js';
 export type { FollowXdsClusterOptions, XdsClusterFollowerEvents } from './cluster-follower.js';
 export type { XdsEndpoint, XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from './eds.js';
-export { MAX_SERVER_WEIGHT, XDS_TAGS, backupOf, holdOf, mapEndpointSet } from './endpoint-mapping.js';
+export { MAX_SERVER_WEIGHT, XDS_TAGS, holdOf, localityName, mapEndpointSet, tierOptionsOf } from './endpoint-mapping.js';
+export { outlierOptionsOf } from './outlier-mapping.js';
 export type { EndpointMappingOptions, LocalityWeighting, MappedEndpoint, XdsEndpointOrigin } from './endpoint-mapping.js';
 export { LoadReporter } from './load-reporter.js';
 export type { LoadReporterOptions } from './load-reporter.js';

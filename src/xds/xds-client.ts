@@ -213,7 +213,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   /** The node as a `envoy.config.core.v3.Node` plain object. */
   nodeMessage(): Record<string, unknown> {
     const n = this.node;
-    const node: Record<string, unknown> = { id: n.id, user_agent_name: USER_AGENT, user_agent_version: '0', client_features: ['envoy.lb.does_not_support_overprovisioning'] };
+    const node: Record<string, unknown> = { id: n.id, user_agent_name: USER_AGENT, user_agent_version: '0', client_features: [] };
     if (n.cluster !== undefined) node['cluster'] = n.cluster;
     if (n.locality !== undefined) node['locality'] = { ...n.locality };
     if (n.metadata !== undefined) node['metadata'] = toProtoStruct(n.metadata);

@@ -43,7 +43,7 @@ describe('following an xDS cluster into a Pool', () => {
     server.set('cluster', [edsCluster('follow', { lbPolicy: 'LEAST_REQUEST', connectTimeoutMs: 250, serviceName: 'follow-eds' })]);
     server.set('endpoints', [assignment('follow-eds', [{ endpoints: [ep(8001, { weight: 2 }), ep(8002), ep(8003)] }])]);
     const client = new XdsClient({ bootstrap: bootstrapFor(server.address) });
-    const pool = new Pool('follow', { allBackups: true, clock: new ManualClock() });
+    const pool = new Pool('follow', { clock: new ManualClock() });
     const follower = followXdsCluster(pool, client, 'follow');
     try {
       const [cluster] = await guard(nextEvent<[XdsCluster]>(follower, 'xds:cluster'), 'the cluster');
@@ -54,7 +54,8 @@ describe('following an xDS cluster into a Pool', () => {
       assert.deepEqual(names(pool.servers), ['127.0.0.1:8001', '127.0.0.1:8002', '127.0.0.1:8003']);
       assert.equal(pool.get('127.0.0.1:8001').weight, 2);
       assert.equal(follower.origin('127.0.0.1:8001')?.locality, 'test/a/');
-      assert.deepEqual(pool.get('127.0.0.1:8001').tags, { 'xds.cluster': 'follow-eds', 'xds.locality': 'test/a/', 'xds.priority': '0' });
+      assert.deepEqual(pool.get('127.0.0.1:8001').tags, { 'xds.cluster': 'follow-eds', locality: 'test/a/' });
+      assert.equal(pool.tiered, true, 'Envoy\'s panic threshold (50 %) applies when the cluster sets none');
 
       // Health and priority: 8002 unhealthy, 8003 draining, 8004 joins at priority 1.
       let applied = endpointsApplied(follower);
@@ -63,13 +64,15 @@ describe('following an xDS cluster into a Pool', () => {
         { zone: 'b', priority: 1, endpoints: [ep(8004)] },
       ])]);
       await guard(applied, 'the health update');
-      assert.deepEqual(names(pool.activeUsable), ['127.0.0.1:8001']);
+      assert.deepEqual(names(pool.activeUsable), ['127.0.0.1:8001', '127.0.0.1:8004']);
       assert.deepEqual(Object.fromEntries(pool.get('127.0.0.1:8002').holds), { xds: 'out' });
       assert.deepEqual(Object.fromEntries(pool.get('127.0.0.1:8003').holds), { xds: 'drain' });
       assert.equal(pool.get('127.0.0.1:8002').adminState, 'ready', 'the control plane leaves the admin state to the operator');
-      assert.equal(pool.get('127.0.0.1:8004').backup, true);
-      assert.equal(pool.get('127.0.0.1:8004').tags['xds.locality'], 'test/b/');
-      assert.deepEqual(names(pool.backupUsable), ['127.0.0.1:8004']);
+      assert.equal(pool.get('127.0.0.1:8004').priority, 1);
+      assert.equal(pool.get('127.0.0.1:8004').tags.locality, 'test/b/');
+      // Priority 0: 8001 usable, 8002 held out (counted), 8003 draining (not counted): health ⌊1.4 × 1/2⌋ = 70 %,
+      // the other 30 % spill to priority 1 (Envoy's overprovisioning factor).
+      assert.deepEqual(pool.tiers.map((t) => [t.priority, t.loadPercent, t.panic]), [[0, 70, false], [1, 30, false]]);
 
       // An operator's own drain survives the control plane saying healthy; the control plane's holds lift.
       pool.setAdminState('127.0.0.1:8001', 'drain');

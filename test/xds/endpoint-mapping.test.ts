@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from '../../src/xds/eds.js';
-import { mapEndpointSet, toServerWeights } from '../../src/xds/endpoint-mapping.js';
+import { mapEndpointSet, tierOptionsOf, toServerWeights } from '../../src/xds/endpoint-mapping.js';
 
 function loc(zone: string, endpoints: [port: number, weight?: number, health?: XdsHealthStatus][], o: { weight?: number; priority?: number } = {}): XdsLocalityEndpoints {
   return {
@@ -9,7 +9,7 @@ function loc(zone: string, endpoints: [port: number, weight?: number, health?: X
     endpoints: endpoints.map(([port, weight, health]) => ({ host: '10.0.0.1', port, hostname: '', weight, health: health ?? 'HEALTHY' })),
   };
 }
-const set = (...localities: XdsLocalityEndpoints[]): XdsEndpointSet => ({ clusterName: 'c', localities });
+const set = (...localities: XdsLocalityEndpoints[]): XdsEndpointSet => ({ clusterName: 'c', localities, overprovisioningFactor: undefined });
 const weights = (s: XdsEndpointSet, o = {}): Record<string, number> =>
   Object.fromEntries(mapEndpointSet(s, o).map((m) => [m.server.name, m.server.weight!]));
 
@@ -23,25 +23,24 @@ describe('EDS endpoint mapping', () => {
     assert.deepEqual(toServerWeights([0.5, 0.25, 0], false), [256, 128, 0]);
   });
 
-  it('weighs localities like gRPC when they carry weights: locality share × endpoint share within it', () => {
-    // zone a: weight 3, two equal endpoints; zone b: weight 1, one endpoint → shares 3/8, 3/8, 2/8.
-    const w = weights(set(loc('a', [[1], [2]], { weight: 3 }), loc('b', [[3]], { weight: 1 })));
-    assert.deepEqual(w, { '10.0.0.1:1': 256, '10.0.0.1:2': 256, '10.0.0.1:3': 171 });
+  it('keeps endpoint weights as they are when localities carry weights: the pool weighs the localities', () => {
+    const w = weights(set(loc('a', [[1], [2, 3]], { weight: 3 }), loc('b', [[3]], { weight: 1 })));
+    assert.deepEqual(w, { '10.0.0.1:1': 1, '10.0.0.1:2': 3, '10.0.0.1:3': 1 });
   });
 
-  it('gives weight 0 to a locality without weight when others have one (gRPC ignores it)', () => {
-    const w = weights(set(loc('a', [[1]], { weight: 2 }), loc('b', [[2]])));
-    assert.deepEqual(w, { '10.0.0.1:1': 256, '10.0.0.1:2': 0 });
+  it('asks the pool for locality weights by region/zone/sub_zone when localities carry weights (0 for one without), and Envoy\'s factor', () => {
+    assert.deepEqual(tierOptionsOf(set(loc('a', [[1]], { weight: 2 }), loc('b', [[2]])), 'auto', false), {
+      overprovisioningFactor: 1.4, localityWeights: { 'r/a/': 2, 'r/b/': 0 },
+    });
+    assert.deepEqual(tierOptionsOf(set(loc('a', [[1]]), loc('b', [[2]])), 'auto', false), { overprovisioningFactor: 1.4, localityWeights: undefined });
+    assert.deepEqual(tierOptionsOf(set(loc('a', [[1]]), loc('b', [[2]])), 'auto', true), { overprovisioningFactor: 1.4, localityWeights: { 'r/a/': 0, 'r/b/': 0 } });
+    assert.deepEqual(tierOptionsOf(set(loc('a', [[1]], { weight: 3 })), 'off', true), { overprovisioningFactor: 1.4, localityWeights: undefined });
+    assert.deepEqual(tierOptionsOf({ ...set(loc('a', [[1]])), overprovisioningFactor: 2 }, 'auto', false).overprovisioningFactor, 2);
   });
 
-  it('ignores locality weights with localityWeighting off (Envoy without locality_weighted_lb_config)', () => {
-    const w = weights(set(loc('a', [[1], [2]], { weight: 3 }), loc('b', [[3]], { weight: 1 })), { localityWeighting: 'off' });
-    assert.deepEqual(w, { '10.0.0.1:1': 1, '10.0.0.1:2': 1, '10.0.0.1:3': 1 });
-  });
-
-  it('shares a locality among the endpoints the control plane does not hold', () => {
-    const w = weights(set(loc('a', [[1], [2, 1, 'UNHEALTHY']], { weight: 1 }), loc('b', [[3]], { weight: 1 })));
-    assert.equal(w['10.0.0.1:1'], w['10.0.0.1:3'], 'the healthy endpoint of zone a takes all of zone a\'s share');
+  it('takes a locality listed at several priorities at the weight of its highest priority', () => {
+    const o = tierOptionsOf(set(loc('a', [[2]], { weight: 5, priority: 1 }), loc('a', [[1]], { weight: 2 })), 'on', false);
+    assert.deepEqual(o.localityWeights, { 'r/a/': 2 });
   });
 
   it('maps health to holds: UNHEALTHY/TIMEOUT out, DRAINING drain, HEALTHY/UNKNOWN none', () => {
@@ -51,17 +50,19 @@ describe('EDS endpoint mapping', () => {
     assert.deepEqual(m.map((e) => e.server.backup), [false, false, false, false, false]);
   });
 
-  it('maps priority above 0 and DEGRADED to backups, listed in priority order after the active ones', () => {
-    const m = mapEndpointSet(set(loc('p1', [[10]], { priority: 1 }), loc('a', [[1], [2, 1, 'DEGRADED']]), loc('p2', [[20]], { priority: 2 })));
-    assert.deepEqual(m.map((e) => [e.server.port, e.server.backup, e.origin.priority]), [[1, false, 0], [2, true, 0], [10, true, 1], [20, true, 2]]);
+  it('maps priority to the server\'s priority tier, and DEGRADED to a backup listed after every tier', () => {
+    const m = mapEndpointSet(set(loc('p1', [[10]], { priority: 1 }), loc('a', [[1], [2, 1, 'DEGRADED']]), loc('p2', [[20], [21, 1, 'DEGRADED']], { priority: 2 })));
+    assert.deepEqual(m.map((e) => [e.server.port, e.server.priority, e.server.backup, e.origin.priority]), [
+      [1, 0, false, 0], [10, 1, false, 1], [20, 2, false, 2], [2, 0, true, 0], [21, 0, true, 2],
+    ]);
   });
 
-  it('tags each server with its cluster, locality and priority, one frozen object per locality', () => {
+  it('tags each server with its cluster and its locality (the tag the pool\'s locality weights read), one frozen object per locality', () => {
     const m = mapEndpointSet(set(loc('a', [[1], [2]]), loc('b', [[3]], { priority: 1 })));
     assert.deepEqual(m.map((e) => e.server.tags), [
-      { 'xds.cluster': 'c', 'xds.locality': 'r/a/', 'xds.priority': '0' },
-      { 'xds.cluster': 'c', 'xds.locality': 'r/a/', 'xds.priority': '0' },
-      { 'xds.cluster': 'c', 'xds.locality': 'r/b/', 'xds.priority': '1' },
+      { 'xds.cluster': 'c', locality: 'r/a/' },
+      { 'xds.cluster': 'c', locality: 'r/a/' },
+      { 'xds.cluster': 'c', locality: 'r/b/' },
     ]);
     assert.equal(m[0]!.server.tags, m[1]!.server.tags);
     assert.ok(Object.isFrozen(m[0]!.server.tags));

@@ -105,7 +105,7 @@ describe('switchyard and grpc-js-xds agree on the same EDS updates', () => {
 
   it('on locality weights, unhealthy and draining endpoints, priority failover and removals', async (t) => {
     const client = new XdsClient({ bootstrap: bootstrapFor(cp.address, 'switchyard-oracle') });
-    const pool = new Pool('oracle-c', { allBackups: true });
+    const pool = new Pool('oracle-c');
     const follower = followXdsCluster(pool, client, 'oracle-c');
     const balancer = new Balancer(pool, { strategy: 'roundrobin' });
     const scenarios: [string, TestLocality[]][] = [

@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import { LbError } from '../../src/errors.js';
 import { loadBootstrap, parseBootstrap } from '../../src/xds/bootstrap.js';
 import { validateCluster } from '../../src/xds/cds.js';
+import { validateAssignment } from '../../src/xds/eds.js';
+import { outlierOptionsOf } from '../../src/xds/outlier-mapping.js';
 import { encodeMessage, loadXdsProtos } from '../../src/xds/protos.js';
 import { assignment, bootstrapFor, edsCluster } from './helpers/resources.js';
 
@@ -106,6 +108,43 @@ describe('CDS clusters', () => {
     assert.match(cds(edsCluster('c', { extra: { outlier_detection: { interval: { seconds: 0 } } } })).errors.join(), /outlier_detection\.interval must be a positive duration/);
     assert.match(cds({ name: 'dns', type: 'STRICT_DNS', lb_policy: 'ROUND_ROBIN' }).errors.join(), /Cluster "dns"\.type must be EDS or STATIC, got STRICT_DNS/);
     assert.match(cds({ name: 'e', type: 'EDS', eds_cluster_config: { eds_config: {} } }).errors.join(), /eds_config must be ads or self/);
+  });
+
+  it('reads healthy_panic_threshold (unset: undefined, for Envoy\'s 50) and EDS overprovisioning_factor (÷ 100)', () => {
+    assert.equal(cds(edsCluster('p', { extra: { common_lb_config: { healthy_panic_threshold: { value: 30 } } } })).value!.panicThresholdPercent, 30);
+    assert.equal(cds(edsCluster('p', { extra: { common_lb_config: { healthy_panic_threshold: { value: 0 } } } })).value!.panicThresholdPercent, 0);
+    assert.equal(cds(edsCluster('p')).value!.panicThresholdPercent, undefined);
+    assert.match(cds(edsCluster('p', { extra: { common_lb_config: { healthy_panic_threshold: { value: 120 } } } })).errors.join(), /common_lb_config\.healthy_panic_threshold must be from 0 to 100, got 120/);
+    const cla = (policy?: Record<string, unknown>) => {
+      const t = protos.ClusterLoadAssignment;
+      return validateAssignment(protos, t.decode(encodeMessage(t, { ...assignment('e', [{ endpoints: [{ port: 1 }] }]), ...(policy ? { policy } : {}) })));
+    };
+    assert.equal(cla({ overprovisioning_factor: { value: 200 } }).value!.overprovisioningFactor, 2);
+    assert.equal(cla().value!.overprovisioningFactor, undefined);
+    assert.match(cla({ overprovisioning_factor: { value: 0 } }).errors.join(), /policy\.overprovisioning_factor must be from 1 to 10000, got 0/);
+  });
+
+  it('maps outlier_detection onto OutlierDetector options field for field, Envoy\'s false for the two defaults switchyard differs on', () => {
+    const v = cds(edsCluster('o', { extra: { outlier_detection: {
+      consecutive_5xx: { value: 7 }, interval: { seconds: 2 }, base_ejection_time: { seconds: 10 }, max_ejection_time: { seconds: 60 },
+      max_ejection_percent: { value: 20 }, success_rate_stdev_factor: { value: 1500 }, consecutive_local_origin_failure: { value: 3 },
+      enforcing_failure_percentage: { value: 50 }, enforcing_failure_percentage_local_origin: { value: 40 }, consecutive_gateway_failure: { value: 2 },
+      successful_active_health_check_uneject_host: { value: false },
+    } } })).value!;
+    assert.deepEqual(outlierOptionsOf(v.outlierDetection!), {
+      alwaysEjectOneHost: false, splitLocalOriginErrors: false, intervalMs: 2000, baseEjectionTimeMs: 10_000, maxEjectionTimeMs: 60_000,
+      maxEjectionPercent: 20, consecutiveFailures: 7, consecutiveLocalOriginFailures: 3, successRateStdevFactor: 1.5,
+      enforcingFailurePercentage: 50, enforcingLocalOriginFailurePercentage: 40, successfulCheckUnejects: false,
+    });
+    const split = cds(edsCluster('o', { extra: { outlier_detection: { split_external_local_origin_errors: true, always_eject_one_host: { value: true } } } })).value!;
+    assert.deepEqual(outlierOptionsOf(split.outlierDetection!), { alwaysEjectOneHost: true, splitLocalOriginErrors: true });
+  });
+
+  it('NACKs an outlier_detection the detector would refuse, naming the field', () => {
+    const bad = cds(edsCluster('o', { extra: { outlier_detection: { base_ejection_time: { seconds: 60 }, max_ejection_time: { seconds: 30 } } } }));
+    assert.match(bad.errors.join(), /Cluster "o"\.outlier_detection: the outlier detector refuses it: maxEjectionTimeMs must not be below baseEjectionTimeMs \(60000\)/);
+    const zero = cds(edsCluster('o', { extra: { outlier_detection: { consecutive_5xx: { value: 0 } } } }));
+    assert.match(zero.errors.join(), /outlier detector refuses it: consecutiveFailures/);
   });
 
   it('accepts a STATIC cluster with inline endpoints, validated like EDS', () => {

@@ -219,11 +219,12 @@ export class ManagementServer extends EventEmitter {
       errorDetail: error ? { code: error.code, message: error.message } : undefined, node: node ?? undefined, answersLast,
     };
     this.requests.push(recorded);
+    this.emit('request', recorded);
+    // A request with a stale nonce is ignored, its names too (the client sends them again with its ACK of the
+    // response in flight); an ACK/NACK of the last response needs no answer unless the names changed.
+    if (nonce !== '' && !answersLast) return;
     const previous = state.names.get(url);
     state.names.set(url, names);
-    this.emit('request', recorded);
-    // A stale nonce is ignored; an ACK/NACK of the last response needs no answer unless the names changed.
-    if (nonce !== '' && !answersLast) return;
     const changed = previous === undefined || previous.length !== names.length || previous.some((n, i) => n !== names[i]);
     if (changed) this.#respond(state, url);
   }
