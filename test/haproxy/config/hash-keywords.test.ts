@@ -42,7 +42,7 @@ describe('haproxy.cfg: hash-balance-factor (HAProxy 1.9+) and hash-key (HAProxy 
   it('reads hash-key on server and default-server lines and refuses other values', () => {
     const config = parse(`${DEFAULTS}backend b\n  balance source\n  hash-type consistent\n  default-server hash-key addr-port\n  server s1 10.0.0.1:80\n  server s2 10.0.0.2:80 hash-key addr\n  server s3 10.0.0.3:80 hash-key id\n`);
     assert.deepEqual(config.backends[0]!.servers.map((s) => s.hashKey), ['addr-port', 'addr', 'id']);
-    const spec = strategyOf(config.backends[0]!) as { hashKey: (s: { name: string }) => string };
+    const spec = strategyOf(config.backends[0]!) as unknown as { hashKey: (s: { name: string }) => string };
     assert.deepEqual(['s1', 's2', 's3', 'added-later'].map((name) => spec.hashKey({ name })), ['addr-port', 'addr', 'id', 'id']);
     assert.match(alerts(`${DEFAULTS}backend b\n  server s1 10.0.0.1:80 hash-key guid\n`)[0]!, /hash-key/);
   });
