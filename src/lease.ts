@@ -1,3 +1,4 @@
+import type { CircuitGate } from './admission.js';
 import type { Pool } from './pool.js';
 import type { Server } from './server.js';
 import type { Strategy } from './strategies/strategy.js';
@@ -68,6 +69,8 @@ export interface LeaseSource {
   readonly pool: Pool;
   /** The strategy that picks (the dialer asks whether it keeps affinity with `usesServerQueues`). */
   readonly strategy: Strategy;
+  /** The source's circuit breaker, whose retry limit the dialers ask before each retry (absent: none). */
+  readonly circuitBreaker?: CircuitGate | undefined;
   /** @internal A lease for a request validated already, waiting in the queue when every server is full. */
   acquireChecked(request: LeaseRequest): Promise<Lease>;
   /** @internal A lease now for a request validated already, or `undefined` when the caller would have to queue. */

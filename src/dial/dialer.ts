@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type { RetryGate } from '../admission.js';
 import type { Clock, TimerHandle, TimerOptions } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
@@ -36,6 +37,13 @@ export interface ConnectPolicyOptions {
   readonly timeoutQueueMs?: number;
   /** Receives the outcome of every connection attempt (a `PassiveObserver`, a metrics sink). @defaultValue none */
   readonly observer?: OutcomeSink;
+  /**
+   * Asked before each retry (a `RetryBudget`: retries at most a share of the connections under way, so a brown-out
+   * does not multiply the load). A refused retry ends the dial as its last attempt did (`ERR_LB_CONNECT_FAILED` or
+   * `ERR_LB_CONNECT_TIMEOUT` with `details.retryRefused`). The balancer's circuit breaker, if any, is asked too.
+   * @defaultValue none (every retry allowed by `retries`)
+   */
+  readonly retryBudget?: RetryGate;
   /** Source of time for connect timeouts and turn-around delays. @defaultValue the pool's clock */
   readonly clock?: Clock;
 }
@@ -48,7 +56,7 @@ export const CONNECT_DEFAULTS = Object.freeze({
 });
 
 /** The keys of {@link ConnectPolicyOptions}, for option validation. */
-export const CONNECT_POLICY_KEYS = ['timeoutConnectMs', 'retries', 'redispatch', 'timeoutQueueMs', 'observer', 'clock'] as const;
+export const CONNECT_POLICY_KEYS = ['timeoutConnectMs', 'retries', 'redispatch', 'timeoutQueueMs', 'observer', 'clock', 'retryBudget'] as const;
 
 /** @internal A validated, frozen connect policy. */
 export interface ConnectPolicy {
@@ -60,6 +68,7 @@ export interface ConnectPolicy {
   readonly timeoutQueueMs: number | undefined;
   readonly observer: OutcomeSink | undefined;
   readonly clock: Clock;
+  readonly retryBudget: RetryGate | undefined;
 }
 
 /** @internal Validates the policy part of an options object (the caller checks for unknown keys). */
@@ -85,7 +94,12 @@ export function resolveConnectPolicy(o: Record<string, unknown>, balancer: Lease
   if (typeof clock !== 'object' || clock === null || typeof (clock as Clock).setTimeout !== 'function' || typeof (clock as Clock).now !== 'function') {
     throw invalidArg('clock', 'must be a Clock with now() and setTimeout()', clock);
   }
+  const retryBudget = o['retryBudget'] as Partial<RetryGate> | undefined;
+  if (retryBudget !== undefined && (typeof retryBudget !== 'object' || retryBudget === null || typeof retryBudget.tryRetry !== 'function' || typeof retryBudget.retryEnded !== 'function')) {
+    throw invalidArg('retryBudget', 'must have tryRetry() and retryEnded() methods (a RetryBudget)', retryBudget);
+  }
   return Object.freeze({
+    retryBudget: retryBudget as RetryGate | undefined,
     timeoutConnectMs,
     retries,
     redispatchInterval,
@@ -142,6 +156,8 @@ export abstract class Dialer {
   #failures: FailedAttempt[] | undefined = undefined;
   #placedAt = 0;
   #attemptAt = 0;
+  /** A retry admitted by the retry gates is under way (ended when its attempt ends). */
+  #inRetry = false;
 
   /** `clientAddress` and `key` must be valid already (a string or undefined; a string, a finite number or undefined). */
   constructor(balancer: LeaseSource, policy: ConnectPolicy, clientAddress: string | undefined, key: string | number | undefined) {
@@ -190,6 +206,7 @@ export abstract class Dialer {
     this.#timer = undefined;
     this.#abort?.abort();
     this.#abort = undefined;
+    this.#endRetry();
     const socket = this.#socket;
     if (socket !== undefined) {
       this.#socket = undefined;
@@ -277,6 +294,7 @@ export abstract class Dialer {
       this.#timer = undefined;
       socket.removeListener('error', onError);
       const now = clock.now();
+      this.#endRetry();
       this.policy.observer?.reportOutcome(server, { kind: 'success', durationMs: now - this.#attemptAt });
       this.connectMs = now - this.#placedAt;
       this.#phase = 'done';
@@ -301,8 +319,14 @@ export abstract class Dialer {
       kind === 'error' ? { kind, durationMs, code: err?.code } : { kind, durationMs };
     this.policy.observer?.reportOutcome(server, outcome);
     (this.#failures ??= []).push({ server: server.name, outcome: kind, code: err?.code, durationMs });
+    this.#endRetry();
     if (this.attempts > this.policy.retries) {
       this.#finishFailed(this.#connectError(kind, err));
+      return;
+    }
+    const refused = this.#admitRetry();
+    if (refused !== undefined) {
+      this.#finishFailed(this.#connectError(kind, err, refused));
       return;
     }
     this.retries++;
@@ -348,12 +372,37 @@ export abstract class Dialer {
     return !this.balancer.strategy.usesServerQueues && this.balancer.pool.activeUsable.length > 1;
   }
 
-  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined): LbError {
+  /** Asks the retry budget, then the circuit breaker; `undefined` when both admit the retry, else which refused. */
+  #admitRetry(): 'retry-budget' | 'max-retries' | undefined {
+    const budget = this.policy.retryBudget;
+    if (budget !== undefined && !budget.tryRetry()) return 'retry-budget';
+    const breaker = this.balancer.circuitBreaker;
+    if (breaker !== undefined && !breaker.tryRetry()) {
+      budget?.retryEnded();
+      return 'max-retries';
+    }
+    this.#inRetry = budget !== undefined || breaker !== undefined;
+    return undefined;
+  }
+
+  /** The retry under way, if any, is over (its attempt ended, or the dial did). */
+  #endRetry(): void {
+    if (!this.#inRetry) return;
+    this.#inRetry = false;
+    this.policy.retryBudget?.retryEnded();
+    this.balancer.circuitBreaker?.retryEnded();
+  }
+
+  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined, retryRefused?: 'retry-budget' | 'max-retries'): LbError {
     const attempts = this.#failures ?? [];
     const last = attempts[attempts.length - 1];
     const pool = this.balancer.pool.name;
-    const details = { pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches };
-    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}`;
+    const details = {
+      pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches,
+      ...(retryRefused === undefined ? {} : { retryRefused }),
+    };
+    const refusal = retryRefused === undefined ? '' : retryRefused === 'retry-budget' ? '; the retry budget refused a retry' : "; the circuit breaker's maxRetries refused a retry";
+    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}${refusal}`;
     if (kind === 'timeout') {
       return new LbError(
         'ERR_LB_CONNECT_TIMEOUT',
@@ -369,6 +418,7 @@ export abstract class Dialer {
 
   #finishFailed(error: LbError): void {
     this.#phase = 'done';
+    this.#endRetry();
     this.lease?.release();
     this.lease = undefined;
     this.dialFailed(error);
