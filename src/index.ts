@@ -15,7 +15,7 @@ export { ManualClock, systemClock } from './clock.js';
 export type { Clock, TimerHandle, TimerOptions } from './clock.js';
 export { ERROR_CODES, LbError } from './errors.js';
 export type { LbErrorCode, LbErrorOptions } from './errors.js';
-export type { AcquireOptions, Closable, Lease, LeaseSource } from './lease.js';
+export type { AcquireOptions, Closable, Lease, LeaseSource, RecycleReason } from './lease.js';
 export type { ConnectOutcome, OutcomeSink } from './outcome.js';
 export { Pool } from './pool.js';
 export type {
@@ -64,6 +64,8 @@ export { CIRCUIT_BREAKER_DEFAULTS, CircuitBreaker } from './resilience/circuit-b
 export type { CircuitBreakerEvents, CircuitBreakerOptions, CircuitBreakerStats } from './resilience/circuit-breaker.js';
 export { RETRY_BUDGET_DEFAULTS, RetryBudget } from './resilience/retry-budget.js';
 export type { RetryBudgetEvents, RetryBudgetOptions, RetryBudgetStats, RetryLoad } from './resilience/retry-budget.js';
+export { REBALANCER_DEFAULTS, Rebalancer } from './resilience/rebalancer.js';
+export type { RebalanceSource, RebalancerEvents, RebalancerOptions, RebalancerStats } from './resilience/rebalancer.js';
 
 export { CONNECT_DEFAULTS } from './dial/dialer.js';
 export type { ConnectPolicyOptions } from './dial/dialer.js';
