@@ -8,6 +8,7 @@ import { Pool } from '../../src/pool.js';
 import { Rebalancer, type RebalancerOptions } from '../../src/resilience/rebalancer.js';
 import { faultBackend } from '../../src/testing/index.js';
 import { servers } from '../helpers/picks.js';
+import { toPrometheus } from '../../src/metrics/prometheus.js';
 import { waitFor } from '../proxy/helpers.js';
 
 /**
@@ -63,6 +64,10 @@ describe('Rebalancer (long-lived connections back to a returned server)', () => 
     assert.equal(rebalancer.stats().rounds, 1, 'balanced: no second round');
     assert.deepEqual(rebalancer.stats().servers['s1'], { overSince: undefined, recycled: 4 });
     assert.equal(rebalancer.stats().recycled, 4);
+    const text = toPrometheus({ pool: balancer, rebalancer }, { prefix: 'lb_' });
+    assert.match(text, /^lb_pool_rebalance_rounds_total\{pool="db"\} 1$/m);
+    assert.match(text, /^lb_pool_rebalance_recycled_total\{pool="db",server="s1"\} 4$/m);
+    assert.match(text, /^lb_pool_rebalance_recycled_total\{pool="db",server="s2"\} 0$/m);
   });
 
   it('follows the weights, leaves a spread within thresholdPercent alone, and recycles only the excess past it', () => {
