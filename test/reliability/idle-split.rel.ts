@@ -175,7 +175,9 @@ describe('idle connections split over proxy workers', () => {
       // Each child exits by itself after its `after` report: a handle it still held would keep it running.
       const exits = await withTimeout(Promise.all(children.map((c) => c.exited)), STEP_MS, 'the children to exit by themselves');
       for (const [i, e] of exits.entries()) assert.deepEqual(e, { code: 0, signal: null }, `${children[i]!.name} exit`);
-      await until(() => fds() === coordinatorBefore, () => `the coordinator's fds back to ${coordinatorBefore}: ${fds()}`, STEP_MS);
+      // At most as many as before the children: one the process held then for its own reasons (a pipe of the
+      // loader, a file being read) may be gone since (seen in CI: 27 before, 26 after); a leaked one would be more.
+      await until(() => fds() <= coordinatorBefore, () => `the coordinator's fds back to at most ${coordinatorBefore}: ${fds()}`, STEP_MS);
 
       const trio = (b: Usage, p: Usage, a: Usage, key: keyof Usage): { baseline: number; peak: number; after: number } => (
         key === 'heapMiB'
