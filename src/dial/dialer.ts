@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { RetryGate } from '../admission.js';
 import type { Clock, TimerHandle, TimerOptions } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
+import { RetryAdmission, type RetryRefusal, refusalText, retryBudgetOption } from './retry-admission.js';
 import * as v from '../internal/validate.js';
 import type { Lease, LeaseRequest, LeaseSource } from '../lease.js';
 import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
@@ -38,9 +39,8 @@ export interface ConnectPolicyOptions {
   /** Receives the outcome of every connection attempt (a `PassiveObserver`, a metrics sink). @defaultValue none */
   readonly observer?: OutcomeSink;
   /**
-   * Asked before each retry (a `RetryBudget`: retries at most a share of the connections under way, so a brown-out
-   * does not multiply the load). A refused retry ends the dial as its last attempt did (`ERR_LB_CONNECT_FAILED` or
-   * `ERR_LB_CONNECT_TIMEOUT` with `details.retryRefused`). The balancer's circuit breaker, if any, is asked too.
+   * Asked before each retry, as the balancer's circuit breaker is (a `RetryBudget`: retries at most a share of the
+   * connections under way). A refused retry ends the dial as its last attempt did, with `details.retryRefused`.
    * @defaultValue none (every retry allowed by `retries`)
    */
   readonly retryBudget?: RetryGate;
@@ -94,12 +94,8 @@ export function resolveConnectPolicy(o: Record<string, unknown>, balancer: Lease
   if (typeof clock !== 'object' || clock === null || typeof (clock as Clock).setTimeout !== 'function' || typeof (clock as Clock).now !== 'function') {
     throw invalidArg('clock', 'must be a Clock with now() and setTimeout()', clock);
   }
-  const retryBudget = o['retryBudget'] as Partial<RetryGate> | undefined;
-  if (retryBudget !== undefined && (typeof retryBudget !== 'object' || retryBudget === null || typeof retryBudget.tryRetry !== 'function' || typeof retryBudget.retryEnded !== 'function')) {
-    throw invalidArg('retryBudget', 'must have tryRetry() and retryEnded() methods (a RetryBudget)', retryBudget);
-  }
   return Object.freeze({
-    retryBudget: retryBudget as RetryGate | undefined,
+    retryBudget: retryBudgetOption(o['retryBudget']),
     timeoutConnectMs,
     retries,
     redispatchInterval,
@@ -156,8 +152,8 @@ export abstract class Dialer {
   #failures: FailedAttempt[] | undefined = undefined;
   #placedAt = 0;
   #attemptAt = 0;
-  /** A retry admitted by the retry gates is under way (ended when its attempt ends). */
-  #inRetry = false;
+  /** The retry gates (the policy's budget, the balancer's breaker) and the retry they admitted, if under way. */
+  #retryGates: RetryAdmission | undefined = undefined;
 
   /** `clientAddress` and `key` must be valid already (a string or undefined; a string, a finite number or undefined). */
   constructor(balancer: LeaseSource, policy: ConnectPolicy, clientAddress: string | undefined, key: string | number | undefined) {
@@ -206,7 +202,7 @@ export abstract class Dialer {
     this.#timer = undefined;
     this.#abort?.abort();
     this.#abort = undefined;
-    this.#endRetry();
+    this.#retryGates?.end();
     const socket = this.#socket;
     if (socket !== undefined) {
       this.#socket = undefined;
@@ -294,7 +290,7 @@ export abstract class Dialer {
       this.#timer = undefined;
       socket.removeListener('error', onError);
       const now = clock.now();
-      this.#endRetry();
+      this.#retryGates?.end();
       this.policy.observer?.reportOutcome(server, { kind: 'success', durationMs: now - this.#attemptAt });
       this.connectMs = now - this.#placedAt;
       this.#phase = 'done';
@@ -319,12 +315,12 @@ export abstract class Dialer {
       kind === 'error' ? { kind, durationMs, code: err?.code } : { kind, durationMs };
     this.policy.observer?.reportOutcome(server, outcome);
     (this.#failures ??= []).push({ server: server.name, outcome: kind, code: err?.code, durationMs });
-    this.#endRetry();
+    this.#retryGates?.end();
     if (this.attempts > this.policy.retries) {
       this.#finishFailed(this.#connectError(kind, err));
       return;
     }
-    const refused = this.#admitRetry();
+    const refused = (this.#retryGates ??= new RetryAdmission(this.policy.retryBudget, this.balancer.circuitBreaker)).admit();
     if (refused !== undefined) {
       this.#finishFailed(this.#connectError(kind, err, refused));
       return;
@@ -372,28 +368,7 @@ export abstract class Dialer {
     return !this.balancer.strategy.usesServerQueues && this.balancer.pool.activeUsable.length > 1;
   }
 
-  /** Asks the retry budget, then the circuit breaker; `undefined` when both admit the retry, else which refused. */
-  #admitRetry(): 'retry-budget' | 'max-retries' | undefined {
-    const budget = this.policy.retryBudget;
-    if (budget !== undefined && !budget.tryRetry()) return 'retry-budget';
-    const breaker = this.balancer.circuitBreaker;
-    if (breaker !== undefined && !breaker.tryRetry()) {
-      budget?.retryEnded();
-      return 'max-retries';
-    }
-    this.#inRetry = budget !== undefined || breaker !== undefined;
-    return undefined;
-  }
-
-  /** The retry under way, if any, is over (its attempt ended, or the dial did). */
-  #endRetry(): void {
-    if (!this.#inRetry) return;
-    this.#inRetry = false;
-    this.policy.retryBudget?.retryEnded();
-    this.balancer.circuitBreaker?.retryEnded();
-  }
-
-  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined, retryRefused?: 'retry-budget' | 'max-retries'): LbError {
+  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined, retryRefused?: RetryRefusal): LbError {
     const attempts = this.#failures ?? [];
     const last = attempts[attempts.length - 1];
     const pool = this.balancer.pool.name;
@@ -401,8 +376,7 @@ export abstract class Dialer {
       pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches,
       ...(retryRefused === undefined ? {} : { retryRefused }),
     };
-    const refusal = retryRefused === undefined ? '' : retryRefused === 'retry-budget' ? '; the retry budget refused a retry' : "; the circuit breaker's maxRetries refused a retry";
-    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}${refusal}`;
+    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}${refusalText(retryRefused)}`;
     if (kind === 'timeout') {
       return new LbError(
         'ERR_LB_CONNECT_TIMEOUT',
@@ -418,7 +392,7 @@ export abstract class Dialer {
 
   #finishFailed(error: LbError): void {
     this.#phase = 'done';
-    this.#endRetry();
+    this.#retryGates?.end();
     this.lease?.release();
     this.lease = undefined;
     this.dialFailed(error);
