@@ -85,7 +85,9 @@ const SERVER_METRICS: readonly ServerMetric[] = [
  * failures, downs, downtime, passive-observation triggers, connect errors, retries, redispatches and server aborts. Per pool: servers, usable servers by
  * group, availability; with a `Balancer`: leases, queue and queue timeouts. With priority tiers: load, usable
  * servers and panic per tier (label `tier`), panic picks. Joined with an `OutlierDetector` (`{ pool, outlier }`):
- * ejected now and ejections per server and per pool, and the ejections `maxEjectionPercent` refused.
+ * ejected now and ejections per server and per pool, and the ejections `maxEjectionPercent` refused. A balancer's
+ * `CircuitBreaker`: overflows by limit, retries under way; joined `retryBudget` and `rebalancer` (`{ pool, retryBudget,
+ * rebalancer }`): the budget's limit, retries under way and refusals; rebalancing rounds and recycles per server.
  *
  * @example
  * ```ts
