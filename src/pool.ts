@@ -10,7 +10,7 @@ import { FULL_WEIGHT_FACTOR, applyAdminState, applyCheckResult, applyForcedHealt
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
-import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
+import { type AdminState, type HoldKind, Server, type ServerOptions, stateOf } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
 import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
@@ -49,7 +49,6 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly #members = new PoolMembers();
   readonly #tiers: PoolTiers;
   /** The state of every server this pool created, removed ones included (their leases still count). */
-  readonly #states = new WeakMap<Server, ServerState>();
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
 
@@ -77,7 +76,7 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** Number of servers. */
   get size(): number {
-    return this.#members.servers.length;
+    return this.#members.size;
   }
 
   /** Usable active servers in declaration order (a live view: do not keep or modify it). */
@@ -132,7 +131,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const id = this.#members.newId(this.name, options);
     const state = new ServerState();
     const server = new Server(options, id, this.clock, state);
-    this.#states.set(server, state);
+    state.owner = this;
     const wasAvailable = this.available;
     this.#members.append(server);
     if (server.usable) this.#members.setUsable(server, true);
@@ -388,8 +387,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #state(server: Server): ServerState {
-    const st = this.#states.get(server);
-    if (st === undefined) throw invalidArg('server', `must be a server of pool ${JSON.stringify(this.name)}`, server.toString());
+    const st = typeof server === 'object' && server !== null ? stateOf(server) : undefined;
+    if (st === undefined || st.owner !== this) throw invalidArg('server', `must be a server of pool ${JSON.stringify(this.name)}`, server.toString());
     return st;
   }
 
