@@ -3,6 +3,7 @@ import type net from 'node:net';
 import {
   type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, resolveBalancerOptions, strategyError, validateAcquire,
 } from './balancer-options.js';
+import { type CircuitGate, circuitOpen } from './admission.js';
 import { CandidateGroup } from './candidate-group.js';
 import type { Clock } from './clock.js';
 import type { BalancedSocket } from './dial/balanced-socket.js';
@@ -52,6 +53,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
   readonly #groups: StrategyGroups;
   readonly #group: CandidateGroup;
+  readonly #breaker: CircuitGate | undefined;
   #panicPicks = 0;
   #seq = 0;
   #activeLeases = 0;
@@ -72,6 +74,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     this.#ctx = new MutablePickContext(o.random);
     this.#groups = new StrategyGroups(o.strategy, o.factory);
     this.#group = new CandidateGroup(this.#groups);
+    this.#breaker = o.circuitBreaker;
 
     this.#groups.reset(pool);
     this.#onLb = (server, previous) => this.#followLb(server, previous);
@@ -93,6 +96,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   /** Callers waiting, in the balancer's queue and in server queues. */
   get queued(): number {
     return this.#queues.size;
+  }
+
+  /** The circuit breaker given in the options, if any (the dialers ask it before each retry). */
+  get circuitBreaker(): CircuitGate | undefined {
+    return this.#breaker;
   }
 
   /**
@@ -127,6 +135,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       if (this.#closed) throw closedError();
       const placed = this.#tryPlace(request, false);
       if (placed instanceof LeaseImpl) return Promise.resolve(placed);
+      const breaker = this.#breaker;
+      if (breaker !== undefined && this.#queues.size >= breaker.maxPending) {
+        breaker.overflowed('pending');
+        throw circuitOpen(this.pool.name, 'pending', breaker.maxPending, this.#queues.size);
+      }
       return this.#wait(request, placed);
     } catch (err) {
       return Promise.reject(err);
@@ -214,6 +227,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   #tryPlace(o: LeaseRequest, mustNotQueue: boolean): LeaseImpl | Server | undefined {
     const pool = this.pool;
     if (!pool.available && !CandidateGroup.panicAvailable(pool)) throw noServer(pool);
+    const breaker = this.#breaker;
+    if (breaker !== undefined && this.#activeLeases >= breaker.maxConnections) {
+      breaker.overflowed('connections');
+      throw circuitOpen(pool.name, 'connections', breaker.maxConnections, this.#activeLeases);
+    }
     const strategy = this.strategy;
     if (this.#queues.sharedSize > 0 && strategy.queueBehindWaiters !== false && strategy.usesServerQueues !== true) return undefined;
     const group = this.#group;
@@ -337,8 +355,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   #dispatch(server: Server): void {
     if (this.#closed) return;
     const shared = this.pool.has(server) && server.usable && CandidateGroup.includes(this.pool, server);
+    const breaker = this.#breaker;
     for (;;) {
       if (server.maxconn > 0 && server.currentConnections >= server.maxconn) return;
+      // Waiters wait while the breaker's connection limit is reached; a release wakes them.
+      if (breaker !== undefined && this.#activeLeases >= breaker.maxConnections) return;
       const w = this.#queues.nextFor(server, shared);
       if (!w) return;
       this.#queues.remove(w);
