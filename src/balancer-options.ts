@@ -1,3 +1,4 @@
+import type { CircuitGate } from './admission.js';
 import type { Clock } from './clock.js';
 import { LbError, describe, invalidArg } from './errors.js';
 import * as v from './internal/validate.js';
@@ -27,6 +28,12 @@ export interface BalancerOptions {
   readonly clock?: Clock;
   /** Uniform random numbers in [0, 1) for the random strategies. @defaultValue Math.random */
   readonly random?: () => number;
+  /**
+   * Limits on this balancer's connections, waiting callers and retries (Envoy's cluster circuit breakers): a
+   * `CircuitBreaker`. A caller over `maxConnections` or `maxPending` is refused at once with `ERR_LB_CIRCUIT_OPEN`;
+   * the dialers ask it before each retry. @defaultValue none (no limit)
+   */
+  readonly circuitBreaker?: CircuitGate;
 }
 
 /** Default values of {@link BalancerOptions}. */
@@ -59,7 +66,7 @@ export interface BalancerStats {
   readonly panicPicks: number;
 }
 
-const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random'] as const;
+const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random', 'circuitBreaker'] as const;
 const ACQUIRE_KEYS = ['clientAddress', 'key', 'exclude', 'signal', 'bindTo', 'timeoutQueueMs'] as const;
 
 /** @internal Validated {@link BalancerOptions}. */
@@ -70,6 +77,7 @@ export interface ResolvedBalancerOptions {
   readonly timeoutQueueMs: number;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly circuitBreaker: CircuitGate | undefined;
 }
 
 /** @internal Validates the options of a Balancer over `pool`, once, in its constructor. */
@@ -88,7 +96,20 @@ export function resolveBalancerOptions(pool: Pool, options: BalancerOptions): Re
     timeoutQueueMs: v.durationMs('timeoutQueueMs', o['timeoutQueueMs'] ?? BALANCER_DEFAULTS.timeoutQueueMs, { allowInfinite: true }),
     clock: (o['clock'] as Clock | undefined) ?? pool.clock,
     random: random as () => number,
+    circuitBreaker: circuitGate(o['circuitBreaker']),
   };
+}
+
+function circuitGate(value: unknown): CircuitGate | undefined {
+  if (value === undefined) return undefined;
+  const g = value as Partial<CircuitGate> | null;
+  if (
+    typeof g !== 'object' || g === null || typeof g.maxConnections !== 'number' || typeof g.maxPending !== 'number' ||
+    typeof g.overflowed !== 'function' || typeof g.tryRetry !== 'function' || typeof g.retryEnded !== 'function'
+  ) {
+    throw invalidArg('circuitBreaker', 'must be a CircuitBreaker (maxConnections, maxPending, overflowed(), tryRetry(), retryEnded())', value);
+  }
+  return value as CircuitGate;
 }
 
 /** @internal Validates the options of one public `acquire()`/`tryAcquire()` call into a {@link LeaseRequest}. */

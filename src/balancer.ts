@@ -3,6 +3,7 @@ import type net from 'node:net';
 import {
   type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, resolveBalancerOptions, strategyError, validateAcquire,
 } from './balancer-options.js';
+import { type CircuitGate, circuitOpen } from './admission.js';
 import { CandidateGroup } from './candidate-group.js';
 import type { Clock } from './clock.js';
 import type { BalancedSocket } from './dial/balanced-socket.js';
@@ -47,12 +48,13 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly #queues: WaitQueues;
   readonly #ctx: MutablePickContext;
   readonly #onLb: (server: Server, previous: LbState) => void;
-  readonly #onBatch: (changes: ReadonlyMap<Server, LbState>) => void;
+  readonly #onBatch = (changes: ReadonlyMap<Server, LbState>): void => this.#followBatch(changes);
   readonly #onLimits: (server: Server) => void;
   readonly #onRemoved: (server: Server) => void;
   readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
   readonly #groups: StrategyGroups;
   readonly #group: CandidateGroup;
+  readonly #breaker: CircuitGate | undefined;
   #panicPicks = 0;
   #seq = 0;
   #activeLeases = 0;
@@ -73,10 +75,10 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     this.#ctx = new MutablePickContext(o.random);
     this.#groups = new StrategyGroups(o.strategy, o.factory);
     this.#group = new CandidateGroup(this.#groups);
+    this.#breaker = o.circuitBreaker;
 
     this.#groups.reset(pool);
     this.#onLb = (server, previous) => this.#followLb(server, previous);
-    this.#onBatch = (changes) => this.#followBatch(changes);
     this.#onLimits = (server) => {
       if (this.pool.has(server)) this.#groups.limitsChanged(server);
       this.#dispatch(server);
@@ -96,6 +98,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   /** Callers waiting, in the balancer's queue and in server queues. */
   get queued(): number {
     return this.#queues.size;
+  }
+
+  /** The circuit breaker given in the options, if any (the dialers ask it before each retry). */
+  get circuitBreaker(): CircuitGate | undefined {
+    return this.#breaker;
   }
 
   /**
@@ -130,6 +137,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       if (this.#closed) throw closedError();
       const placed = this.#tryPlace(request, false);
       if (placed instanceof LeaseImpl) return Promise.resolve(placed);
+      const breaker = this.#breaker;
+      if (breaker !== undefined && this.#queues.size >= breaker.maxPending) {
+        breaker.overflowed('pending');
+        throw circuitOpen(this.pool.name, 'pending', breaker.maxPending, this.#queues.size);
+      }
       return this.#wait(request, placed);
     } catch (err) {
       return Promise.reject(err);
@@ -218,6 +230,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   #tryPlace(o: LeaseRequest, mustNotQueue: boolean): LeaseImpl | Server | undefined {
     const pool = this.pool;
     if (!pool.available && !CandidateGroup.panicAvailable(pool)) throw noServer(pool);
+    const breaker = this.#breaker;
+    if (breaker !== undefined && this.#activeLeases >= breaker.maxConnections) {
+      breaker.overflowed('connections');
+      throw circuitOpen(pool.name, 'connections', breaker.maxConnections, this.#activeLeases);
+    }
     const strategy = this.strategy;
     if (this.#queues.sharedSize > 0 && strategy.queueBehindWaiters !== false && strategy.usesServerQueues !== true) return undefined;
     const group = this.#group;
@@ -341,8 +358,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   #dispatch(server: Server): void {
     if (this.#closed) return;
     const shared = this.pool.has(server) && server.usable && CandidateGroup.includes(this.pool, server);
+    const breaker = this.#breaker;
     for (;;) {
       if (server.maxconn > 0 && server.currentConnections >= server.maxconn) return;
+      // Waiters wait while the breaker's connection limit is reached; a release wakes them.
+      if (breaker !== undefined && this.#activeLeases >= breaker.maxConnections) return;
       const w = this.#queues.nextFor(server, shared);
       if (!w) return;
       this.#queues.remove(w);
@@ -352,38 +372,19 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   }
 
   #followLb(server: Server, previous: LbState): void {
-    const now = this.#tellStrategy(server, previous);
+    const now = this.#groups.changed(server, previous, server.usable && this.pool.has(server));
     if (this.#closed) return;
-    if (now) this.#dispatchAll();
-    else if (!server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
+    if (now && this.#queues.size > 0) for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);
+    else if (!now && !server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
   }
 
-  /**
-   * The end of a pool batch: the strategy hears of every changed server, in the order the batch first changed
-   * them, through the same incremental hooks as one change at a time (not a `reset`, which would restart a
-   * round-robin window on every update and starve the servers late in it), then the queues are served once.
-   */
+  /** A pool batch ended: each changed server through the incremental hooks (no reset), then the queues once. */
   #followBatch(changes: ReadonlyMap<Server, LbState>): void {
     let anyUsable = false;
-    for (const [server, previous] of changes) if (this.#tellStrategy(server, previous)) anyUsable = true;
-    if (this.#closed) return;
-    if (this.#queues.size > 0) for (const server of changes.keys()) if (!server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
-    if (anyUsable) this.#dispatchAll();
-  }
-
-  /** Tells the strategy how `server` changed since `previous`; returns whether it may be picked now. */
-  #tellStrategy(server: Server, previous: LbState): boolean {
-    const now = server.usable && this.pool.has(server);
-    const s = this.#groups;
-    if (!previous.usable && now) s.serverUsable(server);
-    else if (previous.usable && !now) s.serverUnusable(server);
-    else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged(server, previous.effectiveWeight);
-    return now;
-  }
-
-  /** Gives freed or new room to queued callers, over the servers picks may be made among. */
-  #dispatchAll(): void {
-    if (this.#queues.size > 0) for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);
+    for (const [server, previous] of changes) anyUsable = this.#groups.changed(server, previous, server.usable && this.pool.has(server)) || anyUsable;
+    if (this.#closed || this.#queues.size === 0) return;
+    for (const server of changes.keys()) if (!server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
+    if (anyUsable) for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);
   }
 
   /** Moves the callers queued on a server that went away or down back to the balancer's queue, in age order. */

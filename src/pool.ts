@@ -11,7 +11,7 @@ import { FULL_WEIGHT_FACTOR, applyAdminState, applyForcedHealth, onErrorFailsChe
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
-import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
+import { type AdminState, type HoldKind, Server, type ServerOptions, stateOf } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
 import { NOT_USABLE, PoolBatch } from './pool-batch.js';
@@ -50,8 +50,6 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   readonly #members = new PoolMembers();
   readonly #tiers: PoolTiers;
-  /** The state of every server this pool created, removed ones included (their leases still count). */
-  readonly #states = new WeakMap<Server, ServerState>();
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
   /** The open {@link Pool.batch}, if any. */
@@ -133,7 +131,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const id = this.#members.newId(this.name, options);
     const state = new ServerState();
     const server = new Server(options, id, this.clock, state);
-    this.#states.set(server, state);
+    state.owner = this;
     const batch = this.#batch;
     const wasAvailable = batch === undefined && this.available;
     this.#members.append(server);
@@ -389,8 +387,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #state(server: Server): ServerState {
-    const st = this.#states.get(server);
-    if (st === undefined) throw invalidArg('server', `must be a server of pool ${JSON.stringify(this.name)}`, server.toString());
+    const st = typeof server === 'object' && server !== null ? stateOf(server) : undefined;
+    if (st === undefined || st.owner !== this) throw invalidArg('server', `must be a server of pool ${JSON.stringify(this.name)}`, server.toString());
     return st;
   }
 

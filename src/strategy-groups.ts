@@ -1,4 +1,4 @@
-import type { Pool, Tier, TierLocality } from './pool.js';
+import type { LbState, Pool, Tier, TierLocality } from './pool.js';
 import { localityOf } from './pool-tiers.js';
 import type { Server } from './server.js';
 import { First } from './strategies/first.js';
@@ -96,6 +96,14 @@ export class StrategyGroups {
     this.#panic.delete(priority);
   }
 
+  /** Tells the strategies how `server` changed since `previous` (`now`: usable and a member); returns `now`. */
+  changed(server: Server, previous: LbState, now: boolean): boolean {
+    if (!previous.usable && now) this.serverUsable(server);
+    else if (previous.usable && !now) this.serverUnusable(server);
+    else if (now && previous.effectiveWeight !== server.effectiveWeight) this.weightChanged(server, previous.effectiveWeight);
+    return now;
+  }
+
   serverUsable(server: Server): void {
     this.#each(server, false, (s) => s.serverUsable?.(server));
   }
@@ -142,8 +150,8 @@ export class StrategyGroups {
 
 /** A factory for a built-in strategy object (same class and options), so that each group gets its own. */
 function rebuildOf(s: Strategy): (() => Strategy) | undefined {
-  if (s instanceof SourceHash && s.constructor === SourceHash) return () => new SourceHash({ hashType: s.hashType });
-  if (s instanceof RandomStrategy && s.constructor === RandomStrategy) return () => new RandomStrategy({ draws: s.draws });
+  if (s instanceof SourceHash && s.constructor === SourceHash) return () => new SourceHash(s.options);
+  if (s instanceof RandomStrategy && s.constructor === RandomStrategy) return () => new RandomStrategy(s.options);
   for (const C of [RoundRobin, StaticRoundRobin, LeastConn, First, SmoothWeightedRoundRobin, PowerOfTwoChoices]) {
     if (s.constructor === C) return () => new C();
   }

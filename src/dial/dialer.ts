@@ -1,6 +1,8 @@
 import type net from 'node:net';
+import type { RetryGate } from '../admission.js';
 import type { Clock, TimerHandle, TimerOptions } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
+import { RetryAdmission, type RetryRefusal, refusalText, retryBudgetOption } from './retry-admission.js';
 import * as v from '../internal/validate.js';
 import type { Lease, LeaseRequest, LeaseSource } from '../lease.js';
 import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
@@ -36,6 +38,12 @@ export interface ConnectPolicyOptions {
   readonly timeoutQueueMs?: number;
   /** Receives the outcome of every connection attempt (a `PassiveObserver`, a metrics sink). @defaultValue none */
   readonly observer?: OutcomeSink;
+  /**
+   * Asked before each retry, as the balancer's circuit breaker is (a `RetryBudget`: retries at most a share of the
+   * connections under way). A refused retry ends the dial as its last attempt did, with `details.retryRefused`.
+   * @defaultValue none (every retry allowed by `retries`)
+   */
+  readonly retryBudget?: RetryGate;
   /** Source of time for connect timeouts and turn-around delays. @defaultValue the pool's clock */
   readonly clock?: Clock;
 }
@@ -48,7 +56,7 @@ export const CONNECT_DEFAULTS = Object.freeze({
 });
 
 /** The keys of {@link ConnectPolicyOptions}, for option validation. */
-export const CONNECT_POLICY_KEYS = ['timeoutConnectMs', 'retries', 'redispatch', 'timeoutQueueMs', 'observer', 'clock'] as const;
+export const CONNECT_POLICY_KEYS = ['timeoutConnectMs', 'retries', 'redispatch', 'timeoutQueueMs', 'observer', 'clock', 'retryBudget'] as const;
 
 /** @internal A validated, frozen connect policy. */
 export interface ConnectPolicy {
@@ -60,6 +68,7 @@ export interface ConnectPolicy {
   readonly timeoutQueueMs: number | undefined;
   readonly observer: OutcomeSink | undefined;
   readonly clock: Clock;
+  readonly retryBudget: RetryGate | undefined;
 }
 
 /** @internal Validates the policy part of an options object (the caller checks for unknown keys). */
@@ -86,6 +95,7 @@ export function resolveConnectPolicy(o: Record<string, unknown>, balancer: Lease
     throw invalidArg('clock', 'must be a Clock with now() and setTimeout()', clock);
   }
   return Object.freeze({
+    retryBudget: retryBudgetOption(o['retryBudget']),
     timeoutConnectMs,
     retries,
     redispatchInterval,
@@ -142,6 +152,8 @@ export abstract class Dialer {
   #failures: FailedAttempt[] | undefined = undefined;
   #placedAt = 0;
   #attemptAt = 0;
+  /** The retry gates (the policy's budget, the balancer's breaker) and the retry they admitted, if under way. */
+  #retryGates: RetryAdmission | undefined = undefined;
 
   /** `clientAddress` and `key` must be valid already (a string or undefined; a string, a finite number or undefined). */
   constructor(balancer: LeaseSource, policy: ConnectPolicy, clientAddress: string | undefined, key: string | number | undefined) {
@@ -190,6 +202,7 @@ export abstract class Dialer {
     this.#timer = undefined;
     this.#abort?.abort();
     this.#abort = undefined;
+    this.#retryGates?.end();
     const socket = this.#socket;
     if (socket !== undefined) {
       this.#socket = undefined;
@@ -277,6 +290,7 @@ export abstract class Dialer {
       this.#timer = undefined;
       socket.removeListener('error', onError);
       const now = clock.now();
+      this.#retryGates?.end();
       this.policy.observer?.reportOutcome(server, { kind: 'success', durationMs: now - this.#attemptAt });
       this.connectMs = now - this.#placedAt;
       this.#phase = 'done';
@@ -301,8 +315,14 @@ export abstract class Dialer {
       kind === 'error' ? { kind, durationMs, code: err?.code } : { kind, durationMs };
     this.policy.observer?.reportOutcome(server, outcome);
     (this.#failures ??= []).push({ server: server.name, outcome: kind, code: err?.code, durationMs });
+    this.#retryGates?.end();
     if (this.attempts > this.policy.retries) {
       this.#finishFailed(this.#connectError(kind, err));
+      return;
+    }
+    const refused = (this.#retryGates ??= new RetryAdmission(this.policy.retryBudget, this.balancer.circuitBreaker)).admit();
+    if (refused !== undefined) {
+      this.#finishFailed(this.#connectError(kind, err, refused));
       return;
     }
     this.retries++;
@@ -348,12 +368,15 @@ export abstract class Dialer {
     return !this.balancer.strategy.usesServerQueues && this.balancer.pool.activeUsable.length > 1;
   }
 
-  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined): LbError {
+  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined, retryRefused?: RetryRefusal): LbError {
     const attempts = this.#failures ?? [];
     const last = attempts[attempts.length - 1];
     const pool = this.balancer.pool.name;
-    const details = { pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches };
-    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}`;
+    const details = {
+      pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches,
+      ...(retryRefused === undefined ? {} : { retryRefused }),
+    };
+    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}${refusalText(retryRefused)}`;
     if (kind === 'timeout') {
       return new LbError(
         'ERR_LB_CONNECT_TIMEOUT',
@@ -369,6 +392,7 @@ export abstract class Dialer {
 
   #finishFailed(error: LbError): void {
     this.#phase = 'done';
+    this.#retryGates?.end();
     this.lease?.release();
     this.lease = undefined;
     this.dialFailed(error);

@@ -11,6 +11,8 @@ const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
  * writer of server state. A plain record on purpose: the pool's rules live in the pool, not here.
  */
 export class ServerState {
+  /** The pool that writes this state (set by the pool when it creates the server). */
+  owner: object | undefined = undefined;
   weight = 0;
   maxconn = 0;
   maxqueue = 0;

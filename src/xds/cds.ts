@@ -7,8 +7,8 @@ import { type XdsProtos, durationToMs } from './protos.js';
 
 /**
  * One `circuit_breakers.thresholds[]` entry as plain values (unset fields absent: Envoy's default 1024, retries 3).
- * Parsed and reported on `xds:cluster`, not applied yet: switchyard's circuit breakers (issue 16 item 5) are not
- * in this release.
+ * The follower's `circuitBreaker` takes the `DEFAULT` entry (`circuitBreakerOptionsOf`); its `retry_budget` gives
+ * `RetryBudget` options (`retryBudgetOptionsOf`).
  */
 export interface XdsCircuitBreakerThresholds {
   readonly priority: 'DEFAULT' | 'HIGH';

@@ -4,12 +4,14 @@ import { type DiscoveredServer, type DiscoveredServerDefaults, type Discovery, t
 import * as v from '../internal/validate.js';
 import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
 import type { Pool, TierOptions } from '../pool.js';
+import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { OutlierDetector } from '../resilience/outlier-detector.js';
 import type { RequestResult } from '../resilience/outlier-options.js';
 import type { Server } from '../server.js';
 import type { XdsCluster, XdsOutlierDetection } from './cds.js';
 import type { XdsEndpoint, XdsEndpointSet, XdsLocalityEndpoints } from './eds.js';
 import { type LocalityWeighting, type MappedEndpoint, type XdsEndpointOrigin, mapEndpointSet, tierOptionsOf } from './endpoint-mapping.js';
+import { ENVOY_CIRCUIT_BREAKER_DEFAULTS, circuitBreakerOptionsOf } from './breaker-mapping.js';
 import { outlierOptionsOf } from './outlier-mapping.js';
 import type { XdsClient } from './xds-client.js';
 
@@ -110,6 +112,12 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> i
   readonly discovery: Discovery;
   /** Resolves when the first endpoint set is in the pool; rejects with `ERR_LB_CLOSED` if closed before. */
   readonly ready: Promise<void>;
+  /**
+   * The cluster's circuit breaker (its `DEFAULT` thresholds, `circuitBreakerOptionsOf`: Envoy's 1024 connections,
+   * 1024 pending and 3 retries until the cluster says otherwise, as Envoy applies them), updated in place on every
+   * CDS update. Give it to the balancer: `new Balancer(pool, { circuitBreaker: follower.circuitBreaker })`.
+   */
+  readonly circuitBreaker = new CircuitBreaker(ENVOY_CIRCUIT_BREAKER_DEFAULTS);
 
   readonly #client: XdsClient;
   readonly #mailbox = new Latest<Mapped>();
@@ -231,6 +239,7 @@ export class XdsClusterFollower extends EventEmitter<XdsClusterFollowerEvents> i
     const previous = this.#cluster;
     this.#cluster = cluster;
     this.pool.updateTiers({ panicThresholdPercent: cluster.panicThresholdPercent ?? ENVOY_PANIC_THRESHOLD_PERCENT });
+    this.circuitBreaker.update(circuitBreakerOptionsOf(cluster.circuitBreakers));
     this.#setDetector(this.#runDetector ? cluster.outlierDetection : undefined);
     this.emit('xds:cluster', cluster, previous);
     if (cluster.type === 'STATIC') {

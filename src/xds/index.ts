@@ -15,6 +15,7 @@ export { FOLLOW_XDS_CLUSTER_DEFAULTS, XdsClusterFollower, followXdsCluster } fro
 export type { FollowXdsClusterOptions, XdsClusterFollowerEvents } from './cluster-follower.js';
 export type { XdsEndpoint, XdsEndpointSet, XdsHealthStatus, XdsLocalityEndpoints } from './eds.js';
 export { MAX_SERVER_WEIGHT, XDS_TAGS, holdOf, localityName, mapEndpointSet, tierOptionsOf } from './endpoint-mapping.js';
+export { ENVOY_CIRCUIT_BREAKER_DEFAULTS, circuitBreakerOptionsOf, retryBudgetOptionsOf } from './breaker-mapping.js';
 export { outlierOptionsOf } from './outlier-mapping.js';
 export type { EndpointMappingOptions, LocalityWeighting, MappedEndpoint, XdsEndpointOrigin } from './endpoint-mapping.js';
 export { LoadReporter } from './load-reporter.js';

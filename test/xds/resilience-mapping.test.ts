@@ -8,6 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { Pool } from '../../src/pool.js';
 import type { OutlierDetector } from '../../src/resilience/outlier-detector.js';
+import { Balancer } from '../../src/balancer.js';
+import { RetryBudget } from '../../src/resilience/retry-budget.js';
+import { retryBudgetOptionsOf } from '../../src/xds/breaker-mapping.js';
 import { followXdsCluster } from '../../src/xds/cluster-follower.js';
 import { XdsClient } from '../../src/xds/xds-client.js';
 import { nextEvent } from '../helpers/list-source.js';
@@ -133,6 +136,38 @@ describe('a followed cluster drives tiers, panic, locality weights and outlier d
       await guard(follower.ready, 'the endpoints');
       assert.equal(follower.cluster!.outlierDetection!.consecutive5xx, 3, 'parsed and reported');
       assert.equal(follower.outlierDetector, undefined);
+    } finally {
+      await follower.close();
+      await client.close();
+    }
+  });
+
+  it('keeps the follower\'s circuit breaker at the cluster\'s DEFAULT thresholds (Envoy\'s 1024/1024/3 when unset) and reads retry_budget', async () => {
+    cp.set('cluster', [edsCluster('cb', { extra: { circuit_breakers: { thresholds: [
+      { priority: 'HIGH', max_connections: { value: 7 } },
+      { priority: 'DEFAULT', max_connections: { value: 2 }, max_retries: { value: 1 }, retry_budget: { budget_percent: { value: 50 } } },
+    ] } } })]);
+    cp.set('endpoints', [assignment('cb', [{ endpoints: [{ port: 9301 }] }])]);
+    const client = new XdsClient({ bootstrap: bootstrapFor(cp.address) });
+    const pool = new Pool('cb', { clock: new ManualClock() });
+    const follower = followXdsCluster(pool, client, 'cb');
+    const breaker = follower.circuitBreaker;
+    assert.deepEqual([breaker.maxConnections, breaker.maxPending, breaker.maxRetries], [1024, 1024, 3], 'Envoy\'s defaults before the first CDS');
+    try {
+      await guard(follower.ready, 'the endpoints');
+      assert.deepEqual([breaker.maxConnections, breaker.maxPending, breaker.maxRetries], [2, 1024, 1]);
+      const balancer = new Balancer(pool, { circuitBreaker: breaker });
+      const budget = new RetryBudget(balancer, retryBudgetOptionsOf(follower.cluster!.circuitBreakers));
+      assert.equal(budget.stats().budgetPercent, 50);
+      assert.equal(budget.stats().minRetryConcurrency, 3);
+      // The control plane drops the thresholds: the same breaker goes back to Envoy's defaults.
+      const changed = nextEvent(follower, 'xds:cluster');
+      cp.set('cluster', [edsCluster('cb')]);
+      await guard(changed, 'the new cluster');
+      assert.equal(follower.circuitBreaker, breaker);
+      assert.deepEqual([breaker.maxConnections, breaker.maxPending, breaker.maxRetries], [1024, 1024, 3]);
+      assert.equal(retryBudgetOptionsOf(follower.cluster!.circuitBreakers), undefined);
+      balancer.close();
     } finally {
       await follower.close();
       await client.close();

@@ -84,6 +84,7 @@ export interface ProxyDraft {
   useBackends: { readonly name: string; readonly source: SourceLocation }[];
   balance: BalanceAlgorithm;
   hashType: HashType;
+  hashBalanceFactor?: number;
   retries: number;
   redispatch?: number;
   allBackups: boolean;
@@ -136,6 +137,7 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   if (base.defaultBackend !== undefined && kind !== 'backend') draft.defaultBackend = base.defaultBackend;
   draft.balance = base.balance;
   draft.hashType = base.hashType;
+  if (base.hashBalanceFactor !== undefined) draft.hashBalanceFactor = base.hashBalanceFactor;
   draft.retries = base.retries;
   if (base.redispatch !== undefined) draft.redispatch = base.redispatch;
   draft.allBackups = base.allBackups;

@@ -135,6 +135,7 @@ function freezeServer(s: ServerDraft): ServerConfig {
     ...(v.onMarkedDown === undefined ? {} : { onMarkedDown: v.onMarkedDown }),
     ...(v.onMarkedUp === undefined ? {} : { onMarkedUp: v.onMarkedUp }),
     proxyProtocol: v.proxyProtocol,
+    ...(v.hashKey === undefined ? {} : { hashKey: v.hashKey }),
     source: s.source,
   };
 }
@@ -174,6 +175,7 @@ export function freezeBackend(p: ProxyDraft): BackendFields {
   return {
     balance: p.balance,
     hashType: p.hashType,
+    ...(p.hashBalanceFactor === undefined ? {} : { hashBalanceFactor: p.hashBalanceFactor }),
     retries: p.retries,
     ...(p.redispatch === undefined ? {} : { redispatch: p.redispatch }),
     allBackups: p.allBackups,

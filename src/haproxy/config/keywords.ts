@@ -84,7 +84,7 @@ export const GLOBAL_PREFIXES = Object.freeze({ ignored: ['tune.'], unsupported: 
 
 /** Keywords of proxy sections switchyard reads (capabilities are checked separately). */
 export const PROXY_KEYWORDS = [
-  'bind', 'mode', 'balance', 'hash-type', 'default_backend', 'use_backend', 'server', 'default-server',
+  'bind', 'mode', 'balance', 'hash-type', 'hash-balance-factor', 'default_backend', 'use_backend', 'server', 'default-server',
   'timeout', 'retries', 'option', 'tcp-check', 'log', 'description', 'stats',
 ] as const;
 
@@ -212,7 +212,7 @@ export const SERVER_KEYWORDS = [
   'check', 'no-check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'weight', 'backup',
   'no-backup', 'maxconn', 'maxqueue', 'slowstart', 'disabled', 'enabled', 'observe', 'error-limit', 'on-error',
   'on-marked-down', 'on-marked-up', 'send-proxy', 'send-proxy-v2', 'no-send-proxy', 'no-send-proxy-v2',
-  'init-state', 'id',
+  'init-state', 'id', 'hash-key',
 ] as const;
 
 /** Server keywords HAProxy 2.6 knows that switchyard refuses, with the reason. */
@@ -235,7 +235,7 @@ export const SERVER_UNSUPPORTED: Readonly<Record<string, string>> = (() => {
     'no-tfo': 'TCP fast open is not available to Node', socks4: 'SOCKS4 is not implemented', 'check-via-socks4': 'SOCKS4 is not implemented',
     'log-proto': 'log servers are configured with log', 'proxy-v2-options': 'PROXY v2 TLVs are not implemented',
     'send-proxy-v2-ssl': tls, 'send-proxy-v2-ssl-cn': tls, 'no-send-proxy-v2-ssl': tls, 'no-send-proxy-v2-ssl-cn': tls,
-    ws: 'WebSocket selection needs mode http', shard: 'peers are not supported', 'hash-key': 'hash-key is HAProxy 3.0+; switchyard uses id',
+    ws: 'WebSocket selection needs mode http', shard: 'peers are not supported',
   };
   for (const k of ['ssl', 'no-ssl', 'check-ssl', 'no-check-ssl', 'crt', 'ca-file', 'crl-file', 'ciphers', 'ciphersuites', 'sni',
     'check-sni', 'alpn', 'check-alpn', 'npn', 'verify', 'verifyhost', 'no-verifyhost', 'ssl-reuse', 'no-ssl-reuse',
