@@ -1,3 +1,4 @@
+import { LbError } from './errors.js';
 import * as v from './internal/validate.js';
 import type { ServerUpdate } from './pool-events.js';
 import { type AdminState, type Server, resolveWeight } from './server.js';
@@ -20,13 +21,26 @@ export function resolveServerUpdate(server: Server, changes: ServerUpdate): Reso
   const name = server.name;
   const o = v.plainObject('changes', changes);
   v.knownKeys('changes', o, UPDATE_KEYS);
-  return {
-    weight: o['weight'] === undefined ? undefined : resolveWeight(`weight of ${name}`, o['weight'], server.initialWeight),
-    maxconn: v.nonNegativeInteger(`maxconn of ${name}`, o['maxconn'] ?? server.maxconn),
-    maxqueue: v.nonNegativeInteger(`maxqueue of ${name}`, o['maxqueue'] ?? server.maxqueue),
-    adminState: o['adminState'] === undefined ? undefined : v.oneOf<AdminState>(`adminState of ${name}`, o['adminState'], ['ready', 'drain', 'maint']),
-    tags: o['tags'] === undefined ? undefined : changedTags(server, resolveTags(`tags of ${name}`, o['tags'])),
-  };
+  // Fields are named `<field> of <server>` only when one is wrong: a discovery list updates thousands of servers.
+  try {
+    return {
+      weight: o['weight'] === undefined ? undefined : resolveWeight('weight', o['weight'], server.initialWeight),
+      maxconn: o['maxconn'] === undefined ? server.maxconn : v.nonNegativeInteger('maxconn', o['maxconn']),
+      maxqueue: o['maxqueue'] === undefined ? server.maxqueue : v.nonNegativeInteger('maxqueue', o['maxqueue']),
+      adminState: o['adminState'] === undefined ? undefined : v.oneOf<AdminState>('adminState', o['adminState'], ['ready', 'drain', 'maint']),
+      tags: o['tags'] === undefined ? undefined : changedTags(server, resolveTags('tags', o['tags'])),
+    };
+  } catch (err) {
+    throw ofServer(name, err);
+  }
+}
+
+/** An `ERR_LB_INVALID_ARG` about `field` reworded as `<field> of <server>`, as if checked under that name. */
+function ofServer(name: string, err: unknown): unknown {
+  if (!LbError.is(err) || err.code !== 'ERR_LB_INVALID_ARG') return err;
+  const d = err.details as { readonly field: string; readonly received: unknown };
+  const field = d.field.replace(/^([a-zA-Z]+)/, `$1 of ${name}`);
+  return new LbError('ERR_LB_INVALID_ARG', `${field}${err.message.slice(d.field.length)}`, { details: { field, received: d.received } });
 }
 
 function changedTags(server: Server, tags: Readonly<Record<string, string>>): Readonly<Record<string, string>> | undefined {
