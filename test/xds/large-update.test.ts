@@ -13,7 +13,7 @@ import { ManagementServer } from './helpers/management-server.js';
 import { type TestEndpoint, assignment, bootstrapFor, edsCluster, manyEndpoints } from './helpers/resources.js';
 
 describe('a 10 000-endpoint EDS update', () => {
-  it('is applied in one piece while live sessions keep flowing (time reported; the strict bound is in bench/xds-apply.ts)', async (t) => {
+  it('is applied in one piece while live sessions keep flowing (the time is reported, not asserted: npm run bench:xds measures it)', async (t) => {
     const backends = await Promise.all([faultBackend(), faultBackend()]);
     const cp = await ManagementServer.start();
     const live: TestEndpoint[] = backends.map((b) => ({ port: b.port }));
@@ -38,7 +38,6 @@ describe('a 10 000-endpoint EDS update', () => {
       const appliedMs = performance.now() - sentAt;
       t.diagnostic(`encode on the control plane ${(sentAt - started).toFixed(1)} ms; sent → applied to the pool ${appliedMs.toFixed(1)} ms`);
       assert.equal(pool.size, 10_000);
-      assert.ok(appliedMs < 5_000, `applied in ${appliedMs.toFixed(1)} ms (a generous bound: the machine is shared; bench/xds-apply.ts holds the strict one)`);
 
       for (const [i, s] of sessions.entries()) {
         s.write(`still-${i}`);
