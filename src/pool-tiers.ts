@@ -4,7 +4,7 @@ import type { PoolEvents, Tier, TierLocality, TierOptions, TierSnapshot } from '
 import { DEFAULT_TIER_OPTIONS, type ResolvedTierOptions, TIER_KEYS, resolveTierOptions } from './pool-tier-options.js';
 import type { Server } from './server.js';
 
-export { TIER_DEFAULTS, TIER_KEYS } from './pool-tier-options.js';
+export { TIER_DEFAULTS } from './pool-tier-options.js';
 
 /** The tag that names a server's locality: `server.tags.locality` (`''` without it). */
 export const LOCALITY_TAG = 'locality';

@@ -15,7 +15,8 @@ import { type AdminState, type HoldKind, Server, type ServerOptions, stateOf } f
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
 import { NOT_USABLE, PoolBatch } from './pool-batch.js';
-import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
+import { TIER_KEYS } from './pool-tier-options.js';
+import { PoolTiers } from './pool-tiers.js';
 
 export type {
   LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
