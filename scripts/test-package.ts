@@ -5,7 +5,7 @@
  *    the tarball: every `exports` and `bin` target is in it, LICENSE too; no source map, no src/; publint (strict)
  *    and attw (`--profile esm-only`) find nothing.
  * 2. Install the tarball into an empty project under os.tmpdir() with the peer clients (pg, mysql2, ioredis,
- *    undici, etcd3) and @types/node, @types/pg at the versions of this repository's package-lock.json.
+ *    undici, etcd3, and @grpc/grpc-js, protobufjs, @grpc/grpc-js-xds for the xds entry) and @types/node, @types/pg at the versions of this repository's package-lock.json.
  * 3. (a) import every `exports` entry from plain ESM; (b) type-check scripts/package-test/consumer.ts and a file
  *    importing every entry under `strict` with `skipLibCheck: false`, with `node16` and with `bundler`
  *    resolution, and walk the declarations for `any` in exported signatures; (c) run the installed `switchyard`:
@@ -42,9 +42,10 @@ const EXPECTED_EXPORTS: Readonly<Record<string, readonly string[]>> = {
   './adapters/mysql2': ['mysql2Stream'],
   './adapters/ioredis': ['balancedRedisConnector'],
   './testing': ['faultBackend', 'FaultBackend', 'ManualClock'],
+  './xds': ['XdsClient', 'followXdsCluster', 'XdsClusterFollower', 'LoadReporter', 'loadBootstrap', 'mapEndpointSet'],
 };
 /** Installed next to the tarball, at the lock file's versions: the peer clients and the types a user has. */
-const COMPANIONS = ['pg', 'mysql2', 'ioredis', 'undici', 'etcd3', '@types/node', '@types/pg'];
+const COMPANIONS = ['pg', 'mysql2', 'ioredis', 'undici', 'etcd3', '@grpc/grpc-js', 'protobufjs', '@grpc/grpc-js-xds', '@types/node', '@types/pg'];
 
 interface PackageJson {
   readonly name: string;

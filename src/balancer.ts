@@ -48,6 +48,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly #queues: WaitQueues;
   readonly #ctx: MutablePickContext;
   readonly #onLb: (server: Server, previous: LbState) => void;
+  readonly #onBatch = (changes: ReadonlyMap<Server, LbState>): void => this.#followBatch(changes);
   readonly #onLimits: (server: Server) => void;
   readonly #onRemoved: (server: Server) => void;
   readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
@@ -84,6 +85,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     };
     this.#onRemoved = (server) => this.#requeueFrom(server);
     pool.on('server:lb', this.#onLb);
+    pool.on('pool:lb', this.#onBatch);
     pool.on('server:limits', this.#onLimits);
     pool.on('server:removed', this.#onRemoved);
   }
@@ -210,6 +212,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     if (this.#closed) return;
     this.#closed = true;
     this.pool.off('server:lb', this.#onLb);
+    this.pool.off('pool:lb', this.#onBatch);
     this.pool.off('server:limits', this.#onLimits);
     this.pool.off('server:removed', this.#onRemoved);
     for (const w of this.#queues.all()) this.#fail(w, 'closed');
@@ -369,17 +372,19 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   }
 
   #followLb(server: Server, previous: LbState): void {
-    const now = server.usable && this.pool.has(server);
-    const s = this.#groups;
-    if (!previous.usable && now) s.serverUsable(server);
-    else if (previous.usable && !now) s.serverUnusable(server);
-    else if (now && previous.effectiveWeight !== server.effectiveWeight) s.weightChanged(server, previous.effectiveWeight);
+    const now = this.#groups.changed(server, previous, server.usable && this.pool.has(server));
     if (this.#closed) return;
-    if (now) {
-      if (this.#queues.size > 0) for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);
-    } else if (!server.usable && server.adminState !== 'drain') {
-      this.#requeueFrom(server);
-    }
+    if (now && this.#queues.size > 0) for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);
+    else if (!now && !server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
+  }
+
+  /** A pool batch ended: each changed server through the incremental hooks (no reset), then the queues once. */
+  #followBatch(changes: ReadonlyMap<Server, LbState>): void {
+    let anyUsable = false;
+    for (const [server, previous] of changes) anyUsable = this.#groups.changed(server, previous, server.usable && this.pool.has(server)) || anyUsable;
+    if (this.#closed || this.#queues.size === 0) return;
+    for (const server of changes.keys()) if (!server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
+    if (anyUsable) for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);
   }
 
   /** Moves the callers queued on a server that went away or down back to the balancer's queue, in age order. */

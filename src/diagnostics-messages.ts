@@ -60,7 +60,7 @@ export interface DiscoveryUpdateMessage {
   readonly pool: Pool;
   readonly added: readonly Server[];
   readonly removed: readonly Server[];
-  /** Servers kept whose weight or limits changed. */
+  /** Servers kept whose weight, limits, tags or hold changed. */
   readonly updated: readonly Server[];
 }
 

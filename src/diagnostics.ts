@@ -37,6 +37,12 @@ export const DIAGNOSTICS_CHANNELS = Object.freeze({
   discoveryUpdate: 'switchyard:discovery:update',
   /** A discovery source failed; the pool keeps its last good list (DiscoveryErrorMessage). */
   discoveryError: 'switchyard:discovery:error',
+  /** `switchyard-lb/xds`: a CDS or EDS resource was accepted (XdsUpdateMessage, published by that entry). */
+  xdsUpdate: 'switchyard:xds:update',
+  /** `switchyard-lb/xds`: a response was NACKed; the previous resources stay (XdsNackMessage). */
+  xdsNack: 'switchyard:xds:nack',
+  /** `switchyard-lb/xds`: the ADS stream connected, disconnected or closed (XdsConnectionMessage). */
+  xdsConnection: 'switchyard:xds:connection',
 } as const);
 
 /**

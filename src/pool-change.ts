@@ -1,10 +1,12 @@
 import type { EventEmitter } from 'eventemitter3';
 import { publishServerState } from './diagnostics.js';
-import * as v from './internal/validate.js';
+import { LbError } from './errors.js';
 import { panicEligible } from './pool-tiers.js';
-import type { LbState, PoolEvents, ServerUpdate } from './pool-events.js';
-import { type AdminState, type Server, resolveWeight } from './server.js';
-import type { StateCause } from './state/check-result.js';
+import type { LbState, PoolEvents } from './pool-events.js';
+import type { Server } from './server.js';
+import { type CheckCause, type OnErrorAction, type StateCause, checkVerdict } from './state/check-result.js';
+import { applyCheckResult } from './state/health-counter.js';
+import type { ServerState } from './state/server-state.js';
 
 /** @internal What a server looked like before a change: what {@link announceChange} compares with. */
 export interface BeforeChange {
@@ -55,20 +57,38 @@ export function announceChange(pool: EventEmitter<PoolEvents>, server: Server, b
   }
 }
 
-const UPDATE_KEYS = ['weight', 'maxconn', 'maxqueue', 'adminState'] as const;
-
-/** @internal Validates the changes of `pool.update()` for `server`, all of them before any applies. */
-export function validUpdate(
+/**
+ * @internal What one check result (or passive observation's verdict, with its `onError` action) does, for the
+ * pool's one write path: the health counter rules on the state, then `observe:limit` and `check:pass`/`check:fail`
+ * before the events of the change itself.
+ */
+export function checkChange(
+  pool: EventEmitter<PoolEvents>,
   server: Server,
-  changes: ServerUpdate,
-): { w: number | undefined; maxconn: number; maxqueue: number; admin: AdminState | undefined } {
-  const name = server.name;
-  const o = v.plainObject('changes', changes);
-  v.knownKeys('changes', o, UPDATE_KEYS);
+  cause: CheckCause,
+  onError: OnErrorAction | undefined,
+  setOperational: (st: ServerState, op: ServerState['op']) => void,
+): { mutate: (st: ServerState) => void; announce: () => void } {
+  const result = cause.result;
+  const previousHealth = server.health;
+  const previousStatus = server.checkStatus;
+  const verdict = checkVerdict(result.status);
   return {
-    w: o['weight'] === undefined ? undefined : resolveWeight(`weight of ${name}`, o['weight'], server.initialWeight),
-    maxconn: v.nonNegativeInteger(`maxconn of ${name}`, o['maxconn'] ?? server.maxconn),
-    maxqueue: v.nonNegativeInteger(`maxqueue of ${name}`, o['maxqueue'] ?? server.maxqueue),
-    admin: o['adminState'] === undefined ? undefined : v.oneOf<AdminState>(`adminState of ${name}`, o['adminState'], ['ready', 'drain', 'maint']),
+    mutate: (st) => {
+      const op = applyCheckResult(st, server.rise, server.fall, result, verdict, onError);
+      if (op !== undefined) setOperational(st, op);
+    },
+    announce: () => {
+      if (onError !== undefined) pool.emit('observe:limit', server, onError, result);
+      if (verdict === 'fail') pool.emit('check:fail', server, cause, previousHealth, previousStatus);
+      else if (verdict !== 'neutral') pool.emit('check:pass', server, cause, previousHealth, previousStatus);
+    },
   };
+}
+
+/** @internal `pool.setChecksEnabled()` on a server without `check`. */
+export function noChecksError(pool: string, name: string): LbError {
+  return new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(name)} of pool ${JSON.stringify(pool)} has no check to enable or disable`, {
+    details: { pool, server: name },
+  });
 }

@@ -30,8 +30,16 @@ export interface PoolEvents {
   'server:down': [server: Server, cause: StateCause];
   /** The displayed status (`UP 2/3`, `DOWN`, `MAINT`, …) changed, for any reason. */
   'server:state': [server: Server, previousStatus: string, cause: StateCause];
-  /** Whether strategies may pick the server, or its effective weight, changed. Balancers follow this. */
+  /** Whether strategies may pick the server, or its effective weight, changed. Balancers follow this. Not fired inside `pool.batch()`. */
   'server:lb': [server: Server, previous: LbState];
+  /**
+   * The end of a `pool.batch()` that changed whether strategies may pick some servers, or their effective weights:
+   * every such server (removed ones that were usable included) with its state before the batch, in the order the
+   * batch first changed them. Balancers follow this instead of `server:lb` for those changes.
+   */
+  'pool:lb': [changes: ReadonlyMap<Server, LbState>];
+  /** The server's labels were replaced (`pool.update(name, { tags })`). */
+  'server:tags': [server: Server, previousTags: Readonly<Record<string, string>>];
   /** `maxconn` or `maxqueue` changed. */
   'server:limits': [server: Server, previous: { readonly maxconn: number; readonly maxqueue: number }];
   /** The last usable server went away: HAProxy's "backend X has no server available!". */
@@ -82,6 +90,8 @@ export interface ServerUpdate {
   readonly maxqueue?: number;
   /** New administrative state. */
   readonly adminState?: AdminState;
+  /** New labels, replacing the old ones whole (`{}` clears them); the server keeps its object, state and leases. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Plain-JSON view of a pool. */

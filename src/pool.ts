@@ -1,19 +1,22 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
-import { announceChange, beforeChange, isUp, validUpdate } from './pool-change.js';
-import { LbError, invalidArg } from './errors.js';
+import { announceChange, beforeChange, checkChange, isUp, noChecksError } from './pool-change.js';
+import { resolveServerUpdate } from './pool-update.js';
+import { invalidArg } from './errors.js';
 import {
-  ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, checkVerdict, validCheckResult,
+  ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult,
 } from './state/check-result.js';
-import { FULL_WEIGHT_FACTOR, applyAdminState, applyCheckResult, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
+import { FULL_WEIGHT_FACTOR, applyAdminState, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
 import { type AdminState, type HoldKind, Server, type ServerOptions, stateOf } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
-import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
+import { NOT_USABLE, PoolBatch } from './pool-batch.js';
+import { TIER_KEYS } from './pool-tier-options.js';
+import { PoolTiers } from './pool-tiers.js';
 
 export type {
   LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
@@ -48,9 +51,10 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   readonly #members = new PoolMembers();
   readonly #tiers: PoolTiers;
-  /** The state of every server this pool created, removed ones included (their leases still count). */
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
+  /** The open {@link Pool.batch}, if any. */
+  #batch: PoolBatch | undefined;
 
   constructor(name: string, options: PoolOptions = {}) {
     super();
@@ -107,10 +111,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#tiers.tiered;
   }
 
-  /**
-   * Changes tier options at runtime (`localityWeights: undefined` turns locality weighting off), all validated before
-   * any applies; the next pick follows. Emits `tier:load` / `tier:panic` for what moves.
-   */
+  /** Changes tier options at runtime (`localityWeights: undefined`: off), all checked first; emits `tier:*` for what moves. */
   updateTiers(options: TierOptions): void {
     this.#tiers.update(options, this.#members.servers);
     this.#tiers.announce(this);
@@ -132,36 +133,54 @@ export class Pool extends EventEmitter<PoolEvents> {
     const state = new ServerState();
     const server = new Server(options, id, this.clock, state);
     state.owner = this;
-    const wasAvailable = this.available;
+    const batch = this.#batch;
+    const wasAvailable = batch === undefined && this.available;
     this.#members.append(server);
     if (server.usable) this.#members.setUsable(server, true);
     if (this.#tiers.active) this.#tiers.add(server);
     else if (server.priority !== 0) this.#tiers.activate(this.#members.servers);
     this.emit('server:added', server);
     publishServerAdded(this, server);
-    if (server.usable) this.emit('server:lb', server, { usable: false, effectiveWeight: 0 });
-    this.#tiers.announce(this);
-    this.#members.announceAvailability(this, wasAvailable);
+    if (batch !== undefined) batch.added(server);
+    else if (server.usable) this.emit('server:lb', server, NOT_USABLE);
+    if (batch === undefined) this.#announcePool(true, wasAvailable);
     return server;
   }
 
-  /**
-   * Removes a server. Its live leases stay valid and release normally; it is never picked again.
-   * Returns the removed server.
-   */
+  /** Removes a server and returns it. Its live leases stay valid and release normally; it is never picked again. */
   remove(name: string): Server {
     const server = this.get(name);
-    const wasAvailable = this.available;
+    const batch = this.#batch;
+    const wasAvailable = batch === undefined && this.available;
     const before: LbState = { usable: server.usable, effectiveWeight: server.effectiveWeight };
     if (this.#tiers.active) this.#tiers.remove(server);
     this.#members.delete(server);
     if (this.#ramps.end(server)) this.#state(server).slowstartFactor = FULL_WEIGHT_FACTOR;
-    if (before.usable) this.emit('server:lb', server, before);
+    if (batch !== undefined) batch.record(server, before);
+    else if (before.usable) this.emit('server:lb', server, before);
     this.emit('server:removed', server);
     publishServerRemoved(this, server);
-    this.#tiers.announce(this);
-    this.#members.announceAvailability(this, wasAvailable);
+    if (batch === undefined) this.#announcePool(true, wasAvailable);
     return server;
+  }
+
+  /**
+   * Runs `fn` and applies its changes as one (a discovery list): per-server events fire as changes are made, but
+   * `server:lb` becomes one `pool:lb` at the end, followed by the tier and availability events; strategies learn the
+   * changes then. Nested calls join the outer batch; if `fn` throws, its changes stand. See docs/events.md.
+   */
+  batch<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw invalidArg('batch', 'must be given a function', fn);
+    if (this.#batch !== undefined) return fn();
+    const batch = (this.#batch = new PoolBatch(this.available));
+    this.#members.deferUsable(true);
+    this.#tiers.defer(true);
+    try {
+      return fn();
+    } finally {
+      this.#batch = undefined;
+      batch.finish(this, this.#members, this.#tiers);
+    }
   }
 
   /** True when `server` (the object) is currently a member. */
@@ -174,10 +193,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#members.rank(server);
   }
 
-  /**
-   * Sets the user weight: an integer 0–256, or a percentage of the initial weight such as `'50%'`
-   * (HAProxy `set weight`). Takes effect on the next pick.
-   */
+  /** Sets the user weight: 0–256, or a percentage of the initial weight such as `'50%'` (HAProxy `set weight`). */
   setWeight(name: string, weight: number | `${number}%`): void {
     this.update(name, { weight });
   }
@@ -192,13 +208,19 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** Applies several changes to one server; each is validated before any is applied. */
   update(name: string, changes: ServerUpdate): void {
     const server = this.get(name);
-    const { w, maxconn, maxqueue, admin } = validUpdate(server, changes);
+    const u = resolveServerUpdate(server, changes);
+    const tags = server.tags;
+    const relocate = u.tags !== undefined && this.#tiers.leaveLocality(server, u.tags); // re-added below, in the new one
     this.#change(server, ADMIN_CAUSE, (st) => {
-      if (w !== undefined) st.weight = w;
-      st.maxconn = maxconn;
-      st.maxqueue = maxqueue;
+      if (u.weight !== undefined) st.weight = u.weight;
+      st.maxconn = u.maxconn;
+      st.maxqueue = u.maxqueue;
+      if (u.tags !== undefined) st.tags = u.tags;
+      if (relocate) this.#tiers.add(server);
     });
-    if (admin !== undefined) this.setAdminState(name, admin);
+    if (relocate && this.#batch === undefined) this.#tiers.announce(this);
+    if (u.tags !== undefined) this.emit('server:tags', server, tags);
+    if (u.adminState !== undefined) this.setAdminState(name, u.adminState);
   }
 
   /**
@@ -245,11 +267,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   setChecksEnabled(name: string, enabled: boolean): void {
     const server = this.get(name);
     const on = v.boolean(`checksEnabled of ${name}`, enabled);
-    if (!server.check) {
-      throw new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(name)} of pool ${JSON.stringify(this.name)} has no check to enable or disable`, {
-        details: { pool: this.name, server: name },
-      });
-    }
+    if (!server.check) throw noChecksError(this.name, name);
     if (server.checksEnabled === on) return;
     this.#change(server, ADMIN_CAUSE, (st) => {
       st.checksEnabled = on;
@@ -282,10 +300,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#members.emptyTransitions;
   }
 
-  /**
-   * @internal The Balancer's counts, kept here with the rest of the state: a lease granted (`picked` when the
-   * strategy chose the server, not a queue), a lease released, a caller entering (1) or leaving (-1) a server queue.
-   */
+  /** @internal The Balancer's counts: a lease granted (`picked`: by the strategy, not a queue), released, queued (±1). */
   _leaseGranted(server: Server, picked: boolean): void {
     this.#state(server).leaseGranted(picked);
   }
@@ -315,10 +330,9 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /**
    * Applies passive observation's `on-error` action after `errorLimit` consecutive connection errors
-   * (HAProxy `__health_adjust()`): counts `hanafail`, emits `observe:limit`, and for every action but
-   * `fastinter` simulates one failed check with `result` (status `HANA`), after `sudden-death` has capped the
-   * counter at `rise + 1` or `mark-down` has set it to `rise`. Same conditions and return value as
-   * {@link Pool.reportCheck}.
+   * (HAProxy `__health_adjust()`): counts `hanafail`, emits `observe:limit`, and for every action but `fastinter`
+   * simulates one failed check with `result` (status `HANA`), after `sudden-death` has capped the counter at
+   * `rise + 1` or `mark-down` has set it to `rise`. Same conditions and return value as {@link Pool.reportCheck}.
    */
   reportErrorLimit(server: Server, onError: OnErrorAction, result: CheckResult): boolean {
     const action = v.oneOf('onError', onError, ON_ERROR_ACTIONS);
@@ -335,32 +349,15 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #applyResult(server: Server, cause: CheckCause, onError: OnErrorAction | undefined): void {
-    const result = cause.result;
-    const previousHealth = server.health;
-    const previousStatus = server.checkStatus;
-    const verdict = checkVerdict(result.status);
-    this.#change(
-      server,
-      cause,
-      (st) => {
-        const op = applyCheckResult(st, server.rise, server.fall, result, verdict, onError);
-        if (op !== undefined) st.setOperational(op, this.clock.now());
-      },
-      () => {
-        if (onError !== undefined) this.emit('observe:limit', server, onError, result);
-        if (verdict === 'fail') this.emit('check:fail', server, cause, previousHealth, previousStatus);
-        else if (verdict !== 'neutral') this.emit('check:pass', server, cause, previousHealth, previousStatus);
-      },
-    );
+    const c = checkChange(this, server, cause, onError, (st, op) => st.setOperational(op, this.clock.now()));
+    this.#change(server, cause, c.mutate, c.announce);
   }
 
-  /**
-   * The one place where a server's state changes: runs `mutate` on its state, then keeps the usable lists in
-   * step and emits every event the change implies, in a fixed order (announce, weight, lb, down/up, state, pool).
-   */
+  /** The one place a server's state changes: `mutate`, then the usable and tier lists, then the events in order. */
   #change(server: Server, cause: StateCause, mutate: (state: ServerState) => void, announce?: () => void): void {
     const b = beforeChange(server);
-    const wasAvailable = this.available;
+    const batch = this.#batch;
+    const wasAvailable = batch === undefined && this.available;
     const st = this.#state(server);
     mutate(st);
     const member = this.#members.has(server);
@@ -370,15 +367,19 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (member && b.lb.usable !== server.usable) this.#members.setUsable(server, server.usable);
     const tiersChanged = member && this.#tiers.changed(server, b.lb.usable, b.eligible, b.lb.effectiveWeight);
     announce?.();
-    announceChange(this, server, b, member, cause);
-    if (tiersChanged) this.#tiers.announce(this);
-    if (member) this.#members.announceAvailability(this, wasAvailable);
+    if (member && batch !== undefined) batch.record(server, b.lb);
+    // Inside a batch, server:lb, the tier plan and the availability events wait for its end.
+    announceChange(this, server, b, member && batch === undefined, cause);
+    if (member && batch === undefined) this.#announcePool(tiersChanged, wasAvailable);
   }
 
-  /**
-   * Bookkeeping of an up/down transition: downtime and `chkdown`, and the slow-start ramp when a server
-   * comes back (never at creation: servers are born through {@link Pool.add}, not here).
-   */
+  /** Outside a batch, after a change: the tier plan's events (when `tiers` may have moved), then the pool's. */
+  #announcePool(tiers: boolean, wasAvailable: boolean): void {
+    if (tiers) this.#tiers.announce(this);
+    this.#members.announceAvailability(this, wasAvailable);
+  }
+
+  /** Bookkeeping of an up/down transition: downtime, `chkdown`, and the slow-start ramp of a server coming back. */
   #transition(server: Server, st: ServerState, isUp: boolean, member: boolean, cause: StateCause): void {
     st.upChanged(isUp, this.clock.now());
     if (!isUp || !member || server.slowstartMs <= 0 || st.op !== 'up') return;

@@ -3,7 +3,7 @@ import { invalidArg } from './errors.js';
 import type { CheckResult, CheckStatus } from './state/check-result.js';
 import * as v from './internal/validate.js';
 import {
-  type AdminState, type HoldKind, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type ServerOptions, type ServerSnapshot,
+  type AdminState, type HoldKind, type OperationalState, type ServerOptions, type ServerSnapshot, resolveServerOptions,
 } from './state/server-options.js';
 import { ServerState } from './state/server-state.js';
 
@@ -53,8 +53,6 @@ export class Server {
   readonly fall: number;
   /** Slow-start duration in ms (whole seconds, rounded up). */
   readonly slowstartMs: number;
-  /** The server's labels (`tags` option), frozen; `{}` when it has none. */
-  readonly tags: Readonly<Record<string, string>>;
 
   readonly #s: ServerState;
   readonly #clock: Clock | undefined;
@@ -68,29 +66,25 @@ export class Server {
    * pool keeps `state`, which only it writes after this constructor has set the initial values.
    */
   constructor(options: ServerOptions, id: number, clock?: Clock, state: ServerState = new ServerState()) {
-    const o = v.plainObject('server', options);
-    v.knownKeys('server', o, SERVER_KEYS);
-    this.name = v.nonEmptyString('server.name', o['name']);
-    const at = `server ${JSON.stringify(this.name)}`;
-    this.host = v.nonEmptyString(`${at}: host`, o['host']);
-    this.port = v.integerInRange(`${at}: port`, o['port'], 1, 65535);
-    this.id = v.positiveInteger(`${at}: id`, id);
+    const o = resolveServerOptions(options);
+    this.name = o.name;
+    this.host = o.host;
+    this.port = o.port;
+    this.id = v.positiveInteger(`server ${JSON.stringify(this.name)}: id`, id);
     const st = (this.#s = state);
-    st.weight = v.integerInRange(`${at}: weight`, o['weight'] ?? SERVER_DEFAULTS.weight, 0, 256);
+    st.weight = o.weight;
     this.initialWeight = st.weight;
-    this.backup = v.boolean(`${at}: backup`, o['backup'] ?? SERVER_DEFAULTS.backup);
-    this.priority = v.integerInRange(`${at}: priority`, o['priority'] ?? SERVER_DEFAULTS.priority, 0, 1000);
-    if (this.backup && this.priority !== 0) throw invalidArg(`${at}: priority`, 'must be 0 for a backup server (backups are a tier of their own)', this.priority);
-    st.maxconn = v.nonNegativeInteger(`${at}: maxconn`, o['maxconn'] ?? SERVER_DEFAULTS.maxconn);
-    st.maxqueue = v.nonNegativeInteger(`${at}: maxqueue`, o['maxqueue'] ?? SERVER_DEFAULTS.maxqueue);
-    const disabled = v.boolean(`${at}: disabled`, o['disabled'] ?? SERVER_DEFAULTS.disabled);
-    this.check = v.boolean(`${at}: check`, o['check'] ?? SERVER_DEFAULTS.check);
-    this.rise = v.integerInRange(`${at}: rise`, o['rise'] ?? SERVER_DEFAULTS.rise, 1, 1_000_000);
-    this.fall = v.integerInRange(`${at}: fall`, o['fall'] ?? SERVER_DEFAULTS.fall, 1, 1_000_000);
-    const init = v.oneOf(`${at}: initState`, o['initState'] ?? SERVER_DEFAULTS.initState, ['up', 'fully-up', 'down', 'fully-down']);
-    const ss = v.durationMs(`${at}: slowstartMs`, o['slowstartMs'] ?? SERVER_DEFAULTS.slowstartMs);
-    this.slowstartMs = Math.ceil(ss / 1000) * 1000;
-    this.tags = tagsOf(`${at}: tags`, o['tags']);
+    this.backup = o.backup;
+    this.priority = o.priority;
+    st.maxconn = o.maxconn;
+    st.maxqueue = o.maxqueue;
+    const disabled = o.disabled;
+    this.check = o.check;
+    this.rise = o.rise;
+    this.fall = o.fall;
+    const init = o.initState;
+    this.slowstartMs = o.slowstartMs;
+    st.tags = o.tags;
     st.admin = disabled ? 'maint' : 'ready';
     st.maintFromConfig = disabled;
     const full = this.rise + this.fall - 1;
@@ -108,6 +102,14 @@ export class Server {
     this.#clock = clock;
     if (this.check) st.lastCheck = INITIAL_CHECK;
     if (st.admin === 'maint' || st.op === 'down') st.downSinceMs = clock?.now() ?? 0;
+  }
+
+  /**
+   * The server's labels (`tags` option), frozen; `{}` when it has none. Labels say nothing about how to reach or
+   * balance the server, so they change in place (`pool.update(name, { tags })`, event `server:tags`).
+   */
+  get tags(): Readonly<Record<string, string>> {
+    return this.#s.tags;
   }
 
   /** Current user weight, 0–256 (HAProxy `uweight`). */
@@ -295,7 +297,7 @@ export class Server {
       port: this.port,
       backup: this.backup,
       ...(this.priority === 0 ? {} : { priority: this.priority }),
-      ...(Object.keys(this.tags).length === 0 ? {} : { tags: this.tags }),
+      ...(Object.keys(s.tags).length === 0 ? {} : { tags: s.tags }),
       weight: s.weight,
       initialWeight: this.initialWeight,
       effectiveWeight: this.effectiveWeight,
@@ -335,19 +337,6 @@ export class Server {
   toJSON(): ServerSnapshot {
     return this.snapshot();
   }
-}
-
-const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
-
-function tagsOf(field: string, value: unknown): Readonly<Record<string, string>> {
-  if (value === undefined) return NO_TAGS;
-  const o = v.plainObject(field, value);
-  const tags: Record<string, string> = {};
-  for (const [key, tag] of Object.entries(o)) {
-    if (typeof tag !== 'string') throw invalidArg(`${field}.${key}`, 'must be a string', tag);
-    tags[key] = tag;
-  }
-  return Object.freeze(tags);
 }
 
 const NO_HOLDS: ReadonlyMap<string, HoldKind> = new Map();

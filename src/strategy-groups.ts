@@ -1,4 +1,4 @@
-import type { Pool, Tier, TierLocality } from './pool.js';
+import type { LbState, Pool, Tier, TierLocality } from './pool.js';
 import { localityOf } from './pool-tiers.js';
 import type { Server } from './server.js';
 import { First } from './strategies/first.js';
@@ -94,6 +94,14 @@ export class StrategyGroups {
   /** Forgets the panic strategy of tiers no longer in panic (called when a tier leaves panic). */
   panicEnded(priority: number): void {
     this.#panic.delete(priority);
+  }
+
+  /** Tells the strategies how `server` changed since `previous` (`now`: usable and a member); returns `now`. */
+  changed(server: Server, previous: LbState, now: boolean): boolean {
+    if (!previous.usable && now) this.serverUsable(server);
+    else if (previous.usable && !now) this.serverUnusable(server);
+    else if (now && previous.effectiveWeight !== server.effectiveWeight) this.weightChanged(server, previous.effectiveWeight);
+    return now;
   }
 
   serverUsable(server: Server): void {

@@ -6,7 +6,7 @@ import * as v from '../internal/validate.js';
 import type { Pool } from '../pool.js';
 import type { ServerOptions } from '../server.js';
 import { type DiscoveryChange, PoolReconciler } from './pool-reconciler.js';
-import { DEFAULT_KEYS, type ServerListRules, defaultServerName, validateServerList } from './server-list.js';
+import { DEFAULT_KEYS, type DesiredServer, type ServerListRules, defaultServerName, validateServerList } from './server-list.js';
 import {
   type DiscoveredServer,
   type DiscoveredServerDefaults,
@@ -38,6 +38,11 @@ export interface FollowServersOptions {
    * them out). Servers added later by other code are only managed once a list names them. @defaultValue true
    */
   readonly adoptExisting?: boolean;
+  /**
+   * The holder name under which the source's holds (`hold` of an entry) are kept on the servers
+   * (`pool.setHold()`); give each follower of one pool its own. @defaultValue 'discovery'
+   */
+  readonly holder?: string;
   /** Source of time for retry delays. @defaultValue the pool's clock */
   readonly clock?: Clock;
   /** Stops following, like {@link Discovery.close}. */
@@ -50,6 +55,7 @@ export const FOLLOW_SERVERS_DEFAULTS = Object.freeze({
   maxRetryMs: 30_000,
   allowEmpty: false,
   adoptExisting: true,
+  holder: 'discovery',
 });
 
 /** Events of a {@link Discovery}. */
@@ -65,17 +71,18 @@ export interface DiscoveryEvents {
   'discovery:end': [];
 }
 
-const OPTION_KEYS = ['defaults', 'nameOf', 'retryMs', 'maxRetryMs', 'allowEmpty', 'adoptExisting', 'clock', 'signal'] as const;
+const OPTION_KEYS = ['defaults', 'nameOf', 'retryMs', 'maxRetryMs', 'allowEmpty', 'adoptExisting', 'holder', 'clock', 'signal'] as const;
 
 const ABORTED = Symbol('aborted');
 
 /**
- * Keeps a {@link Pool} in step with a source of server lists (DNS, Consul, Kubernetes endpoints, a file
- * watch…): HAProxy's `server-template` + `resolvers`, for any async source.
+ * Keeps a {@link Pool} in step with a source of server lists (DNS, Consul, Kubernetes endpoints, an xDS control
+ * plane, a file watch…): HAProxy's `server-template` + `resolvers`, for any async source.
  *
  * Servers are matched by name. New ones are added; vanished ones are removed (their leases stay valid
  * until released); kept ones keep their `Server` object, counters, leases and health, and get the
- * new weight, `maxconn` and `maxqueue`. A kept server whose address or check settings changed is replaced.
+ * new weight, `maxconn`, `maxqueue`, tags and hold in place. A kept server whose address or check settings
+ * changed is replaced. Each list is applied in one `pool.batch()`.
  * A failing source never empties the pool: the last good list stays, `discovery:error` fires, and the
  * source is asked again after `retryMs` (doubling up to `maxRetryMs`).
  *
@@ -112,6 +119,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   readonly #done: Promise<void>;
   readonly #unlisten: (() => void) | undefined;
   #failures = 0;
+  #lastDesired: ReadonlyMap<string, DesiredServer> | undefined;
   #lastList: readonly ServerOptions[] | undefined;
 
   /** @internal Use {@link followServers}. */
@@ -143,7 +151,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     };
     const adopt = v.boolean('adoptExisting', o['adoptExisting'] ?? FOLLOW_SERVERS_DEFAULTS.adoptExisting);
     this.#clock = (o['clock'] as Clock | undefined) ?? pool.clock;
-    this.#reconciler = new PoolReconciler(pool);
+    this.#reconciler = new PoolReconciler(pool, v.nonEmptyString('holder', o['holder'] ?? FOLLOW_SERVERS_DEFAULTS.holder));
     if (adopt) for (const server of pool.servers) this.#reconciler.adopt(server);
     if (signal) {
       const stop = (): void => this.#abort.abort((signal as AbortSignal).reason);
@@ -161,8 +169,12 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return this.#failures;
   }
 
-  /** The last list accepted, with names resolved and defaults applied; `undefined` before the first one. */
+  /**
+   * The last list accepted, with names resolved and defaults applied (each entry's `hold` aside); `undefined` before
+   * the first one.
+   */
   get lastList(): readonly ServerOptions[] | undefined {
+    if (this.#lastList === undefined && this.#lastDesired !== undefined) this.#lastList = [...this.#lastDesired.values()].map((d) => d.options);
     return this.#lastList;
   }
 
@@ -266,7 +278,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
 
   /** Validates a whole list, then applies it; an invalid list changes nothing. */
   #accept(list: unknown): void {
-    let desired: Map<string, ServerOptions>;
+    let desired: Map<string, DesiredServer>;
     try {
       desired = validateServerList(list, this.#rules);
     } catch (err) {
@@ -274,7 +286,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       return;
     }
     this.#failures = 0;
-    this.#lastList = [...desired.values()];
+    this.#lastDesired = desired;
+    this.#lastList = undefined;
     const change = this.#reconciler.reconcile(desired);
     if (change.added.length > 0 || change.removed.length > 0 || change.updated.length > 0) {
       publishDiscoveryUpdate(this.pool, change.added, change.removed, change.updated);

@@ -1,13 +1,22 @@
 import { invalidArg } from '../errors.js';
-import type { ServerOptions } from '../server.js';
+import type { HoldKind, ServerOptions } from '../server.js';
 
 /**
  * One server as a discovery source describes it: {@link ServerOptions} where the name is optional
- * (derived from `host:port` when absent) and the id is left to the pool.
+ * (derived from `host:port` when absent) and the id is left to the pool, plus what the source says about its
+ * health (`hold`).
  */
 export interface DiscoveredServer extends Omit<ServerOptions, 'name' | 'id'> {
   /** Stable name of the server; `host:port` (`[v6]:port`) when absent. */
   readonly name?: string;
+  /**
+   * The source's own verdict on the server, held in the pool under the follower's `holder` name
+   * (`pool.setHold()`): `out` (never picked: a control plane's UNHEALTHY), `drain` (no new connection; live ones
+   * stay: DRAINING), `undefined` (none). Apart from the operator's admin state and from local checks: the server is
+   * usable only when every one of them allows it. A server that arrives held is added and held in one pool batch,
+   * so strategies never see it usable; a hold changes in place. @defaultValue undefined
+   */
+  readonly hold?: HoldKind;
 }
 
 /** Options every discovered server gets unless its entry says otherwise: HAProxy's `default-server`. */

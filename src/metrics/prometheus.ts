@@ -17,7 +17,7 @@ export interface PrometheusOptions {
 export const PROMETHEUS_DEFAULTS = Object.freeze({ prefix: 'switchyard_' });
 
 const OPTION_KEYS = ['prefix', 'labels'] as const;
-const RESERVED_LABELS = new Set(['pool', 'server', 'group', 'state', 'tier', 'limit', 'gate']);
+const RESERVED_LABELS = new Set(['pool', 'server', 'group', 'state', 'address', 'tier', 'limit', 'gate']);
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -81,7 +81,8 @@ const SERVER_METRICS: readonly ServerMetric[] = [
  * {@link PROMETHEUS_CONTENT_TYPE}.
  *
  * Per server (labels `pool`, `server`): up, usable, admin state, weight, current/max/total connections, the
- * maxconn limit, LB selections, queue, check health; and, when the snapshot carries them, bytes in/out, check
+ * maxconn limit, LB selections, queue, check health, and `server_info` (always 1, labels `address` and the server's
+ * tags as `tag_<key>`: join it to another metric to group by locality); and, when the snapshot carries them, bytes in/out, check
  * failures, downs, downtime, passive-observation triggers, connect errors, retries, redispatches and server aborts. Per pool: servers, usable servers by
  * group, availability; with a `Balancer`: leases, queue and queue timeouts. With priority tiers: load, usable
  * servers and panic per tier (label `tier`), panic picks. Joined with an `OutlierDetector` (`{ pool, outlier }`):
@@ -123,6 +124,10 @@ export function toPrometheus(input: StatsInput | readonly StatsInput[], options:
       }
     }
   }
+  const info = family('server_info', 'gauge', 'Always 1: where a server is (address) and came from (its tags, as tag_<key> labels).');
+  for (const p of pools) {
+    for (const s of p.pool.servers) info.samples.push([[...constant, ['pool', p.pool.name], ['server', s.name], ...infoLabels(s)], 1]);
+  }
   const admin = family('server_admin_state', 'gauge', 'Administrative state of the server: 1 for the current one of ready, drain, maint.');
   for (const p of pools) {
     for (const s of p.pool.servers) {
@@ -159,6 +164,27 @@ function poolFamilies(pools: readonly PoolStats[], constant: Labels, family: (na
     queueMax.samples.push([l, b.maxQueued]);
     timeouts.samples.push([l, b.queueTimeouts]);
   }
+}
+
+/**
+ * The labels of `server_info`: `address` (`host:port`, `[v6]:port`) and one `tag_<key>` per server tag, the key's
+ * characters outside `[a-zA-Z0-9_]` turned into `_` (`xds.cluster` → `tag_xds_cluster`); when two keys give one
+ * label name, the first in key order wins. Tags are labels of this one series per server, not of every metric:
+ * joined on demand (`* on(pool, server) group_left(tag_locality) switchyard_server_info`), they never multiply
+ * series, and a tag that changes does not break the history of every other metric.
+ */
+function infoLabels(s: ServerStatsSnapshot): [string, string][] {
+  const labels: [string, string][] = [['address', s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`]];
+  const tags = s.tags;
+  if (tags === undefined) return labels;
+  const seen = new Set<string>();
+  for (const key of Object.keys(tags).sort()) {
+    const name = `tag_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    labels.push([name, tags[key]!]);
+  }
+  return labels;
 }
 
 /** Tiers (when the pool has them), panic picks, and the outlier detector's totals (when one is joined). */
@@ -223,7 +249,9 @@ function constantLabels(value: unknown): Labels {
   const labels = v.plainObject('labels', value);
   return Object.entries(labels).map(([name, val]) => {
     if (!LABEL_NAME.test(name) || name.startsWith('__')) throw invalidArg(`labels.${name}`, 'must be a valid label name not starting with __', name);
-    if (RESERVED_LABELS.has(name)) throw invalidArg(`labels.${name}`, `must not be one of the labels switchyard sets (${[...RESERVED_LABELS].join(', ')})`, name);
+    if (RESERVED_LABELS.has(name) || name.startsWith('tag_')) {
+      throw invalidArg(`labels.${name}`, `must not be one of the labels switchyard sets (${[...RESERVED_LABELS].join(', ')}, tag_*)`, name);
+    }
     if (typeof val !== 'string') throw invalidArg(`labels.${name}`, 'must be a string', val);
     return [name, val] as const;
   });

@@ -38,7 +38,20 @@ export interface ShowStatOptions {
   readonly nowMs?: number;
 }
 
+/** Options of {@link toShowStat}: those of {@link showStatRecords} and the tag columns. */
+export interface ToShowStatOptions extends ShowStatOptions {
+  /**
+   * Server tags to add as columns after HAProxy's, each named after its key (`['locality', 'xds.cluster']`): where a
+   * server came from. A row without the tag, and every FRONTEND/BACKEND row, has an empty cell. A key may not be
+   * one of HAProxy's column names. @defaultValue [] (HAProxy's columns only, so tools reading HAProxy's CSV by
+   * position are unaffected)
+   */
+  readonly tags?: readonly string[];
+}
+
 const OPTION_KEYS = ['header', 'nowMs'] as const;
+const TO_SHOW_STAT_KEYS = ['header', 'nowMs', 'tags'] as const;
+const HAPROXY_FIELDS: ReadonlySet<string> = new Set(SHOW_STAT_FIELDS);
 
 /** HAProxy's `algo` names for the built-in strategies that have one. */
 const ALGO: Readonly<Record<string, string>> = Object.freeze({
@@ -63,27 +76,49 @@ const ALGO: Readonly<Record<string, string>> = Object.freeze({
  * // web,web1,0,0,2,5,,120,,,,,,,,,,UP,1,1,0,…
  * ```
  */
-export function toShowStat(input: StatsInput | readonly StatsInput[], options: ShowStatOptions = {}): string {
+export function toShowStat(input: StatsInput | readonly StatsInput[], options: ToShowStatOptions = {}): string {
   const o = v.plainObject('show stat options', options);
-  v.knownKeys('show stat options', o, OPTION_KEYS);
+  v.knownKeys('show stat options', o, TO_SHOW_STAT_KEYS);
   const header = v.boolean('header', o['header'] ?? true);
-  const rows = showStatRecords(input, options).map((r) => `${SHOW_STAT_FIELDS.map((f) => csvField(r[f])).join(',')},\n`);
-  return (header ? `# ${SHOW_STAT_FIELDS.join(',')},\n` : '') + rows.join('');
+  const tagKeys = tagColumns(o['tags'] ?? []);
+  const rows = rowsOf(input, o['nowMs']).map(([r, tags]) => {
+    let line = SHOW_STAT_FIELDS.map((f) => csvField(r[f])).join(',');
+    for (const key of tagKeys) line += `,${csvField(tags?.[key])}`;
+    return `${line},\n`;
+  });
+  return (header ? `# ${[...SHOW_STAT_FIELDS, ...tagKeys.map(csvField)].join(',')},\n` : '') + rows.join('');
 }
 
 /** The rows of {@link toShowStat} as objects keyed by column name, for the runtime API and for tests. */
 export function showStatRecords(input: StatsInput | readonly StatsInput[], options: ShowStatOptions = {}): ShowStatRecord[] {
   const o = v.plainObject('show stat options', options);
   v.knownKeys('show stat options', o, OPTION_KEYS);
-  const nowOverride = o['nowMs'] === undefined ? undefined : v.durationMs('nowMs', o['nowMs']);
-  const out: ShowStatRecord[] = [];
+  return rowsOf(input, o['nowMs']).map(([r]) => r);
+}
+
+type Tags = Readonly<Record<string, string>> | undefined;
+
+/** Every row with the tags of its server (none for FRONTEND and BACKEND rows). */
+function rowsOf(input: StatsInput | readonly StatsInput[], nowMs: unknown): [ShowStatRecord, Tags][] {
+  const nowOverride = nowMs === undefined ? undefined : v.durationMs('nowMs', nowMs);
+  const out: [ShowStatRecord, Tags][] = [];
   collectStats(input).forEach((p, i) => {
     const now = p.nowMs ?? nowOverride;
-    if (p.proxy !== undefined) out.push(frontendRecord(p.pool.name, i + 1, p.proxy));
-    for (const s of p.pool.servers) out.push(serverRecord(p, i + 1, s, now));
-    out.push(backendRecord(p, i + 1));
+    if (p.proxy !== undefined) out.push([frontendRecord(p.pool.name, i + 1, p.proxy), undefined]);
+    for (const s of p.pool.servers) out.push([serverRecord(p, i + 1, s, now), s.tags]);
+    out.push([backendRecord(p, i + 1), undefined]);
   });
   return out;
+}
+
+function tagColumns(value: unknown): readonly string[] {
+  if (!Array.isArray(value)) throw invalidArg('tags', 'must be an array of tag keys', value);
+  value.forEach((key: unknown, i) => {
+    v.nonEmptyString(`tags[${i}]`, key);
+    if (HAPROXY_FIELDS.has(key as string)) throw invalidArg(`tags[${i}]`, 'must not be one of HAProxy\'s show stat columns', key);
+  });
+  if (new Set(value).size !== value.length) throw invalidArg('tags', 'must not name a tag twice', value);
+  return value as string[];
 }
 
 function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: number | undefined): ShowStatRecord {

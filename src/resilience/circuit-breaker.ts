@@ -113,7 +113,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
     this.#maxRetries = o.maxRetries;
   }
 
-  /** @internal Called by the balancer when it refuses a caller. */
+  /** Called by the balancer when it refuses a caller (`CircuitGate`); not for applications. */
   overflowed(limit: CircuitLimit): void {
     if (limit === 'connections') this.#overflowConnections++;
     else if (limit === 'pending') this.#overflowPending++;
@@ -121,7 +121,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
     this.emit('circuit:overflow', limit);
   }
 
-  /** @internal Asked by a dialer before a retry. */
+  /** Asked by a dialer before a retry (`RetryGate`); not for applications. */
   tryRetry(): boolean {
     if (this.#activeRetries >= this.#maxRetries) {
       this.overflowed('retries');
@@ -131,7 +131,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
     return true;
   }
 
-  /** @internal A retry admitted by {@link CircuitBreaker.tryRetry} ended. */
+  /** (`RetryGate`, not for applications) A retry admitted by {@link CircuitBreaker.tryRetry} ended. */
   retryEnded(): void {
     if (this.#activeRetries > 0) this.#activeRetries--;
   }

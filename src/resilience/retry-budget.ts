@@ -102,7 +102,7 @@ export class RetryBudget extends EventEmitter<RetryBudgetEvents> implements Retr
     this.#minRetryConcurrency = o.minRetryConcurrency;
   }
 
-  /** @internal Asked by a dialer before a retry. */
+  /** Asked by a dialer before a retry (`RetryGate`); not for applications. */
   tryRetry(): boolean {
     const limit = this.limit;
     if (this.#active >= limit) {
@@ -115,7 +115,7 @@ export class RetryBudget extends EventEmitter<RetryBudgetEvents> implements Retr
     return true;
   }
 
-  /** @internal A retry admitted by {@link RetryBudget.tryRetry} ended. */
+  /** (`RetryGate`, not for applications) A retry admitted by {@link RetryBudget.tryRetry} ended. */
   retryEnded(): void {
     if (this.#active > 0) this.#active--;
   }

@@ -1,3 +1,5 @@
+import { LbError, invalidArg } from '../errors.js';
+import * as v from '../internal/validate.js';
 import type { CheckStatus } from './check-result.js';
 
 /** Administrative state, set by an operator: HAProxy's `set server … state`. */
@@ -89,6 +91,109 @@ export const SERVER_KEYS = [
   'name', 'host', 'port', 'id', 'weight', 'backup', 'priority', 'maxconn', 'maxqueue', 'disabled',
   'check', 'rise', 'fall', 'initState', 'slowstartMs', 'tags',
 ] as const;
+
+/**
+ * @internal {@link ServerOptions} checked and completed with their defaults (and `fallback`'s values): what a
+ * `Server` is built from, and what discovery checks a whole list with before any of it reaches a pool.
+ */
+export interface ResolvedServerOptions {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly backup: boolean;
+  readonly priority: number;
+  readonly maxconn: number;
+  readonly maxqueue: number;
+  readonly disabled: boolean;
+  readonly check: boolean;
+  readonly rise: number;
+  readonly fall: number;
+  readonly initState: InitState;
+  /** In whole seconds, rounded up (as HAProxy keeps it). */
+  readonly slowstartMs: number;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * @internal Validates server options (all but `id`) without building a server: unknown keys, every field's type
+ * and range; each message names the server and the field and shows the value received. A field that is
+ * `undefined` takes `fallback`'s value, then {@link SERVER_DEFAULTS}'.
+ */
+export function resolveServerOptions(options: unknown, fallback: Partial<ServerOptions> = NO_FALLBACK): ResolvedServerOptions {
+  const o = v.plainObject('server', options);
+  v.knownKeys('server', o, SERVER_KEYS);
+  return resolveServerFields(o, v.nonEmptyString('server.name', o['name']), fallback);
+}
+
+/**
+ * @internal The field checks of {@link resolveServerOptions} for an object whose keys the caller has checked
+ * (discovery's entries carry keys of their own) and whose name it has settled.
+ */
+export function resolveServerFields(o: Readonly<Record<string, unknown>>, name: string, fallback: Partial<ServerOptions> = NO_FALLBACK): ResolvedServerOptions {
+  const f = fallback;
+  // Field names are prefixed with the server only when one is wrong: a list of 10 000 servers is checked without
+  // building a dozen message strings per server.
+  try {
+    const backup = v.boolean('backup', o['backup'] ?? f.backup ?? SERVER_DEFAULTS.backup);
+    const priority = v.integerInRange('priority', o['priority'] ?? f.priority ?? SERVER_DEFAULTS.priority, 0, 1000);
+    if (backup && priority !== 0) throw invalidArg('priority', 'must be 0 for a backup server (backups are a tier of their own)', priority);
+    return {
+      name,
+      host: v.nonEmptyString('host', o['host']),
+      port: v.integerInRange('port', o['port'], 1, 65535),
+      weight: v.integerInRange('weight', o['weight'] ?? f.weight ?? SERVER_DEFAULTS.weight, 0, 256),
+      backup,
+      priority,
+      maxconn: v.nonNegativeInteger('maxconn', o['maxconn'] ?? f.maxconn ?? SERVER_DEFAULTS.maxconn),
+      maxqueue: v.nonNegativeInteger('maxqueue', o['maxqueue'] ?? f.maxqueue ?? SERVER_DEFAULTS.maxqueue),
+      disabled: v.boolean('disabled', o['disabled'] ?? f.disabled ?? SERVER_DEFAULTS.disabled),
+      check: v.boolean('check', o['check'] ?? f.check ?? SERVER_DEFAULTS.check),
+      rise: v.integerInRange('rise', o['rise'] ?? f.rise ?? SERVER_DEFAULTS.rise, 1, 1_000_000),
+      fall: v.integerInRange('fall', o['fall'] ?? f.fall ?? SERVER_DEFAULTS.fall, 1, 1_000_000),
+      initState: v.oneOf<InitState>('initState', o['initState'] ?? f.initState ?? SERVER_DEFAULTS.initState, ['up', 'fully-up', 'down', 'fully-down']),
+      slowstartMs: Math.ceil(v.durationMs('slowstartMs', o['slowstartMs'] ?? f.slowstartMs ?? SERVER_DEFAULTS.slowstartMs) / 1000) * 1000,
+      tags: resolveTags('tags', o['tags'] ?? f.tags),
+    };
+  } catch (err) {
+    throw ofServer(name, err);
+  }
+}
+
+/** An `ERR_LB_INVALID_ARG` about one field, reworded to name the server: `server "db1": port must be …`. */
+function ofServer(name: string, err: unknown): unknown {
+  if (!LbError.is(err) || err.code !== 'ERR_LB_INVALID_ARG') return err;
+  const at = `server ${JSON.stringify(name)}`;
+  const d = err.details as { readonly field: string; readonly received: unknown };
+  return new LbError('ERR_LB_INVALID_ARG', `${at}: ${err.message}`, { details: { field: `${at}: ${d.field}`, received: d.received } });
+}
+
+const NO_FALLBACK: Partial<ServerOptions> = Object.freeze({});
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * @internal Server tags checked (string keys, string values) and frozen. A frozen plain object is kept as it is, so
+ * that servers given one shared tag object (an xDS locality's) share it.
+ */
+export function resolveTags(field: string, value: unknown): Readonly<Record<string, string>> {
+  if (value === undefined) return NO_TAGS;
+  const o = v.plainObject(field, value);
+  const keys = Object.keys(o);
+  for (const key of keys) if (typeof o[key] !== 'string') throw invalidArg(`${field}.${key}`, 'must be a string', o[key]);
+  if (Object.isFrozen(o) && Object.getPrototypeOf(o) === Object.prototype) return o as Readonly<Record<string, string>>;
+  const tags: Record<string, string> = {};
+  for (const key of keys) tags[key] = o[key] as string;
+  return Object.freeze(tags);
+}
+
+/** @internal True when two tag objects hold the same keys with the same values. */
+export function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key] || !Object.hasOwn(b, key)) return false;
+  return true;
+}
 
 /** HAProxy's effective-weight scale: a user weight of 1 is 16 effective units. */
 export const WEIGHT_SCALE = 16;

@@ -1,6 +1,8 @@
 import type { CheckResult } from './check-result.js';
 import { type AdminState, type HoldKind, type OperationalState, WEIGHT_SCALE } from './server-options.js';
 
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+
 /**
  * @internal
  * Everything about a server that changes after it is created: configuration that can be changed at runtime,
@@ -36,6 +38,8 @@ export class ServerState {
   observeFailures = 0;
   downtimeMs = 0;
   downSinceMs: number | undefined = undefined;
+  /** The server's labels, frozen (replaced whole, never mutated). */
+  tags: Readonly<Record<string, string>> = NO_TAGS;
   /** Holds by holder; `undefined` until the first one (most servers never have any). */
   holds: Map<string, HoldKind> | undefined = undefined;
 

@@ -50,7 +50,8 @@ export interface PickContext {
  *
  * A strategy instance belongs to one {@link Balancer}. Hooks arrive in this order: `reset` once when the
  * balancer is built, then `serverUsable` / `serverUnusable` / `weightChanged` as the pool changes, and
- * `acquired` / `released` around every lease.
+ * `acquired` / `released` around every lease. After a `pool.batch()` the hooks of every server it changed arrive
+ * together at its end, one per server for its net change, in the order the batch first changed them.
  *
  * Priority tiers, localities and panic (see `docs/resilience.md`): the balancer keeps one strategy per group of
  * candidates — per tier, per locality of a tier when localities are weighted, and per tier in panic — so that a

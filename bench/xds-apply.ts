@@ -1,0 +1,115 @@
+/**
+ * xDS at scale: how long a 10 000-endpoint EDS update takes from the moment the control plane sends it to
+ * the moment the pool has applied it (transport on loopback, protobuf decode, validation, mapping,
+ * followServers, the pool and a round-robin balancer's strategy), for a first set (empty pool → 10 000
+ * servers) and for an update that changes the weights of 90 % of them and replaces the other 10 %.
+ *
+ * Run: node --import tsx bench/xds-apply.ts
+ * Wall time is what the goal is about; the CPU time of the process over the same window is printed beside it
+ * because on a shared machine the wall time mostly measures the other processes.
+ *
+ * Each round follows its own cluster (`bench-<round>`), so no cached resource of an earlier round is applied
+ * inside a measured window, and each window waits for the set it sent: an earlier version of this bench reused
+ * one cluster, so a new follower first applied the client's cached set, and each window could end on the set
+ * sent before it.
+ *
+ * Knobs (environment): XDS_ENDPOINTS (10000), XDS_ROUNDS (12), XDS_LIMIT_MS (100: the bound the median of the
+ * updates must meet; the process exits 1 above it), XDS_CPU_PROFILE (a directory: a V8 CPU profile of each measured
+ * update window after the first two rounds is written there, `update-<round>.cpuprofile`, for Chrome DevTools).
+ */
+import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
+import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { Balancer } from '../src/balancer.js';
+import { Pool } from '../src/pool.js';
+import { type XdsClusterFollower, followXdsCluster } from '../src/xds/cluster-follower.js';
+import { encodeMessage } from '../src/xds/protos.js';
+import { XdsClient } from '../src/xds/xds-client.js';
+import { XDS_TYPE_URLS } from '../src/xds/xds-events.js';
+import { ManagementServer } from '../test/xds/helpers/management-server.js';
+import { assignment, bootstrapFor, edsCluster, manyEndpoints } from '../test/xds/helpers/resources.js';
+
+const N = Number(process.env['XDS_ENDPOINTS'] ?? 10_000);
+const ROUNDS = Number(process.env['XDS_ROUNDS'] ?? 12);
+const LIMIT_MS = Number(process.env['XDS_LIMIT_MS'] ?? 100);
+const PROFILE_DIR = process.env['XDS_CPU_PROFILE'];
+const profiler = PROFILE_DIR === undefined ? undefined : new inspector.Session();
+if (profiler !== undefined) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+}
+
+// The control plane shares this process: its garbage (10 000 endpoints built and encoded) is collected before the
+// clock starts, so that the time measured is the client's alone.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const cp = await ManagementServer.start();
+const claType = cp.protos.root.lookupType('envoy.config.endpoint.v3.ClusterLoadAssignment');
+const client = new XdsClient({ bootstrap: bootstrapFor(cp.address) });
+
+const cpuMs = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+/** Sends the round's endpoints (`offset` varies weights and ports) and measures send → applied: [wall, CPU] ms. */
+async function applyOnce(cluster: string, pool: Pool, follower: XdsClusterFollower, offset: number, profile = false): Promise<[number, number]> {
+  // Building and encoding the resource is the control plane's work: done, and its garbage collected, before the clock.
+  const eps = manyEndpoints(N, offset).map((e, i) => (i % 10 === 0 ? { ...e, port: e.port + offset } : { ...e, weight: 1 + ((i + offset) % 7) }));
+  const value = encodeMessage(claType, assignment(cluster, [{ endpoints: eps }]));
+  const applied = new Promise<void>((resolve) => follower.once('xds:endpoints', () => resolve()));
+  gc();
+  if (profile) await profiler!.post('Profiler.start');
+  const cpu0 = cpuMs();
+  const sent = performance.now();
+  cp.setRaw('endpoints', [{ name: cluster, value }]);
+  await applied;
+  const wall = performance.now() - sent;
+  const cpu = cpuMs() - cpu0;
+  if (profile) {
+    const { profile: p } = await profiler!.post('Profiler.stop');
+    fs.writeFileSync(path.join(PROFILE_DIR!, `update-${offset}.cpuprofile`), JSON.stringify(p));
+  }
+  const expected = `127.1.0.10:${10_000 + offset}`;
+  if (pool.size !== N || pool.find(expected) === undefined) throw new Error(`pool ${pool.name} does not hold the set sent (${pool.size} servers)`);
+  return [wall, cpu];
+}
+
+const firsts: number[] = [];
+const updates: number[] = [];
+const cpuFirsts: number[] = [];
+const cpuUpdates: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const cluster = `bench-${r}`;
+  cp.set('cluster', [edsCluster(cluster)]);
+  const pool = new Pool(cluster);
+  new Balancer(pool, { strategy: 'roundrobin' });
+  const subscribed = cp.waitFor((q) => q.typeUrl === XDS_TYPE_URLS.endpoints && q.names.includes(cluster));
+  const follower = followXdsCluster(pool, client, cluster);
+  await subscribed; // the follower has the cluster and asks for its endpoints, which do not exist yet
+  const [wallFirst, cpuFirst] = await applyOnce(cluster, pool, follower, 2 * r);
+  const [wallUpdate, cpuUpdate] = await applyOnce(cluster, pool, follower, 2 * r + 1, profiler !== undefined && r >= 2);
+  firsts.push(wallFirst);
+  cpuFirsts.push(cpuFirst);
+  updates.push(wallUpdate);
+  cpuUpdates.push(cpuUpdate);
+  await follower.close();
+}
+await client.close();
+cp.stop();
+
+const stats = (xs: number[]): string => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `min ${s[0]!.toFixed(1)} · median ${s[s.length >> 1]!.toFixed(1)} · max ${s[s.length - 1]!.toFixed(1)} ms`;
+};
+const median = [...updates].sort((a, b) => a - b)[updates.length >> 1]!;
+console.log(`${N} endpoints, ${ROUNDS} rounds (first round included: cold JIT)`);
+console.log(`first set (empty pool → ${N} servers): ${stats(firsts)}`);
+console.log(`update (weights of 90 % changed, 10 % of addresses replaced): ${stats(updates)}`);
+console.log(`CPU time of the process, first set: ${stats(cpuFirsts)}; update: ${stats(cpuUpdates)}`);
+console.log(`median update ${median.toFixed(1)} ms ${median < LIMIT_MS ? '<' : '≥'} ${LIMIT_MS} ms`);
+process.exitCode = median < LIMIT_MS ? 0 : 1;
