@@ -23,7 +23,9 @@ export type {
 } from './pool.js';
 export { LOCALITY_TAG, TIER_DEFAULTS, localityOf, panicEligible } from './pool-tiers.js';
 export { SERVER_DEFAULTS, Server, WEIGHT_SCALE } from './server.js';
-export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, ServerSnapshot } from './server.js';
+export type {
+  AdminState, HoldKind, InitState, OnMarkedDown, OnMarkedUp, OperationalState, SendProxy, ServerOptions, ServerSnapshot,
+} from './server.js';
 export { ADMIN_CAUSE, CHECK_STATUS_TEXT, ON_ERROR_ACTIONS } from './state/check-result.js';
 export type { CheckCause, CheckResult, CheckStatus, OnErrorAction, StateCause } from './state/check-result.js';
 
