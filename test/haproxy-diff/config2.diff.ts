@@ -37,14 +37,12 @@ const SYSLOG_GLOBAL = 'global\n  stats socket ${CLI} level admin\n  log 127.0.0.
 const scenarios: Scenario[] = [
   {
     name: 'item 7: send-proxy, send-proxy-v2 and none on three servers of one backend',
-    todo: 'issue 12 item 7',
     config: listen('', ['send-proxy', 'send-proxy-v2', '']),
     backends: [{ name: 's1', mode: 'peek' }, { name: 's2', mode: 'peek' }, { name: 's3', mode: 'peek' }],
     steps: async (ctx) => ctx.note(...(await sequence(ctx.port, 3))),
   },
   {
     name: 'item 7: on-marked-down shutdown-sessions on one server only: its sessions are cut, the other server\'s are not',
-    todo: 'issue 12 item 7',
     config: listen('  option tcplog\n', ['check inter 1h on-marked-down shutdown-sessions', 'check inter 1h']),
     backends: [{ name: 's1', mode: 'hold' }, { name: 's2', mode: 'hold' }],
     // Whether HAProxy counts the session it is about to cut varies from run to run (see states.diff.ts).
@@ -65,7 +63,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 7: on-marked-up shutdown-backup-sessions on one active server only',
-    todo: 'issue 12 item 7',
     config: listen('  option tcplog\n', ['check inter 1h on-marked-up shutdown-backup-sessions', 'check inter 1h', 'backup check inter 1h']),
     backends: [{ name: 'a1', mode: 'hold' }, { name: 'a2', mode: 'hold' }, { name: 'b1', mode: 'hold' }],
     steps: async (ctx) => {
