@@ -8,6 +8,7 @@ import { formatDiagnostic, type ConfigDiagnostic } from '../haproxy/config/diagn
 import { buildDiagnostics } from '../haproxy/config/library-options.js';
 import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
 import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
+import type { HaproxyConfig } from '../haproxy/config/types.js';
 
 /** What a check printed and its exit status; the caller writes it out. */
 export interface CheckReport {
@@ -53,8 +54,7 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
     }
     const stderr = config.warnings.length > 0 ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid))] : [];
     const stdout = config.warnings.length > 0 ? ['Warnings were found.'] : [];
-    const listeners = [...config.frontends, ...config.listens].reduce((n, p) => n + p.binds.length, 0);
-    if (listeners === 0) {
+    if (listenerCount(config) === 0) {
       return report(2, [...stdout, 'Configuration file has no error but will not start (no listener) => exit(2).'], stderr);
     }
     return report(0, [...stdout, 'Configuration file is valid'], stderr);
@@ -70,4 +70,13 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
     }
     return report(1, [], stderr);
   }
+}
+
+/**
+ * What HAProxy counts as listeners when it decides whether to start (`src/haproxy.c`: every listener, the
+ * `stats socket`s included): the `bind` lines of frontend and listen sections and the runtime API sockets. A
+ * configuration whose only listener is a stats socket runs (its backends are checked and driven through the API).
+ */
+export function listenerCount(config: Pick<HaproxyConfig, 'frontends' | 'listens' | 'global'>): number {
+  return [...config.frontends, ...config.listens].reduce((n, p) => n + p.binds.length, 0) + config.global.statsSockets.length;
 }

@@ -10,6 +10,7 @@ import { LbError } from '../errors.js';
 import { buildFromHaproxyConfig } from '../haproxy/from-config.js';
 import type { HaproxyFrontend, HaproxyInstance } from '../haproxy/build/instance.js';
 import { buildDiagnostics } from '../haproxy/config/library-options.js';
+import { listenerCount } from './check.js';
 import { type ConfigDiagnostic, formatDiagnostic } from '../haproxy/config/diagnostics.js';
 import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
 import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
@@ -80,7 +81,7 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     for (const line of notices) err(line);
     for (const w of warnings) err(formatDiagnostic(w, pid));
   }
-  if ([...config.frontends, ...config.listens].every((p) => p.binds.length === 0)) {
+  if (listenerCount(config) === 0) {
     err(`[ALERT]    (${pid}) : [switchyard.main()] No enabled listener found (check for 'bind' directives) ! Exiting.`);
     return 1;
   }

@@ -108,14 +108,14 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 10: no bind at all, only the stats socket: checks run and the runtime API drives the backend',
-    todo: 'issue 12 item 10',
     config: `${DEFAULTS}backend be\n  server s1 127.0.0.1:\${S1} check inter 100\n  server s2 127.0.0.1:\${S2} check inter 100\n`,
     backends: ['s1', { name: 's2', running: false }],
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server be\/s2 is DOWN/);
       await ctx.cli('set server be/s1 state drain');
       ctx.note(stat(await ctx.instance.command('show stat'), ['status', 'check_status']));
-      ctx.note((await ctx.instance.command('show info')).split('\n').filter((l) => /^(Name|CurrConns|Listeners)/.test(l)).join(' | '));
+      // `Name` differs on purpose (switchyard names itself; docs/haproxy.md "Different on purpose").
+      ctx.note((await ctx.instance.command('show info')).split('\n').filter((l) => /^(CurrConns|Listeners)/.test(l)).join(' | '));
     },
   },
   {

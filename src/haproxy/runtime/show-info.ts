@@ -51,6 +51,8 @@ function values(instance: HaproxyInstance, nowMs: number): Readonly<Record<strin
     total += s.total;
     listeners += f.addresses.length;
   }
+  // HAProxy counts every listener: the stats sockets and the stats pages' too.
+  listeners += instance.statsAddresses.length + instance.statsPageAddresses.length;
   const pad = (n: number): string => String(n).padStart(2, '0');
   const d = Math.floor(uptime / 86_400);
   const h = Math.floor((uptime % 86_400) / 3600);
