@@ -324,7 +324,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         retries: s.retries,
         redispatches: s.redispatches,
         error: s.error,
-      });
+      }, s);
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();
   }

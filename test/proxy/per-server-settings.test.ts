@@ -116,3 +116,25 @@ describe('TcpProxy per-server settings (sendProxy, onMarkedDown, onMarkedUp)', (
     assert.equal((await r.closed()).termination, 'U-');
   });
 });
+
+describe('TcpProxy connection:close', () => {
+  it('passes the finished connection with its record (the accepted socket is its client)', async () => {
+    const b = await backend(echo);
+    const r = await proxyRig([s('s1', b.port)]);
+    try {
+      let accepted: net.Socket | undefined;
+      r.proxy.on('connection:open', (c) => (accepted = c.client));
+      const closed = waitEvent<[unknown, ProxyConnection]>(r.proxy, 'connection:close');
+      const client = r.connect();
+      await waitFor(() => accepted !== undefined, 'the connection');
+      client.end();
+      const [record, connection] = await closed;
+      assert.equal((record as { server: string }).server, 's1');
+      assert.equal(connection.client, accepted);
+      assert.equal(connection.server?.name, 's1');
+    } finally {
+      await r.shutdown();
+      await b.close();
+    }
+  });
+});
