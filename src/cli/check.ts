@@ -5,6 +5,7 @@
  */
 import { LbError } from '../errors.js';
 import { formatDiagnostic, type ConfigDiagnostic } from '../haproxy/config/diagnostics.js';
+import { inheritedSocketAlerts } from '../haproxy/build/listeners.js';
 import { buildDiagnostics } from '../haproxy/config/library-options.js';
 import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
 import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
@@ -43,7 +44,7 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
   try {
     const loaded = await loadHaproxyConfigFile(paths, options.env === undefined ? {} : { env: options.env });
     // What the file allows but the objects cannot do: the builder refuses it, so the check does too.
-    const fromBuild = buildDiagnostics(loaded);
+    const fromBuild = [...buildDiagnostics(loaded), ...inheritedSocketAlerts(loaded)];
     const buildAlerts = fromBuild.filter((d) => d.severity === 'alert');
     const config = { ...loaded, warnings: [...loaded.warnings, ...fromBuild.filter((d) => d.severity === 'warning')] };
     if (buildAlerts.length > 0) {

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import { LbError } from '../errors.js';
 import { buildFromHaproxyConfig } from '../haproxy/from-config.js';
 import type { HaproxyFrontend, HaproxyInstance } from '../haproxy/build/instance.js';
+import { inheritedSocketAlerts } from '../haproxy/build/listeners.js';
 import { buildDiagnostics } from '../haproxy/config/library-options.js';
 import { listenerCount } from './check.js';
 import { type ConfigDiagnostic, formatDiagnostic } from '../haproxy/config/diagnostics.js';
@@ -70,7 +71,7 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     printAlerts(io, (e.details['diagnostics'] ?? []) as readonly ConfigDiagnostic[], notices);
     return 1;
   }
-  const fromBuild = buildDiagnostics(config);
+  const fromBuild = [...buildDiagnostics(config), ...inheritedSocketAlerts(config)];
   const warnings = [...config.warnings, ...fromBuild.filter((d) => d.severity === 'warning')];
   const alerts = fromBuild.filter((d) => d.severity === 'alert');
   if (alerts.length > 0) {

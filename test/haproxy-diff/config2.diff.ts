@@ -120,7 +120,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 11: bind fd@3 (an inherited listening socket), ipv4@, ipv6@ and unix@ addresses',
-    todo: 'issue 12 item 11',
     inheritListener: true,
     config: `${DEFAULTS}listen fe4\n  bind ipv4@127.0.0.1:\${FE}\n  option tcplog\n  server s1 127.0.0.1:\${S1}\n` +
       'listen fe6\n  bind ipv6@[::1]:${FE}\n  option tcplog\n  server s1 127.0.0.1:${S1}\n' +

@@ -86,7 +86,7 @@ backend be
     const haproxy = buildFromHaproxyConfig(config, { warnings: false });
     await assert.rejects(fetchLine(fe!).then((l) => (l === '' ? Promise.reject(new Error('refused')) : l)));
     await haproxy.start();
-    assert.equal(haproxy.frontend('web').addresses[0]?.port, fe);
+    assert.deepEqual(haproxy.frontend('web').addresses.map((a) => (typeof a === 'string' ? a : a.port)), [fe]);
     assert.deepEqual([await fetchLine(fe!), await fetchLine(fe!), await fetchLine(fe!)], ['s1', 's2', 's1']);
     await haproxy.close();
     assert.equal(haproxy.stopping, true);
@@ -155,6 +155,40 @@ backend be
     const report = await checkConfigFiles([file], { pid: 1, version: 'x', executable: 'switchyard' });
     assert.deepEqual([report.exitCode, report.stdout, report.stderr], [0, ['Configuration file is valid'], []]);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('listens on a unix socket (replacing a stale one), logs its clients as unix:<listener id>, counts every listener', { timeout: SAFETY_MS }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-unix-'));
+    const [p1, fe] = await freePorts(2);
+    const b1 = await backend('s1', p1!);
+    const path = join(dir, 'fe.sock');
+    // A socket file left behind by an earlier run (still bound here): HAProxy binds over it, and so does switchyard.
+    const stale = net.createServer().listen(path);
+    await once(stale, 'listening');
+    const config = parseHaproxyConfig(`global\n  log stdout format raw local0 info\n${DEFAULTS}  log global\n` +
+      `listen feu\n  bind 127.0.0.1:${fe}\n  bind unix@${path}\n  server s1 127.0.0.1:${p1}\n`);
+    const out: string[] = [];
+    const haproxy = buildFromHaproxyConfig(config, { warnings: false, stdout: (t) => out.push(t) });
+    try {
+      await haproxy.start();
+      assert.deepEqual(haproxy.frontend('feu').addresses.filter((a) => typeof a === 'string'), [path]);
+      assert.equal(haproxy.listenerCount, 2);
+      const line = await new Promise<string>((resolve, reject) => {
+        const c = net.connect(path);
+        let text = '';
+        c.setEncoding('utf8');
+        c.on('data', (d: string) => (text += d));
+        c.on('error', reject);
+        c.on('close', () => resolve(text));
+      });
+      assert.equal(line, 's1\n');
+      assert.deepEqual(out, ['Connect to unix:2 (feu/TCP)\n']);
+    } finally {
+      await haproxy.close();
+      stale.close();
+      b1.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects start() with HAProxy 2.6\'s alert naming the bind line, and releases everything, when a bind address is taken', async () => {

@@ -2,7 +2,7 @@
  * The statements of `defaults`, `frontend`, `backend` and `listen` sections (`doc/configuration.txt` §4),
  * applied to the section's draft, with HAProxy 2.6's messages, capability warnings and errors.
  */
-import { parseAddress } from './address.js';
+import { parseBindAddress } from './bind-address.js';
 import type { ProxyDraft } from './draft.js';
 import type { ConfigLine } from './line.js';
 import { describeSection } from './line.js';
@@ -177,13 +177,9 @@ function bind(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): voi
     return;
   }
   for (const raw of list.split(',')) {
-    if (raw.startsWith('/') || raw.startsWith('unix@') || raw.startsWith('abns@') || raw.startsWith('fd@') || raw.startsWith('sockpair@')) {
-      line.alert('bind', `'bind' : address '${raw}' is not supported in switchyard: only TCP host:port addresses are.`);
-      continue;
-    }
-    const parsed = parseAddress(raw, { allowRange: true, prefix: `'bind' : ` });
+    const parsed = parseBindAddress(raw, line.at);
     if (!parsed.ok) line.alert('bind', parsed.message);
-    else draft.binds.push({ host: parsed.host, port: parsed.port, portEnd: parsed.portEnd, raw, source: line.at });
+    else draft.binds.push(parsed.address);
   }
 }
 
