@@ -22,6 +22,8 @@ export type {
   LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
 } from './pool.js';
 export { LOCALITY_TAG, TIER_DEFAULTS, localityOf, panicEligible } from './pool-tiers.js';
+export { RESTORE_CAUSE } from './pool-state.js';
+export type { PoolState, RestoreReport, RestoreSkipReason, ServerStateRecord } from './pool-state.js';
 export { SERVER_DEFAULTS, Server, WEIGHT_SCALE } from './server.js';
 export type {
   AdminState, HoldKind, InitState, OnMarkedDown, OnMarkedUp, OperationalState, SendProxy, ServerOptions, ServerSnapshot,
