@@ -4,6 +4,7 @@
  * 1 (errors) or 2 (valid but nothing to listen on).
  */
 import { LbError } from '../errors.js';
+import { buildFromHaproxyConfig } from '../haproxy/from-config.js';
 import { formatDiagnostic, type ConfigDiagnostic } from '../haproxy/config/diagnostics.js';
 import { inheritedSocketAlerts } from '../haproxy/build/listeners.js';
 import { buildDiagnostics } from '../haproxy/config/library-options.js';
@@ -53,8 +54,11 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
       stderr.push(`[ALERT]    (${pid}) : config : Fatal errors found in configuration.`);
       return report(1, [], stderr);
     }
-    const stderr = config.warnings.length > 0 ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid))] : [];
-    const stdout = config.warnings.length > 0 ? ['Warnings were found.'] : [];
+    // `haproxy -c` loads the saved server states too, and prints what loading them says.
+    const stateLines = await serverStateWarnings(config, pid);
+    const warned = config.warnings.length > 0 || stateLines.length > 0;
+    const stderr = warned ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid)), ...stateLines] : [];
+    const stdout = warned ? ['Warnings were found.'] : [];
     if (listenerCount(config) === 0) {
       return report(2, [...stdout, 'Configuration file has no error but will not start (no listener) => exit(2).'], stderr);
     }
@@ -80,4 +84,17 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
  */
 export function listenerCount(config: Pick<HaproxyConfig, 'frontends' | 'listens' | 'global'>): number {
   return [...config.frontends, ...config.listens].reduce((n, p) => n + p.binds.length, 0) + config.global.statsSockets.length;
+}
+
+/** What loading the configuration's server state files prints (`load-server-state-from-file`), line by line. */
+async function serverStateWarnings(config: HaproxyConfig, pid: number): Promise<string[]> {
+  if (![...config.backends, ...config.listens].some((b) => b.loadServerState !== 'none')) return [];
+  const out: string[] = [];
+  const instance = buildFromHaproxyConfig(config, { pid, statsSockets: false, stderr: (t) => out.push(...t.replace(/\n$/, '').split('\n')), stdout: () => {} });
+  try {
+    await instance._loadServerState();
+  } finally {
+    instance.destroy();
+  }
+  return out;
 }

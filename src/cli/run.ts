@@ -88,8 +88,17 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
   }
 
   let traceId = 0;
+  // HAProxy prints its two notices before the first warning: the saved server states may give the first one.
+  let noticed = warnings.length > 0;
+  const stderr = (text: string): void => {
+    if (!noticed && text.includes(' : config : ')) {
+      noticed = true;
+      for (const line of notices) err(line);
+    }
+    io.stderr(text);
+  };
   const instance = buildFromHaproxyConfig(config, {
-    stderr: io.stderr,
+    stderr,
     stdout: io.stdout,
     pid,
     warnings: !options.quiet,

@@ -186,7 +186,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 15: show servers state written to server-state-file and loaded back at restart (weights, drain, maint, health)',
-    todo: 'issue 12 item 15',
     global: 'global\n  stats socket ${CLI} level admin\n  log stderr format raw local0 debug\n  server-state-file ${DIR}/state\n',
     config: listen('  load-server-state-from-file global\n', ['weight 10 check inter 1h', 'weight 10 check inter 1h', 'weight 10 check inter 1h', 'weight 10 check inter 1h']),
     backends: ['s1', 's2', 's3', 's4'],
@@ -207,7 +206,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 15: load-server-state-from-file local with server-state-base and server-state-file-name',
-    todo: 'issue 12 item 15',
     global: 'global\n  stats socket ${CLI} level admin\n  log stderr format raw local0 debug\n  server-state-base ${DIR}\n',
     config: listen('  load-server-state-from-file local\n  server-state-file-name fe.state\n', ['weight 10 check inter 1h', 'weight 10 check inter 1h']),
     backends: ['s1', 's2'],

@@ -19,8 +19,9 @@ import {
 } from '../config/library-options.js';
 import type { HaproxyConfig, LogLevel } from '../config/types.js';
 import { formatConnectFrom, formatConnectToUnix } from '../log/tcplog.js';
-import { listenTargets, openListener } from './listeners.js';
+import { listenTargets, openListener, serveStatsPage } from './listeners.js';
 import { followStateLines, tcplogLine } from './instance-logs.js';
+import { loadServerStateFiles } from './server-state-file.js';
 import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 
 export type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
@@ -96,6 +97,7 @@ export class HaproxyInstance {
   #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #stopping = false;
+  #stateLoaded = false;
 
   /** @internal Use {@link buildFromHaproxyConfig}. */
   constructor(config: HaproxyConfig, settings: InstanceSettings) {
@@ -185,10 +187,18 @@ export class HaproxyInstance {
     if (this.#stopping) throw new LbError('ERR_LB_CLOSED', 'the configuration was closed');
     this.startedAtMs = this.#s.clock.now();
     this.startedAt = this.#s.date();
+    await this._loadServerState();
     try {
       for (const f of this.frontends.values()) await this.#listen(f as MutableFrontend);
       const page = this.#s.statsPage;
-      if (page !== undefined) for (const section of this.statsSections) await this.#serveStats(section, page(section, this));
+      if (page !== undefined) {
+        for (const section of this.statsSections) {
+          await serveStatsPage(section, page(section, this), (server, address) => {
+            this.#pages.push(server);
+            if (address !== undefined) this.#pageAddresses.push({ section: section.name, address });
+          });
+        }
+      }
       if (this.#s.statsSockets && this.config.global.statsSockets.length > 0) {
         this.#api = this.#s.statsApi(this, this.config.global.statsSockets, { clock: this.#s.clock, idleTimeoutMs: this.config.global.statsTimeoutMs });
         await this.#api.start();
@@ -226,27 +236,6 @@ export class HaproxyInstance {
         this.#listeners.push(server);
         const address = server.address();
         if (address !== null) f.addresses.push(address);
-      }
-    }
-  }
-
-  /** Serves one stats section's page on each of its `bind` addresses (plain HTTP/1.1). */
-  async #serveStats(section: StatsSection, handler: http.RequestListener): Promise<void> {
-    const clientMs = section.timeouts.clientMs;
-    const proxyType = section.kind === 'listen' ? 'proxy' : 'frontend';
-    for (const bind of section.binds) {
-      for (const target of listenTargets(bind)) {
-        const server = http.createServer({ requestTimeout: clientMs ?? 300_000, headersTimeout: Math.min(clientMs ?? 60_000, 60_000) }, handler);
-        if (clientMs !== undefined) server.keepAliveTimeout = clientMs;
-        server.on('error', () => {});
-        server.on('clientError', (_err, socket) => {
-          if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-          else socket.destroy();
-        });
-        await openListener(server, target, { at: bind.source, proxyType, proxyName: section.name });
-        this.#pages.push(server);
-        const address = server.address();
-        if (address !== null && typeof address === 'object') this.#pageAddresses.push({ section: section.name, address });
       }
     }
   }
@@ -290,6 +279,24 @@ export class HaproxyInstance {
     this.#api?.destroy();
     for (const f of this.frontends.values()) f.proxy.destroy();
     this.#closing ??= this.#release();
+  }
+
+  /**
+   * @internal Loads the saved server states (`load-server-state-from-file`), once: `start()` does it before it
+   * listens, `switchyard -c` too (`haproxy -c` loads them). Its lines are `config :` warnings, on stderr only.
+   */
+  async _loadServerState(): Promise<void> {
+    if (this.#stateLoaded) return;
+    this.#stateLoaded = true;
+    for (const stop of this.#unfollow.splice(0)) stop();
+    const previous = this.#log.context;
+    this.#log.context = 'config : ';
+    try {
+      await loadServerStateFiles([...this.backends.values()], this.config.global, (m) => this.#log.warning(m));
+    } finally {
+      this.#log.context = previous;
+      if (!this.#stopping) for (const b of this.backends.values()) this.#unfollow.push(followStateLines(b, this.#log, this.config.global));
+    }
   }
 
   /** @internal Runs a command of an interactive runtime API session: its `[WARNING]` messages say `CLI : ` first, as HAProxy's do. */

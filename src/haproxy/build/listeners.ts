@@ -5,10 +5,12 @@
  * systemd socket activation, a supervisor that pre-binds; Node's `listen({ fd })`).
  */
 import { fstatSync } from 'node:fs';
+import http from 'node:http';
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { LbError } from '../../errors.js';
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
+import type { StatsSection } from '../config/library-options.js';
 import type { BindAddress, HaproxyConfig } from '../config/types.js';
 import { type BindFailure, formatBindFailure, systemErrorText } from '../log/bind-failure.js';
 
@@ -58,6 +60,29 @@ export async function openListener(server: net.Server, target: ListenTarget, whe
       resolve();
     });
   });
+}
+
+/**
+ * Serves one stats section's page on each of its `bind` addresses (plain HTTP/1.1); `opened` gets each server as
+ * soon as it listens (with its address when it is a TCP one), so the caller can close them all if a later one fails.
+ */
+export async function serveStatsPage(section: StatsSection, handler: http.RequestListener, opened: (server: http.Server, address: net.AddressInfo | undefined) => void): Promise<void> {
+  const clientMs = section.timeouts.clientMs;
+  const proxyType = section.kind === 'listen' ? 'proxy' : 'frontend';
+  for (const bind of section.binds) {
+    for (const target of listenTargets(bind)) {
+      const server = http.createServer({ requestTimeout: clientMs ?? 300_000, headersTimeout: Math.min(clientMs ?? 60_000, 60_000) }, handler);
+      if (clientMs !== undefined) server.keepAliveTimeout = clientMs;
+      server.on('error', () => {});
+      server.on('clientError', (_err, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+        else socket.destroy();
+      });
+      await openListener(server, target, { at: bind.source, proxyType, proxyName: section.name });
+      const address = server.address();
+      opened(server, address !== null && typeof address === 'object' ? address : undefined);
+    }
+  }
 }
 
 /** Removes `path` when it is a socket (left by an earlier run); anything else there is left for listen() to refuse. */

@@ -147,6 +147,18 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
       return;
     case 'description':
       return;
+    case 'load-server-state-from-file': {
+      if (ignoredWithout('backend')) return;
+      const mode = args[0] ?? '';
+      if (mode === 'global' || mode === 'local' || mode === 'none') draft.serverStateLoad = mode;
+      else line.alert(kw, `'load-server-state-from-file' expects 'global', 'local' or 'none'. Got '${mode}'`);
+      return;
+    }
+    case 'server-state-file-name':
+      if (ignoredWithout('backend') || !noExtra(1)) return;
+      if (args[0] === undefined || args[0] === '' || args[0] === 'use-backend-name') delete draft.serverStateFileName;
+      else draft.serverStateFileName = args[0];
+      return;
     case 'stats':
       applyStatsLine(line, draft);
       return;

@@ -70,6 +70,10 @@ export interface GlobalConfig {
   readonly spreadChecksPercent: number;
   /** `max-spread-checks`: cap of the start-up spread of first checks, in ms; undefined = no cap. */
   readonly maxSpreadChecksMs?: number;
+  /** `server-state-file <file>`: the saved server states that `load-server-state-from-file global` reads at start-up. */
+  readonly serverStateFile?: string;
+  /** `server-state-base <dir>`: where relative server state file names are. */
+  readonly serverStateBase?: string;
 }
 
 /**
@@ -277,6 +281,13 @@ export interface BackendFields {
   /** `option log-health-checks`. */
   readonly logHealthChecks: boolean;
   readonly check: CheckKind;
+  /**
+   * `load-server-state-from-file`: where the servers' saved state (`show servers state`) is loaded from at
+   * start-up: the global `server-state-file`, a file of the backend's own (`local`), or nowhere. @defaultValue 'none'
+   */
+  readonly loadServerState: 'none' | 'global' | 'local';
+  /** `server-state-file-name <file>` for `local`; undefined = the backend's name (also `use-backend-name`). */
+  readonly serverStateFileName?: string;
   readonly servers: readonly ServerConfig[];
 }
 
