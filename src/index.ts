@@ -22,8 +22,12 @@ export type {
   LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
 } from './pool.js';
 export { LOCALITY_TAG, TIER_DEFAULTS, localityOf, panicEligible } from './pool-tiers.js';
+export { RESTORE_CAUSE } from './pool-state.js';
+export type { PoolState, RestoreReport, RestoreSkipReason, ServerStateRecord } from './pool-state.js';
 export { SERVER_DEFAULTS, Server, WEIGHT_SCALE } from './server.js';
-export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, ServerSnapshot } from './server.js';
+export type {
+  AdminState, HoldKind, InitState, OnMarkedDown, OnMarkedUp, OperationalState, SendProxy, ServerOptions, ServerSnapshot,
+} from './server.js';
 export { ADMIN_CAUSE, CHECK_STATUS_TEXT, ON_ERROR_ACTIONS } from './state/check-result.js';
 export type { CheckCause, CheckResult, CheckStatus, OnErrorAction, StateCause } from './state/check-result.js';
 

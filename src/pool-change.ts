@@ -4,7 +4,9 @@ import * as v from './internal/validate.js';
 import { panicEligible } from './pool-tiers.js';
 import type { LbState, PoolEvents, ServerUpdate } from './pool-events.js';
 import { type AdminState, type Server, resolveWeight } from './server.js';
-import type { StateCause } from './state/check-result.js';
+import { type CheckCause, type OnErrorAction, type StateCause, checkVerdict } from './state/check-result.js';
+import { applyCheckResult } from './state/health-counter.js';
+import type { ServerState } from './state/server-state.js';
 
 /** @internal What a server looked like before a change: what {@link announceChange} compares with. */
 export interface BeforeChange {
@@ -70,5 +72,33 @@ export function validUpdate(
     maxconn: v.nonNegativeInteger(`maxconn of ${name}`, o['maxconn'] ?? server.maxconn),
     maxqueue: v.nonNegativeInteger(`maxqueue of ${name}`, o['maxqueue'] ?? server.maxqueue),
     admin: o['adminState'] === undefined ? undefined : v.oneOf<AdminState>(`adminState of ${name}`, o['adminState'], ['ready', 'drain', 'maint']),
+  };
+}
+
+/**
+ * @internal The two halves of applying one check or observation result through the pool's change path: the
+ * mutation (HAProxy's health counter, the operational state it implies) and the events that come before the
+ * state events (`observe:limit`, then `check:fail` or `check:pass`).
+ */
+export function checkResultChange(
+  pool: EventEmitter<PoolEvents> & { readonly clock: { now(): number } },
+  server: Server,
+  cause: CheckCause,
+  onError: OnErrorAction | undefined,
+): { mutate: (st: ServerState) => void; announce: () => void } {
+  const result = cause.result;
+  const previousHealth = server.health;
+  const previousStatus = server.checkStatus;
+  const verdict = checkVerdict(result.status);
+  return {
+    mutate: (st) => {
+      const op = applyCheckResult(st, server.rise, server.fall, result, verdict, onError);
+      if (op !== undefined) st.setOperational(op, pool.clock.now());
+    },
+    announce: () => {
+      if (onError !== undefined) pool.emit('observe:limit', server, onError, result);
+      if (verdict === 'fail') pool.emit('check:fail', server, cause, previousHealth, previousStatus);
+      else if (verdict !== 'neutral') pool.emit('check:pass', server, cause, previousHealth, previousStatus);
+    },
   };
 }

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
-import { announceChange, beforeChange, isUp, validUpdate } from './pool-change.js';
+import { announceChange, beforeChange, checkResultChange, isUp, validUpdate } from './pool-change.js';
 import { LbError, invalidArg } from './errors.js';
 import {
-  ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, checkVerdict, validCheckResult,
+  ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult,
 } from './state/check-result.js';
-import { FULL_WEIGHT_FACTOR, applyAdminState, applyCheckResult, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
+import { FULL_WEIGHT_FACTOR, applyAdminState, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
@@ -14,6 +14,7 @@ import { type AdminState, type HoldKind, Server, type ServerOptions } from './se
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
 import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
+import { type PoolState, RESTORE_CAUSE, type RestoreReport, exportPoolState, restorePoolState } from './pool-state.js';
 
 export type {
   LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
@@ -278,6 +279,20 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.emit('server:hold', server, who, next, previous);
   }
 
+  /** Every server's state as plain JSON (weights, admin state, health, checks, last check), for {@link Pool.restoreState}. */
+  exportState(): PoolState {
+    return exportPoolState(this);
+  }
+
+  /**
+   * Puts back a state from {@link Pool.exportState} (after a restart) with HAProxy's `load-server-state-from-file`
+   * rules (docs/getting-started.md). Records of unknown servers, or of a server whose host or port changed, are
+   * skipped and reported. Bad input throws `ERR_LB_INVALID_ARG` naming the field, before anything changes.
+   */
+  restoreState(state: PoolState, cause: StateCause = RESTORE_CAUSE): RestoreReport {
+    return restorePoolState(this, state, cause, (server, c, mutate) => this.#change(server, c, mutate));
+  }
+
   /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */
   get emptyTransitions(): number {
     return this.#members.emptyTransitions;
@@ -336,23 +351,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #applyResult(server: Server, cause: CheckCause, onError: OnErrorAction | undefined): void {
-    const result = cause.result;
-    const previousHealth = server.health;
-    const previousStatus = server.checkStatus;
-    const verdict = checkVerdict(result.status);
-    this.#change(
-      server,
-      cause,
-      (st) => {
-        const op = applyCheckResult(st, server.rise, server.fall, result, verdict, onError);
-        if (op !== undefined) st.setOperational(op, this.clock.now());
-      },
-      () => {
-        if (onError !== undefined) this.emit('observe:limit', server, onError, result);
-        if (verdict === 'fail') this.emit('check:fail', server, cause, previousHealth, previousStatus);
-        else if (verdict !== 'neutral') this.emit('check:pass', server, cause, previousHealth, previousStatus);
-      },
-    );
+    const { mutate, announce } = checkResultChange(this, server, cause, onError);
+    this.#change(server, cause, mutate, announce);
   }
 
   /**

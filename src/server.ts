@@ -3,12 +3,15 @@ import { invalidArg } from './errors.js';
 import type { CheckResult, CheckStatus } from './state/check-result.js';
 import * as v from './internal/validate.js';
 import {
-  type AdminState, type HoldKind, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type ServerOptions, type ServerSnapshot,
+  type AdminState, type HoldKind, type OnMarkedDown, type OnMarkedUp, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type SendProxy,
+  type ServerOptions, type ServerSnapshot,
 } from './state/server-options.js';
 import { ServerState } from './state/server-state.js';
 
 export { SERVER_DEFAULTS, WEIGHT_SCALE } from './state/server-options.js';
-export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, ServerSnapshot } from './state/server-options.js';
+export type {
+  AdminState, HoldKind, InitState, OnMarkedDown, OnMarkedUp, OperationalState, SendProxy, ServerOptions, ServerSnapshot,
+} from './state/server-options.js';
 
 /**
  * One backend server: identity, configuration, state and live counters.
@@ -48,6 +51,12 @@ export class Server {
   readonly slowstartMs: number;
   /** The server's labels (`tags` option), frozen; `{}` when it has none. */
   readonly tags: Readonly<Record<string, string>>;
+  /** The server's own PROXY header setting; `undefined` leaves it to the proxy's `sendProxy`. */
+  readonly sendProxy: SendProxy | undefined;
+  /** The server's own `on-marked-down` action; `undefined` leaves it to the proxy's `onMarkedDown`. */
+  readonly onMarkedDown: OnMarkedDown | undefined;
+  /** The server's own `on-marked-up` action; `undefined` leaves it to the proxy's `onMarkedUp`. */
+  readonly onMarkedUp: OnMarkedUp | undefined;
 
   readonly #s: ServerState;
   readonly #clock: Clock | undefined;
@@ -80,6 +89,13 @@ export class Server {
     const ss = v.durationMs(`${at}: slowstartMs`, o['slowstartMs'] ?? SERVER_DEFAULTS.slowstartMs);
     this.slowstartMs = Math.ceil(ss / 1000) * 1000;
     this.tags = tagsOf(`${at}: tags`, o['tags']);
+    const sendProxy = o['sendProxy'];
+    if (sendProxy !== undefined && sendProxy !== false && sendProxy !== 'v1' && sendProxy !== 'v2') {
+      throw invalidArg(`${at}: sendProxy`, "must be 'v1', 'v2' or false", sendProxy);
+    }
+    this.sendProxy = sendProxy as SendProxy | undefined;
+    this.onMarkedDown = o['onMarkedDown'] === undefined ? undefined : v.oneOf<OnMarkedDown>(`${at}: onMarkedDown`, o['onMarkedDown'], ['none', 'shutdown-sessions']);
+    this.onMarkedUp = o['onMarkedUp'] === undefined ? undefined : v.oneOf<OnMarkedUp>(`${at}: onMarkedUp`, o['onMarkedUp'], ['none', 'shutdown-backup-sessions']);
     st.admin = disabled ? 'maint' : 'ready';
     st.maintFromConfig = disabled;
     const full = this.rise + this.fall - 1;
@@ -285,6 +301,9 @@ export class Server {
       backup: this.backup,
       ...(this.priority === 0 ? {} : { priority: this.priority }),
       ...(Object.keys(this.tags).length === 0 ? {} : { tags: this.tags }),
+      ...(this.sendProxy === undefined ? {} : { sendProxy: this.sendProxy }),
+      ...(this.onMarkedDown === undefined ? {} : { onMarkedDown: this.onMarkedDown }),
+      ...(this.onMarkedUp === undefined ? {} : { onMarkedUp: this.onMarkedUp }),
       weight: s.weight,
       initialWeight: this.initialWeight,
       effectiveWeight: this.effectiveWeight,

@@ -69,8 +69,11 @@ export interface TcpProxyEvents {
    * `ERR_LB_CONNECT_FAILED` (`SC`), `ERR_LB_CONNECT_TIMEOUT` (`sC`), `ERR_LB_CLOSED`.
    */
   'connection:reject': [error: LbError, connection: ProxyConnection];
-  /** The connection is finished (every connection ends with exactly one). */
-  'connection:close': [record: ConnectionRecord];
+  /**
+   * The connection is finished (every connection ends with exactly one): its record, and the connection itself
+   * (e.g. to tell which listener accepted its client socket).
+   */
+  'connection:close': [record: ConnectionRecord, connection: ProxyConnection];
   /** A listener made by {@link TcpProxy.listen} failed after it started (e.g. EMFILE on accept). */
   'listener:error': [error: Error, listener: net.Server];
 }

@@ -136,10 +136,13 @@ export class Session extends Dialer {
     socket.on('drain', Session.#onUpstreamDrain);
     this.touched = true;
     const client = this.client;
-    if (settings.sendProxy !== undefined) {
+    // The server's own setting wins over the proxy's (HAProxy's send-proxy is a server keyword).
+    const own = lease.server.sendProxy;
+    const sendProxy = own === undefined ? settings.sendProxy : own === false ? undefined : own;
+    if (sendProxy !== undefined) {
       const source = { address: this.clientAddress, port: this.clientPort };
       const destination = { address: client.localAddress, port: client.localPort };
-      socket.write(settings.sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
+      socket.write(sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
     }
     client.on('data', Session.#onClientData);
     client.on('end', Session.#onClientEnd);

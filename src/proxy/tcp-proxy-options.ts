@@ -20,13 +20,21 @@ export interface TcpProxyOptions extends ConnectPolicyOptions {
    * @defaultValue undefined
    */
   readonly timeoutTunnelMs?: number;
-  /** Send a PROXY protocol header to the server before any client byte (HAProxy `send-proxy`, `send-proxy-v2`). @defaultValue false */
+  /**
+   * Send a PROXY protocol header to the server before any client byte (HAProxy `send-proxy`, `send-proxy-v2`).
+   * The default for servers without a `sendProxy` of their own: a server's `ServerOptions.sendProxy` (including
+   * `false`) wins. @defaultValue false
+   */
   readonly sendProxy?: 'v1' | 'v2' | false;
-  /** `'shutdown-sessions'`: when a server goes down (health or maintenance), cut its connections (`DD`). @defaultValue 'none' */
+  /**
+   * `'shutdown-sessions'`: when a server goes down (health or maintenance), cut its connections (`D-`). The
+   * default for servers without an `onMarkedDown` of their own; the server's setting wins. @defaultValue 'none'
+   */
   readonly onMarkedDown?: 'none' | 'shutdown-sessions';
   /**
    * `'shutdown-backup-sessions'`: when an active server with a weight comes up, cut every connection on a
-   * backup server (`UD`), so clients reconnect to the active servers. @defaultValue 'none'
+   * backup server (`U-`), so clients reconnect to the active servers. The default for servers without an
+   * `onMarkedUp` of their own: the setting of the server that comes up decides. @defaultValue 'none'
    */
   readonly onMarkedUp?: 'none' | 'shutdown-backup-sessions';
   /** Disable Nagle's algorithm on both sockets, as a proxy relaying small messages wants. @defaultValue true */

@@ -100,9 +100,10 @@ export interface CheckResult {
 export type StateCause =
   /**
    * An operator. `via` says where from, for HAProxy's wording: `cli` ("changed from CLI": the runtime API and the
-   * Pool's methods; also when absent) or `web` ("changed from Web interface": the stats page's admin actions).
+   * Pool's methods; also when absent), `web` ("changed from Web interface": the stats page's admin actions) or
+   * `state` (a saved state put back by `pool.restoreState()`: "changed from server-state after a reload").
    */
-  | { readonly source: 'admin'; readonly via?: 'cli' | 'web' }
+  | { readonly source: 'admin'; readonly via?: 'cli' | 'web' | 'state' }
   | { readonly source: 'check'; readonly result: CheckResult }
   | { readonly source: 'observe'; readonly result: CheckResult };
 

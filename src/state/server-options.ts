@@ -19,6 +19,15 @@ export type HoldKind = 'out' | 'drain';
 /** Where a server with checks starts (HAProxy 3.1 `init-state`; 2.6 always behaves as `up`). */
 export type InitState = 'up' | 'fully-up' | 'down' | 'fully-down';
 
+/** The PROXY protocol header a proxy writes to a server before any client byte: v1 (text), v2 (binary), or none. */
+export type SendProxy = 'v1' | 'v2' | false;
+
+/** What a proxy does to a server's connections when it goes down (HAProxy `on-marked-down`). */
+export type OnMarkedDown = 'none' | 'shutdown-sessions';
+
+/** What a proxy does when an active server comes up (HAProxy `on-marked-up`). */
+export type OnMarkedUp = 'none' | 'shutdown-backup-sessions';
+
 /** The options a server is created with. Only `name`, `host` and `port` are required. */
 export interface ServerOptions {
   /** Unique name within its pool (HAProxy's server name). */
@@ -67,6 +76,23 @@ export interface ServerOptions {
    * and string values, kept as given. @defaultValue {}
    */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * PROXY protocol header a `TcpProxy` sends this server (HAProxy's per-server `send-proxy`, `send-proxy-v2`):
+   * `'v1'`, `'v2'`, or `false` for none. Unset, the proxy's own `sendProxy` option applies: a server's setting
+   * wins over the proxy's. @defaultValue undefined (the proxy's `sendProxy`)
+   */
+  readonly sendProxy?: SendProxy;
+  /**
+   * `'shutdown-sessions'`: when this server goes down (health or maintenance), proxies cut its connections
+   * (HAProxy's per-server `on-marked-down`; `'none'` turns off a proxy-wide setting for this server).
+   * @defaultValue undefined (the proxy's `onMarkedDown`)
+   */
+  readonly onMarkedDown?: OnMarkedDown;
+  /**
+   * `'shutdown-backup-sessions'`: when this active server comes up with a weight, proxies cut every connection
+   * on a backup server (HAProxy's per-server `on-marked-up`). @defaultValue undefined (the proxy's `onMarkedUp`)
+   */
+  readonly onMarkedUp?: OnMarkedUp;
 }
 
 /** Default values of {@link ServerOptions}. */
@@ -87,7 +113,7 @@ export const SERVER_DEFAULTS = Object.freeze({
 /** @internal The keys `ServerOptions` may have. */
 export const SERVER_KEYS = [
   'name', 'host', 'port', 'id', 'weight', 'backup', 'priority', 'maxconn', 'maxqueue', 'disabled',
-  'check', 'rise', 'fall', 'initState', 'slowstartMs', 'tags',
+  'check', 'rise', 'fall', 'initState', 'slowstartMs', 'tags', 'sendProxy', 'onMarkedDown', 'onMarkedUp',
 ] as const;
 
 /** HAProxy's effective-weight scale: a user weight of 1 is 16 effective units. */
@@ -104,6 +130,12 @@ export interface ServerSnapshot {
   readonly priority?: number;
   /** The server's labels, when it has any. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** The server's own `sendProxy`, when it has one. */
+  readonly sendProxy?: SendProxy;
+  /** The server's own `onMarkedDown`, when it has one. */
+  readonly onMarkedDown?: OnMarkedDown;
+  /** The server's own `onMarkedUp`, when it has one. */
+  readonly onMarkedUp?: OnMarkedUp;
   readonly weight: number;
   readonly initialWeight: number;
   readonly effectiveWeight: number;

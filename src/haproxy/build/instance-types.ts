@@ -32,8 +32,8 @@ export interface HaproxyFrontend {
   /** Where connections go; undefined for a frontend without backend (every connection is closed, `<NOSRV>`). */
   readonly backend: HaproxyBackend | undefined;
   readonly proxy: TcpProxy;
-  /** The addresses it listens on, once started. */
-  readonly addresses: readonly net.AddressInfo[];
+  /** The addresses it listens on, once started: TCP addresses, and unix socket paths (`unix@`, `abns@`, a unix `fd@`). */
+  readonly addresses: readonly (net.AddressInfo | string)[];
 }
 
 /** Options of {@link HaproxyInstance.close}. */

@@ -94,6 +94,10 @@ export interface ProxyDraft {
   /** True while the rules are the ones inherited from defaults: the section's first `tcp-check` replaces them. */
   tcpCheckRulesInherited: boolean;
   defaultServer: Mutable<DefaultServerSettings>;
+  /** `load-server-state-from-file`; undefined = not set (none). */
+  serverStateLoad?: 'none' | 'global' | 'local';
+  /** `server-state-file-name <file>`; undefined = the backend's name. */
+  serverStateFileName?: string;
   servers: ServerDraft[];
 }
 
@@ -145,5 +149,7 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   draft.tcpCheckRules = [...base.tcpCheckRules];
   draft.tcpCheckRulesInherited = base.tcpCheckRules.length > 0;
   draft.defaultServer = { ...base.defaultServer };
+  if (base.serverStateLoad !== undefined) draft.serverStateLoad = base.serverStateLoad;
+  if (base.serverStateFileName !== undefined) draft.serverStateFileName = base.serverStateFileName;
   return draft;
 }

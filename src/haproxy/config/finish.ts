@@ -14,6 +14,8 @@ import type {
 export interface Drafts {
   readonly defaults: readonly ProxyDraft[];
   readonly proxies: readonly ProxyDraft[];
+  /** The global `server-state-file`, if set (what `load-server-state-from-file global` needs). */
+  readonly serverStateFile?: string;
 }
 
 /** Runs the whole-file checks and lints, reporting into `log`. */
@@ -35,6 +37,9 @@ export function checkDrafts(drafts: Drafts, log: DiagnosticLog): void {
       log.add('warning', p.source, 'bind', `${describeSection(p.kind, p.name)} has no 'bind' directive. Please declare it as a backend if this was intended.`, 'no-location');
     }
     if (p.kind !== 'frontend') checkServers(p, log);
+    if (p.kind !== 'frontend' && p.serverStateLoad === 'global' && drafts.serverStateFile === undefined) {
+      log.add('warning', p.source, 'load-server-state-from-file', `${proxyTypeName(p.kind)} '${p.name}' configured to load server state file from global section 'server-state-file' directive. Unfortunately, 'server-state-file' is not set!`, 'no-location');
+    }
     checkStatsPage(p, log);
     missingTimeouts(p, log);
   }
@@ -179,6 +184,8 @@ export function freezeBackend(p: ProxyDraft): BackendFields {
     allBackups: p.allBackups,
     logHealthChecks: p.logHealthChecks,
     check: checkKind(p),
+    loadServerState: p.serverStateLoad ?? 'none',
+    ...(p.serverStateFileName === undefined ? {} : { serverStateFileName: p.serverStateFileName }),
     servers: p.servers.map(freezeServer),
   };
 }

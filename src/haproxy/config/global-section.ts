@@ -19,6 +19,8 @@ export interface GlobalDraft {
   statsTimeoutMs: number;
   spreadChecksPercent?: number;
   maxSpreadChecksMs?: number;
+  serverStateFile?: string;
+  serverStateBase?: string;
 }
 
 /** A fresh global section with HAProxy's defaults. */
@@ -34,6 +36,8 @@ export function freezeGlobal(g: GlobalDraft): GlobalConfig {
     statsTimeoutMs: g.statsTimeoutMs,
     spreadChecksPercent: g.spreadChecksPercent ?? 0,
     ...(g.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: g.maxSpreadChecksMs }),
+    ...(g.serverStateFile === undefined ? {} : { serverStateFile: g.serverStateFile }),
+    ...(g.serverStateBase === undefined ? {} : { serverStateBase: g.serverStateBase }),
   };
 }
 
@@ -79,6 +83,16 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
         return;
       }
       g.maxSpreadChecksMs = t.ms;
+      return;
+    }
+    case 'server-state-file':
+    case 'server-state-base': {
+      const field = kw === 'server-state-file' ? 'serverStateFile' : 'serverStateBase';
+      // HAProxy reports a second one as an [ALERT] yet carries on with the first (a warning here).
+      if (g[field] !== undefined) line.warn(kw, `'${kw}' already specified. Continuing.`);
+      else if (args[0] === undefined || args[0] === '') {
+        line.alert(kw, kw === 'server-state-file' ? `'server-state-file' expect one argument: a file path.` : `'server-state-base' expects one argument: a directory path.`);
+      } else g[field] = args[0];
       return;
     }
     default:

@@ -27,7 +27,7 @@ export const UNSUPPORTED_SECTIONS: Readonly<Record<string, string>> = Object.fre
 });
 
 /** Keywords of the `global` section switchyard reads. */
-export const GLOBAL_KEYWORDS = ['log', 'stats', 'spread-checks', 'max-spread-checks'] as const;
+export const GLOBAL_KEYWORDS = ['log', 'stats', 'spread-checks', 'max-spread-checks', 'server-state-file', 'server-state-base'] as const;
 
 /**
  * `global` keywords about the HAProxy daemon itself (process, privileges, threads, TLS defaults): accepted
@@ -72,7 +72,7 @@ export const GLOBAL_UNSUPPORTED = [
   'lua-prepend-path', 'maxcompcpuusage', 'maxcomprate', 'maxconnrate', 'maxpipes', 'maxsessrate', 'maxsslconn',
   'maxsslrate', 'maxzlibmem', 'mworker-max-reloads', 'noepoll', 'noevports', 'nogetaddrinfo', 'nokqueue',
   'nopoll', 'noreuseport', 'nosplice', 'numa-cpu-mapping', 'pp2-never-send-local', 'presetenv',
-  'profiling.memory', 'profiling.tasks', 'resetenv', 'server-state-base', 'server-state-file', 'set-dumpable',
+  'profiling.memory', 'profiling.tasks', 'resetenv', 'set-dumpable',
   'set-var', 'set-var-fmt', 'setenv', 'ssl-engine', 'ssl-load-extra-del-ext', 'ssl-load-extra-files',
   'ssl-mode-async', 'ssl-propquery', 'ssl-provider', 'ssl-provider-path', 'ssl-skip-self-issued-ca',
   'strict-limits', 'thread-group', 'thread-groups', 'unix-bind', 'unsetenv', 'zero-warning', 'debug',
@@ -85,7 +85,7 @@ export const GLOBAL_PREFIXES = Object.freeze({ ignored: ['tune.'], unsupported: 
 /** Keywords of proxy sections switchyard reads (capabilities are checked separately). */
 export const PROXY_KEYWORDS = [
   'bind', 'mode', 'balance', 'hash-type', 'default_backend', 'use_backend', 'server', 'default-server',
-  'timeout', 'retries', 'option', 'tcp-check', 'log', 'description', 'stats',
+  'timeout', 'retries', 'option', 'tcp-check', 'log', 'description', 'stats', 'load-server-state-from-file', 'server-state-file-name',
 ] as const;
 
 /** The `balance` algorithms switchyard runs (`random` takes an optional `(<draws>)`). */
@@ -139,8 +139,6 @@ export const PROXY_UNSUPPORTED: Readonly<Record<string, string>> = Object.freeze
   monitor: 'monitor requests need mode http',
   'monitor-uri': 'monitor requests need mode http',
   'monitor-net': 'monitor requests are not implemented',
-  'load-server-state-from-file': 'server state files are not implemented',
-  'server-state-file-name': 'server state files are not implemented',
   'hash-balance-factor': 'bounded-load consistent hashing is not implemented',
   'max-keep-alive-queue': 'keep-alive queues need mode http',
   'max-session-srv-conns': 'server connection reuse needs mode http',

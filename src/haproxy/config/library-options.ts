@@ -56,6 +56,10 @@ export function serverOptionsOf(s: ServerConfig): ServerOptions {
     fall: s.fall,
     initState: s.initState,
     slowstartMs: s.slowstartMs,
+    // Per server, as in HAProxy: the proxy's defaults (none) apply to the servers without them.
+    ...(s.proxyProtocol === 'none' ? {} : { sendProxy: s.proxyProtocol }),
+    ...(s.onMarkedDown === undefined ? {} : { onMarkedDown: s.onMarkedDown }),
+    ...(s.onMarkedUp === undefined ? {} : { onMarkedUp: s.onMarkedUp }),
   };
 }
 
@@ -137,12 +141,12 @@ export function queueTimeoutOf(b: Pick<ProxyCommon, 'timeouts'>): number {
 
 /**
  * The proxy of a frontend (or listen) towards its backend: the connection settings come from the backend, as in
- * HAProxy (`timeout connect|server|tunnel|queue`, `retries`, `option redispatch`, the servers' `send-proxy` and
- * `on-marked-*`), `timeout client` from the frontend. `observer` and `clock` are added by the builder.
+ * HAProxy (`timeout connect|server|tunnel|queue`, `retries`, `option redispatch`), `timeout client` from the
+ * frontend; `send-proxy` and `on-marked-*` are the servers' own ({@link serverOptionsOf}). `observer` and `clock`
+ * are added by the builder.
  */
 export function proxyOptionsOf(f: Pick<ProxyCommon, 'timeouts'>, b: BackendSection | undefined): TcpProxyOptions {
   if (b === undefined) return { timeoutClientMs: timeoutOf(f.timeouts.clientMs), retries: 0 };
-  const first = b.servers[0];
   const t = b.timeouts;
   return {
     timeoutConnectMs: timeoutOf(t.connectMs),
@@ -152,9 +156,6 @@ export function proxyOptionsOf(f: Pick<ProxyCommon, 'timeouts'>, b: BackendSecti
     timeoutClientMs: timeoutOf(f.timeouts.clientMs),
     timeoutServerMs: timeoutOf(t.serverMs),
     ...(t.tunnelMs === undefined || t.tunnelMs === 0 ? {} : { timeoutTunnelMs: t.tunnelMs }),
-    sendProxy: first === undefined || first.proxyProtocol === 'none' ? false : first.proxyProtocol,
-    onMarkedDown: first?.onMarkedDown ?? 'none',
-    onMarkedUp: first?.onMarkedUp ?? 'none',
   };
 }
 
@@ -188,9 +189,8 @@ export function proxiesInOrder(config: HaproxyConfig): (FrontendConfig | Backend
 
 /**
  * What the description allows but switchyard's objects cannot do, as alerts in HAProxy's shape (and warnings for
- * `timeout client-fin|server-fin`, which have no effect): per-server
- * `send-proxy`/`on-marked-down`/`on-marked-up` that differ within a backend (they are proxy-wide in switchyard),
- * a `tcp-check connect send-proxy`, an `httpchk` version other than HTTP/1.0 or HTTP/1.1.
+ * `timeout client-fin|server-fin`, which have no effect): a `tcp-check connect send-proxy`, an `httpchk` version
+ * other than HTTP/1.0 or HTTP/1.1.
  */
 export function buildDiagnostics(config: HaproxyConfig): ConfigDiagnostic[] {
   const out: ConfigDiagnostic[] = [];
@@ -206,18 +206,6 @@ export function buildDiagnostics(config: HaproxyConfig): ConfigDiagnostic[] {
     }
   }
   for (const b of backendSections(config).values()) {
-    const first = b.servers[0];
-    for (const s of b.servers.slice(1)) {
-      if (first === undefined) break;
-      const differs = (keyword: string, a: unknown, c: unknown, why: string): void => {
-        if (a !== c) {
-          alert(s.source, keyword, `'server ${b.name}/${s.name}' : '${keyword}' differs from 'server ${b.name}/${first.name}': it is not supported in switchyard for only some servers of a backend (${why}).`);
-        }
-      };
-      differs('send-proxy', s.proxyProtocol, first.proxyProtocol, 'the PROXY header is a setting of the whole proxy');
-      differs('on-marked-down', s.onMarkedDown, first.onMarkedDown, 'it is a setting of the whole proxy');
-      differs('on-marked-up', s.onMarkedUp, first.onMarkedUp, 'it is a setting of the whole proxy');
-    }
     if (b.check.kind === 'tcp-check') {
       for (const rule of b.check.rules) {
         if (rule.type === 'connect' && rule.sendProxy) {

@@ -2,7 +2,7 @@
  * The statements of `defaults`, `frontend`, `backend` and `listen` sections (`doc/configuration.txt` §4),
  * applied to the section's draft, with HAProxy 2.6's messages, capability warnings and errors.
  */
-import { parseAddress } from './address.js';
+import { parseBindAddress } from './bind-address.js';
 import type { ProxyDraft } from './draft.js';
 import type { ConfigLine } from './line.js';
 import { describeSection } from './line.js';
@@ -147,6 +147,18 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
       return;
     case 'description':
       return;
+    case 'load-server-state-from-file': {
+      if (ignoredWithout('backend')) return;
+      const mode = args[0] ?? '';
+      if (mode === 'global' || mode === 'local' || mode === 'none') draft.serverStateLoad = mode;
+      else line.alert(kw, `'load-server-state-from-file' expects 'global', 'local' or 'none'. Got '${mode}'`);
+      return;
+    }
+    case 'server-state-file-name':
+      if (ignoredWithout('backend') || !noExtra(1)) return;
+      if (args[0] === undefined || args[0] === '' || args[0] === 'use-backend-name') delete draft.serverStateFileName;
+      else draft.serverStateFileName = args[0];
+      return;
     case 'stats':
       applyStatsLine(line, draft);
       return;
@@ -177,13 +189,9 @@ function bind(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): voi
     return;
   }
   for (const raw of list.split(',')) {
-    if (raw.startsWith('/') || raw.startsWith('unix@') || raw.startsWith('abns@') || raw.startsWith('fd@') || raw.startsWith('sockpair@')) {
-      line.alert('bind', `'bind' : address '${raw}' is not supported in switchyard: only TCP host:port addresses are.`);
-      continue;
-    }
-    const parsed = parseAddress(raw, { allowRange: true, prefix: `'bind' : ` });
+    const parsed = parseBindAddress(raw, line.at);
     if (!parsed.ok) line.alert('bind', parsed.message);
-    else draft.binds.push({ host: parsed.host, port: parsed.port, portEnd: parsed.portEnd, raw, source: line.at });
+    else draft.binds.push(parsed.address);
   }
 }
 

@@ -70,17 +70,47 @@ export interface GlobalConfig {
   readonly spreadChecksPercent: number;
   /** `max-spread-checks`: cap of the start-up spread of first checks, in ms; undefined = no cap. */
   readonly maxSpreadChecksMs?: number;
+  /** `server-state-file <file>`: the saved server states that `load-server-state-from-file global` reads at start-up. */
+  readonly serverStateFile?: string;
+  /** `server-state-base <dir>`: where relative server state file names are. */
+  readonly serverStateBase?: string;
 }
 
-/** One listening address of a `bind` line (a `bind` with `a:1,b:2-4` gives several). */
-export interface BindAddress {
-  /** IP address or host name to listen on; `*` and an empty host are `0.0.0.0`, `:::p` is `::`. */
+/**
+ * One listening address of a `bind` line (a `bind` with `a:1,b:2-4` gives several): a TCP address, a unix
+ * socket (`unix@<path>`, `/<path>`, `abns@<name>`), or an inherited listening socket (`fd@<n>`).
+ */
+export type BindAddress = TcpBindAddress | UnixBindAddress | FdBindAddress;
+
+/** `[ipv4@|ipv6@|tcp@…]host:port[-end]`. */
+export interface TcpBindAddress {
+  readonly kind: 'tcp';
+  /** IP address or host name to listen on; `*` and an empty host are `0.0.0.0` (`::` with `ipv6@`), `:::p` is `::`. */
   readonly host: string;
   /** First port. */
   readonly port: number;
   /** Last port of a range (`8000-8010`); equals `port` for a single port. */
   readonly portEnd: number;
   /** The text as written, for messages. */
+  readonly raw: string;
+  readonly source: SourceLocation;
+}
+
+/** `unix@<path>` or an absolute path: a unix stream socket; `abns@<name>`: Linux's abstract namespace. */
+export interface UnixBindAddress {
+  readonly kind: 'unix';
+  /** The socket's path, or the abstract name for `abns@`. */
+  readonly path: string;
+  /** `abns@`: an abstract socket (no file). */
+  readonly abstract: boolean;
+  readonly raw: string;
+  readonly source: SourceLocation;
+}
+
+/** `fd@<n>`: a listening socket the process inherited on descriptor `n` (systemd socket activation, a supervisor). */
+export interface FdBindAddress {
+  readonly kind: 'fd';
+  readonly fd: number;
   readonly raw: string;
   readonly source: SourceLocation;
 }
@@ -251,6 +281,13 @@ export interface BackendFields {
   /** `option log-health-checks`. */
   readonly logHealthChecks: boolean;
   readonly check: CheckKind;
+  /**
+   * `load-server-state-from-file`: where the servers' saved state (`show servers state`) is loaded from at
+   * start-up: the global `server-state-file`, a file of the backend's own (`local`), or nowhere. @defaultValue 'none'
+   */
+  readonly loadServerState: 'none' | 'global' | 'local';
+  /** `server-state-file-name <file>` for `local`; undefined = the backend's name (also `use-backend-name`). */
+  readonly serverStateFileName?: string;
   readonly servers: readonly ServerConfig[];
 }
 

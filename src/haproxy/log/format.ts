@@ -107,9 +107,12 @@ function reason(r: CheckResult): string {
   return out;
 }
 
+/** HAProxy's `SRV_OP_STCHGC_*` / admin change texts by where the operator's change came from. */
+const ADMIN_WHY = { cli: ', changed from CLI', web: ', changed from Web interface', state: ', changed from server-state after a reload' } as const;
+
 function why(cause: StateCause | undefined): string {
   if (cause === undefined) return '';
-  if (cause.source === 'admin') return cause.via === 'web' ? ', changed from Web interface' : ', changed from CLI';
+  if (cause.source === 'admin') return ADMIN_WHY[cause.via ?? 'cli'];
   return reason(cause.result);
 }
 

@@ -58,6 +58,11 @@ export function formatConnectFrom(
   return `Connect from ${client.address ?? '-'}:${client.port ?? 0} to ${local.address ?? '-'}:${local.port ?? 0} (${frontend}/TCP)`;
 }
 
+/** `Connect to unix:2 (fe/TCP)`: the same line for a client of a unix-socket listener (named by the listener's id). */
+export function formatConnectToUnix(listenerId: number, frontend: string): string {
+  return `Connect to unix:${listenerId} (${frontend}/TCP)`;
+}
+
 /** The server a connection failed on (HAProxy names it in the log even though the connection never got through). */
 function failedServer(error: Error | undefined): string | undefined {
   const details = (error as Partial<LbError> | undefined)?.details;

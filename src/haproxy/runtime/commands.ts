@@ -121,7 +121,7 @@ function setServer(args: readonly string[], host: CommandHost): string {
 
 /** Keywords a server added at runtime cannot take in switchyard (its checker and proxy settings are fixed at build). */
 const ADD_SERVER_FIXED: readonly (keyof DefaultServerSettings)[] = [
-  'interMs', 'fastinterMs', 'downinterMs', 'checkPort', 'checkAddr', 'observe', 'errorLimit', 'onError', 'onMarkedDown', 'onMarkedUp', 'proxyProtocol',
+  'interMs', 'fastinterMs', 'downinterMs', 'checkPort', 'checkAddr', 'observe', 'errorLimit', 'onError',
 ];
 
 /** `add server <b>/<s> <addr>[:<port>] [keywords…]`: created in maintenance, checks off until `enable health`. */

@@ -81,8 +81,14 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
     // HAProxy fills `hanafail` only for servers that observe.
     if (b.config.servers.find((c) => c.name === server.name)?.observe !== 'layer4') delete r.hanafail;
     if (server.check && !server.checksEnabled) uncheckedRow(r);
+    else if (server.check && server.adminState === 'maint') pausedRow(r);
   }
   return rows;
+}
+
+/** A server in maintenance has its checks paused: HAProxy 2.6.12 leaves the check columns empty (not the counters). */
+function pausedRow(r: ShowStatRecord): void {
+  for (const f of ['check_status', 'check_code', 'check_duration', 'last_chk', 'check_desc', 'check_rise', 'check_fall', 'check_health'] as const) delete r[f];
 }
 
 /** A server whose checks are disabled shows as unchecked: no check columns, `no check` instead of `UP n/m`. */

@@ -100,6 +100,14 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
     assert.ok(stderr.includes("[NOTICE]   (7) : CLI : 'server fe/s4' : New server registered.\n"));
   });
 
+  it('adds a server with its own send-proxy(-v2) and on-marked-* (per-server settings, accepted by HAProxy 2.6 too)', () => {
+    assert.equal(run('add server fe/n1 127.0.0.1:18605 send-proxy-v2 on-marked-down shutdown-sessions'), 'New server registered.\n\n');
+    assert.equal(run('add server fe/n2 127.0.0.1:18606 send-proxy on-marked-up shutdown-backup-sessions'), 'New server registered.\n\n');
+    const pool = instance.backend('fe').pool;
+    assert.deepEqual([pool.get('n1').sendProxy, pool.get('n1').onMarkedDown, pool.get('n2').sendProxy, pool.get('n2').onMarkedUp],
+      ['v2', 'shutdown-sessions', 'v1', 'shutdown-backup-sessions']);
+  });
+
   it('enforces the level: a user or operator session gets "Permission denied" for changes, reads still work', () => {
     const user: CliSession = { level: 'user', prompt: false, quit: false };
     assert.equal(run('set server fe/s2 state drain', user), 'Permission denied\n\n');
