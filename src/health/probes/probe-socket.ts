@@ -2,7 +2,8 @@ import net from 'node:net';
 
 /**
  * A check connection: connects, buffers what the server sends, and is closed with a reset so a check leaves
- * no TIME_WAIT behind (HAProxy also closes check connections with an RST). Aborting the signal destroys the
+ * no TIME_WAIT behind (HAProxy also closes check connections with an RST), or in an orderly way
+ * ({@link ProbeSocket.closeGracefully}) where a reset would disturb the server. Aborting the signal destroys the
  * socket at once. Internal to the probes.
  */
 export class ProbeSocket {
@@ -22,6 +23,8 @@ export class ProbeSocket {
     this.#signal = signal;
     signal.addEventListener('abort', this.#onAbort, { once: true });
     socket.on('data', (chunk: Buffer) => {
+      // After close() nothing is kept; an orderly close still reads (and drops) what the server sends.
+      if (this.#closed) return;
       this.#chunks.push(chunk);
       this.#notify();
     });
@@ -130,6 +133,37 @@ export class ProbeSocket {
     if (this.#connected && !this.#ended && !socket.destroyed && !socket.writableEnded) socket.resetAndDestroy();
     else socket.destroy();
     this.#notify();
+  }
+
+  /**
+   * Closes the connection in an orderly way, so that even a server without an `error` handler sees nothing
+   * but a normal close: sends a FIN at once, keeps reading (and dropping) what the server sends so no unread
+   * byte turns the close into a reset, and destroys the socket once the server has closed its side too, or
+   * when `signal` aborts. Resolves when the socket is closed; never rejects. Idempotent with {@link ProbeSocket.close}.
+   */
+  closeGracefully(signal: AbortSignal): Promise<void> {
+    const socket = this.#socket;
+    if (this.#closed || socket.destroyed) {
+      this.close();
+      return Promise.resolve();
+    }
+    this.#closed = true;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#chunks = [];
+    this.#notify();
+    return new Promise<void>((resolve) => {
+      const onAbort = (): void => {
+        socket.destroy();
+      };
+      socket.once('close', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      socket.resume();
+      socket.end();
+    });
   }
 
   #notify(): void {
