@@ -1,4 +1,8 @@
 import net from 'node:net';
+import type { ProbeContext } from '../probe.js';
+
+/** Bound of an orderly close when the probe runs outside a checker (no deadline to borrow), ms. */
+const DETACHED_CLOSE_MS = 2000;
 
 /**
  * A check connection: connects, buffers what the server sends, and is closed with a reset so a check leaves
@@ -72,6 +76,12 @@ export class ProbeSocket {
       socket.once('error', onError);
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** The local and remote addresses of the connection (a PROXY header names them). */
+  get addresses(): { readonly localAddress: string; readonly localPort: number; readonly remoteAddress: string; readonly remotePort: number } {
+    const s = this.#socket;
+    return { localAddress: s.localAddress ?? '', localPort: s.localPort ?? 0, remoteAddress: s.remoteAddress ?? '', remotePort: s.remotePort ?? 0 };
   }
 
   /** Everything received since the last {@link ProbeSocket.clear}. */
@@ -171,4 +181,18 @@ export class ProbeSocket {
     this.#wake = undefined;
     wake?.();
   }
+}
+
+/**
+ * Closes `socket` in an orderly way ({@link ProbeSocket.closeGracefully}) after the probe's result: handed to the
+ * checker through `context.linger` (bounded by the check's deadline), or on its own with a 2 s bound outside one.
+ */
+export function closeInBackground(socket: ProbeSocket, ctx: ProbeContext): void {
+  if (ctx.linger !== undefined) {
+    ctx.linger((bound) => socket.closeGracefully(bound));
+    return;
+  }
+  const bound = new AbortController();
+  const timer = ctx.clock.setTimeout(() => bound.abort(), DETACHED_CLOSE_MS);
+  void socket.closeGracefully(bound.signal).finally(() => timer.cancel());
 }

@@ -1,9 +1,6 @@
 import type { Probe } from '../probe.js';
-import { ProbeSocket } from './probe-socket.js';
+import { ProbeSocket, closeInBackground } from './probe-socket.js';
 import { connectionErrorResult } from './socket-errors.js';
-
-/** Bound of the orderly close when the probe runs outside a checker (no deadline to borrow), ms. */
-const DETACHED_CLOSE_MS = 2000;
 
 /**
  * HAProxy's plain `check`: `L4OK` as soon as a TCP connection is established; `L4CON` with the system's wording
@@ -29,13 +26,7 @@ export function tcpConnectProbe(): Probe {
     } catch (err) {
       return connectionErrorResult(err);
     }
-    if (ctx.linger !== undefined) {
-      ctx.linger((bound) => socket.closeGracefully(bound));
-    } else {
-      const bound = new AbortController();
-      const timer = ctx.clock.setTimeout(() => bound.abort(), DETACHED_CLOSE_MS);
-      void socket.closeGracefully(bound.signal).finally(() => timer.cancel());
-    }
+    closeInBackground(socket, ctx);
     return { status: 'L4OK' };
   };
 }
