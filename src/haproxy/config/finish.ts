@@ -142,6 +142,7 @@ function freezeServer(s: ServerDraft): ServerConfig {
 function checkKind(p: ProxyDraft): CheckKind {
   if (p.checkOption === 'httpchk' && p.httpCheck !== undefined) return { kind: 'httpchk', request: p.httpCheck };
   if (p.checkOption === 'tcp-check') return { kind: 'tcp-check', rules: p.tcpCheckRules };
+  if (p.checkOption === 'protocol' && p.protocolCheck !== undefined) return { kind: 'protocol', check: p.protocolCheck };
   return { kind: 'tcp-connect' };
 }
 

@@ -165,6 +165,7 @@ export const PROXY_HTTP_ONLY_IGNORED = ['errorfile'] as const;
 /** Options switchyard reads (`option <name>` and `no option <name>`). */
 export const SUPPORTED_OPTIONS = [
   'redispatch', 'allbackups', 'tcp-check', 'httpchk', 'log-health-checks', 'tcplog', 'dontlognull', 'httplog',
+  'mysql-check', 'pgsql-check', 'redis-check', 'smtpchk', 'ldap-check', 'ssl-hello-chk',
 ] as const;
 
 /** HTTP-mode options: HAProxy ignores them in a TCP proxy with a warning, and so does switchyard. */
@@ -185,13 +186,7 @@ export const UNSUPPORTED_OPTIONS: Readonly<Record<string, string>> = Object.free
   'dontlog-normal': 'dontlog-normal is not implemented',
   'external-check': 'external check programs are not implemented; use an async probe function',
   'independent-streams': 'independent-streams is not implemented',
-  'ldap-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'mysql-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'pgsql-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'redis-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  smtpchk: 'protocol checks other than tcp-check and httpchk are not implemented',
-  'spop-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'ssl-hello-chk': 'TLS is not supported',
+  'spop-check': 'SPOE agents are not implemented',
   'log-separate-errors': 'log-separate-errors is not implemented',
   logasap: 'logasap is not implemented',
   nolinger: 'nolinger is not implemented',

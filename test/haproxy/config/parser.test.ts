@@ -467,7 +467,7 @@ describe('parseHaproxyConfig: errors', () => {
     const texts = alertTexts([
       'resolvers dns', '  nameserver ns1 1.1.1.1:53',
       'frontend f', '  bind :80', '  mode http', '  acl is_api path_beg /api', '  http-request deny', '  use_backend b if is_api', '  bind :443 ssl crt /x.pem',
-      'backend b', '  cookie SRV insert', '  stick-table type ip size 1m', '  option mysql-check', '  balance uri',
+      'backend b', '  cookie SRV insert', '  stick-table type ip size 1m', '  option spop-check', '  balance uri',
       '  server s1 127.0.0.1:1 ssl verify none agent-check', '  server s2 127.0.0.1:2 check observe layer7',
     ].join('\n') + '\n');
     assert.equal(texts.length, 14);
