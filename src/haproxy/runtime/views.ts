@@ -11,7 +11,7 @@ import { proxiesInOrder } from '../config/library-options.js';
 
 /** HAProxy's `enum healthcheck_status` values (`show servers state` column `srv_check_status`). */
 const CHECK_STATUS_CODE: Readonly<Record<CheckStatus, number>> = {
-  UNK: 0, INI: 1, HANA: 4, SOCKERR: 5, L4OK: 6, L4TOUT: 7, L4CON: 8, L6OK: 9, L6TOUT: 10, L6RSP: 11, L7TOUT: 12,
+  UNK: 0, INI: 1, CHECKED: 3, HANA: 4, SOCKERR: 5, L4OK: 6, L4TOUT: 7, L4CON: 8, L6OK: 9, L6TOUT: 10, L6RSP: 11, L7TOUT: 12,
   L7RSP: 13, L7OK: 15, L7OKC: 16, L7STS: 17, PROCERR: 18, PROCTOUT: 19, PROCOK: 20,
 };
 
