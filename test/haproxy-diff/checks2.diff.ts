@@ -177,7 +177,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 12: agent-check words: weight %, maxconn:, drain, ready, down #reason, up, maint; CLI set server agent',
-    todo: 'issue 12 item 12',
     config: listen('  option log-health-checks\n', ['weight 10 agent-check agent-port ${S3} agent-inter 100', 'weight 10']),
     backends: ['s1', 's2', { name: 'agent', mode: 'close', reply: 'up\n' }],
     ignoreLines: /remains in forced drain mode/,

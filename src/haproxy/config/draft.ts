@@ -32,6 +32,8 @@ export const HAPROXY_SERVER_DEFAULTS = Object.freeze({
   disabled: false,
   initState: 'up',
   check: false,
+  agentCheck: false,
+  agentInterMs: 2000,
   interMs: 2000,
   rise: 2,
   fall: 3,

@@ -134,6 +134,11 @@ function freezeServer(s: ServerDraft): ServerConfig {
     onError: v.onError,
     ...(v.onMarkedDown === undefined ? {} : { onMarkedDown: v.onMarkedDown }),
     ...(v.onMarkedUp === undefined ? {} : { onMarkedUp: v.onMarkedUp }),
+    agentCheck: v.agentCheck,
+    ...(v.agentPort === undefined ? {} : { agentPort: v.agentPort }),
+    ...(v.agentAddr === undefined ? {} : { agentAddr: v.agentAddr }),
+    ...(v.agentSend === undefined ? {} : { agentSend: v.agentSend }),
+    agentInterMs: v.agentInterMs,
     proxyProtocol: v.proxyProtocol,
     source: s.source,
   };

@@ -207,16 +207,13 @@ export const SERVER_KEYWORDS = [
   'check', 'no-check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'weight', 'backup',
   'no-backup', 'maxconn', 'maxqueue', 'slowstart', 'disabled', 'enabled', 'observe', 'error-limit', 'on-error',
   'on-marked-down', 'on-marked-up', 'send-proxy', 'send-proxy-v2', 'no-send-proxy', 'no-send-proxy-v2',
-  'init-state', 'id',
+  'init-state', 'id', 'agent-check', 'no-agent-check', 'agent-port', 'agent-inter', 'agent-addr', 'agent-send',
 ] as const;
 
 /** Server keywords HAProxy 2.6 knows that switchyard refuses, with the reason. */
 export const SERVER_UNSUPPORTED: Readonly<Record<string, string>> = (() => {
   const tls = 'TLS is not supported';
   const out: Record<string, string> = {
-    'agent-check': 'agent checks are not implemented yet', 'agent-send': 'agent checks are not implemented yet',
-    'agent-inter': 'agent checks are not implemented yet', 'agent-addr': 'agent checks are not implemented yet',
-    'agent-port': 'agent checks are not implemented yet', 'no-agent-check': 'agent checks are not implemented yet',
     cookie: 'cookie persistence needs mode http', track: 'tracking another server\'s health is not implemented',
     minconn: 'dynamic maxconn (minconn/fullconn) is not implemented', 'init-addr': 'DNS resolution at start-up is done by the host; give an address',
     resolvers: 'DNS resolvers are not supported; use switchyard\'s DNS discovery API', 'resolve-prefer': 'DNS resolvers are not supported',

@@ -4,6 +4,7 @@
  * alerts, so `switchyard -c` and the builder refuse the same files).
  */
 import type { ActiveCheckerOptions, ServerCheckOptions } from '../../health/active-checker.js';
+import type { AgentCheckerOptions, AgentSettings } from '../../health/agent-checker.js';
 import type { PassiveObserverOptions, ServerObserveOptions } from '../../health/passive-observer.js';
 import type { Probe } from '../../health/probe.js';
 import { httpProbe } from '../../health/probes/http.js';
@@ -58,6 +59,7 @@ export function serverOptionsOf(s: ServerConfig): ServerOptions {
     maxqueue: s.maxqueue,
     disabled: s.disabled,
     check: s.check,
+    ...(s.agentCheck ? { agent: true } : {}),
     rise: s.rise,
     fall: s.fall,
     initState: s.initState,
@@ -139,6 +141,20 @@ export function checkerOptionsOf(b: BackendSection, global: GlobalConfig): Activ
     ...(global.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: global.maxSpreadChecksMs }),
     autoStart: false,
   };
+}
+
+/** The agent checker of a backend (`agent-check` servers with their `agent-port|addr|send|inter`), or undefined. */
+export function agentCheckerOptionsOf(b: BackendSection): AgentCheckerOptions | undefined {
+  const agents = b.servers.filter((s) => s.agentCheck && s.agentPort !== undefined);
+  if (agents.length === 0) return undefined;
+  const servers: Record<string, AgentSettings> = {};
+  for (const s of agents) {
+    servers[s.name] = {
+      interMs: s.agentInterMs, ...(s.agentPort === undefined ? {} : { port: s.agentPort }), ...(s.agentAddr === undefined ? {} : { addr: s.agentAddr }),
+      ...(s.agentSend === undefined ? {} : { send: s.agentSend }),
+    };
+  }
+  return { servers, autoStart: false };
 }
 
 /** The passive observer of a backend, or undefined when no checked server has `observe layer4`. */

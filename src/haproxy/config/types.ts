@@ -216,6 +216,16 @@ export interface ServerConfig {
   readonly onMarkedDown?: 'shutdown-sessions';
   /** `on-marked-up shutdown-backup-sessions`. */
   readonly onMarkedUp?: 'shutdown-backup-sessions';
+  /** `agent-check`: the server has an agent (`no-agent-check` → false). */
+  readonly agentCheck: boolean;
+  /** `agent-port <p>`: the agent's port (required with `agent-check`). */
+  readonly agentPort?: number;
+  /** `agent-addr <a>`: the agent's address; undefined = the server's. */
+  readonly agentAddr?: string;
+  /** `agent-send <text>`: sent to the agent once connected. */
+  readonly agentSend?: string;
+  /** `agent-inter <t>`: interval between agent checks. @defaultValue 2000 */
+  readonly agentInterMs: number;
   /** `send-proxy` (v1) / `send-proxy-v2`: PROXY protocol header to the server; `no-send-proxy[-v2]` → none. */
   readonly proxyProtocol: 'none' | 'v1' | 'v2';
   readonly source: SourceLocation;

@@ -88,3 +88,23 @@ describe('tcp-check expect keywords', () => {
     assert.equal(rule.linger, true);
   });
 });
+
+describe('agent-check server keywords (issue 12 item 12)', () => {
+  it('reads agent-check, agent-port, agent-inter, agent-addr, agent-send and maps them onto the agent checker', async () => {
+    const { agentCheckerOptionsOf, serverOptionsOf } = await import('../../../src/haproxy/config/library-options.js');
+    const b = parse(`${TIMEOUTS}backend b\n  server s1 127.0.0.1:1 weight 10 agent-check agent-port 9999 agent-inter 100 agent-addr 127.0.0.2 agent-send "ping\\n"\n  server s2 127.0.0.1:2\n`).backends[0];
+    assert.ok(b);
+    const s1 = b.servers[0]!;
+    assert.deepEqual([s1.agentCheck, s1.agentPort, s1.agentInterMs, s1.agentAddr, s1.agentSend], [true, 9999, 100, '127.0.0.2', 'ping\n']);
+    assert.equal(serverOptionsOf(s1).agent, true);
+    assert.equal(serverOptionsOf(b.servers[1]!).agent, undefined);
+    assert.deepEqual(agentCheckerOptionsOf(b), { servers: { s1: { interMs: 100, port: 9999, addr: '127.0.0.2', send: 'ping\n' } }, autoStart: false });
+  });
+
+  it("refuses agent-check without agent-port and a bad agent-inter with HAProxy's messages", () => {
+    assert.deepEqual(alerts('  server s1 127.0.0.1:9 agent-check\n  server s3 127.0.0.1:9 agent-check agent-port 10 agent-inter 0\n'), [
+      "[t.cfg:7] : 'server b/s1' : server s1 does not have agent port. Agent check has been disabled.",
+      "[t.cfg:8] : 'server b/s3' : invalid value 0 for argument 'agent-inter' of server s3.",
+    ]);
+  });
+});
