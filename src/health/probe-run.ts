@@ -65,13 +65,18 @@ export function runProbe(o: ProbeRunOptions): ProbeRun {
   };
   const arm = (ms: number): void => {
     timer?.cancel();
-    timer = clock.setTimeout(() => {
+    // The deadline is judged after the I/O already waiting has been read (setImmediate runs after the poll phase),
+    // as HAProxy handles a check's I/O events before its expired task: a loaded event loop that wakes up late with
+    // the reply in hand reports the reply, not a timeout.
+    timer = clock.setTimeout(() => setImmediate(() => {
+      if (timer !== current) return;
       const timedOut = !settled;
       finish(timeoutResult);
       const reason = new DOMException(`health check of ${server.name} timed out`, 'TimeoutError');
       if (timedOut) controller.abort(reason);
       lingerController.abort(reason);
-    }, ms);
+    }), ms);
+    const current = timer;
   };
   arm(o.connectBudgetMs);
   const context: ProbeContext = {

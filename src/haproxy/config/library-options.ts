@@ -143,16 +143,16 @@ export function checkerOptionsOf(b: BackendSection, global: GlobalConfig): Activ
   };
 }
 
-/** The agent checker of a backend (`agent-check` servers with their `agent-port|addr|send|inter`), or undefined. */
+/** The agent checker of a backend (`agent-check` servers with their `agent-port|addr|send|inter`, or `port`/`addr`), or undefined. */
 export function agentCheckerOptionsOf(b: BackendSection): AgentCheckerOptions | undefined {
-  const agents = b.servers.filter((s) => s.agentCheck && s.agentPort !== undefined);
+  const agents = b.servers.filter((s) => s.agentCheck && (s.agentPort ?? s.checkPort) !== undefined);
   if (agents.length === 0) return undefined;
   const servers: Record<string, AgentSettings> = {};
   for (const s of agents) {
-    servers[s.name] = {
-      interMs: s.agentInterMs, ...(s.agentPort === undefined ? {} : { port: s.agentPort }), ...(s.agentAddr === undefined ? {} : { addr: s.agentAddr }),
-      ...(s.agentSend === undefined ? {} : { send: s.agentSend }),
-    };
+    // HAProxy's `port` and `addr` set the agent's port and address too, unless `agent-port`/`agent-addr` say otherwise.
+    const port = s.agentPort ?? s.checkPort;
+    const addr = s.agentAddr ?? s.checkAddr;
+    servers[s.name] = { interMs: s.agentInterMs, ...(port === undefined ? {} : { port }), ...(addr === undefined ? {} : { addr }), ...(s.agentSend === undefined ? {} : { send: s.agentSend }) };
   }
   return { servers, autoStart: false };
 }

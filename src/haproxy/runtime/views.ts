@@ -166,12 +166,13 @@ function serverStateLine(instance: HaproxyInstance, b: HaproxyBackend, s: Server
   const checkPort = cfg?.checkPort ?? 0;
   const checkAddr = cfg?.checkAddr ?? '-';
   const since = Math.max(0, Math.floor((nowMs - s.lastChangeMs) / 1000));
-  // CHK_ST_CONFIGURED | CHK_ST_ENABLED | CHK_ST_AGENT; the agent's address only when it differs from the server's.
+  // CHK_ST_CONFIGURED | CHK_ST_ENABLED | CHK_ST_AGENT. HAProxy's `addr` and `port` set the agent's too; `agent-addr`
+  // and `agent-port` (and their runtime commands) only the agent's.
   const agentState = s.agent ? 0x02 | (s.agentEnabled ? 0x04 : 0) | 0x10 : 0;
   const agent = s.agent ? b.agent?.settings(s) : undefined;
-  const agentAddr = agent === undefined || agent.addr === s.host ? '-' : agent.addr;
+  const agentAddr = agent === undefined || agent.addr === s.host ? checkAddr : agent.addr;
   return [
     b.uuid, b.name, s.id, s.name, s.host, op, admin, s.weight, s.initialWeight, since, status, verdict, health, checkState, agentState, 0,
-    cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, checkPort, checkAddr, agentAddr, agent?.port ?? 0,
+    cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, checkPort, checkAddr, agentAddr, agent?.port ?? checkPort,
   ].join(' ');
 }
