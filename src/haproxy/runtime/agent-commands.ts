@@ -16,7 +16,7 @@ export function setServerAgent(b: HaproxyBackend, s: Server, what: string, args:
     case 'agent':
       if (!s.agentEnabled) return `${NOT_ENABLED}.\n`;
       if (value !== 'up' && value !== 'down') return "'set server <srv> agent' expects 'up' or 'down'.\n";
-      b.pool.setAgentHealth(s.name, value);
+      b.pool.reportAgent(s, { force: value });
       return '';
     case 'agent-addr': {
       if (value === undefined || value === '') return 'set server <b>/<s> agent-addr requires an address and optionally a port.\n';
