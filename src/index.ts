@@ -46,6 +46,9 @@ export type { SourceHashOptions } from './strategies/source.js';
 export { StaticRoundRobin } from './strategies/static-rr.js';
 
 export { ActiveChecker, ACTIVE_CHECKER_DEFAULTS } from './health/active-checker.js';
+export { AGENT_CHECKER_DEFAULTS, AgentChecker, agentChecker } from './health/agent-checker.js';
+export type { AgentCheckerOptions, AgentReporter, AgentSettings } from './health/agent-checker.js';
+export type { AgentReport } from './state/agent-reply.js';
 export type { ActiveCheckerOptions, ActiveCheckerStats, ServerCheckOptions } from './health/active-checker.js';
 export { PASSIVE_OBSERVER_DEFAULTS, PassiveObserver } from './health/passive-observer.js';
 export type { PassiveObserverOptions, ServerObserveOptions } from './health/passive-observer.js';
@@ -55,6 +58,16 @@ export type { HttpProbeOptions } from './health/probes/http.js';
 export { sendExpectProbe } from './health/probes/send-expect.js';
 export type { SendExpectStep } from './health/probes/send-expect.js';
 export { tcpConnectProbe } from './health/probes/tcp-connect.js';
+export { ldapCheckProbe } from './health/probes/ldap-check.js';
+export { mysqlCheckProbe } from './health/probes/mysql-check.js';
+export type { MysqlCheckProbeOptions } from './health/probes/mysql-check.js';
+export { pgsqlCheckProbe } from './health/probes/pgsql-check.js';
+export type { PgsqlCheckProbeOptions } from './health/probes/pgsql-check.js';
+export { redisCheckProbe } from './health/probes/redis-check.js';
+export { smtpCheckProbe } from './health/probes/smtp-check.js';
+export type { SmtpCheckProbeOptions } from './health/probes/smtp-check.js';
+export { sslHelloProbe } from './health/probes/ssl-hello.js';
+export type { SslHelloProbeOptions } from './health/probes/ssl-hello.js';
 
 export { OUTLIER_DETECTOR_DEFAULTS, OUTLIER_HOLDER, OUTLIER_REASON_KINDS, OutlierDetector } from './resilience/outlier-detector.js';
 export type {

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import { publishServerState } from './diagnostics.js';
+import { LbError } from './errors.js';
 import * as v from './internal/validate.js';
 import { panicEligible } from './pool-tiers.js';
 import type { LbState, PoolEvents, ServerUpdate } from './pool-events.js';
@@ -101,4 +102,9 @@ export function checkResultChange(
       else if (verdict !== 'neutral') pool.emit('check:pass', server, cause, previousHealth, previousStatus);
     },
   };
+}
+
+/** @internal `ERR_LB_INVALID_STATE` about server `server` of pool `pool`: `server "s1" of pool "be" <what>`. */
+export function invalidState(pool: string, server: string, what: string): LbError {
+  return new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(server)} of pool ${JSON.stringify(pool)} ${what}`, { details: { pool, server } });
 }

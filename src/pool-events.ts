@@ -56,6 +56,11 @@ export interface PoolEvents {
    */
   'check:fail': [server: Server, cause: CheckCause, previousHealth: number, previousCheckStatus: CheckStatus | undefined];
   /**
+   * An agent check was applied (`pool.reportAgent()`): its result, the agent's health before it (1 up, 0 down) and
+   * its previous status. Fired before any `server:down` / `server:up` it causes; `server.agentCheck` is updated.
+   */
+  'agent:check': [server: Server, result: CheckResult, previousHealth: number, previousStatus: CheckStatus | undefined];
+  /**
    * Passive observation saw `errorLimit` consecutive connection errors and ran its `on-error` action
    * (`result` is the `HANA` verdict). Active checkers pull the server's next check forward on this.
    */

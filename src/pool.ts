@@ -1,8 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
-import { announceChange, beforeChange, checkResultChange, isUp, validUpdate } from './pool-change.js';
-import { LbError, invalidArg } from './errors.js';
+import { announceChange, beforeChange, checkResultChange, invalidState, isUp, validUpdate } from './pool-change.js';
+import { invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult,
 } from './state/check-result.js';
@@ -13,6 +13,7 @@ import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier
 import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolMembers } from './pool-members.js';
+import { type AgentHost, type AgentReport, applyAgentReport } from './pool-agent.js';
 import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
 import { type PoolState, RESTORE_CAUSE, type RestoreReport, exportPoolState, restorePoolState } from './pool-state.js';
 
@@ -51,6 +52,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly #tiers: PoolTiers;
   /** The state of every server this pool created, removed ones included (their leases still count). */
   readonly #states = new WeakMap<Server, ServerState>();
+  readonly #agentHost: AgentHost = { pool: this, change: (...a) => this.#change(...a) };
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
 
@@ -219,8 +221,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       return;
     }
     this.#change(server, cause, (st) => {
-      const op = applyAdminState(st, next, server.check, server.rise);
-      if (op !== undefined) st.setOperational(op, this.clock.now());
+      st.setOperational(applyAdminState(st, next, server.check, server.rise), this.clock.now());
       st.lastChangeMs = this.clock.now();
     });
     this.emit('server:admin', server, previous, cause);
@@ -234,8 +235,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const server = this.get(name);
     const h = v.oneOf(`health of ${name}`, health, ['up', 'stopping', 'down']);
     this.#change(server, cause, (st) => {
-      const op = applyForcedHealth(st, h, server.rise, server.fall);
-      if (op !== undefined) st.setOperational(op, this.clock.now());
+      st.setOperational(applyForcedHealth(st, h, server.rise, server.fall), this.clock.now());
     });
   }
 
@@ -247,15 +247,9 @@ export class Pool extends EventEmitter<PoolEvents> {
   setChecksEnabled(name: string, enabled: boolean): void {
     const server = this.get(name);
     const on = v.boolean(`checksEnabled of ${name}`, enabled);
-    if (!server.check) {
-      throw new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(name)} of pool ${JSON.stringify(this.name)} has no check to enable or disable`, {
-        details: { pool: this.name, server: name },
-      });
-    }
+    if (!server.check) throw invalidState(this.name, name, 'has no check to enable or disable');
     if (server.checksEnabled === on) return;
-    this.#change(server, ADMIN_CAUSE, (st) => {
-      st.checksEnabled = on;
-    });
+    this.#change(server, ADMIN_CAUSE, (st) => void (st.checksEnabled = on));
     this.emit('server:checks', server, on);
   }
 
@@ -291,6 +285,11 @@ export class Pool extends EventEmitter<PoolEvents> {
    */
   restoreState(state: PoolState, cause: StateCause = RESTORE_CAUSE): RestoreReport {
     return restorePoolState(this, state, cause, (server, c, mutate) => this.#change(server, c, mutate));
+  }
+
+  /** Applies an agent check (HAProxy `agent-check`) or forces the agent's health (`{ force }`): see pool-agent.ts. */
+  reportAgent(server: Server, report: AgentReport, cause?: StateCause): boolean {
+    return this.#members.has(server) && server.agentEnabled && applyAgentReport(this.#agentHost, server, report, cause);
   }
 
   /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */

@@ -6,7 +6,7 @@ import {
   type AdminState, type HoldKind, type OnMarkedDown, type OnMarkedUp, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type SendProxy,
   type ServerOptions, type ServerSnapshot,
 } from './state/server-options.js';
-import { ServerState } from './state/server-state.js';
+import { type AgentState, ServerState } from './state/server-state.js';
 
 export { SERVER_DEFAULTS, WEIGHT_SCALE } from './state/server-options.js';
 export type {
@@ -43,6 +43,8 @@ export class Server {
   readonly initialWeight: number;
   /** Whether health checks apply to this server. */
   readonly check: boolean;
+  /** Whether the server has an agent check (`agent` option, HAProxy `agent-check`). */
+  readonly agent: boolean;
   /** Consecutive passed checks to go up. */
   readonly rise: number;
   /** Consecutive failed checks to go down. */
@@ -83,6 +85,8 @@ export class Server {
     st.maxqueue = v.nonNegativeInteger(`${at}: maxqueue`, o['maxqueue'] ?? SERVER_DEFAULTS.maxqueue);
     const disabled = v.boolean(`${at}: disabled`, o['disabled'] ?? SERVER_DEFAULTS.disabled);
     this.check = v.boolean(`${at}: check`, o['check'] ?? SERVER_DEFAULTS.check);
+    this.agent = v.boolean(`${at}: agent`, o['agent'] ?? SERVER_DEFAULTS.agent);
+    if (this.agent) st.agent = { enabled: true, health: 1, last: INITIAL_CHECK };
     this.rise = v.integerInRange(`${at}: rise`, o['rise'] ?? SERVER_DEFAULTS.rise, 1, 1_000_000);
     this.fall = v.integerInRange(`${at}: fall`, o['fall'] ?? SERVER_DEFAULTS.fall, 1, 1_000_000);
     const init = v.oneOf(`${at}: initState`, o['initState'] ?? SERVER_DEFAULTS.initState, ['up', 'fully-up', 'down', 'fully-down']);
@@ -264,8 +268,10 @@ export class Server {
     // A server whose checks are disabled shows as unchecked (HAProxy tests CHK_ST_ENABLED).
     const checked = this.check && s.checksEnabled;
     const full = this.rise + this.fall - 1;
+    const agent = s.agent?.enabled === true ? s.agent : undefined;
     if (s.op === 'up' || s.op === 'starting') {
       const goingDown = checked && s.health < full;
+      if (s.admin === 'drain' && agent !== undefined) return 'DRAIN (agent)';
       if (s.admin === 'drain') return goingDown ? `DRAIN ${s.health - this.rise + 1}/${this.fall}` : 'DRAIN';
       if (goingDown) return `UP ${s.health - this.rise + 1}/${this.fall}`;
       return checked ? 'UP' : 'no check';
@@ -273,6 +279,7 @@ export class Server {
     if (s.op === 'stopping') {
       return !checked || s.health === full ? 'NOLB' : `NOLB ${s.health - this.rise + 1}/${this.fall}`;
     }
+    if (agent !== undefined && agent.health === 0) return 'DOWN (agent)';
     if (checked && s.health > 0) return `DOWN ${s.health}/${this.rise}`;
     return 'DOWN';
   }
@@ -283,6 +290,21 @@ export class Server {
    */
   get checksEnabled(): boolean {
     return this.check && this.#s.checksEnabled;
+  }
+
+  /** Whether the agent check runs and applies (`agent` and not disabled at runtime). */
+  get agentEnabled(): boolean {
+    return this.#s.agent?.enabled === true;
+  }
+
+  /** The agent's health: 1 up, 0 down (HAProxy's agent rise and fall are 1); `undefined` without an agent. */
+  get agentHealth(): number | undefined {
+    return this.#s.agent?.health;
+  }
+
+  /** The agent check's last result (`INI` before the first); `undefined` without an agent. */
+  get agentCheck(): CheckResult | undefined {
+    return this.#s.agent?.last;
   }
 
   /** True while the server is in maintenance because it was created `disabled` (HAProxy's `CMAINT` flag). */
@@ -326,6 +348,7 @@ export class Server {
       maxQueued: s.maxQueued,
       lastChangeMs: s.lastChangeMs,
       ...(s.lastCheck === undefined ? {} : checkFields(s.lastCheck)),
+      ...(s.agent === undefined ? {} : agentFields(s.agent)),
       checkFailures: s.checkFailures,
       downTransitions: s.downTransitions,
       observeFailures: s.observeFailures,
@@ -367,6 +390,18 @@ function checkFields(r: CheckResult): Pick<ServerSnapshot, 'checkStatus' | 'chec
     ...(r.code === undefined ? {} : { checkCode: r.code }),
     ...(r.info === undefined ? {} : { checkInfo: r.info }),
     ...(r.durationMs === undefined ? {} : { checkDurationMs: r.durationMs }),
+  };
+}
+
+function agentFields(a: AgentState): Pick<ServerSnapshot, 'agentStatus' | 'agentCode' | 'agentInfo' | 'agentDurationMs' | 'agentHealth' | 'agentEnabled'> {
+  const r = a.last;
+  return {
+    agentStatus: r.status,
+    ...(r.code === undefined ? {} : { agentCode: r.code }),
+    ...(r.info === undefined ? {} : { agentInfo: r.info }),
+    ...(r.durationMs === undefined ? {} : { agentDurationMs: r.durationMs }),
+    agentHealth: a.health,
+    agentEnabled: a.enabled,
   };
 }
 

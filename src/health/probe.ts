@@ -24,6 +24,12 @@ export interface ProbeContext {
    * ("External check timeout").
    */
   setTimeoutResult(result: CheckResult): void;
+  /**
+   * Hands over work that goes on after the result is reported, such as closing a connection in an orderly way.
+   * Its signal is aborted when the check's deadline passes or the checker is destroyed; the checker's
+   * `stop()`/`close()` wait for it. Absent when the probe is called outside a checker: run such work yourself.
+   */
+  readonly linger?: (work: (signal: AbortSignal) => Promise<void>) => void;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { invalidArg } from '../errors.js';
-import { CHECK_STATUS_TEXT } from '../state/check-result.js';
+import { CHECK_STATUS_TEXT, statusHasCode } from '../state/check-result.js';
 import * as v from '../internal/validate.js';
 import { WEIGHT_SCALE } from '../server.js';
 import { type PoolStats, type ProxyTraffic, type ServerStatsSnapshot, type StatsInput, collectStats } from './stats-input.js';
@@ -135,6 +135,16 @@ function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: 
     setIf(r, 'check_code', s.checkCode);
     setIf(r, 'check_duration', s.checkDurationMs === undefined ? undefined : Math.round(s.checkDurationMs));
     setIf(r, 'last_chk', s.checkInfo);
+  }
+  if (s.agentStatus !== undefined && s.agentEnabled !== false) {
+    r.agent_status = s.agentStatus;
+    r.agent_desc = CHECK_STATUS_TEXT[s.agentStatus];
+    if (statusHasCode(s.agentStatus)) r.agent_code = s.agentCode ?? 0;
+    setIf(r, 'agent_duration', s.agentDurationMs === undefined ? undefined : Math.round(s.agentDurationMs));
+    r.last_agt = s.agentInfo ?? '';
+    r.agent_rise = 1;
+    r.agent_fall = 1;
+    r.agent_health = s.agentHealth ?? 0;
   }
   return r;
 }

@@ -60,6 +60,12 @@ export interface ServerOptions {
   readonly disabled?: boolean;
   /** Whether the server is health-checked (HAProxy `check`). Without checks it is always up. @defaultValue false */
   readonly check?: boolean;
+  /**
+   * The server has an agent (HAProxy `agent-check`): a program on it that reports its state, weight and limits, read
+   * by an `AgentChecker` and applied with `pool.reportAgent()`. While the agent says `down` the server is down and
+   * shows `DOWN (agent)`. @defaultValue false
+   */
+  readonly agent?: boolean;
   /** Consecutive passed checks that bring a down server up. @defaultValue 2 */
   readonly rise?: number;
   /** Consecutive failed checks that take an up server down. @defaultValue 3 */
@@ -104,6 +110,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxqueue: 0,
   disabled: false,
   check: false,
+  agent: false,
   rise: 2,
   fall: 3,
   initState: 'up' as InitState,
@@ -113,7 +120,7 @@ export const SERVER_DEFAULTS = Object.freeze({
 /** @internal The keys `ServerOptions` may have. */
 export const SERVER_KEYS = [
   'name', 'host', 'port', 'id', 'weight', 'backup', 'priority', 'maxconn', 'maxqueue', 'disabled',
-  'check', 'rise', 'fall', 'initState', 'slowstartMs', 'tags', 'sendProxy', 'onMarkedDown', 'onMarkedUp',
+  'check', 'agent', 'rise', 'fall', 'initState', 'slowstartMs', 'tags', 'sendProxy', 'onMarkedDown', 'onMarkedUp',
 ] as const;
 
 /** HAProxy's effective-weight scale: a user weight of 1 is 16 effective units. */
@@ -166,6 +173,14 @@ export interface ServerSnapshot {
   readonly checkInfo?: string;
   /** HAProxy `check_duration`, ms. */
   readonly checkDurationMs?: number;
+  /** The agent check (`agent` servers only): HAProxy `agent_status`, `agent_code`, `last_agt`, `agent_duration`, `agent_health`. */
+  readonly agentStatus?: CheckStatus;
+  readonly agentCode?: number;
+  readonly agentInfo?: string;
+  readonly agentDurationMs?: number;
+  readonly agentHealth?: number;
+  /** `false` while the agent is disabled (`pool.setAgentEnabled()`); absent without an agent. */
+  readonly agentEnabled?: boolean;
   /** HAProxy `chkfail`. */
   readonly checkFailures: number;
   /** HAProxy `chkdown`. */

@@ -1,6 +1,13 @@
 import type { CheckResult } from './check-result.js';
 import { type AdminState, type HoldKind, type OperationalState, WEIGHT_SCALE } from './server-options.js';
 
+/** @internal The agent check's part of a server's state. */
+export interface AgentState {
+  enabled: boolean;
+  health: number;
+  last: CheckResult;
+}
+
 /**
  * @internal
  * Everything about a server that changes after it is created: configuration that can be changed at runtime,
@@ -34,11 +41,17 @@ export class ServerState {
   observeFailures = 0;
   downtimeMs = 0;
   downSinceMs: number | undefined = undefined;
+  /**
+   * HAProxy's agent check (`agent-check`), `undefined` for a server without one: whether it runs (`enable|disable
+   * agent`), its health (rise and fall are 1: 1 up, 0 down) and its last result.
+   */
+  agent: AgentState | undefined = undefined;
   /** Holds by holder; `undefined` until the first one (most servers never have any). */
   holds: Map<string, HoldKind> | undefined = undefined;
 
   /** Sets the operational state, noting the time of the change. */
-  setOperational(op: OperationalState, nowMs: number): void {
+  setOperational(op: OperationalState | undefined, nowMs: number): void {
+    if (op === undefined) return;
     this.op = op;
     this.lastChangeMs = nowMs;
   }

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { Balancer } from '../../balancer.js';
 import type { ActiveChecker } from '../../health/active-checker.js';
+import type { AgentChecker } from '../../health/agent-checker.js';
 import type { PassiveObserver } from '../../health/passive-observer.js';
 import type { Pool } from '../../pool.js';
 import type { TcpProxy } from '../../proxy/tcp-proxy.js';
@@ -17,6 +18,8 @@ export interface HaproxyBackend {
   readonly balancer: Balancer;
   /** Runs the checks of the servers with `check` (every backend has one; it has nothing to do without checked servers). */
   readonly checker: ActiveChecker;
+  /** The agent checks (`agent-check` servers), when the backend has any. */
+  readonly agent: AgentChecker | undefined;
   /** `observe layer4`, when a checked server has it. */
   readonly observer: PassiveObserver | undefined;
   /** True for HAProxy's dynamic algorithms (any weight and `add server` at runtime). */

@@ -9,12 +9,13 @@ import { Balancer } from '../../balancer.js';
 import type { Clock } from '../../clock.js';
 import { LbError } from '../../errors.js';
 import { ActiveChecker } from '../../health/active-checker.js';
+import { AgentChecker } from '../../health/agent-checker.js';
 import { PassiveObserver } from '../../health/passive-observer.js';
 import * as v from '../../internal/validate.js';
 import { Pool } from '../../pool.js';
 import { TcpProxy } from '../../proxy/tcp-proxy.js';
 import {
-  type BackendSection, type FrontendSection, type StatsSection, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf,
+  type BackendSection, type FrontendSection, type StatsSection, agentCheckerOptionsOf, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf,
   proxiesInOrder, proxyOptionsOf, queueTimeoutOf, serverOptionsOf, statsSections, strategyOf, targetBackendName,
 } from '../config/library-options.js';
 import type { HaproxyConfig, LogLevel } from '../config/types.js';
@@ -207,7 +208,10 @@ export class HaproxyInstance {
       this.destroy();
       throw err;
     }
-    for (const b of this.backends.values()) b.checker.start();
+    for (const b of this.backends.values()) {
+      b.checker.start();
+      b.agent?.start();
+    }
   }
 
   async #listen(f: MutableFrontend): Promise<void> {
@@ -347,7 +351,7 @@ export class HaproxyInstance {
   async #release(): Promise<void> {
     for (const stop of this.#unfollow.splice(0)) stop();
     await Promise.all([...this.backends.values()].map(async (b) => {
-      await b.checker.close();
+      await Promise.all([b.checker.close(), b.agent?.close()]);
       await b.observer?.close();
       b.balancer.destroy();
     }));
@@ -362,7 +366,11 @@ export class HaproxyInstance {
     const checker = new ActiveChecker(pool, { ...checkerOptions, clock, random: this.#s.random });
     const observerOptions = observerOptionsOf(section);
     const observer = observerOptions === undefined ? undefined : new PassiveObserver(pool, observerOptions);
-    const backend: HaproxyBackend = { name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section) };
+    const agentOptions = agentCheckerOptionsOf(section);
+    const agent = agentOptions === undefined ? undefined : new AgentChecker(pool, { ...agentOptions, clock });
+    const backend: HaproxyBackend = {
+      name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, agent, observer, dynamic: isDynamicAlgorithm(section),
+    };
     this.#unfollow.push(followStateLines(backend, this.#log, this.config.global));
     return backend;
   }

@@ -11,6 +11,7 @@ import type {
   HashType,
   HttpCheck,
   LogTarget,
+  ProtocolCheck,
   ProxyTimeouts,
   ServerConfig,
   SourceLocation,
@@ -31,6 +32,8 @@ export const HAPROXY_SERVER_DEFAULTS = Object.freeze({
   disabled: false,
   initState: 'up',
   check: false,
+  agentCheck: false,
+  agentInterMs: 2000,
   interMs: 2000,
   rise: 2,
   fall: 3,
@@ -88,8 +91,9 @@ export interface ProxyDraft {
   redispatch?: number;
   allBackups: boolean;
   logHealthChecks: boolean;
-  checkOption: 'none' | 'tcp-check' | 'httpchk';
+  checkOption: 'none' | 'tcp-check' | 'httpchk' | 'protocol';
   httpCheck?: HttpCheck;
+  protocolCheck?: ProtocolCheck;
   tcpCheckRules: TcpCheckRule[];
   /** True while the rules are the ones inherited from defaults: the section's first `tcp-check` replaces them. */
   tcpCheckRulesInherited: boolean;
@@ -146,6 +150,7 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   draft.logHealthChecks = base.logHealthChecks;
   draft.checkOption = base.checkOption;
   if (base.httpCheck !== undefined) draft.httpCheck = base.httpCheck;
+  if (base.protocolCheck !== undefined) draft.protocolCheck = base.protocolCheck;
   draft.tcpCheckRules = [...base.tcpCheckRules];
   draft.tcpCheckRulesInherited = base.tcpCheckRules.length > 0;
   draft.defaultServer = { ...base.defaultServer };

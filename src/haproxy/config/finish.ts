@@ -139,6 +139,11 @@ function freezeServer(s: ServerDraft): ServerConfig {
     onError: v.onError,
     ...(v.onMarkedDown === undefined ? {} : { onMarkedDown: v.onMarkedDown }),
     ...(v.onMarkedUp === undefined ? {} : { onMarkedUp: v.onMarkedUp }),
+    agentCheck: v.agentCheck,
+    ...(v.agentPort === undefined ? {} : { agentPort: v.agentPort }),
+    ...(v.agentAddr === undefined ? {} : { agentAddr: v.agentAddr }),
+    ...(v.agentSend === undefined ? {} : { agentSend: v.agentSend }),
+    agentInterMs: v.agentInterMs,
     proxyProtocol: v.proxyProtocol,
     source: s.source,
   };
@@ -147,6 +152,7 @@ function freezeServer(s: ServerDraft): ServerConfig {
 function checkKind(p: ProxyDraft): CheckKind {
   if (p.checkOption === 'httpchk' && p.httpCheck !== undefined) return { kind: 'httpchk', request: p.httpCheck };
   if (p.checkOption === 'tcp-check') return { kind: 'tcp-check', rules: p.tcpCheckRules };
+  if (p.checkOption === 'protocol' && p.protocolCheck !== undefined) return { kind: 'protocol', check: p.protocolCheck };
   return { kind: 'tcp-connect' };
 }
 

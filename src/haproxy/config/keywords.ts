@@ -163,6 +163,7 @@ export const PROXY_HTTP_ONLY_IGNORED = ['errorfile'] as const;
 /** Options switchyard reads (`option <name>` and `no option <name>`). */
 export const SUPPORTED_OPTIONS = [
   'redispatch', 'allbackups', 'tcp-check', 'httpchk', 'log-health-checks', 'tcplog', 'dontlognull', 'httplog',
+  'mysql-check', 'pgsql-check', 'redis-check', 'smtpchk', 'ldap-check', 'ssl-hello-chk',
 ] as const;
 
 /** HTTP-mode options: HAProxy ignores them in a TCP proxy with a warning, and so does switchyard. */
@@ -183,13 +184,7 @@ export const UNSUPPORTED_OPTIONS: Readonly<Record<string, string>> = Object.free
   'dontlog-normal': 'dontlog-normal is not implemented',
   'external-check': 'external check programs are not implemented; use an async probe function',
   'independent-streams': 'independent-streams is not implemented',
-  'ldap-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'mysql-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'pgsql-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'redis-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  smtpchk: 'protocol checks other than tcp-check and httpchk are not implemented',
-  'spop-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'ssl-hello-chk': 'TLS is not supported',
+  'spop-check': 'SPOE agents are not implemented',
   'log-separate-errors': 'log-separate-errors is not implemented',
   logasap: 'logasap is not implemented',
   nolinger: 'nolinger is not implemented',
@@ -210,16 +205,13 @@ export const SERVER_KEYWORDS = [
   'check', 'no-check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'weight', 'backup',
   'no-backup', 'maxconn', 'maxqueue', 'slowstart', 'disabled', 'enabled', 'observe', 'error-limit', 'on-error',
   'on-marked-down', 'on-marked-up', 'send-proxy', 'send-proxy-v2', 'no-send-proxy', 'no-send-proxy-v2',
-  'init-state', 'id',
+  'init-state', 'id', 'agent-check', 'no-agent-check', 'agent-port', 'agent-inter', 'agent-addr', 'agent-send',
 ] as const;
 
 /** Server keywords HAProxy 2.6 knows that switchyard refuses, with the reason. */
 export const SERVER_UNSUPPORTED: Readonly<Record<string, string>> = (() => {
   const tls = 'TLS is not supported';
   const out: Record<string, string> = {
-    'agent-check': 'agent checks are not implemented yet', 'agent-send': 'agent checks are not implemented yet',
-    'agent-inter': 'agent checks are not implemented yet', 'agent-addr': 'agent checks are not implemented yet',
-    'agent-port': 'agent checks are not implemented yet', 'no-agent-check': 'agent checks are not implemented yet',
     cookie: 'cookie persistence needs mode http', track: 'tracking another server\'s health is not implemented',
     minconn: 'dynamic maxconn (minconn/fullconn) is not implemented', 'init-addr': 'DNS resolution at start-up is done by the host; give an address',
     resolvers: 'DNS resolvers are not supported; use switchyard\'s DNS discovery API', 'resolve-prefer': 'DNS resolvers are not supported',

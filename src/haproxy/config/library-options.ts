@@ -4,18 +4,25 @@
  * alerts, so `switchyard -c` and the builder refuse the same files).
  */
 import type { ActiveCheckerOptions, ServerCheckOptions } from '../../health/active-checker.js';
+import type { AgentCheckerOptions, AgentSettings } from '../../health/agent-checker.js';
 import type { PassiveObserverOptions, ServerObserveOptions } from '../../health/passive-observer.js';
 import type { Probe } from '../../health/probe.js';
 import { httpProbe } from '../../health/probes/http.js';
 import { type SendExpectStep, sendExpectProbe } from '../../health/probes/send-expect.js';
 import { tcpConnectProbe } from '../../health/probes/tcp-connect.js';
+import { ldapCheckProbe } from '../../health/probes/ldap-check.js';
+import { mysqlCheckProbe } from '../../health/probes/mysql-check.js';
+import { pgsqlCheckProbe } from '../../health/probes/pgsql-check.js';
+import { redisCheckProbe } from '../../health/probes/redis-check.js';
+import { smtpCheckProbe } from '../../health/probes/smtp-check.js';
+import { sslHelloProbe } from '../../health/probes/ssl-hello.js';
 import type { ServerOptions } from '../../server.js';
 import type { StrategySpec } from '../../strategies/index.js';
 import type { TcpProxyOptions } from '../../proxy/tcp-proxy.js';
 import type { ConfigDiagnostic } from './diagnostics.js';
 import type {
-  BackendConfig, BackendFields, CheckKind, FrontendConfig, GlobalConfig, HaproxyConfig, ListenConfig, ProxyCommon, ServerConfig,
-  SourceLocation, StatsPageConfig,
+  BackendConfig, BackendFields, CheckKind, FrontendConfig, GlobalConfig, HaproxyConfig, ListenConfig, ProtocolCheck, ProxyCommon, ServerConfig,
+  SourceLocation, StatsPageConfig, TcpCheckRule,
 } from './types.js';
 
 /** A section that has servers. */
@@ -52,6 +59,7 @@ export function serverOptionsOf(s: ServerConfig): ServerOptions {
     maxqueue: s.maxqueue,
     disabled: s.disabled,
     check: s.check,
+    ...(s.agentCheck ? { agent: true } : {}),
     rise: s.rise,
     fall: s.fall,
     initState: s.initState,
@@ -74,32 +82,51 @@ export function serverCheckOptionsOf(s: ServerConfig): ServerCheckOptions {
   };
 }
 
-/** `option tcp-check` + rules, `option httpchk`, or the plain TCP connect → the probe. */
+/** `option tcp-check` + rules, `option httpchk`, a protocol check, or the plain TCP connect → the probe. */
 export function probeOf(check: CheckKind): Probe {
   if (check.kind === 'httpchk') {
     const version = check.request.version === 'HTTP/1.1' ? 'HTTP/1.1' : 'HTTP/1.0';
-    return httpProbe({ method: check.request.method, path: check.request.uri, version });
+    const headers: Record<string, string> = {};
+    for (const h of check.request.headers ?? []) headers[h.name] = h.value;
+    return httpProbe({ method: check.request.method, path: check.request.uri, version, ...(check.request.headers === undefined ? {} : { headers }) });
   }
+  if (check.kind === 'protocol') return protocolProbeOf(check.check);
   if (check.kind === 'tcp-check') {
-    const steps: SendExpectStep[] = [];
-    for (const rule of check.rules) {
-      if (rule.type === 'connect') {
-        steps.push({ kind: 'connect', ...(rule.port === undefined ? {} : { port: rule.port }), ...(rule.addr === undefined ? {} : { addr: rule.addr }) });
-      } else if (rule.type === 'send') {
-        steps.push({ kind: 'send', data: rule.data });
-      } else if (rule.type === 'expect') {
-        steps.push({
-          kind: 'expect',
-          match: rule.match,
-          pattern: rule.pattern,
-          negate: rule.negate,
-          ...(rule.minRecv >= 0 ? { minRecv: rule.minRecv } : {}),
-        });
-      }
-    }
-    if (steps.length > 0) return sendExpectProbe(steps);
+    const steps = check.rules.map(stepOf);
+    if (steps.some((st) => st.kind !== 'comment')) return sendExpectProbe(steps);
   }
   return tcpConnectProbe();
+}
+
+/** A built-in protocol check → its probe. */
+export function protocolProbeOf(c: ProtocolCheck): Probe {
+  switch (c.name) {
+    case 'mysql-check': return mysqlCheckProbe({ ...(c.user === undefined ? {} : { user: c.user }), protocol: c.protocol });
+    case 'pgsql-check': return pgsqlCheckProbe({ user: c.user });
+    case 'smtpchk': return smtpCheckProbe({ command: c.command, domain: c.domain });
+    case 'redis-check': return redisCheckProbe();
+    case 'ldap-check': return ldapCheckProbe();
+    case 'ssl-hello-chk': return sslHelloProbe();
+  }
+}
+
+/** One `tcp-check` rule → the probe's step. */
+function stepOf(rule: TcpCheckRule): SendExpectStep {
+  const comment = rule.type !== 'comment' && rule.comment !== undefined ? { comment: rule.comment } : {};
+  if (rule.type === 'comment') return { kind: 'comment', text: rule.text };
+  if (rule.type === 'connect') {
+    return {
+      kind: 'connect', ...(rule.port === undefined ? {} : { port: rule.port }), ...(rule.addr === undefined ? {} : { addr: rule.addr }),
+      ...(rule.sendProxy ? { sendProxy: true } : {}), ...(rule.linger === true ? { linger: true } : {}), ...comment,
+    };
+  }
+  if (rule.type === 'send') return { kind: 'send', data: rule.data, ...comment };
+  return {
+    kind: 'expect', match: rule.match, pattern: rule.pattern, negate: rule.negate, ...(rule.minRecv >= 0 ? { minRecv: rule.minRecv } : {}),
+    ...(rule.okStatus === undefined ? {} : { okStatus: rule.okStatus }), ...(rule.errorStatus === undefined ? {} : { errorStatus: rule.errorStatus }),
+    ...(rule.timeoutStatus === undefined ? {} : { timeoutStatus: rule.timeoutStatus }), ...(rule.onSuccess === undefined ? {} : { onSuccess: rule.onSuccess }),
+    ...(rule.onError === undefined ? {} : { onError: rule.onError }), ...(rule.statusCode === undefined ? {} : { statusCode: rule.statusCode }), ...comment,
+  };
 }
 
 /** The checker of a backend, or undefined when no server has `check`. */
@@ -118,6 +145,20 @@ export function checkerOptionsOf(b: BackendSection, global: GlobalConfig): Activ
     ...(global.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: global.maxSpreadChecksMs }),
     autoStart: false,
   };
+}
+
+/** The agent checker of a backend (`agent-check` servers with their `agent-port|addr|send|inter`, or `port`/`addr`), or undefined. */
+export function agentCheckerOptionsOf(b: BackendSection): AgentCheckerOptions | undefined {
+  const agents = b.servers.filter((s) => s.agentCheck && (s.agentPort ?? s.checkPort) !== undefined);
+  if (agents.length === 0) return undefined;
+  const servers: Record<string, AgentSettings> = {};
+  for (const s of agents) {
+    // HAProxy's `port` and `addr` set the agent's port and address too, unless `agent-port`/`agent-addr` say otherwise.
+    const port = s.agentPort ?? s.checkPort;
+    const addr = s.agentAddr ?? s.checkAddr;
+    servers[s.name] = { interMs: s.agentInterMs, ...(port === undefined ? {} : { port }), ...(addr === undefined ? {} : { addr }), ...(s.agentSend === undefined ? {} : { send: s.agentSend }) };
+  }
+  return { servers, autoStart: false };
 }
 
 /** The passive observer of a backend, or undefined when no checked server has `observe layer4`. */
@@ -189,8 +230,7 @@ export function proxiesInOrder(config: HaproxyConfig): (FrontendConfig | Backend
 
 /**
  * What the description allows but switchyard's objects cannot do, as alerts in HAProxy's shape (and warnings for
- * `timeout client-fin|server-fin`, which have no effect): a `tcp-check connect send-proxy`, an `httpchk` version
- * other than HTTP/1.0 or HTTP/1.1.
+ * `timeout client-fin|server-fin`, which have no effect): an `httpchk` version other than HTTP/1.0 or HTTP/1.1.
  */
 export function buildDiagnostics(config: HaproxyConfig): ConfigDiagnostic[] {
   const out: ConfigDiagnostic[] = [];
@@ -206,13 +246,6 @@ export function buildDiagnostics(config: HaproxyConfig): ConfigDiagnostic[] {
     }
   }
   for (const b of backendSections(config).values()) {
-    if (b.check.kind === 'tcp-check') {
-      for (const rule of b.check.rules) {
-        if (rule.type === 'connect' && rule.sendProxy) {
-          alert(rule.source, 'tcp-check', `parsing [${rule.source.file}:${rule.source.line}] : 'tcp-check connect' : keyword 'send-proxy' is not supported in switchyard: checks do not send a PROXY header.`, false);
-        }
-      }
-    }
     if (b.check.kind === 'httpchk' && b.check.request.version !== 'HTTP/1.0' && b.check.request.version !== 'HTTP/1.1') {
       alert(b.source, 'option', `parsing [${b.source.file}:${b.source.line}] : 'option httpchk' : version '${b.check.request.version}' is not supported in switchyard: use HTTP/1.0 or HTTP/1.1.`, false);
     }

@@ -7,6 +7,7 @@ import type { ConfigLine } from './line.js';
 import { describeSection } from './line.js';
 import { suggest } from './did-you-mean.js';
 import { HTTP_ONLY_OPTIONS, own, SUPPORTED_OPTIONS, UNSUPPORTED_OPTIONS } from './keywords.js';
+import { applyHttpchkOption, applyProtocolCheckOption } from './check-options.js';
 
 /** Options that accept `no` and `default` in HAProxy (boolean options). */
 const NEGATABLE = new Set(['redispatch', 'allbackups', 'dontlognull', 'log-health-checks']);
@@ -42,6 +43,7 @@ export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
     line.alert('option', `'option ${name}' cannot handle unexpected argument '${args[0] ?? ''}'.`);
     return false;
   };
+  if (applyProtocolCheckOption(line, draft, name, args)) return;
   if (isHttpOnly) {
     line.warn('option', `'option ${name}' ignored for ${describeSection(draft.kind, draft.name)} as it requires HTTP mode.`, 'no-location');
     return;
@@ -91,20 +93,9 @@ export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
     case 'tcp-check':
       if (noArgs()) draft.checkOption = 'tcp-check';
       return;
-    case 'httpchk': {
-      if (args.length > 3) {
-        line.alert('option', `'option httpchk' cannot handle unexpected argument '${args[3] ?? ''}'.`);
-        return;
-      }
-      // `option httpchk <uri>` alone is accepted by HAProxy as the URI with method OPTIONS.
-      const [a, b, c] = args;
-      const request = args.length === 0 ? { method: 'OPTIONS', uri: '/', version: 'HTTP/1.0' }
-        : args.length === 1 ? { method: 'OPTIONS', uri: a ?? '/', version: 'HTTP/1.0' }
-        : { method: a ?? 'OPTIONS', uri: b ?? '/', version: c ?? 'HTTP/1.0' };
-      draft.checkOption = 'httpchk';
-      draft.httpCheck = request;
+    case 'httpchk':
+      applyHttpchkOption(line, draft, args);
       return;
-    }
     default:
       return;
   }

@@ -140,7 +140,19 @@ export interface HttpCheck {
   readonly method: string;
   readonly uri: string;
   readonly version: string;
+  /** Headers written after the version (`HTTP/1.1\r\nHost:\ www`), in order. */
+  readonly headers?: readonly { readonly name: string; readonly value: string }[];
 }
+
+/** A built-in protocol check: `option mysql-check|pgsql-check|redis-check|smtpchk|ldap-check|ssl-hello-chk`. */
+export type ProtocolCheck =
+  /** `option mysql-check [user <u> [post-41|pre-41]]`. */
+  | { readonly name: 'mysql-check'; readonly user?: string; readonly protocol: 'post-41' | 'pre-41' }
+  /** `option pgsql-check user <u>`. */
+  | { readonly name: 'pgsql-check'; readonly user: string }
+  /** `option smtpchk [HELO|EHLO <domain>]`. */
+  | { readonly name: 'smtpchk'; readonly command: 'HELO' | 'EHLO'; readonly domain: string }
+  | { readonly name: 'redis-check' | 'ldap-check' | 'ssl-hello-chk' };
 
 /** One `tcp-check` rule, in order. */
 export type TcpCheckRule =
@@ -149,6 +161,8 @@ export type TcpCheckRule =
       readonly port?: number;
       readonly addr?: string;
       readonly sendProxy: boolean;
+      /** `linger`: close with a FIN instead of a reset. */
+      readonly linger?: boolean;
       readonly comment?: string;
       readonly source: SourceLocation;
     }
@@ -164,6 +178,18 @@ export type TcpCheckRule =
       readonly negate: boolean;
       /** `min-recv <n>`: bytes to wait for before matching; -1 = not set. */
       readonly minRecv: number;
+      /** `ok-status`: the status of a pass that ends on this rule. */
+      readonly okStatus?: 'L7OK' | 'L7OKC' | 'L6OK' | 'L4OK';
+      /** `error-status`: the status of a failure of this rule. */
+      readonly errorStatus?: 'L7RSP' | 'L7STS' | 'L7OKC' | 'L6RSP' | 'L4CON';
+      /** `tout-status`: the status when the check times out on this rule. */
+      readonly timeoutStatus?: 'L7TOUT' | 'L6TOUT' | 'L4TOUT';
+      /** `on-success <fmt>` as written. */
+      readonly onSuccess?: string;
+      /** `on-error <fmt>` as written. */
+      readonly onError?: string;
+      /** `status-code <expr>` as written. */
+      readonly statusCode?: string;
       readonly comment?: string;
       readonly source: SourceLocation;
     }
@@ -176,7 +202,9 @@ export type CheckKind =
   /** `option tcp-check` with its rules (none: connect only). */
   | { readonly kind: 'tcp-check'; readonly rules: readonly TcpCheckRule[] }
   /** `option httpchk`. */
-  | { readonly kind: 'httpchk'; readonly request: HttpCheck };
+  | { readonly kind: 'httpchk'; readonly request: HttpCheck }
+  /** A built-in protocol check. */
+  | { readonly kind: 'protocol'; readonly check: ProtocolCheck };
 
 /** `observe` / `on-error` / `error-limit`: passive health (HAProxy's `observe layer4`). */
 export type OnError = 'fastinter' | 'fail-check' | 'sudden-death' | 'mark-down';
@@ -218,6 +246,16 @@ export interface ServerConfig {
   readonly onMarkedDown?: 'shutdown-sessions';
   /** `on-marked-up shutdown-backup-sessions`. */
   readonly onMarkedUp?: 'shutdown-backup-sessions';
+  /** `agent-check`: the server has an agent (`no-agent-check` → false). */
+  readonly agentCheck: boolean;
+  /** `agent-port <p>`: the agent's port (required with `agent-check`). */
+  readonly agentPort?: number;
+  /** `agent-addr <a>`: the agent's address; undefined = the server's. */
+  readonly agentAddr?: string;
+  /** `agent-send <text>`: sent to the agent once connected. */
+  readonly agentSend?: string;
+  /** `agent-inter <t>`: interval between agent checks. @defaultValue 2000 */
+  readonly agentInterMs: number;
   /** `send-proxy` (v1) / `send-proxy-v2`: PROXY protocol header to the server; `no-send-proxy[-v2]` → none. */
   readonly proxyProtocol: 'none' | 'v1' | 'v2';
   readonly source: SourceLocation;

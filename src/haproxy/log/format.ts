@@ -188,6 +188,14 @@ export function haproxyLog(
     emit({ kind: 'check', ...ref(server), result: cause.result, health: server.health, rise: server.rise, fall: server.fall, weight: server.weight });
   };
 
+  // An agent check is logged like a health check ("Agent check for …", its own 1/1 health), except the replies that
+  // change nothing (CHECKED: HAProxy returns before logging a neutral result).
+  const onAgent = (server: Server, result: CheckResult, previousHealth: number, previousStatus: CheckStatus | undefined): void => {
+    if (!logHealthChecks || checkVerdict(result.status) === 'neutral') return;
+    if (server.agentHealth === previousHealth && result.status === previousStatus) return;
+    emit({ kind: 'check', agent: true, ...ref(server), result, health: server.agentHealth ?? 0, rise: 1, fall: 1, weight: server.weight });
+  };
+
   const onState = (server: Server, previousStatus: string, cause: StateCause): void => {
     const p = cls(previousStatus);
     const n = cls(server.status);
@@ -226,12 +234,14 @@ export function haproxyLog(
 
   pool.on('check:pass', onCheck);
   pool.on('check:fail', onCheck);
+  pool.on('agent:check', onAgent);
   pool.on('server:state', onState);
   pool.on('server:admin', onAdmin);
   pool.on('pool:empty', onEmpty);
   return () => {
     pool.off('check:pass', onCheck);
     pool.off('check:fail', onCheck);
+    pool.off('agent:check', onAgent);
     pool.off('server:state', onState);
     pool.off('server:admin', onAdmin);
     pool.off('pool:empty', onEmpty);

@@ -11,6 +11,7 @@ import { type HelpEntry, usageMessage } from './help.js';
 import { splitWords, strtol } from './parse.js';
 import { type ShowInfoFormat, showInfo } from './show-info.js';
 import { showServersState, showStat } from './views.js';
+import { setServerAgent } from './agent-commands.js';
 import { HAPROXY_SERVER_DEFAULTS } from '../config/draft.js';
 import { invalidNameChar } from '../config/server-line.js';
 import { parseServerKeywords } from '../config/server-keywords.js';
@@ -110,9 +111,9 @@ function setServer(args: readonly string[], host: CommandHost): string {
       return '';
     case 'weight':
       return setWeight(b, s, value);
-    case 'agent':
-      return 'agent checks are not enabled on this server.\n';
-    case 'addr': case 'agent-addr': case 'agent-port': case 'agent-send': case 'check-addr': case 'check-port': case 'fqdn': case 'ssl':
+    case 'agent': case 'agent-addr': case 'agent-port': case 'agent-send':
+      return setServerAgent(b, s, args[3], args.slice(4));
+    case 'addr': case 'check-addr': case 'check-port': case 'fqdn': case 'ssl':
       return `'set server <srv> ${args[3]}' is not supported in switchyard.\n`;
     default:
       return SET_SERVER_USAGE;

@@ -11,7 +11,7 @@ import { proxiesInOrder } from '../config/library-options.js';
 
 /** HAProxy's `enum healthcheck_status` values (`show servers state` column `srv_check_status`). */
 const CHECK_STATUS_CODE: Readonly<Record<CheckStatus, number>> = {
-  UNK: 0, INI: 1, HANA: 4, SOCKERR: 5, L4OK: 6, L4TOUT: 7, L4CON: 8, L6OK: 9, L6TOUT: 10, L6RSP: 11, L7TOUT: 12,
+  UNK: 0, INI: 1, CHECKED: 3, HANA: 4, SOCKERR: 5, L4OK: 6, L4TOUT: 7, L4CON: 8, L6OK: 9, L6TOUT: 10, L6RSP: 11, L7TOUT: 12,
   L7RSP: 13, L7OK: 15, L7OKC: 16, L7STS: 17, PROCERR: 18, PROCTOUT: 19, PROCOK: 20,
 };
 
@@ -172,8 +172,13 @@ function serverStateLine(instance: HaproxyInstance, b: HaproxyBackend, s: Server
   const checkPort = cfg?.checkPort ?? 0;
   const checkAddr = cfg?.checkAddr ?? '-';
   const since = Math.max(0, Math.floor((nowMs - s.lastChangeMs) / 1000));
+  // CHK_ST_CONFIGURED | CHK_ST_ENABLED | CHK_ST_AGENT. HAProxy's `addr` and `port` set the agent's too; `agent-addr`
+  // and `agent-port` (and their runtime commands) only the agent's.
+  const agentState = s.agent ? 0x02 | (s.agentEnabled ? 0x04 : 0) | 0x10 : 0;
+  const agent = s.agent ? b.agent?.settings(s) : undefined;
+  const agentAddr = agent === undefined || agent.addr === s.host ? checkAddr : agent.addr;
   return [
-    b.uuid, b.name, s.id, s.name, s.host, op, admin, s.weight, s.initialWeight, since, status, verdict, health, checkState, 0, 0,
-    cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, checkPort, checkAddr, checkAddr, checkPort,
+    b.uuid, b.name, s.id, s.name, s.host, op, admin, s.weight, s.initialWeight, since, status, verdict, health, checkState, agentState, 0,
+    cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, checkPort, checkAddr, agentAddr, agent?.port ?? checkPort,
   ].join(' ');
 }

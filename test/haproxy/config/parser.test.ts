@@ -404,7 +404,7 @@ describe('parseHaproxyConfig: server and default-server lines', () => {
       name: 's1', host: '10.0.0.1', port: 8080, id: 7, weight: 50, backup: true, maxconn: 10, maxqueue: 5, slowstartMs: 10_000,
       disabled: true, initState: 'down', check: true, checkPort: 9000, checkAddr: '127.0.0.2', interMs: 3000, fastinterMs: 1000,
       downinterMs: 5000, rise: 3, fall: 2, observe: 'layer4', errorLimit: 5, onError: 'mark-down', onMarkedDown: 'shutdown-sessions',
-      onMarkedUp: 'shutdown-backup-sessions', proxyProtocol: 'v2', source: undefined,
+      onMarkedUp: 'shutdown-backup-sessions', agentCheck: false, agentInterMs: 2000, proxyProtocol: 'v2', source: undefined,
     });
   });
 
@@ -496,8 +496,8 @@ describe('parseHaproxyConfig: errors', () => {
     const texts = alertTexts([
       'resolvers dns', '  nameserver ns1 1.1.1.1:53',
       'frontend f', '  bind :80', '  mode http', '  acl is_api path_beg /api', '  http-request deny', '  use_backend b if is_api', '  bind :443 ssl crt /x.pem',
-      'backend b', '  cookie SRV insert', '  stick-table type ip size 1m', '  option mysql-check', '  balance uri',
-      '  server s1 127.0.0.1:1 ssl verify none agent-check', '  server s2 127.0.0.1:2 check observe layer7',
+      'backend b', '  cookie SRV insert', '  stick-table type ip size 1m', '  option spop-check', '  balance uri',
+      '  server s1 127.0.0.1:1 ssl verify none track b/s2', '  server s2 127.0.0.1:2 check observe layer7',
     ].join('\n') + '\n');
     assert.equal(texts.length, 14);
     for (const t of texts) assert.match(t, /not supported in switchyard/);
