@@ -138,16 +138,6 @@ backend be
     ]);
   });
 
-  it('refuses what the objects cannot do, with HAProxy-shaped diagnostics: a tcp-check connect with send-proxy', () => {
-    const config = parseHaproxyConfig(`${DEFAULTS}backend be\n  option tcp-check\n  tcp-check connect send-proxy\n  server s1 127.0.0.1:1 check\n`);
-    assert.throws(() => buildFromHaproxyConfig(config), (e) => {
-      assert.ok(LbError.is(e) && e.code === 'ERR_LB_CONFIG');
-      const d = (e.details['diagnostics'] as { text: string }[])[0];
-      assert.match(d?.text ?? '', /'tcp-check connect' : keyword 'send-proxy' is not supported in switchyard/);
-      return true;
-    });
-  });
-
   it('switchyard -c accepts servers of one backend with different send-proxy and on-marked-* (HAProxy: valid)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-build-'));
     const file = join(dir, 'mixed.cfg');
