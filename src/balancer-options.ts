@@ -107,6 +107,7 @@ export function validateAcquire(options: AcquireOptions): LeaseRequest {
     clientAddress,
     key,
     exclude: normaliseExclude(o['exclude']),
+    previous: undefined,
     signal,
     bindTo: bindTo as Closable | undefined,
     timeoutQueueMs,

@@ -249,7 +249,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       // The strategy insists on this server (hash affinity): wait in its own queue.
       return mustNotQueue ? undefined : server;
     }
-    return this.#grant(server, true, 0, o.bindTo);
+    // Picking again the server a redispatch moved away from is not a new selection (HAProxy's lbtot).
+    return this.#grant(server, true, 0, o.bindTo, server !== o.previous);
   }
 
   #wait(o: LeaseRequest, server: Server | undefined): Promise<Lease> {
@@ -305,8 +306,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     if (queuedServer) this.#dispatch(queuedServer);
   }
 
-  #grant(server: Server, picked: boolean, queuedMs: number, bindTo: Closable | undefined): LeaseImpl {
-    this.pool._leaseGranted(server, picked);
+  #grant(server: Server, picked: boolean, queuedMs: number, bindTo: Closable | undefined, selection = picked): LeaseImpl {
+    this.pool._leaseGranted(server, selection);
     this.#activeLeases++;
     this.#totalLeases++;
     this.#groups.acquired(server);

@@ -53,6 +53,11 @@ export interface LeaseRequest {
   readonly clientAddress: string | undefined;
   readonly key: string | number | undefined;
   readonly exclude: Server | ReadonlySet<Server> | undefined;
+  /**
+   * The server of the failed attempt this request is placed again after (a redispatch): picking it again is
+   * not a new selection (HAProxy counts `lbtot` only when the server changes).
+   */
+  readonly previous: Server | undefined;
   readonly signal: AbortSignal | undefined;
   readonly bindTo: Closable | undefined;
   /** `undefined`: the balancer's own `timeoutQueueMs`. */

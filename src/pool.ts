@@ -298,6 +298,10 @@ export class Pool extends EventEmitter<PoolEvents> {
   _queueChanged(server: Server, delta: 1 | -1): void {
     this.#state(server).queueChanged(delta);
   }
+  /** @internal A dialer attempts a server again on the same lease (HAProxy's `stot` counts every attempt). */
+  _connectRetried(server: Server): void {
+    this.#state(server).repeatedAttempts++;
+  }
 
   /**
    * Applies one active check result to a member server with checks: HAProxy's health counter

@@ -172,9 +172,18 @@ export class Server {
     return this.#s.max;
   }
 
-  /** Connections handed out since creation: HAProxy `stot`. */
+  /** Connections handed out (leases granted) since creation. */
   get totalConnections(): number {
     return this.#s.total;
+  }
+
+  /**
+   * Connection attempts on this server since creation: one per lease, plus every retry the dialers
+   * (`balancer.connect()`, the proxy) made on the same lease after a failed attempt — HAProxy's `stot`, which
+   * counts each `connect()` to the server. Equals {@link Server.totalConnections} when no attempt was retried.
+   */
+  get connectAttempts(): number {
+    return this.#s.total + this.#s.repeatedAttempts;
   }
 
   /** Times the strategy picked this server: HAProxy `lbtot`. */
@@ -302,6 +311,7 @@ export class Server {
       currentConnections: s.current,
       maxConnections: s.max,
       totalConnections: s.total,
+      connectAttempts: s.total + s.repeatedAttempts,
       lbSelections: s.lbSelections,
       queued: s.queued,
       maxQueued: s.maxQueued,

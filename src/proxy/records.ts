@@ -43,9 +43,18 @@ export interface ConnectionRecord {
   readonly bytesIn: number;
   /** Bytes received from the server (HAProxy's `bytes_read`). */
   readonly bytesOut: number;
-  /** Time waiting in the queue, ms (HAProxy `Tw`). */
+  /** Time spent waiting in queues, ms. */
   readonly queuedMs: number;
-  /** Time to connect to the final server, retries included, ms; -1 if never connected (HAProxy `Tc`). */
+  /**
+   * Time from accept to the last server assignment, ms: placed at once, out of a queue (or timed out there), or
+   * placed again by a redispatch — so queue time, and the failed attempts and turn-arounds before a redispatch;
+   * -1 when no server was assigned and it never queued. HAProxy's `t_queue`: `option tcplog` prints `Tw` as this + 1.
+   */
+  readonly assignedMs: number;
+  /**
+   * Time from the last server assignment to the established connection, ms, retries on that server included;
+   * -1 if never connected (HAProxy `Tc`).
+   */
   readonly connectMs: number;
   /** Time from accept to close, ms (HAProxy `Tt`). */
   readonly durationMs: number;

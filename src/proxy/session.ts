@@ -19,6 +19,7 @@ export interface SessionHost {
   readonly onread: net.OnReadOpts;
   opened(session: Session): void;
   retried(session: Session, server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void;
+  reassigned(previous: Server, moved: boolean): void;
   rejected(session: Session, error: LbError): void;
   closed(session: Session): void;
 }
@@ -159,6 +160,10 @@ export class Session extends Dialer {
 
   protected override retrying(server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void {
     this.host.retried(this, server, outcome, redispatch, delayMs);
+  }
+
+  protected override reassigned(previous: Server, moved: boolean): void {
+    this.host.reassigned(previous, moved);
   }
 
   /** The `onread` callback of upstream sockets (`this` is the socket). */

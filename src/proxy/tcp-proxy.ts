@@ -104,6 +104,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       onread: { buffer: buffers.take, callback: Session.onUpstreamRead },
       opened: (s) => this.#opened(s),
       retried: (s, server, outcome, redispatch, delayMs) => this.#retried(s, server, outcome, redispatch, delayMs),
+      reassigned: (previous, moved) => this.#counters.reassigned(previous, moved),
       rejected: (s, error) => this.#rejected(s, error),
       closed: (s) => this.#closed(s),
     };
@@ -317,6 +318,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         bytesIn: s.bytesIn,
         bytesOut: s.bytesOut,
         queuedMs: s.queuedMs,
+        assignedMs: s.assignedMs,
         connectMs: s.server === undefined ? -1 : s.connectMs,
         durationMs: s.closedAt - s.acceptedAt,
         attempts: s.attempts,

@@ -24,6 +24,8 @@ export class ServerState {
   current = 0;
   max = 0;
   total = 0;
+  /** Connection attempts beyond the first of each lease (a dialer's retries on the same server). */
+  repeatedAttempts = 0;
   lbSelections = 0;
   queued = 0;
   maxQueued = 0;
