@@ -94,7 +94,8 @@ function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: 
     qmax: s.maxQueued,
     scur: s.currentConnections,
     smax: s.maxConnections,
-    stot: s.totalConnections,
+    // HAProxy counts every connection attempt on the server (a snapshot from an older version has only leases).
+    stot: s.connectAttempts ?? s.totalConnections,
     status: s.status,
     weight: Math.ceil(s.effectiveWeight / WEIGHT_SCALE),
     act: s.backup ? 0 : 1,

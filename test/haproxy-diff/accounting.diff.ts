@@ -30,7 +30,6 @@ async function statUntil(command: () => Promise<string>, columns: readonly strin
 const scenarios: Scenario[] = [
   {
     name: 'item 1: a finished session is logged with its backend and server slots already released (2/2/1/0/0, then 1/1/0/0/0)',
-    todo: 'issue 12 item 1',
     config: listen('  option tcplog\n', ['', '']),
     backends: [{ name: 's1', mode: 'hold' }, 's2'],
     logMask: counters,
@@ -49,7 +48,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 1: a half-closed session (server done, client still open) keeps its server slot until the client closes',
-    todo: 'issue 12 item 1',
     config: listen('  option tcplog\n', ['check inter 1h maxconn 1']),
     backends: ['s1'],
     logMask: counters,
@@ -69,7 +67,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 2: Tw counts the failed attempts before a redispatch (connect timeout 500 ms, then served by s2: Tw≈500, Tc≈0, +1)',
-    todo: 'issue 12 item 2',
     config: listen('  option tcplog\n  timeout connect 500ms\n  retries 3\n  option redispatch\n', ['', ''])
       .replace('127.0.0.1:${S1}', '127.0.0.1:${BH1}'),
     blackHoles: 1,
@@ -85,7 +82,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 2: Tw includes the turn-arounds before a consistent-hash redispatch (Tw≈2000, +3)',
-    todo: 'issue 12 item 2',
     config: listen('  option tcplog\n  balance source\n  hash-type consistent\n  retries 3\n  option redispatch\n', ['', '', '']),
     backends: [{ name: 's1', running: false }, 's2', 's3'],
     logMask: timers,
@@ -117,7 +113,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 3: map-based source hash with redispatch lands on the same dead server again: retries 3 without +, wredis 0',
-    todo: 'issue 12 item 3',
     config: listen('  option tcplog\n  balance source\n  retries 3\n  option redispatch\n', ['', '', '']),
     backends: [{ name: 's1', running: false }, 's2', 's3'],
     logMask: timers,
@@ -131,7 +126,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 4: a server\'s stot counts every connection attempt (refused, retries 3, two clients: 8)',
-    todo: 'issue 12 item 4',
     config: listen('  option tcplog\n  retries 3\n  timeout connect 200ms\n', ['']),
     backends: [{ name: 's1', running: false }],
     steps: async (ctx) => {
@@ -146,7 +140,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 4: stot counts attempts against a black hole too (retries 2, same server: 3)',
-    todo: 'issue 12 item 4',
     config: listen('  option tcplog\n  retries 2\n  timeout connect 200ms\n', ['']).replace('127.0.0.1:${S1}', '127.0.0.1:${BH1}'),
     blackHoles: 1,
     backends: ['unused'],

@@ -7,7 +7,7 @@ import type { ConnectionRecord } from '../../proxy/tcp-proxy.js';
 import type { GlobalConfig, LogLevel } from '../config/types.js';
 import { type HaproxyLogEvent, formatHaproxyLog, haproxyLog } from '../log/format.js';
 import { type LogOutput, proxyLogTargets } from '../log/output.js';
-import { formatTcplog } from '../log/tcplog.js';
+import { formatTcplog, loggedServer } from '../log/tcplog.js';
 import type { HaproxyBackend, HaproxyFrontend } from './instance-types.js';
 
 /** Follows a backend's state changes with HAProxy's lines; returns the function that stops following. */
@@ -21,16 +21,23 @@ export function followStateLines(backend: HaproxyBackend, log: LogOutput, global
   }, { logHealthChecks: backend.config.logHealthChecks, section, queue: backend.balancer });
 }
 
-/** The `tcplog` line of a finished connection of frontend `f`; `processConnections` is the instance's live count. */
-export function tcplogLine(f: HaproxyFrontend, record: ConnectionRecord, now: Date, processConnections: number): string {
+/**
+ * The `tcplog` line of a finished connection of frontend `f`, with HAProxy's counts at the moment it logs
+ * (`src/stream.c process_stream()`): the server's slot and the backend's count are already released, the
+ * frontend's and the process's not yet. `processConnections` is the instance's live count and
+ * `backendSessions` the live connections of every frontend feeding `f`'s backend, this one no longer among
+ * either (HAProxy's `beconn` counts queued and connecting streams too).
+ */
+export function tcplogLine(f: HaproxyFrontend, record: ConnectionRecord, now: Date, processConnections: number, backendSessions: number): string {
   const acceptedAt = new Date(now.getTime() - record.durationMs);
-  const server = record.server === undefined ? undefined : f.backend?.pool.find(record.server);
-  const b = f.backend?.balancer;
+  const name = loggedServer(record);
+  const server = name === undefined ? undefined : f.backend?.pool.find(name);
   return formatTcplog(record, f.name, f.backend?.name ?? f.name, acceptedAt, {
     processConnections: processConnections + 1,
     frontendConnections: f.proxy.connections + 1,
-    backendConnections: (b?.activeLeases ?? 0) + (record.server === undefined ? 0 : 1),
-    serverConnections: (server?.currentConnections ?? 0) + (record.server === undefined ? 0 : 1),
+    backendConnections: backendSessions,
+    // HAProxy's `%sc` is the server's `cur_sess`: connections established or being made to it.
+    serverConnections: server?.currentConnections ?? 0,
     serverQueue: 0,
     backendQueue: 0,
   });

@@ -153,6 +153,17 @@ export class HaproxyInstance {
     return n;
   }
 
+  /**
+   * Live client connections of every frontend whose connections go to `backend` (HAProxy's `beconn`: queued,
+   * connecting and established ones); for a frontend without backend, its own.
+   */
+  backendSessions(backend: HaproxyBackend | undefined, frontend?: HaproxyFrontend): number {
+    if (backend === undefined) return frontend?.proxy.connections ?? 0;
+    let n = 0;
+    for (const f of this.frontends.values()) if (f.backend === backend) n += f.proxy.connections;
+    return n;
+  }
+
   /** Where the stats pages listen, once started: the section's name and the address. */
   get statsPageAddresses(): readonly { readonly section: string; readonly address: net.AddressInfo }[] {
     return this.#pageAddresses;
@@ -374,7 +385,7 @@ export class HaproxyInstance {
       if (targets.length > 0) {
         proxy.on('connection:close', (record) => {
           if (section.dontLogNull && record.bytesIn === 0) return;
-          this.#log.send(targets, 'info', tcplogLine(frontend, record, this.#s.date(), this.connections));
+          this.#log.send(targets, 'info', tcplogLine(frontend, record, this.#s.date(), this.connections, this.backendSessions(backend, frontend)));
         });
       }
     }

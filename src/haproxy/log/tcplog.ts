@@ -34,9 +34,8 @@ export function formatTcplog(
   acceptedAt: Date,
   counts: TcplogCounts,
 ): string {
-  const server = record.server ?? failedServer(record.error);
-  // HAProxy prints -1 for a time that was never reached: no server assigned → no queue time either.
-  const tw = server === undefined && !record.termination.endsWith('Q') ? -1 : Math.floor(record.queuedMs);
+  const server = loggedServer(record);
+  const tw = tcplogWait(record.assignedMs);
   const tc = record.connectMs < 0 ? -1 : Math.floor(record.connectMs);
   const tt = Math.floor(record.durationMs);
   const retries = record.redispatches > 0 ? `+${record.retries}` : String(record.retries);
@@ -49,6 +48,14 @@ export function formatTcplog(
   );
 }
 
+/**
+ * HAProxy's `%Tw` in TCP mode: `t_queue - t_request` with `t_request` never set (-1) outside HTTP, so the time
+ * until the last server assignment plus one (`src/log.c sess_build_logline()`); -1 when no server was assigned.
+ */
+export function tcplogWait(assignedMs: number): number {
+  return assignedMs < 0 ? -1 : Math.floor(assignedMs) + 1;
+}
+
 /** `Connect from 127.0.0.1:40000 to 127.0.0.1:8080 (fe/TCP)`: logged at accept by a proxy without `tcplog`. */
 export function formatConnectFrom(
   client: { readonly address: string | undefined; readonly port: number | undefined },
@@ -58,7 +65,15 @@ export function formatConnectFrom(
   return `Connect from ${client.address ?? '-'}:${client.port ?? 0} to ${local.address ?? '-'}:${local.port ?? 0} (${frontend}/TCP)`;
 }
 
-/** The server a connection failed on (HAProxy names it in the log even though the connection never got through). */
+/**
+ * The server a tcplog line names: the one the connection went to, or the one it failed on or timed out in the
+ * queue of (HAProxy keeps the stream's assigned server even though the connection never got through);
+ * `undefined` is `<NOSRV>`.
+ */
+export function loggedServer(record: ConnectionRecord): string | undefined {
+  return record.server ?? failedServer(record.error);
+}
+
 function failedServer(error: Error | undefined): string | undefined {
   const details = (error as Partial<LbError> | undefined)?.details;
   const code = (error as Partial<LbError> | undefined)?.code;

@@ -74,6 +74,8 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
     if (r.svname === 'BACKEND') {
       // HAProxy counts the backend's own transitions to DOWN (no server left).
       r.chkdown = b.pool.emptyTransitions;
+      // Its `scur` is `beconn`: every stream of the backend until both of its sides closed, as the tcplog's `%bc`.
+      r.scur = instance.backendSessions(b);
       continue;
     }
     const server = b.pool.find(String(r.svname));
