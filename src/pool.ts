@@ -12,6 +12,7 @@ import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
 import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
 import { ServerState } from './state/server-state.js';
+import { PoolCounters } from './pool-counters.js';
 import { PoolMembers } from './pool-members.js';
 import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
 
@@ -50,6 +51,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly #tiers: PoolTiers;
   /** The state of every server this pool created, removed ones included (their leases still count). */
   readonly #states = new WeakMap<Server, ServerState>();
+  /** @internal The counts the Balancer and the dialers move (leases, queues, picks, attempts), in this pool's state. */
+  readonly _counters = new PoolCounters((server) => this.#state(server));
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
 
@@ -281,26 +284,6 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */
   get emptyTransitions(): number {
     return this.#members.emptyTransitions;
-  }
-
-  /**
-   * @internal The Balancer's counts, kept here with the rest of the state: a lease granted (`picked` when the
-   * strategy chose the server, not a queue), a lease released, a caller entering (1) or leaving (-1) a server queue.
-   */
-  _leaseGranted(server: Server, picked: boolean): void {
-    this.#state(server).leaseGranted(picked);
-  }
-  /** @internal */
-  _leaseReleased(server: Server): void {
-    this.#state(server).current--;
-  }
-  /** @internal */
-  _queueChanged(server: Server, delta: 1 | -1): void {
-    this.#state(server).queueChanged(delta);
-  }
-  /** @internal A dialer attempts a server again on the same lease (HAProxy's `stot` counts every attempt). */
-  _connectRetried(server: Server): void {
-    this.#state(server).repeatedAttempts++;
   }
 
   /**

@@ -167,6 +167,18 @@ export class Server {
     return this.#s.current;
   }
 
+  /**
+   * Connections being made or established to this server by the dialers (`balancer.connect()`, the proxy, the
+   * adapters): HAProxy's `cur_sess`, which its `scur`, `%sc` and "sessions active" show. A lease counts from its
+   * first connection attempt to its release, except while it waits between two attempts (the turn-around) —
+   * where {@link Server.currentConnections} (HAProxy's `served`: the `maxconn` slots, leastconn's load) still
+   * counts it, as it does a lease just handed to a queued caller. Leases used without a dialer
+   * (`balancer.acquire()`) count only in `currentConnections`.
+   */
+  get openConnections(): number {
+    return this.#s.open;
+  }
+
   /** Highest `currentConnections` seen: HAProxy `smax`. */
   get maxConnections(): number {
     return this.#s.max;

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type { TimerHandle, TimerOptions } from '../clock.js';
 import { LbError } from '../errors.js';
-import type { Lease, LeaseRequest, LeaseSource } from '../lease.js';
+import type { Lease, LeaseRequest, LeaseSource, QueuePositions } from '../lease.js';
 import type { ConnectOutcome } from '../outcome.js';
 import type { Server } from '../server.js';
 import type { ConnectPolicy } from './connect-policy.js';
@@ -46,6 +46,12 @@ export abstract class Dialer {
   redispatches = 0;
   /** Time spent waiting in the queue, ms. */
   queuedMs = 0;
+  /**
+   * Positions when it left a server's own queue and the balancer's queue (HAProxy's `%sq`, `%bq`): 1 + the
+   * callers served from that queue while it waited, added up over its waits; 0 when it did not wait there.
+   */
+  serverQueuePosition = 0;
+  balancerQueuePosition = 0;
   /**
    * Time from the start of the dial to the last server assignment, ms: placed at once, taken out of a queue (or
    * timed out there), or placed again after a failure (HAProxy `t_queue`: queue time, and the failed attempts and
@@ -168,7 +174,14 @@ export abstract class Dialer {
         this.#abort = undefined;
         this.#assigned(granted);
         this.queuedMs += this.#placedAt - enqueuedAt;
-        this.#attempt();
+        this.#queuedAt(granted.queuePositions);
+        // HAProxy wakes a dequeued stream and it connects on a later turn of its loop, after the stream that
+        // freed the slot has finished (whose log line sees the server without the new connection, `%sc`).
+        // The next turn of Node's loop does the same; a cancel meanwhile releases the lease.
+        this.#phase = 'connect';
+        setImmediate(() => {
+          if (this.#phase === 'connect' && this.lease === granted && this.#socket === undefined) this.#attempt();
+        });
       },
       (err: unknown) => {
         if (this.#abort !== abort) return;
@@ -176,10 +189,19 @@ export abstract class Dialer {
         const now = clock.now();
         this.queuedMs += now - enqueuedAt;
         // A queue timeout is an assignment time in HAProxy's log (t_queue); a request refused outright is not.
-        if (LbError.is(err) && err.code === 'ERR_LB_QUEUE_TIMEOUT') this.assignedMs = now - this.#startedAt;
+        if (LbError.is(err) && err.code === 'ERR_LB_QUEUE_TIMEOUT') {
+          this.assignedMs = now - this.#startedAt;
+          this.#queuedAt(err.details['queuePositions'] as QueuePositions | undefined);
+        }
         this.#queueFailed(err);
       },
     );
+  }
+
+  #queuedAt(positions: QueuePositions | undefined): void {
+    if (positions === undefined) return;
+    this.serverQueuePosition += positions.server;
+    this.balancerQueuePosition += positions.balancer;
   }
 
   /** A lease was granted (at once or out of a queue): the server is assigned. */
@@ -204,7 +226,9 @@ export abstract class Dialer {
   #attempt(): void {
     this.#phase = 'connect';
     this.attempts++;
-    const server = this.lease!.server;
+    const lease = this.lease!;
+    lease._connecting(true);
+    const server = lease.server;
     this.attempting(server);
     const clock = this.policy.clock;
     let socket: net.Socket;
@@ -252,6 +276,8 @@ export abstract class Dialer {
   }
 
   #failed(server: Server, kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined): void {
+    // HAProxy's cur_sess drops on each failed attempt (back_handle_st_cer()); the slot stays until the lease goes.
+    this.lease?._connecting(false);
     const durationMs = this.policy.clock.now() - this.#attemptAt;
     const outcome: ConnectOutcome =
       kind === 'error' ? { kind, durationMs, code: err?.code } : { kind, durationMs };
@@ -295,7 +321,7 @@ export abstract class Dialer {
       return;
     }
     // Another attempt on the same lease: HAProxy's `stot` counts every connection attempt on a server.
-    this.balancer.pool._connectRetried(lease.server);
+    this.balancer.pool._counters.connectRetried(lease.server);
     this.#attempt();
   }
 

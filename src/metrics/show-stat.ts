@@ -188,8 +188,9 @@ function backendRecord(p: PoolStats, iid: number): ShowStatRecord {
     uweight: group.reduce((n, s) => n + s.weight, 0),
   };
   if (b !== undefined) {
-    r.qcur = b.queued;
-    r.qmax = b.maxQueued;
+    // HAProxy's backend queue only: callers in a server's own queue show on that server's row.
+    r.qcur = b.balancerQueued ?? b.queued;
+    r.qmax = b.maxBalancerQueued ?? b.maxQueued;
     const algo = ALGO[b.strategy];
     if (algo !== undefined) r.algo = algo;
   }

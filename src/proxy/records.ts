@@ -52,6 +52,13 @@ export interface ConnectionRecord {
    */
   readonly assignedMs: number;
   /**
+   * Where it stood when it left a server's own queue (leastconn, hash strategies) and the balancer's queue:
+   * 1 + the connections served from that queue while it waited, 0 when it did not wait there (HAProxy's
+   * `%sq` and `%bq`).
+   */
+  readonly serverQueuePosition: number;
+  readonly balancerQueuePosition: number;
+  /**
    * Time from the last server assignment to the established connection, ms, retries on that server included;
    * -1 if never connected (HAProxy `Tc`).
    */

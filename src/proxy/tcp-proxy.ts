@@ -319,6 +319,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         bytesOut: s.bytesOut,
         queuedMs: s.queuedMs,
         assignedMs: s.assignedMs,
+        serverQueuePosition: s.serverQueuePosition,
+        balancerQueuePosition: s.balancerQueuePosition,
         connectMs: s.server === undefined ? -1 : s.connectMs,
         durationMs: s.closedAt - s.acceptedAt,
         attempts: s.attempts,

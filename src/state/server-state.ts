@@ -22,6 +22,8 @@ export class ServerState {
   /** HAProxy `SRV_ADMF_CMAINT`: in maintenance because of `disabled` at creation, until the admin state changes. */
   maintFromConfig = false;
   current = 0;
+  /** Leases with a connection attempt under way or established (HAProxy `cur_sess`). */
+  open = 0;
   max = 0;
   total = 0;
   /** Connection attempts beyond the first of each lease (a dialer's retries on the same server). */
