@@ -37,8 +37,10 @@ class MapsToFirst implements Strategy {
   }
 }
 
-const COUNTS = { processConnections: 1, frontendConnections: 1, backendConnections: 0, serverConnections: 0, serverQueue: 0, backendQueue: 0 };
-const line = (r: ConnectionRecord): string => formatTcplog(r, 'fe', 'fe', new Date(2026, 11, 2, 9, 0, 0, 0), COUNTS).replace(/^\S+ \[[^\]]+\] /, '');
+const COUNTS = { processConnections: 1, frontendConnections: 1, backendConnections: 0, serverConnections: 0 };
+const line = (r: ConnectionRecord): string =>
+  formatTcplog(r, 'fe', 'fe', new Date(2026, 11, 2, 9, 0, 0, 0), { ...COUNTS, serverQueue: r.serverQueuePosition, backendQueue: r.balancerQueuePosition })
+    .replace(/^\S+ \[[^\]]+\] /, '');
 
 describe('proxy accounting (HAProxy 2.6 t_queue, Tc, redispatch, stot; manual clock)', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -149,5 +151,43 @@ describe('proxy accounting (HAProxy 2.6 t_queue, Tc, redispatch, stot; manual cl
     assert.deepEqual([s1.connectAttempts, s1.totalConnections, s1.lbSelections, s1.currentConnections], [8, 2, 2, 0]);
     assert.deepEqual(r.pool.get('s1').snapshot().connectAttempts, 8);
     await waitFor(() => r.proxy.connections === 0, 'both connections to end');
+  });
+
+  it("a server's open connections (HAProxy cur_sess) leave it during a turn-around; its slot (served) does not", async () => {
+    const clock = new ManualClock();
+    const sink = new RecordingSink();
+    const r = await proxyRig([s('s1', await refusedPort())], { clock, observer: sink, retries: 1 }, {}, clock);
+    cleanup.push(() => r.shutdown());
+    const s1 = r.pool.get('s1');
+    r.connect();
+    await sink.waitForReports(1);
+    assert.deepEqual([s1.currentConnections, s1.openConnections], [1, 0]);
+    clock.advance(1000);
+    assert.deepEqual([s1.currentConnections, s1.openConnections], [1, 1], 'the second attempt is under way');
+    await sink.waitForReports(2);
+    await r.closed();
+    assert.deepEqual([s1.currentConnections, s1.openConnections], [0, 0]);
+  });
+
+  it('a connection timed out in a server queue is logged against that server with its position (sQ, %sq 1)', async () => {
+    const clock = new ManualClock();
+    const hold = await backend(() => {});
+    cleanup.push(() => hold.close());
+    const r = await proxyRig(
+      [s('s1', hold.port, { maxconn: 1, maxqueue: 1 }), s('s2', hold.port, { maxconn: 1, maxqueue: 1 })],
+      { clock, timeoutQueueMs: 300 },
+      { strategy: 'leastconn' },
+      clock,
+    );
+    cleanup.push(() => r.shutdown());
+    r.connect();
+    r.connect();
+    await waitFor(() => r.pool.get('s1').openConnections === 1 && r.pool.get('s2').openConnections === 1, 'two connections');
+    r.connect();
+    await waitFor(() => r.pool.get('s1').queued === 1, 'a caller in the queue of s1');
+    clock.advance(300);
+    const record = await r.closed();
+    assert.deepEqual([record.termination, record.server, record.assignedMs, record.serverQueuePosition, record.balancerQueuePosition], ['sQ', undefined, 300, 1, 0]);
+    assert.match(line(record), /^fe fe\/s1 301\/-1\/300 0 sQ 1\/1\/0\/0\/0 1\/0$/);
   });
 });

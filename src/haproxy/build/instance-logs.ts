@@ -18,7 +18,7 @@ export function followStateLines(backend: HaproxyBackend, log: LogOutput, global
     if (event.kind === 'no-server') log.alert(formatHaproxyLog({ ...event, stderr: true }));
     else log.warning(line);
     log.send(targets, levelOf(event), line);
-  }, { logHealthChecks: backend.config.logHealthChecks, section, queue: backend.balancer });
+  }, { logHealthChecks: backend.config.logHealthChecks, section, queue: backend.balancer, sessions: (server) => server.openConnections });
 }
 
 /**
@@ -36,10 +36,11 @@ export function tcplogLine(f: HaproxyFrontend, record: ConnectionRecord, now: Da
     processConnections: processConnections + 1,
     frontendConnections: f.proxy.connections + 1,
     backendConnections: backendSessions,
-    // HAProxy's `%sc` is the server's `cur_sess`: connections established or being made to it.
-    serverConnections: server?.currentConnections ?? 0,
-    serverQueue: 0,
-    backendQueue: 0,
+    // HAProxy's `%sc` is the server's `cur_sess`: connections established or being made to it (not a slot just
+    // handed to a queued connection that has not started its attempt yet).
+    serverConnections: server?.openConnections ?? 0,
+    serverQueue: record.serverQueuePosition,
+    backendQueue: record.balancerQueuePosition,
   });
 }
 

@@ -141,6 +141,12 @@ export interface HaproxyLogOptions {
   readonly section?: 'backend' | 'proxy';
   /** Where `total in queue` is read from, e.g. the pool's Balancer. @defaultValue none (0) */
   readonly queue?: { readonly queued: number };
+  /**
+   * The `<S> sessions active` of a server. HAProxy counts its connections made or being made (`cur_sess`,
+   * `server.openConnections` when every connection goes through a dialer, as in a `TcpProxy`).
+   * @defaultValue `server.currentConnections` (the leases)
+   */
+  readonly sessions?: (server: Server) => number;
 }
 
 type Cls = 'up' | 'down' | 'nolb' | 'drain' | 'maint';
@@ -174,7 +180,8 @@ export function haproxyLog(
   const emit = (event: HaproxyLogEvent): void => write(formatHaproxyLog(event), event);
   const ref = (server: Server): HaproxyLogServer => ({ backend: pool.name, server: server.name, backup: server.backup });
   const counts = (): HaproxyServerCounts => ({ activeServers: pool.activeUsable.length, backupServers: pool.backupUsable.length });
-  const sessions = (server: Server): HaproxySessionCounts => ({ sessionsActive: server.currentConnections, requeued: 0, queued: server.queued });
+  const active = options.sessions ?? ((server: Server) => server.currentConnections);
+  const sessions = (server: Server): HaproxySessionCounts => ({ sessionsActive: active(server), requeued: 0, queued: server.queued });
   const total = (): HaproxySessionCounts => ({ requeued: 0, queued: options.queue?.queued ?? 0 });
   // Drain/maintenance lines already written from `server:state` for the `server:admin` that follows it.
   const adminLogged = new WeakSet<Server>();

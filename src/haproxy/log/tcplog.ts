@@ -77,7 +77,8 @@ export function loggedServer(record: ConnectionRecord): string | undefined {
 function failedServer(error: Error | undefined): string | undefined {
   const details = (error as Partial<LbError> | undefined)?.details;
   const code = (error as Partial<LbError> | undefined)?.code;
-  if (details === undefined || (code !== 'ERR_LB_CONNECT_FAILED' && code !== 'ERR_LB_CONNECT_TIMEOUT')) return undefined;
+  // A queue timeout names the server whose own queue it waited in (HAProxy keeps the stream's target).
+  if (details === undefined || (code !== 'ERR_LB_CONNECT_FAILED' && code !== 'ERR_LB_CONNECT_TIMEOUT' && code !== 'ERR_LB_QUEUE_TIMEOUT')) return undefined;
   const name = details['server'];
   return typeof name === 'string' ? name : undefined;
 }

@@ -80,6 +80,8 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
     }
     const server = b.pool.find(String(r.svname));
     if (server === undefined) continue;
+    // HAProxy's server `scur` is `cur_sess`: connections made or being made (every one goes through a dialer here).
+    r.scur = server.openConnections;
     // HAProxy fills `hanafail` only for servers that observe.
     if (b.config.servers.find((c) => c.name === server.name)?.observe !== 'layer4') delete r.hanafail;
     if (server.check && !server.checksEnabled) uncheckedRow(r);
