@@ -28,6 +28,11 @@ export interface PoolEvents {
   'server:up': [server: Server, cause: StateCause];
   /** The server went down. */
   'server:down': [server: Server, cause: StateCause];
+  /**
+   * A slow-start ramp reached full weight: the server is `up` again, no longer `starting` (HAProxy logs
+   * `Server be/s is UP.` without a reason then). Not emitted when a ramp is cut short (down, maintenance, removal).
+   */
+  'server:warmed': [server: Server];
   /** The displayed status (`UP 2/3`, `DOWN`, `MAINT`, …) changed, for any reason. */
   'server:state': [server: Server, previousStatus: string, cause: StateCause];
   /** Whether strategies may pick the server, or its effective weight, changed. Balancers follow this. */

@@ -64,10 +64,14 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.allBackups = v.boolean('allBackups', o['allBackups'] ?? false);
     this.clock = (o['clock'] as Clock | undefined) ?? systemClock;
     this.#tiers = PoolTiers.fromPoolOptions(o, (s) => this.#members.rank(s));
-    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => this.#change(server, cause, (st) => {
-      st.slowstartFactor = factor;
-      if (factor >= FULL_WEIGHT_FACTOR) st.setOperational('up', this.clock.now());
-    }));
+    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => {
+      const warmed = factor >= FULL_WEIGHT_FACTOR;
+      this.#change(server, cause, (st) => {
+        st.slowstartFactor = factor;
+        if (warmed) st.setOperational('up', this.clock.now());
+      });
+      if (warmed) this.emit('server:warmed', server);
+    });
     const servers = o['servers'] ?? [];
     if (!Array.isArray(servers)) throw invalidArg('servers', 'must be an array of server options', servers);
     for (const s of servers as ServerOptions[]) this.add(s);
