@@ -204,7 +204,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 6: the end of slow start is logged ("is UP" without a reason) when the warm-up reaches full weight',
-    todo: 'issue 12 item 6',
     config: listen('', ['check inter 100 slowstart 2s', 'check inter 100']),
     backends: ['s1', 's2'],
     steps: async (ctx) => {

@@ -227,17 +227,21 @@ export function haproxyLog(
   };
 
   const onEmpty = (): void => emit({ kind: 'no-server', backend: pool.name, section: options.section ?? 'backend' });
+  // The end of slow start: HAProxy's plain UP line, no reason (no check caused it; `srv_update_status()`).
+  const onWarmed = (server: Server): void => emit({ kind: 'server-up', ...ref(server), ...counts(), ...total() });
 
   pool.on('check:pass', onCheck);
   pool.on('check:fail', onCheck);
   pool.on('server:state', onState);
   pool.on('server:admin', onAdmin);
   pool.on('pool:empty', onEmpty);
+  pool.on('server:warmed', onWarmed);
   return () => {
     pool.off('check:pass', onCheck);
     pool.off('check:fail', onCheck);
     pool.off('server:state', onState);
     pool.off('server:admin', onAdmin);
     pool.off('pool:empty', onEmpty);
+    pool.off('server:warmed', onWarmed);
   };
 }
