@@ -84,7 +84,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 9: syslog over UDP has no hostname field by default (<129>Mmm dd hh:mm:ss haproxy[pid]: …\\n)',
-    todo: 'issue 12 item 9',
     global: SYSLOG_GLOBAL,
     syslog: true,
     config: listen('  option tcplog\n', ['check inter 1h']),
@@ -98,7 +97,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 9: log-send-hostname <name> puts that name after the date',
-    todo: 'issue 12 item 9',
     global: `${SYSLOG_GLOBAL}  log-send-hostname lb1.example\n`,
     syslog: true,
     config: listen('', ['check inter 1h']),

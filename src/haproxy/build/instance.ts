@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import { Balancer } from '../../balancer.js';
 import type { Clock } from '../../clock.js';
 import { LbError } from '../../errors.js';
@@ -108,6 +109,7 @@ export class HaproxyInstance {
       warnings: settings.warnings,
       date: settings.date,
       tag: settings.logTag,
+      ...(config.global.logSendHostname === undefined ? {} : { hostname: config.global.logSendHostname === true ? os.hostname() : config.global.logSendHostname }),
     });
     const order = proxiesInOrder(config);
     const uuids = new Map(order.map((p, i) => [p, i + 2]));

@@ -19,6 +19,7 @@ export interface GlobalDraft {
   statsTimeoutMs: number;
   spreadChecksPercent?: number;
   maxSpreadChecksMs?: number;
+  logSendHostname?: string | true;
 }
 
 /** A fresh global section with HAProxy's defaults. */
@@ -34,6 +35,7 @@ export function freezeGlobal(g: GlobalDraft): GlobalConfig {
     statsTimeoutMs: g.statsTimeoutMs,
     spreadChecksPercent: g.spreadChecksPercent ?? 0,
     ...(g.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: g.maxSpreadChecksMs }),
+    ...(g.logSendHostname === undefined ? {} : { logSendHostname: g.logSendHostname }),
   };
 }
 
@@ -70,6 +72,15 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
         return;
       }
       g.spreadChecksPercent = n;
+      return;
+    }
+    case 'log-send-hostname': {
+      if (g.logSendHostname !== undefined) {
+        line.alert(kw, `'${kw}' already specified. Continuing.`, 'reader');
+        return;
+      }
+      // HAProxy takes the first argument and ignores the rest; none means the system's host name.
+      g.logSendHostname = args[0] === undefined || args[0] === '' ? true : args[0];
       return;
     }
     case 'max-spread-checks': {

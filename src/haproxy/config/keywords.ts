@@ -27,7 +27,7 @@ export const UNSUPPORTED_SECTIONS: Readonly<Record<string, string>> = Object.fre
 });
 
 /** Keywords of the `global` section switchyard reads. */
-export const GLOBAL_KEYWORDS = ['log', 'stats', 'spread-checks', 'max-spread-checks'] as const;
+export const GLOBAL_KEYWORDS = ['log', 'log-send-hostname', 'stats', 'spread-checks', 'max-spread-checks'] as const;
 
 /**
  * `global` keywords about the HAProxy daemon itself (process, privileges, threads, TLS defaults): accepted
@@ -68,7 +68,7 @@ export const GLOBAL_UNSUPPORTED = [
   'busy-polling', 'default-path', 'expose-experimental-directives', 'external-check', 'fd-hard-limit', 'grace',
   'h1-case-adjust', 'h1-case-adjust-file', 'httpclient.resolvers.id', 'httpclient.resolvers.prefer',
   'httpclient.ssl.ca-file', 'httpclient.ssl.verify', 'insecure-fork-wanted', 'insecure-setuid-wanted',
-  'issuers-chain-path', 'localpeer', 'log-send-hostname', 'log-tag', 'lua-load', 'lua-load-per-thread',
+  'issuers-chain-path', 'localpeer', 'log-tag', 'lua-load', 'lua-load-per-thread',
   'lua-prepend-path', 'maxcompcpuusage', 'maxcomprate', 'maxconnrate', 'maxpipes', 'maxsessrate', 'maxsslconn',
   'maxsslrate', 'maxzlibmem', 'mworker-max-reloads', 'noepoll', 'noevports', 'nogetaddrinfo', 'nokqueue',
   'nopoll', 'noreuseport', 'nosplice', 'numa-cpu-mapping', 'pp2-never-send-local', 'presetenv',

@@ -70,6 +70,11 @@ export interface GlobalConfig {
   readonly spreadChecksPercent: number;
   /** `max-spread-checks`: cap of the start-up spread of first checks, in ms; undefined = no cap. */
   readonly maxSpreadChecksMs?: number;
+  /**
+   * `log-send-hostname [<name>]`: the host field of syslog headers (`rfc3164`, `rfc5424`); `true` for the
+   * system's host name (no argument). Undefined: no host field (HAProxy 2.6.12's default).
+   */
+  readonly logSendHostname?: string | true;
 }
 
 /** One listening address of a `bind` line (a `bind` with `a:1,b:2-4` gives several). */
