@@ -79,10 +79,11 @@ export function probeOf(check: CheckKind): Probe {
   if (check.kind === 'tcp-check') {
     const steps: SendExpectStep[] = [];
     for (const rule of check.rules) {
+      const comment = rule.type === 'comment' || rule.comment === undefined ? {} : { comment: rule.comment };
       if (rule.type === 'connect') {
-        steps.push({ kind: 'connect', ...(rule.port === undefined ? {} : { port: rule.port }), ...(rule.addr === undefined ? {} : { addr: rule.addr }) });
+        steps.push({ kind: 'connect', ...(rule.port === undefined ? {} : { port: rule.port }), ...(rule.addr === undefined ? {} : { addr: rule.addr }), ...comment });
       } else if (rule.type === 'send') {
-        steps.push({ kind: 'send', data: rule.data });
+        steps.push({ kind: 'send', data: rule.data, ...comment });
       } else if (rule.type === 'expect') {
         steps.push({
           kind: 'expect',
@@ -90,7 +91,11 @@ export function probeOf(check: CheckKind): Probe {
           pattern: rule.pattern,
           negate: rule.negate,
           ...(rule.minRecv >= 0 ? { minRecv: rule.minRecv } : {}),
+          ...comment,
         });
+      } else if (rule.type === 'comment') {
+        // A comment rule counts as a step in HAProxy's numbering and comments the rules after it.
+        steps.push({ kind: 'comment', text: rule.text });
       }
     }
     if (steps.length > 0) return sendExpectProbe(steps);
