@@ -20,6 +20,8 @@ export interface PoolEvents {
   'server:hold': [server: Server, holder: string, hold: HoldKind | undefined, previous: HoldKind | undefined];
   /** Checks of a server were turned on or off (`pool.setChecksEnabled()`, HAProxy `enable|disable health`). */
   'server:checks': [server: Server, enabled: boolean];
+  /** The address new connections go to changed (`pool.setAddress()`, HAProxy `set server … addr`). */
+  'server:address': [server: Server, previous: { readonly host: string; readonly port: number }];
   /** The user weight changed (`set weight`). */
   'server:weight': [server: Server, previousWeight: number];
   /** The administrative state changed (`ready` / `drain` / `maint`). */

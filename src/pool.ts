@@ -190,6 +190,24 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.update(name, { weight });
   }
 
+  /**
+   * Changes where new connections to a server go (HAProxy `set server <b>/<s> addr <ip> [port <p>]`): `port`
+   * unchanged when omitted. The server keeps its counters, health, state and leases; connections already made
+   * stay on the old address; checks follow the new one unless they have their own. Emits `server:address` when
+   * something changed.
+   */
+  setAddress(name: string, host: string, port?: number): void {
+    const server = this.get(name);
+    const h = v.nonEmptyString(`host of ${name}`, host);
+    const p = port === undefined ? server.port : v.integerInRange(`port of ${name}`, port, 1, 65535);
+    const previous = { host: server.host, port: server.port };
+    if (h === previous.host && p === previous.port) return;
+    const st = this.#state(server);
+    st.host = h;
+    st.port = p;
+    this.emit('server:address', server, previous);
+  }
+
   /** Changes `maxconn` and/or `maxqueue` of a server (0 = unlimited). */
   setLimits(name: string, limits: { readonly maxconn?: number; readonly maxqueue?: number }): void {
     const o = v.plainObject('limits', limits);

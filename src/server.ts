@@ -26,10 +26,6 @@ export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, 
 export class Server {
   /** Unique name within the pool. */
   readonly name: string;
-  /** Host to connect to. */
-  readonly host: string;
-  /** Port to connect to. */
-  readonly port: number;
   /** Numeric id (HAProxy `id`). */
   readonly id: number;
   /** True for a backup server. */
@@ -61,10 +57,10 @@ export class Server {
     v.knownKeys('server', o, SERVER_KEYS);
     this.name = v.nonEmptyString('server.name', o['name']);
     const at = `server ${JSON.stringify(this.name)}`;
-    this.host = v.nonEmptyString(`${at}: host`, o['host']);
-    this.port = v.integerInRange(`${at}: port`, o['port'], 1, 65535);
-    this.id = v.positiveInteger(`${at}: id`, id);
     const st = (this.#s = state);
+    st.host = v.nonEmptyString(`${at}: host`, o['host']);
+    st.port = v.integerInRange(`${at}: port`, o['port'], 1, 65535);
+    this.id = v.positiveInteger(`${at}: id`, id);
     st.weight = v.integerInRange(`${at}: weight`, o['weight'] ?? SERVER_DEFAULTS.weight, 0, 256);
     this.initialWeight = st.weight;
     this.backup = v.boolean(`${at}: backup`, o['backup'] ?? SERVER_DEFAULTS.backup);
@@ -97,6 +93,16 @@ export class Server {
     this.#clock = clock;
     if (this.check) st.lastCheck = INITIAL_CHECK;
     if (st.admin === 'maint' || st.op === 'down') st.downSinceMs = clock?.now() ?? 0;
+  }
+
+  /** Host new connections go to (changed by `pool.setAddress()`, HAProxy's `set server … addr`). */
+  get host(): string {
+    return this.#s.host;
+  }
+
+  /** Port new connections go to. */
+  get port(): number {
+    return this.#s.port;
   }
 
   /** Current user weight, 0–256 (HAProxy `uweight`). */

@@ -9,6 +9,9 @@ import { type AdminState, type HoldKind, type OperationalState, WEIGHT_SCALE } f
  * writer of server state. A plain record on purpose: the pool's rules live in the pool, not here.
  */
 export class ServerState {
+  /** Where new connections go (`pool.setAddress()`). */
+  host = '';
+  port = 0;
   weight = 0;
   maxconn = 0;
   maxqueue = 0;
