@@ -172,7 +172,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 14: set server addr/port and fqdn on the runtime API, with HAProxy\'s replies',
-    todo: 'issue 12 item 14',
     config: listen('', ['', '']),
     backends: ['s1', 's2', 's3'],
     steps: async (ctx) => {
