@@ -71,6 +71,18 @@ export interface ConnectionRecord {
   readonly redispatches: number;
   /** Why it ended, when not normally: an `LbError` for connect/queue failures, a socket error otherwise. */
   readonly error: Error | undefined;
+  /** The sockets' local addresses, with the proxy's `recordLocalAddresses` option. */
+  readonly localAddresses?: LocalAddresses;
+}
+
+/** The local ends of a proxied connection (HAProxy's `%fi %fp` and `%bi %bp`); `undefined` for a side never connected. */
+export interface LocalAddresses {
+  /** The proxy's address the client connected to. */
+  readonly frontendAddress: string | undefined;
+  readonly frontendPort: number | undefined;
+  /** The proxy's source address towards the server. */
+  readonly sourceAddress: string | undefined;
+  readonly sourcePort: number | undefined;
 }
 
 /** Events of a {@link TcpProxy}. */

@@ -25,6 +25,7 @@ import type { Server } from '../server.js';
 
 export type {
   ConnectionRecord,
+  LocalAddresses,
   ProxyConnection,
   ProxyServerStats,
   RetryPlan,
@@ -327,6 +328,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         retries: s.retries,
         redispatches: s.redispatches,
         error: s.error,
+        ...(s.localAddresses === undefined ? {} : { localAddresses: s.localAddresses }),
       });
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();
