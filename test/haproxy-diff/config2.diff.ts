@@ -158,7 +158,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 14: log-format with the TCP variables (%ci %b %s %ts %ac/%fc/%bc/%sc/%rc %sq/%bq %B %U, and the tcplog format itself)',
-    todo: 'issue 12 item 14',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n` +
       '  log-format "%ci %f %b %s %ts %ac/%fc/%bc/%sc/%rc %sq/%bq %B %U %bi %si:%sp"\n  server s1 127.0.0.1:${S1}\n' +
       'listen fe2\n  bind 127.0.0.1:${S2}\n  log-format "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq"\n  server s1 127.0.0.1:${S1}\n',

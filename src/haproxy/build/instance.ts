@@ -21,7 +21,7 @@ import {
 import type { HaproxyConfig, LogLevel } from '../config/types.js';
 import { formatBindFailure } from '../log/bind-failure.js';
 import { formatConnectFrom } from '../log/tcplog.js';
-import { followStateLines, tcplogLine } from './instance-logs.js';
+import { followStateLines, followTrafficLines, usesLocalAddresses } from './instance-logs.js';
 import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 
 export type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
@@ -208,7 +208,7 @@ export class HaproxyInstance {
 
   async #listen(f: MutableFrontend): Promise<void> {
     const targets = proxyLogTargets(f.config, this.config.global);
-    const connectLine = !f.config.tcpLog && targets.length > 0;
+    const connectLine = f.config.logFormat === undefined && targets.length > 0;
     for (const bind of f.config.binds) {
       for (let port = bind.port; port <= bind.portEnd; port++) {
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
@@ -378,21 +378,20 @@ export class HaproxyInstance {
     const balancer = backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
     const proxy = new TcpProxy(balancer, {
       ...proxyOptionsOf(section, backend?.config),
+      ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),
       ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
       clock,
     });
     const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, addresses: [] };
-    if (section.tcpLog) {
-      const targets = proxyLogTargets(section, this.config.global);
-      if (targets.length > 0) {
-        proxy.on('connection:close', (record) => {
-          if (section.dontLogNull && record.bytesIn === 0) return;
-          this.#log.send(targets, 'info', tcplogLine(frontend, record, this.#s.date(), this.connections, this.backendSessions(backend, frontend)));
-        });
-      }
-    }
+    followTrafficLines(frontend, this.#log, proxyLogTargets(section, this.config.global), {
+      date: this.#s.date,
+      pid: this.pid,
+      processConnections: () => this.connections,
+      backendSessions: () => this.backendSessions(backend, frontend),
+    });
     return frontend;
   }
 }
 
 export type { LogTargets };
+

@@ -78,6 +78,8 @@ export interface ProxyDraft {
   logGlobal: boolean;
   logTargets: LogTarget[];
   tcpLog: boolean;
+  /** The traffic log line's format (`log-format`, or `option tcplog`'s) and where it was set. */
+  logFormat?: { readonly text: string; readonly source: SourceLocation; readonly by: 'option tcplog' | 'log-format' };
   dontLogNull: boolean;
   binds: BindAddress[];
   defaultBackend?: { readonly name: string; readonly source: SourceLocation };
@@ -132,6 +134,7 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   draft.logGlobal = base.logGlobal;
   draft.logTargets = [...base.logTargets];
   draft.tcpLog = base.tcpLog;
+  if (base.logFormat !== undefined) draft.logFormat = base.logFormat;
   draft.dontLogNull = base.dontLogNull;
   if (base.defaultBackend !== undefined && kind !== 'backend') draft.defaultBackend = base.defaultBackend;
   draft.balance = base.balance;

@@ -3,6 +3,7 @@
  * warnings HAProxy gives or does not (missing timeouts, `observe` without `check`, backup-only backends),
  * and freezing the drafts into the public description.
  */
+import { parseLogFormat } from './log-format-syntax.js';
 import type { DiagnosticLog } from './diagnostics.js';
 import { HAPROXY_SERVER_DEFAULTS, type ProxyDraft, type ServerDraft } from './draft.js';
 import { describeSection, proxyTypeName } from './line.js';
@@ -35,12 +36,22 @@ export function checkDrafts(drafts: Drafts, log: DiagnosticLog): void {
       log.add('warning', p.source, 'bind', `${describeSection(p.kind, p.name)} has no 'bind' directive. Please declare it as a backend if this was intended.`, 'no-location');
     }
     if (p.kind !== 'frontend') checkServers(p, log);
+    checkLogFormat(p, log);
     checkStatsPage(p, log);
     missingTimeouts(p, log);
   }
   for (const d of drafts.defaults) {
     if (d.checkOption !== 'tcp-check' && d.tcpCheckRules.length > 0) tcpCheckWithoutOption(d, log);
   }
+}
+
+/** HAProxy checks a proxy's log-format once the file is read (`check_config_validity()`), naming its line. */
+function checkLogFormat(p: ProxyDraft, log: DiagnosticLog): void {
+  if (p.logFormat === undefined || p.logFormat.by !== 'log-format') return;
+  const parsed = parseLogFormat(p.logFormat.text);
+  if (parsed.ok) return;
+  const at = p.logFormat.source;
+  log.add('alert', at, 'log-format', `Parsing [${at.file}:${at.line}]: failed to parse log-format : ${parsed.message}.`, 'no-location');
 }
 
 function checkServers(p: ProxyDraft, log: DiagnosticLog): void {
@@ -154,6 +165,7 @@ export function freezeCommon(p: ProxyDraft): ProxyCommon {
     timeouts: { ...p.timeouts },
     log: { global: p.logGlobal, targets: p.logTargets },
     tcpLog: p.tcpLog,
+    ...(p.logFormat === undefined ? {} : { logFormat: p.logFormat.text }),
     dontLogNull: p.dontLogNull,
     source: p.source,
   };
@@ -195,6 +207,7 @@ export function freezeDefaults(d: ProxyDraft): DefaultsConfig {
     timeouts: common.timeouts,
     log: common.log,
     tcpLog: common.tcpLog,
+    ...(common.logFormat === undefined ? {} : { logFormat: common.logFormat }),
     dontLogNull: common.dontLogNull,
     defaultServer: { ...d.defaultServer },
     source: d.source,

@@ -85,7 +85,7 @@ export const GLOBAL_PREFIXES = Object.freeze({ ignored: ['tune.'], unsupported: 
 /** Keywords of proxy sections switchyard reads (capabilities are checked separately). */
 export const PROXY_KEYWORDS = [
   'bind', 'mode', 'balance', 'hash-type', 'default_backend', 'use_backend', 'server', 'default-server',
-  'timeout', 'retries', 'option', 'tcp-check', 'log', 'description', 'stats',
+  'timeout', 'retries', 'option', 'tcp-check', 'log', 'log-format', 'description', 'stats',
 ] as const;
 
 /** The `balance` algorithms switchyard runs (`random` takes an optional `(<draws>)`). */
@@ -121,7 +121,6 @@ export const PROXY_UNSUPPORTED: Readonly<Record<string, string>> = Object.freeze
   capture: 'captures need mode http',
   compression: 'compression needs mode http',
   filter: 'stream filters are not implemented',
-  'log-format': 'custom log formats are not implemented; option tcplog is',
   'log-format-sd': 'custom log formats are not implemented',
   'error-log-format': 'custom log formats are not implemented',
   'log-tag': 'per-proxy log tags are not implemented',

@@ -13,7 +13,7 @@ import {
   PROXY_UNSUPPORTED, SUPPORTED_TIMEOUTS,
 } from './keywords.js';
 import { parseLogTarget } from './log-keyword.js';
-import { applyOption } from './proxy-options.js';
+import { applyOption, setLogFormat } from './proxy-options.js';
 import { applyServerLine, applyDefaultServerLine } from './server-line.js';
 import { parseCount } from './server-keywords.js';
 import { applyStatsLine } from './stats-keyword.js';
@@ -144,6 +144,14 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
     }
     case 'log':
       log(line, draft, args);
+      return;
+    case 'log-format':
+      if (args[0] === undefined || args[0] === '') line.alert(kw, `${kw} expects an argument.`);
+      else if (args.length > 1) line.alert(kw, `${kw} expects only one argument, don't forget to escape spaces!`);
+      else {
+        setLogFormat(line, draft, args[0], 'log-format');
+        if (section === 'backend') line.warn(kw, `backend '${draft.name}' : 'log-format' directive is ignored in backends.`);
+      }
       return;
     case 'description':
       return;

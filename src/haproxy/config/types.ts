@@ -207,8 +207,14 @@ export interface ProxyCommon {
   readonly mode: 'tcp' | 'http';
   readonly timeouts: ProxyTimeouts;
   readonly log: ProxyLog;
-  /** `option tcplog` (or `option httplog` falling back to it, as HAProxy does in TCP mode). */
+  /** `option tcplog` (or `option httplog` falling back to it, as HAProxy does in TCP mode) was the last word on the log format. */
   readonly tcpLog: boolean;
+  /**
+   * The format of the line logged for each finished connection: `log-format <string>`, or `option tcplog`'s
+   * (`%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`), whichever came last; undefined: none
+   * (a proxy with log targets then logs `Connect from …` at accept).
+   */
+  readonly logFormat?: string;
   /** `option dontlognull`. */
   readonly dontLogNull: boolean;
   readonly source: SourceLocation;
@@ -286,6 +292,7 @@ export interface DefaultsConfig extends Omit<BackendFields, 'servers'> {
   readonly timeouts: ProxyTimeouts;
   readonly log: ProxyLog;
   readonly tcpLog: boolean;
+  readonly logFormat?: string;
   readonly dontLogNull: boolean;
   readonly defaultServer: DefaultServerSettings;
   readonly source: SourceLocation;

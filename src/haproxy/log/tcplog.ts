@@ -4,27 +4,17 @@
  */
 import type { LbError } from '../../errors.js';
 import type { ConnectionRecord } from '../../proxy/tcp-proxy.js';
-import { tcplogDate } from './output.js';
+import { TCPLOG_FORMAT } from '../config/log-format-syntax.js';
+import { type TcplogCounts, compileLogFormat } from './log-format.js';
 
-/** The counters of a `tcplog` line that the record does not carry (HAProxy's `%ac/%fc/%bc/%sc`, `%sq/%bq`). */
-export interface TcplogCounts {
-  /** Connections in the whole process, this one included (`%ac`). */
-  readonly processConnections: number;
-  /** Connections on the frontend, this one included (`%fc`). */
-  readonly frontendConnections: number;
-  /** Connections on the backend (`%bc`). */
-  readonly backendConnections: number;
-  /** Connections on the server (`%sc`). */
-  readonly serverConnections: number;
-  /** Position in the server's queue when queued (`%sq`). */
-  readonly serverQueue: number;
-  /** Position in the backend's queue when queued (`%bq`). */
-  readonly backendQueue: number;
-}
+export type { TcplogCounts } from './log-format.js';
+export { tcplogWait } from './log-format.js';
+
+const TCPLOG = compileLogFormat(TCPLOG_FORMAT);
 
 /**
- * `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq` (HAProxy's `option tcplog` format), e.g.
- * `127.0.0.1:39164 [24/Nov/2026:01:04:28.219] fe fe/<NOSRV> 3002/-1/3001 0 sQ 2/2/1/0/0 0/1`.
+ * `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq` (HAProxy's `option tcplog`, rendered by
+ * the log-format engine), e.g. `127.0.0.1:39164 [24/Nov/2026:01:04:28.219] fe fe/<NOSRV> 3002/-1/3001 0 sQ 2/2/1/0/0 0/1`.
  * `acceptedAt` is the wall-clock time of the accept.
  */
 export function formatTcplog(
@@ -34,26 +24,8 @@ export function formatTcplog(
   acceptedAt: Date,
   counts: TcplogCounts,
 ): string {
-  const server = loggedServer(record);
-  const tw = tcplogWait(record.assignedMs);
-  const tc = record.connectMs < 0 ? -1 : Math.floor(record.connectMs);
-  const tt = Math.floor(record.durationMs);
-  const retries = record.redispatches > 0 ? `+${record.retries}` : String(record.retries);
-  const client = record.clientAddress ?? '-';
-  return (
-    `${client}:${record.clientPort ?? 0} [${tcplogDate(acceptedAt)}] ${frontend} ${backend}/${server ?? '<NOSRV>'} ` +
-    `${tw}/${tc}/${tt} ${record.bytesOut} ${record.termination} ` +
-    `${counts.processConnections}/${counts.frontendConnections}/${counts.backendConnections}/${counts.serverConnections}/${retries} ` +
-    `${counts.serverQueue}/${counts.backendQueue}`
-  );
-}
-
-/**
- * HAProxy's `%Tw` in TCP mode: `t_queue - t_request` with `t_request` never set (-1) outside HTTP, so the time
- * until the last server assignment plus one (`src/log.c sess_build_logline()`); -1 when no server was assigned.
- */
-export function tcplogWait(assignedMs: number): number {
-  return assignedMs < 0 ? -1 : Math.floor(assignedMs) + 1;
+  if (!TCPLOG.ok) throw new Error(TCPLOG.message);
+  return TCPLOG.format({ ...counts, record, frontend, backend, server: loggedServer(record), acceptedAt });
 }
 
 /** `Connect from 127.0.0.1:40000 to 127.0.0.1:8080 (fe/TCP)`: logged at accept by a proxy without `tcplog`. */
