@@ -147,7 +147,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 14: dispatch <addr> without server lines',
-    todo: 'issue 12 item 14',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n  option tcplog\n  dispatch 127.0.0.1:\${S1}\n`,
     backends: ['s1'],
     steps: async (ctx) => {

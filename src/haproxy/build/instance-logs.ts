@@ -11,7 +11,7 @@ import os from 'node:os';
 import { LbError } from '../../errors.js';
 import { type LogFormat, compileLogFormat } from '../log/log-format.js';
 import { loggedServer } from '../log/tcplog.js';
-import type { HaproxyBackend, HaproxyFrontend } from './instance-types.js';
+import { DISPATCH_SERVER, type HaproxyBackend, type HaproxyFrontend } from './instance-types.js';
 
 /** Follows a backend's state changes with HAProxy's lines; returns the function that stops following. */
 export function followStateLines(backend: HaproxyBackend, log: LogOutput, global: GlobalConfig): () => void {
@@ -22,6 +22,12 @@ export function followStateLines(backend: HaproxyBackend, log: LogOutput, global
     else log.warning(line);
     log.send(targets, levelOf(event), line);
   }, { logHealthChecks: backend.config.logHealthChecks, section, queue: backend.balancer, sessions: (server) => server.openConnections });
+}
+
+/** The host field of syslog headers: global `log-send-hostname` (none: the system's host name), else none. */
+export function syslogHostname(global: Pick<GlobalConfig, 'logSendHostname'>): { readonly hostname?: string } {
+  const h = global.logSendHostname;
+  return h === undefined ? {} : { hostname: h === true ? os.hostname() : h };
 }
 
 /** What {@link followTrafficLines} reads of the instance at each line. */
@@ -80,15 +86,18 @@ export interface TrafficLineContext {
  * backend's count are already released, the frontend's and the process's not yet.
  */
 export function trafficLine(f: HaproxyFrontend, format: LogFormat, record: ConnectionRecord, now: Date, c: TrafficLineContext): string {
-  const name = loggedServer(record);
+  const dispatch = f.backend?.dispatch?.pool.find(DISPATCH_SERVER);
+  // A dispatch address is no server: HAProxy names none (`<NOSRV>`) and counts no session on it.
+  const name = dispatch !== undefined && record.server === DISPATCH_SERVER ? undefined : loggedServer(record);
   const server = name === undefined ? undefined : f.backend?.pool.find(name);
+  const reached = record.server === DISPATCH_SERVER ? dispatch : server;
   return format({
     record,
     frontend: f.name,
     backend: f.backend?.name ?? f.name,
     server: name,
     // The connection went (or was being made) to the server's address; a queued one never had one.
-    ...(server === undefined || record.termination.endsWith('Q') ? {} : { serverAddress: { host: server.host, port: server.port } }),
+    ...(reached === undefined || record.termination.endsWith('Q') ? {} : { serverAddress: { host: reached.host, port: reached.port } }),
     acceptedAt: new Date(now.getTime() - record.durationMs),
     processConnections: c.processConnections + 1,
     frontendConnections: f.proxy.connections + 1,

@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import { Balancer } from '../../balancer.js';
 import type { Clock } from '../../clock.js';
 import { LbError } from '../../errors.js';
@@ -21,8 +20,8 @@ import {
 import type { HaproxyConfig, LogLevel } from '../config/types.js';
 import { formatBindFailure } from '../log/bind-failure.js';
 import { formatConnectFrom } from '../log/tcplog.js';
-import { followStateLines, followTrafficLines, usesLocalAddresses } from './instance-logs.js';
-import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
+import { followStateLines, followTrafficLines, syslogHostname, usesLocalAddresses } from './instance-logs.js';
+import { DISPATCH_SERVER, type HaproxyBackend, type HaproxyCloseOptions, type HaproxyFrontend } from './instance-types.js';
 
 export type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 import { LogOutput, type LogTargets, proxyLogTargets } from '../log/output.js';
@@ -109,7 +108,7 @@ export class HaproxyInstance {
       warnings: settings.warnings,
       date: settings.date,
       tag: settings.logTag,
-      ...(config.global.logSendHostname === undefined ? {} : { hostname: config.global.logSendHostname === true ? os.hostname() : config.global.logSendHostname }),
+      ...syslogHostname(config.global),
     });
     const order = proxiesInOrder(config);
     const uuids = new Map(order.map((p, i) => [p, i + 2]));
@@ -155,10 +154,7 @@ export class HaproxyInstance {
     return n;
   }
 
-  /**
-   * Live client connections of every frontend whose connections go to `backend` (HAProxy's `beconn`: queued,
-   * connecting and established ones); for a frontend without backend, its own.
-   */
+  /** Live client connections of the frontends feeding `backend` (HAProxy's `beconn`); without backend, `frontend`'s own. */
   backendSessions(backend: HaproxyBackend | undefined, frontend?: HaproxyFrontend): number {
     if (backend === undefined) return frontend?.proxy.connections ?? 0;
     let n = 0;
@@ -355,6 +351,7 @@ export class HaproxyInstance {
       await b.checker.close();
       await b.observer?.close();
       b.balancer.destroy();
+      b.dispatch?.balancer.destroy();
     }));
     await this.#log.close();
   }
@@ -367,7 +364,13 @@ export class HaproxyInstance {
     const checker = new ActiveChecker(pool, { ...checkerOptions, clock, random: this.#s.random });
     const observerOptions = observerOptionsOf(section);
     const observer = observerOptions === undefined ? undefined : new PassiveObserver(pool, observerOptions);
-    const backend: HaproxyBackend = { name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section) };
+    const d = section.dispatch;
+    // A dispatch backend sends every connection to one address: a pool of its own that no view shows.
+    const dPool = d && new Pool(section.name, { servers: [{ name: DISPATCH_SERVER, host: d.host, port: d.port }], clock });
+    const backend: HaproxyBackend = {
+      name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section),
+      ...(dPool && { dispatch: { pool: dPool, balancer: new Balancer(dPool, { timeoutQueueMs: queueTimeoutOf(section), clock }) } }),
+    };
     this.#unfollow.push(followStateLines(backend, this.#log, this.config.global));
     return backend;
   }
@@ -375,7 +378,7 @@ export class HaproxyInstance {
   #buildFrontend(section: FrontendSection, backend: HaproxyBackend | undefined, uuid: number): HaproxyFrontend {
     const clock = this.#s.clock;
     // A frontend without backend still accepts and closes, as HAProxy does (`<NOSRV>`, `SC`).
-    const balancer = backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
+    const balancer = backend?.dispatch?.balancer ?? backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
     const proxy = new TcpProxy(balancer, {
       ...proxyOptionsOf(section, backend?.config),
       ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),

@@ -85,6 +85,10 @@ export interface ProxyDraft {
   defaultBackend?: { readonly name: string; readonly source: SourceLocation };
   useBackends: { readonly name: string; readonly source: SourceLocation }[];
   balance: BalanceAlgorithm;
+  /** A `balance` line was read here or in the defaults it came from (HAProxy then ignores `dispatch`). */
+  balanceSet: boolean;
+  /** `dispatch <addr>`. */
+  dispatch?: { readonly host: string; readonly port: number };
   hashType: HashType;
   retries: number;
   redispatch?: number;
@@ -114,6 +118,7 @@ export function emptyDraft(kind: DraftKind, name: string, source: SourceLocation
     binds: [],
     useBackends: [],
     balance: HAPROXY_PROXY_DEFAULTS.balance,
+    balanceSet: false,
     hashType: HAPROXY_PROXY_DEFAULTS.hashType,
     retries: HAPROXY_PROXY_DEFAULTS.retries,
     allBackups: false,
@@ -138,6 +143,7 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   draft.dontLogNull = base.dontLogNull;
   if (base.defaultBackend !== undefined && kind !== 'backend') draft.defaultBackend = base.defaultBackend;
   draft.balance = base.balance;
+  draft.balanceSet = base.balanceSet;
   draft.hashType = base.hashType;
   draft.retries = base.retries;
   if (base.redispatch !== undefined) draft.redispatch = base.redispatch;

@@ -15,6 +15,8 @@ import type {
 export interface Drafts {
   readonly defaults: readonly ProxyDraft[];
   readonly proxies: readonly ProxyDraft[];
+  /** How many `log` targets the global section has (what `log global` brings). */
+  readonly globalLogTargets: number;
 }
 
 /** Runs the whole-file checks and lints, reporting into `log`. */
@@ -36,7 +38,10 @@ export function checkDrafts(drafts: Drafts, log: DiagnosticLog): void {
       log.add('warning', p.source, 'bind', `${describeSection(p.kind, p.name)} has no 'bind' directive. Please declare it as a backend if this was intended.`, 'no-location');
     }
     if (p.kind !== 'frontend') checkServers(p, log);
-    checkLogFormat(p, log);
+    if (p.dispatch !== undefined && p.balanceSet) {
+      log.add('warning', p.source, 'dispatch', `dispatch address of ${proxyTypeName(p.kind)} '${p.name}' will be ignored in balance mode.`, 'no-location');
+    }
+    checkLogFormat(p, log, drafts.globalLogTargets);
     checkStatsPage(p, log);
     missingTimeouts(p, log);
   }
@@ -46,12 +51,17 @@ export function checkDrafts(drafts: Drafts, log: DiagnosticLog): void {
 }
 
 /** HAProxy checks a proxy's log-format once the file is read (`check_config_validity()`), naming its line. */
-function checkLogFormat(p: ProxyDraft, log: DiagnosticLog): void {
-  if (p.logFormat === undefined || p.logFormat.by !== 'log-format') return;
-  const parsed = parseLogFormat(p.logFormat.text);
-  if (parsed.ok) return;
-  const at = p.logFormat.source;
-  log.add('alert', at, 'log-format', `Parsing [${at.file}:${at.line}]: failed to parse log-format : ${parsed.message}.`, 'no-location');
+function checkLogFormat(p: ProxyDraft, log: DiagnosticLog, globalLogTargets: number): void {
+  const format = p.logFormat;
+  if (format === undefined) return;
+  const parsed = format.by === 'log-format' ? parseLogFormat(format.text) : undefined;
+  if (parsed !== undefined && !parsed.ok) {
+    const at = format.source;
+    log.add('alert', at, 'log-format', `Parsing [${at.file}:${at.line}]: failed to parse log-format : ${parsed.message}.`, 'no-location');
+  }
+  if (p.kind !== 'backend' && p.mode === 'tcp' && p.logTargets.length + (p.logGlobal ? globalLogTargets : 0) === 0) {
+    log.add('warning', format.source, 'log-format', `log format ignored for ${proxyTypeName(p.kind)} '${p.name}' since it has no log address.`, 'no-location');
+  }
 }
 
 function checkServers(p: ProxyDraft, log: DiagnosticLog): void {
@@ -192,6 +202,8 @@ export function freezeBackend(p: ProxyDraft): BackendFields {
     logHealthChecks: p.logHealthChecks,
     check: checkKind(p),
     servers: p.servers.map(freezeServer),
+    // HAProxy uses the dispatch address only when no balance algorithm was set (`check_config_validity()`).
+    ...(p.dispatch === undefined || p.balanceSet ? {} : { dispatch: p.dispatch }),
   };
 }
 

@@ -85,7 +85,7 @@ export const GLOBAL_PREFIXES = Object.freeze({ ignored: ['tune.'], unsupported: 
 /** Keywords of proxy sections switchyard reads (capabilities are checked separately). */
 export const PROXY_KEYWORDS = [
   'bind', 'mode', 'balance', 'hash-type', 'default_backend', 'use_backend', 'server', 'default-server',
-  'timeout', 'retries', 'option', 'tcp-check', 'log', 'log-format', 'description', 'stats',
+  'timeout', 'retries', 'option', 'tcp-check', 'log', 'log-format', 'dispatch', 'description', 'stats',
 ] as const;
 
 /** The `balance` algorithms switchyard runs (`random` takes an optional `(<draws>)`). */
@@ -131,7 +131,6 @@ export const PROXY_UNSUPPORTED: Readonly<Record<string, string>> = Object.freeze
   backlog: 'the listen backlog is fixed by Node',
   'rate-limit': 'session rate limits are not implemented',
   'retry-on': 'retry-on is an HTTP-mode refinement; retries and option redispatch are supported',
-  dispatch: 'dispatch is obsolete in HAProxy; use a server line',
   source: 'binding the outgoing source address is not implemented',
   'external-check': 'external check programs are not implemented; use an async probe function',
   'email-alert': 'email alerts are not implemented; subscribe to server:down events instead',

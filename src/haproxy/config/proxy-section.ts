@@ -81,6 +81,13 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
       if (ignoredWithout('backend')) return;
       balance(line, draft, args);
       return;
+    case 'dispatch': {
+      if (notInDefaults() || ignoredWithout('backend')) return;
+      const parsed = parseAddress(args[0] ?? '', { allowRange: false, prefix: `'${kw}' : ` });
+      if (!parsed.ok) line.alert(kw, parsed.message);
+      else if (noExtra(1)) draft.dispatch = { host: parsed.host, port: parsed.port };
+      return;
+    }
     case 'hash-type':
       if (ignoredWithout('backend')) return;
       hashType(line, draft, args);
@@ -243,6 +250,7 @@ function balance(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): 
     result = { name: algorithm as Exclude<BalanceAlgorithm['name'], 'random'> };
   }
   draft.balance = result;
+  draft.balanceSet = true;
 }
 
 function hashType(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): void {

@@ -263,6 +263,12 @@ export interface BackendFields {
   readonly logHealthChecks: boolean;
   readonly check: CheckKind;
   readonly servers: readonly ServerConfig[];
+  /**
+   * `dispatch <addr>:<port>` without a `balance` line: every connection goes to that address (the servers, if
+   * any, are still checked but get no traffic); a log line names no server (`<NOSRV>`). With `balance` it is
+   * ignored, with HAProxy's warning.
+   */
+  readonly dispatch?: { readonly host: string; readonly port: number };
 }
 
 /** A `frontend` section. */

@@ -76,6 +76,8 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
       r.chkdown = b.pool.emptyTransitions;
       // Its `scur` is `beconn`: every stream of the backend until both of its sides closed, as the tcplog's `%bc`.
       r.scur = instance.backendSessions(b);
+      // A dispatch backend has no server to be down: HAProxy shows it UP.
+      if (b.dispatch !== undefined) r.status = 'UP';
       continue;
     }
     const server = b.pool.find(String(r.svname));
