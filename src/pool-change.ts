@@ -5,6 +5,7 @@ import { panicEligible } from './pool-tiers.js';
 import type { LbState, PoolEvents, ServerUpdate } from './pool-events.js';
 import { type AdminState, type Server, resolveWeight } from './server.js';
 import type { StateCause } from './state/check-result.js';
+import type { ServerState } from './state/server-state.js';
 
 /** @internal What a server looked like before a change: what {@link announceChange} compares with. */
 export interface BeforeChange {
@@ -71,4 +72,15 @@ export function validUpdate(
     maxqueue: v.nonNegativeInteger(`maxqueue of ${name}`, o['maxqueue'] ?? server.maxqueue),
     admin: o['adminState'] === undefined ? undefined : v.oneOf<AdminState>(`adminState of ${name}`, o['adminState'], ['ready', 'drain', 'maint']),
   };
+}
+
+/** @internal Validates `pool.setAddress()` and applies it to `st`; returns the previous address when it changed. */
+export function applyAddress(server: Server, st: ServerState, host: string, port: number | undefined): { host: string; port: number } | undefined {
+  const h = v.nonEmptyString(`host of ${server.name}`, host);
+  const p = port === undefined ? server.port : v.integerInRange(`port of ${server.name}`, port, 1, 65535);
+  if (h === server.host && p === server.port) return undefined;
+  const previous = { host: server.host, port: server.port };
+  st.host = h;
+  st.port = p;
+  return previous;
 }

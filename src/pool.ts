@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
-import { announceChange, beforeChange, isUp, validUpdate } from './pool-change.js';
+import { announceChange, applyAddress, beforeChange, isUp, validUpdate } from './pool-change.js';
 import { LbError, invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, checkVerdict, validCheckResult,
@@ -182,30 +182,20 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#members.rank(server);
   }
 
-  /**
-   * Sets the user weight: an integer 0–256, or a percentage of the initial weight such as `'50%'`
-   * (HAProxy `set weight`). Takes effect on the next pick.
-   */
+  /** Sets the user weight: 0–256, or a percentage of the initial weight (`'50%'`; HAProxy `set weight`), from the next pick. */
   setWeight(name: string, weight: number | `${number}%`): void {
     this.update(name, { weight });
   }
 
   /**
-   * Changes where new connections to a server go (HAProxy `set server <b>/<s> addr <ip> [port <p>]`): `port`
-   * unchanged when omitted. The server keeps its counters, health, state and leases; connections already made
-   * stay on the old address; checks follow the new one unless they have their own. Emits `server:address` when
-   * something changed.
+   * Changes where new connections to a server go (HAProxy `set server <b>/<s> addr <ip> [port <p>]`; `port` kept
+   * when omitted). Counters, health, state and leases stay; open connections stay on the old address; checks
+   * follow unless they have their own. Emits `server:address` when something changed.
    */
   setAddress(name: string, host: string, port?: number): void {
     const server = this.get(name);
-    const h = v.nonEmptyString(`host of ${name}`, host);
-    const p = port === undefined ? server.port : v.integerInRange(`port of ${name}`, port, 1, 65535);
-    const previous = { host: server.host, port: server.port };
-    if (h === previous.host && p === previous.port) return;
-    const st = this.#state(server);
-    st.host = h;
-    st.port = p;
-    this.emit('server:address', server, previous);
+    const previous = applyAddress(server, this.#state(server), host, port);
+    if (previous !== undefined) this.emit('server:address', server, previous);
   }
 
   /** Changes `maxconn` and/or `maxqueue` of a server (0 = unlimited). */
