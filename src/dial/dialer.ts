@@ -276,12 +276,14 @@ export abstract class Dialer {
   }
 
   #failed(server: Server, kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined): void {
-    // HAProxy's cur_sess drops on each failed attempt (back_handle_st_cer()); the slot stays until the lease goes.
-    this.lease?._connecting(false);
     const durationMs = this.policy.clock.now() - this.#attemptAt;
     const outcome: ConnectOutcome =
       kind === 'error' ? { kind, durationMs, code: err?.code } : { kind, durationMs };
     this.policy.observer?.reportOutcome(server, outcome);
+    // HAProxy's cur_sess drops on each failed attempt (back_handle_st_cer()), after the health analysis the
+    // failure feeds: a server it takes down still counts this session ("1 sessions active"). The slot stays
+    // until the lease goes.
+    this.lease?._connecting(false);
     (this.#failures ??= []).push({ server: server.name, outcome: kind, code: err?.code, durationMs });
     if (this.attempts > this.policy.retries) {
       this.#finishFailed(this.#connectError(kind, err));

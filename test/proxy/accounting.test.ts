@@ -9,6 +9,7 @@ import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { formatTcplog, tcplogWait } from '../../src/haproxy/log/tcplog.js';
 import type { ConnectionRecord } from '../../src/proxy/tcp-proxy.js';
+import type { ConnectOutcome } from '../../src/outcome.js';
 import type { Server } from '../../src/server.js';
 import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
 import { RecordingSink, backend, collect, echo, proxyRig, refusedPort, s, waitFor } from './helpers.js';
@@ -156,12 +157,15 @@ describe('proxy accounting (HAProxy 2.6 t_queue, Tc, redispatch, stot; manual cl
   it("a server's open connections (HAProxy cur_sess) leave it during a turn-around; its slot (served) does not", async () => {
     const clock = new ManualClock();
     const sink = new RecordingSink();
-    const r = await proxyRig([s('s1', await refusedPort())], { clock, observer: sink, retries: 1 }, {}, clock);
+    // The observer sees the failed attempt still counted (HAProxy's health analysis runs before cur_sess drops).
+    const seen: number[] = [];
+    const observer = { reportOutcome: (server: Server, outcome: ConnectOutcome) => (seen.push(server.openConnections), sink.reportOutcome(server, outcome)) };
+    const r = await proxyRig([s('s1', await refusedPort())], { clock, observer, retries: 1 }, {}, clock);
     cleanup.push(() => r.shutdown());
     const s1 = r.pool.get('s1');
     r.connect();
     await sink.waitForReports(1);
-    assert.deepEqual([s1.currentConnections, s1.openConnections], [1, 0]);
+    assert.deepEqual([s1.currentConnections, s1.openConnections, seen[0]], [1, 0, 1]);
     clock.advance(1000);
     assert.deepEqual([s1.currentConnections, s1.openConnections], [1, 1], 'the second attempt is under way');
     await sink.waitForReports(2);
