@@ -52,8 +52,14 @@ export interface BalancerStats {
   readonly strategy: string;
   readonly activeLeases: number;
   readonly totalLeases: number;
+  /** Callers waiting, in the balancer's queue and in server queues. */
   readonly queued: number;
+  /** Highest `queued` seen. */
   readonly maxQueued: number;
+  /** Callers waiting in the balancer's own queue, server queues aside (HAProxy's backend `qcur`). */
+  readonly balancerQueued: number;
+  /** Highest `balancerQueued` seen (HAProxy's backend `qmax`). */
+  readonly maxBalancerQueued: number;
   readonly queueTimeouts: number;
   /** Picks made in a tier in panic (Envoy's `lb_healthy_panic`). */
   readonly panicPicks: number;
@@ -107,6 +113,7 @@ export function validateAcquire(options: AcquireOptions): LeaseRequest {
     clientAddress,
     key,
     exclude: normaliseExclude(o['exclude']),
+    previous: undefined,
     signal,
     bindTo: bindTo as Closable | undefined,
     timeoutQueueMs,

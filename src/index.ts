@@ -15,7 +15,7 @@ export { ManualClock, systemClock } from './clock.js';
 export type { Clock, TimerHandle, TimerOptions } from './clock.js';
 export { ERROR_CODES, LbError } from './errors.js';
 export type { LbErrorCode, LbErrorOptions } from './errors.js';
-export type { AcquireOptions, Closable, Lease, LeaseSource } from './lease.js';
+export type { AcquireOptions, Closable, Lease, LeaseSource, QueuePositions } from './lease.js';
 export type { ConnectOutcome, OutcomeSink } from './outcome.js';
 export { Pool } from './pool.js';
 export type {
@@ -82,7 +82,7 @@ export type { BalancedConnectOptions } from './dial/connect-options.js';
 export type { BalancedSocket } from './dial/balanced-socket.js';
 export { TCP_PROXY_DEFAULTS, TcpProxy } from './proxy/tcp-proxy.js';
 export type {
-  ConnectionRecord, ProxyCloseOptions, ProxyConnection, ProxyListenOptions, ProxyServerStats, RetryPlan, TcpProxyEvents,
+  ConnectionRecord, LocalAddresses, ProxyCloseOptions, ProxyConnection, ProxyListenOptions, ProxyServerStats, RetryPlan, TcpProxyEvents,
   TcpProxyOptions, TcpProxyStats,
 } from './proxy/tcp-proxy.js';
 export { describeTermination } from './proxy/termination.js';

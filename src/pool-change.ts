@@ -108,3 +108,14 @@ export function checkResultChange(
 export function invalidState(pool: string, server: string, what: string): LbError {
   return new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(server)} of pool ${JSON.stringify(pool)} ${what}`, { details: { pool, server } });
 }
+
+/** @internal Validates `pool.setAddress()` and applies it to `st`; returns the previous address when it changed. */
+export function applyAddress(server: Server, st: ServerState, host: string, port: number | undefined): { host: string; port: number } | undefined {
+  const h = v.nonEmptyString(`host of ${server.name}`, host);
+  const p = port === undefined ? server.port : v.integerInRange(`port of ${server.name}`, port, 1, 65535);
+  if (h === server.host && p === server.port) return undefined;
+  const previous = { host: server.host, port: server.port };
+  st.host = h;
+  st.port = p;
+  return previous;
+}

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
-import { announceChange, beforeChange, checkResultChange, invalidState, isUp, validUpdate } from './pool-change.js';
+import { announceChange, applyAddress, beforeChange, checkResultChange, invalidState, isUp, validUpdate } from './pool-change.js';
 import { invalidArg } from './errors.js';
 import {
   ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult,
@@ -12,6 +12,7 @@ import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
 import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
 import { ServerState } from './state/server-state.js';
+import { PoolCounters } from './pool-counters.js';
 import { PoolMembers } from './pool-members.js';
 import { type AgentHost, type AgentReport, applyAgentReport } from './pool-agent.js';
 import { PoolTiers, TIER_KEYS } from './pool-tiers.js';
@@ -53,6 +54,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** The state of every server this pool created, removed ones included (their leases still count). */
   readonly #states = new WeakMap<Server, ServerState>();
   readonly #agentHost: AgentHost = { pool: this, change: (...a) => this.#change(...a) };
+  /** @internal The counts the Balancer and the dialers move (leases, queues, picks, attempts), in this pool's state. */
+  readonly _counters = new PoolCounters((server) => this.#state(server));
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
 
@@ -64,10 +67,14 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.allBackups = v.boolean('allBackups', o['allBackups'] ?? false);
     this.clock = (o['clock'] as Clock | undefined) ?? systemClock;
     this.#tiers = PoolTiers.fromPoolOptions(o, (s) => this.#members.rank(s));
-    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => this.#change(server, cause, (st) => {
-      st.slowstartFactor = factor;
-      if (factor >= FULL_WEIGHT_FACTOR) st.setOperational('up', this.clock.now());
-    }));
+    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => {
+      const warmed = factor >= FULL_WEIGHT_FACTOR;
+      this.#change(server, cause, (st) => {
+        st.slowstartFactor = factor;
+        if (warmed) st.setOperational('up', this.clock.now());
+      });
+      if (warmed) this.emit('server:warmed', server);
+    });
     const servers = o['servers'] ?? [];
     if (!Array.isArray(servers)) throw invalidArg('servers', 'must be an array of server options', servers);
     for (const s of servers as ServerOptions[]) this.add(s);
@@ -178,12 +185,20 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.#members.rank(server);
   }
 
-  /**
-   * Sets the user weight: an integer 0–256, or a percentage of the initial weight such as `'50%'`
-   * (HAProxy `set weight`). Takes effect on the next pick.
-   */
+  /** Sets the user weight: 0–256, or a percentage of the initial weight (`'50%'`; HAProxy `set weight`), from the next pick. */
   setWeight(name: string, weight: number | `${number}%`): void {
     this.update(name, { weight });
+  }
+
+  /**
+   * Changes where new connections to a server go (HAProxy `set server <b>/<s> addr <ip> [port <p>]`; `port` kept
+   * when omitted). Counters, health, state and leases stay; open connections stay on the old address; checks
+   * follow unless they have their own. Emits `server:address` when something changed.
+   */
+  setAddress(name: string, host: string, port?: number): void {
+    const server = this.get(name);
+    const previous = applyAddress(server, this.#state(server), host, port);
+    if (previous !== undefined) this.emit('server:address', server, previous);
   }
 
   /** Changes `maxconn` and/or `maxqueue` of a server (0 = unlimited). */
@@ -295,22 +310,6 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */
   get emptyTransitions(): number {
     return this.#members.emptyTransitions;
-  }
-
-  /**
-   * @internal The Balancer's counts, kept here with the rest of the state: a lease granted (`picked` when the
-   * strategy chose the server, not a queue), a lease released, a caller entering (1) or leaving (-1) a server queue.
-   */
-  _leaseGranted(server: Server, picked: boolean): void {
-    this.#state(server).leaseGranted(picked);
-  }
-  /** @internal */
-  _leaseReleased(server: Server): void {
-    this.#state(server).current--;
-  }
-  /** @internal */
-  _queueChanged(server: Server, delta: 1 | -1): void {
-    this.#state(server).queueChanged(delta);
   }
 
   /**

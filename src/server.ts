@@ -6,9 +6,11 @@ import {
   type AdminState, type HoldKind, type OnMarkedDown, type OnMarkedUp, type OperationalState, SERVER_DEFAULTS, SERVER_KEYS, type SendProxy,
   type ServerOptions, type ServerSnapshot,
 } from './state/server-options.js';
-import { type AgentState, ServerState } from './state/server-state.js';
+import { ServerState } from './state/server-state.js';
+import { INITIAL_CHECK, agentFields, checkFields, perServerActions, statusText, tagsOf } from './state/server-fields.js';
 
 export { SERVER_DEFAULTS, WEIGHT_SCALE } from './state/server-options.js';
+export { resolveWeight } from './state/server-fields.js';
 export type {
   AdminState, HoldKind, InitState, OnMarkedDown, OnMarkedUp, OperationalState, SendProxy, ServerOptions, ServerSnapshot,
 } from './state/server-options.js';
@@ -29,10 +31,6 @@ export type {
 export class Server {
   /** Unique name within the pool. */
   readonly name: string;
-  /** Host to connect to. */
-  readonly host: string;
-  /** Port to connect to. */
-  readonly port: number;
   /** Numeric id (HAProxy `id`). */
   readonly id: number;
   /** True for a backup server. */
@@ -72,10 +70,10 @@ export class Server {
     v.knownKeys('server', o, SERVER_KEYS);
     this.name = v.nonEmptyString('server.name', o['name']);
     const at = `server ${JSON.stringify(this.name)}`;
-    this.host = v.nonEmptyString(`${at}: host`, o['host']);
-    this.port = v.integerInRange(`${at}: port`, o['port'], 1, 65535);
-    this.id = v.positiveInteger(`${at}: id`, id);
     const st = (this.#s = state);
+    st.host = v.nonEmptyString(`${at}: host`, o['host']);
+    st.port = v.integerInRange(`${at}: port`, o['port'], 1, 65535);
+    this.id = v.positiveInteger(`${at}: id`, id);
     st.weight = v.integerInRange(`${at}: weight`, o['weight'] ?? SERVER_DEFAULTS.weight, 0, 256);
     this.initialWeight = st.weight;
     this.backup = v.boolean(`${at}: backup`, o['backup'] ?? SERVER_DEFAULTS.backup);
@@ -93,13 +91,7 @@ export class Server {
     const ss = v.durationMs(`${at}: slowstartMs`, o['slowstartMs'] ?? SERVER_DEFAULTS.slowstartMs);
     this.slowstartMs = Math.ceil(ss / 1000) * 1000;
     this.tags = tagsOf(`${at}: tags`, o['tags']);
-    const sendProxy = o['sendProxy'];
-    if (sendProxy !== undefined && sendProxy !== false && sendProxy !== 'v1' && sendProxy !== 'v2') {
-      throw invalidArg(`${at}: sendProxy`, "must be 'v1', 'v2' or false", sendProxy);
-    }
-    this.sendProxy = sendProxy as SendProxy | undefined;
-    this.onMarkedDown = o['onMarkedDown'] === undefined ? undefined : v.oneOf<OnMarkedDown>(`${at}: onMarkedDown`, o['onMarkedDown'], ['none', 'shutdown-sessions']);
-    this.onMarkedUp = o['onMarkedUp'] === undefined ? undefined : v.oneOf<OnMarkedUp>(`${at}: onMarkedUp`, o['onMarkedUp'], ['none', 'shutdown-backup-sessions']);
+    ({ sendProxy: this.sendProxy, onMarkedDown: this.onMarkedDown, onMarkedUp: this.onMarkedUp } = perServerActions(at, o));
     st.admin = disabled ? 'maint' : 'ready';
     st.maintFromConfig = disabled;
     const full = this.rise + this.fall - 1;
@@ -117,6 +109,16 @@ export class Server {
     this.#clock = clock;
     if (this.check) st.lastCheck = INITIAL_CHECK;
     if (st.admin === 'maint' || st.op === 'down') st.downSinceMs = clock?.now() ?? 0;
+  }
+
+  /** Host new connections go to (changed by `pool.setAddress()`, HAProxy's `set server … addr`). */
+  get host(): string {
+    return this.#s.host;
+  }
+
+  /** Port new connections go to. */
+  get port(): number {
+    return this.#s.port;
   }
 
   /** Current user weight, 0–256 (HAProxy `uweight`). */
@@ -187,14 +189,35 @@ export class Server {
     return this.#s.current;
   }
 
+  /**
+   * Connections being made or established to this server by the dialers (`balancer.connect()`, the proxy, the
+   * adapters): HAProxy's `cur_sess`, which its `scur`, `%sc` and "sessions active" show. A lease counts from its
+   * first connection attempt to its release, except while it waits between two attempts (the turn-around) —
+   * where {@link Server.currentConnections} (HAProxy's `served`: the `maxconn` slots, leastconn's load) still
+   * counts it, as it does a lease just handed to a queued caller. Leases used without a dialer
+   * (`balancer.acquire()`) count only in `currentConnections`.
+   */
+  get openConnections(): number {
+    return this.#s.open;
+  }
+
   /** Highest `currentConnections` seen: HAProxy `smax`. */
   get maxConnections(): number {
     return this.#s.max;
   }
 
-  /** Connections handed out since creation: HAProxy `stot`. */
+  /** Connections handed out (leases granted) since creation. */
   get totalConnections(): number {
     return this.#s.total;
+  }
+
+  /**
+   * Connection attempts on this server since creation: one per lease, plus every retry the dialers
+   * (`balancer.connect()`, the proxy) made on the same lease after a failed attempt — HAProxy's `stot`, which
+   * counts each `connect()` to the server. Equals {@link Server.totalConnections} when no attempt was retried.
+   */
+  get connectAttempts(): number {
+    return this.#s.total + this.#s.repeatedAttempts;
   }
 
   /** Times the strategy picked this server: HAProxy `lbtot`. */
@@ -263,25 +286,7 @@ export class Server {
 
   /** The status as HAProxy's `show stat` prints it: `UP`, `UP 2/3`, `DOWN 1/2`, `NOLB`, `DRAIN`, `MAINT`, `no check`. */
   get status(): string {
-    const s = this.#s;
-    if (s.admin === 'maint') return 'MAINT';
-    // A server whose checks are disabled shows as unchecked (HAProxy tests CHK_ST_ENABLED).
-    const checked = this.check && s.checksEnabled;
-    const full = this.rise + this.fall - 1;
-    const agent = s.agent?.enabled === true ? s.agent : undefined;
-    if (s.op === 'up' || s.op === 'starting') {
-      const goingDown = checked && s.health < full;
-      if (s.admin === 'drain' && agent !== undefined) return 'DRAIN (agent)';
-      if (s.admin === 'drain') return goingDown ? `DRAIN ${s.health - this.rise + 1}/${this.fall}` : 'DRAIN';
-      if (goingDown) return `UP ${s.health - this.rise + 1}/${this.fall}`;
-      return checked ? 'UP' : 'no check';
-    }
-    if (s.op === 'stopping') {
-      return !checked || s.health === full ? 'NOLB' : `NOLB ${s.health - this.rise + 1}/${this.fall}`;
-    }
-    if (agent !== undefined && agent.health === 0) return 'DOWN (agent)';
-    if (checked && s.health > 0) return `DOWN ${s.health}/${this.rise}`;
-    return 'DOWN';
+    return statusText(this.#s, this.check, this.rise, this.fall);
   }
 
   /**
@@ -343,6 +348,7 @@ export class Server {
       currentConnections: s.current,
       maxConnections: s.max,
       totalConnections: s.total,
+      connectAttempts: s.total + s.repeatedAttempts,
       lbSelections: s.lbSelections,
       queued: s.queued,
       maxQueued: s.maxQueued,
@@ -368,52 +374,4 @@ export class Server {
   }
 }
 
-const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
-
-function tagsOf(field: string, value: unknown): Readonly<Record<string, string>> {
-  if (value === undefined) return NO_TAGS;
-  const o = v.plainObject(field, value);
-  const tags: Record<string, string> = {};
-  for (const [key, tag] of Object.entries(o)) {
-    if (typeof tag !== 'string') throw invalidArg(`${field}.${key}`, 'must be a string', tag);
-    tags[key] = tag;
-  }
-  return Object.freeze(tags);
-}
-
 const NO_HOLDS: ReadonlyMap<string, HoldKind> = new Map();
-const INITIAL_CHECK: CheckResult = Object.freeze({ status: 'INI' });
-
-function checkFields(r: CheckResult): Pick<ServerSnapshot, 'checkStatus' | 'checkCode' | 'checkInfo' | 'checkDurationMs'> {
-  return {
-    checkStatus: r.status,
-    ...(r.code === undefined ? {} : { checkCode: r.code }),
-    ...(r.info === undefined ? {} : { checkInfo: r.info }),
-    ...(r.durationMs === undefined ? {} : { checkDurationMs: r.durationMs }),
-  };
-}
-
-function agentFields(a: AgentState): Pick<ServerSnapshot, 'agentStatus' | 'agentCode' | 'agentInfo' | 'agentDurationMs' | 'agentHealth' | 'agentEnabled'> {
-  const r = a.last;
-  return {
-    agentStatus: r.status,
-    ...(r.code === undefined ? {} : { agentCode: r.code }),
-    ...(r.info === undefined ? {} : { agentInfo: r.info }),
-    ...(r.durationMs === undefined ? {} : { agentDurationMs: r.durationMs }),
-    agentHealth: a.health,
-    agentEnabled: a.enabled,
-  };
-}
-
-/** Parses a HAProxy-style weight: an absolute `0..256`, or `'N%'` of the initial weight (integer division). */
-export function resolveWeight(field: string, value: unknown, initialWeight: number): number {
-  if (typeof value === 'string') {
-    const m = /^(\d+)%$/.exec(value);
-    if (!m) throw invalidArg(field, "must be an integer 0–256 or a percentage such as '50%'", value);
-    const pct = Number(m[1]);
-    const w = Math.floor((initialWeight * pct) / 100);
-    if (w > 256) throw invalidArg(field, `gives ${w}, above the maximum weight 256`, value);
-    return w;
-  }
-  return v.integerInRange(field, value, 0, 256);
-}

@@ -20,6 +20,8 @@ export type {
 } from './config/types.js';
 export type { StatsSection } from './config/library-options.js';
 export { formatHaproxyLog, haproxyLog } from './log/format.js';
+export { TCPLOG_FORMAT, compileLogFormat } from './log/log-format.js';
+export type { CompiledLogFormat, LogFormat, LogFormatInput, TcplogCounts } from './log/log-format.js';
 export type { HaproxyLogEvent, HaproxyLogOptions, HaproxyLogServer, HaproxyServerCounts, HaproxySessionCounts } from './log/format.js';
 export { HaproxyInstance, buildFromHaproxyConfig } from './from-config.js';
 export type { BuildHaproxyOptions, HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './from-config.js';

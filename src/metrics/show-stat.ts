@@ -94,7 +94,8 @@ function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: 
     qmax: s.maxQueued,
     scur: s.currentConnections,
     smax: s.maxConnections,
-    stot: s.totalConnections,
+    // HAProxy counts every connection attempt on the server (a snapshot from an older version has only leases).
+    stot: s.connectAttempts ?? s.totalConnections,
     status: s.status,
     weight: Math.ceil(s.effectiveWeight / WEIGHT_SCALE),
     act: s.backup ? 0 : 1,
@@ -197,8 +198,9 @@ function backendRecord(p: PoolStats, iid: number): ShowStatRecord {
     uweight: group.reduce((n, s) => n + s.weight, 0),
   };
   if (b !== undefined) {
-    r.qcur = b.queued;
-    r.qmax = b.maxQueued;
+    // HAProxy's backend queue only: callers in a server's own queue show on that server's row.
+    r.qcur = b.balancerQueued ?? b.queued;
+    r.qmax = b.maxBalancerQueued ?? b.maxQueued;
     const algo = ALGO[b.strategy];
     if (algo !== undefined) r.algo = algo;
   }

@@ -25,6 +25,7 @@ import type { Server } from '../server.js';
 
 export type {
   ConnectionRecord,
+  LocalAddresses,
   ProxyConnection,
   ProxyServerStats,
   RetryPlan,
@@ -104,6 +105,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       onread: { buffer: buffers.take, callback: Session.onUpstreamRead },
       opened: (s) => this.#opened(s),
       retried: (s, server, outcome, redispatch, delayMs) => this.#retried(s, server, outcome, redispatch, delayMs),
+      reassigned: (previous, moved) => this.#counters.reassigned(previous, moved),
       rejected: (s, error) => this.#rejected(s, error),
       closed: (s) => this.#closed(s),
     };
@@ -318,12 +320,16 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         bytesIn: s.bytesIn,
         bytesOut: s.bytesOut,
         queuedMs: s.queuedMs,
+        assignedMs: s.assignedMs,
+        serverQueuePosition: s.serverQueuePosition,
+        balancerQueuePosition: s.balancerQueuePosition,
         connectMs: s.server === undefined ? -1 : s.connectMs,
         durationMs: s.closedAt - s.acceptedAt,
         attempts: s.attempts,
         retries: s.retries,
         redispatches: s.redispatches,
         error: s.error,
+        ...(s.localAddresses === undefined ? {} : { localAddresses: s.localAddresses }),
       }, s);
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();

@@ -160,7 +160,10 @@ export interface ServerSnapshot {
   readonly fall: number;
   readonly currentConnections: number;
   readonly maxConnections: number;
+  /** Leases granted. */
   readonly totalConnections: number;
+  /** Connection attempts (leases plus retries on the same lease): HAProxy `stot`. */
+  readonly connectAttempts: number;
   readonly lbSelections: number;
   readonly queued: number;
   readonly maxQueued: number;

@@ -16,6 +16,9 @@ export interface AgentState {
  * writer of server state. A plain record on purpose: the pool's rules live in the pool, not here.
  */
 export class ServerState {
+  /** Where new connections go (`pool.setAddress()`). */
+  host = '';
+  port = 0;
   weight = 0;
   maxconn = 0;
   maxqueue = 0;
@@ -29,8 +32,12 @@ export class ServerState {
   /** HAProxy `SRV_ADMF_CMAINT`: in maintenance because of `disabled` at creation, until the admin state changes. */
   maintFromConfig = false;
   current = 0;
+  /** Leases with a connection attempt under way or established (HAProxy `cur_sess`). */
+  open = 0;
   max = 0;
   total = 0;
+  /** Connection attempts beyond the first of each lease (a dialer's retries on the same server). */
+  repeatedAttempts = 0;
   lbSelections = 0;
   queued = 0;
   maxQueued = 0;

@@ -167,7 +167,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 9: a failed tcp-check step with a comment says so in the info text (" comment: …", steps count comments)',
-    todo: 'issue 12 item 9',
     config: listen('  option tcp-check\n  tcp-check comment ping-step\n  tcp-check send PING\\r\\n\n  tcp-check comment my-expect\n  tcp-check expect string +PONG\n', ['check inter 100']),
     backends: [{ name: 's1', mode: 'close', reply: '-ERR\r\n' }],
     steps: async (ctx) => {

@@ -81,7 +81,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 9: syslog over UDP has no hostname field by default (<129>Mmm dd hh:mm:ss haproxy[pid]: …\\n)',
-    todo: 'issue 12 item 9',
     global: SYSLOG_GLOBAL,
     syslog: true,
     config: listen('  option tcplog\n', ['check inter 1h']),
@@ -95,7 +94,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 9: log-send-hostname <name> puts that name after the date',
-    todo: 'issue 12 item 9',
     global: `${SYSLOG_GLOBAL}  log-send-hostname lb1.example\n`,
     syslog: true,
     config: listen('', ['check inter 1h']),
@@ -145,7 +143,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 14: dispatch <addr> without server lines',
-    todo: 'issue 12 item 14',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n  option tcplog\n  dispatch 127.0.0.1:\${S1}\n`,
     backends: ['s1'],
     steps: async (ctx) => {
@@ -156,7 +153,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 14: log-format with the TCP variables (%ci %b %s %ts %ac/%fc/%bc/%sc/%rc %sq/%bq %B %U, and the tcplog format itself)',
-    todo: 'issue 12 item 14',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n` +
       '  log-format "%ci %f %b %s %ts %ac/%fc/%bc/%sc/%rc %sq/%bq %B %U %bi %si:%sp"\n  server s1 127.0.0.1:${S1}\n' +
       'listen fe2\n  bind 127.0.0.1:${S2}\n  log-format "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq"\n  server s1 127.0.0.1:${S1}\n',
@@ -170,7 +166,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 14: set server addr/port and fqdn on the runtime API, with HAProxy\'s replies',
-    todo: 'issue 12 item 14',
     config: listen('', ['', '']),
     backends: ['s1', 's2', 's3'],
     steps: async (ctx) => {

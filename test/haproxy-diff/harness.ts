@@ -126,10 +126,14 @@ export class Backend {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
-  /** Closes the connections it holds (hold mode), oldest first; `count` undefined = all. */
+  /**
+   * Closes the connections it holds (hold mode), oldest first; `count` undefined = all. Connections it already
+   * closed are skipped, even while the peer has not finished closing them yet (a loaded machine is slow to).
+   */
   release(count?: number): void {
     let n = 0;
     for (const s of this.#sockets) {
+      if (s.writableEnded) continue;
       if (count !== undefined && n++ >= count) break;
       s.end();
     }

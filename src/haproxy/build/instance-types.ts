@@ -24,7 +24,15 @@ export interface HaproxyBackend {
   readonly observer: PassiveObserver | undefined;
   /** True for HAProxy's dynamic algorithms (any weight and `add server` at runtime). */
   readonly dynamic: boolean;
+  /**
+   * `dispatch <addr>` (no `balance`): the balancer every frontend of this backend uses instead of `balancer`, over a
+   * pool of one server named {@link DISPATCH_SERVER} at that address, which no view shows.
+   */
+  readonly dispatch?: { readonly pool: Pool; readonly balancer: Balancer };
 }
+
+/** The name of the one server of a `dispatch` pool: not a valid HAProxy server name, so it cannot clash. */
+export const DISPATCH_SERVER = '<dispatch>';
 
 /** The objects of one `frontend` (or the frontend half of a `listen`). */
 export interface HaproxyFrontend {

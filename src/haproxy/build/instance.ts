@@ -8,22 +8,19 @@ import net from 'node:net';
 import { Balancer } from '../../balancer.js';
 import type { Clock } from '../../clock.js';
 import { LbError } from '../../errors.js';
-import { ActiveChecker } from '../../health/active-checker.js';
-import { AgentChecker } from '../../health/agent-checker.js';
-import { PassiveObserver } from '../../health/passive-observer.js';
 import * as v from '../../internal/validate.js';
 import { Pool } from '../../pool.js';
 import { TcpProxy } from '../../proxy/tcp-proxy.js';
 import {
-  type BackendSection, type FrontendSection, type StatsSection, agentCheckerOptionsOf, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf,
-  proxiesInOrder, proxyOptionsOf, queueTimeoutOf, serverOptionsOf, statsSections, strategyOf, targetBackendName,
+  type BackendSection, type FrontendSection, type StatsSection, backendSections, proxiesInOrder, proxyOptionsOf, statsSections, targetBackendName,
 } from '../config/library-options.js';
 import type { HaproxyConfig, LogLevel } from '../config/types.js';
 import { formatConnectFrom, formatConnectToUnix } from '../log/tcplog.js';
 import { listenTargets, openListener, serveStatsPage } from './listeners.js';
-import { followStateLines, tcplogLine } from './instance-logs.js';
+import { followStateLines, followTrafficLines, syslogHostname, usesLocalAddresses } from './instance-logs.js';
 import { loadServerStateFiles } from './server-state-file.js';
 import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
+import { buildBackendObjects } from './backend-objects.js';
 
 export type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 import { LogOutput, type LogTargets, proxyLogTargets } from '../log/output.js';
@@ -113,6 +110,7 @@ export class HaproxyInstance {
       warnings: settings.warnings,
       date: settings.date,
       tag: settings.logTag,
+      ...syslogHostname(config.global),
     });
     const order = proxiesInOrder(config);
     const uuids = new Map(order.map((p, i) => [p, i + 2]));
@@ -155,6 +153,14 @@ export class HaproxyInstance {
   get connections(): number {
     let n = 0;
     for (const f of this.frontends.values()) n += f.proxy.connections;
+    return n;
+  }
+
+  /** Live client connections of the frontends feeding `backend` (HAProxy's `beconn`); without backend, `frontend`'s own. */
+  backendSessions(backend: HaproxyBackend | undefined, frontend?: HaproxyFrontend): number {
+    if (backend === undefined) return frontend?.proxy.connections ?? 0;
+    let n = 0;
+    for (const f of this.frontends.values()) if (f.backend === backend) n += f.proxy.connections;
     return n;
   }
 
@@ -216,7 +222,7 @@ export class HaproxyInstance {
 
   async #listen(f: MutableFrontend): Promise<void> {
     const targets = proxyLogTargets(f.config, this.config.global);
-    const connectLine = !f.config.tcpLog && targets.length > 0;
+    const connectLine = f.config.logFormat === undefined && targets.length > 0;
     const proxyType = f.kind === 'listen' ? 'proxy' : 'frontend';
     // HAProxy numbers a proxy's listeners from 1 in declaration order (`luid`): a unix-socket client is named by it.
     let luid = 0;
@@ -354,23 +360,13 @@ export class HaproxyInstance {
       await Promise.all([b.checker.close(), b.agent?.close()]);
       await b.observer?.close();
       b.balancer.destroy();
+      b.dispatch?.balancer.destroy();
     }));
     await this.#log.close();
   }
 
   #buildBackend(section: BackendSection, uuid: number): HaproxyBackend {
-    const clock = this.#s.clock;
-    const pool = new Pool(section.name, { servers: section.servers.map(serverOptionsOf), allBackups: section.allBackups, clock });
-    const balancer = new Balancer(pool, { strategy: strategyOf(section), timeoutQueueMs: queueTimeoutOf(section), clock, random: this.#s.random });
-    const checkerOptions = checkerOptionsOf(section, this.config.global) ?? { autoStart: false };
-    const checker = new ActiveChecker(pool, { ...checkerOptions, clock, random: this.#s.random });
-    const observerOptions = observerOptionsOf(section);
-    const observer = observerOptions === undefined ? undefined : new PassiveObserver(pool, observerOptions);
-    const agentOptions = agentCheckerOptionsOf(section);
-    const agent = agentOptions === undefined ? undefined : new AgentChecker(pool, { ...agentOptions, clock });
-    const backend: HaproxyBackend = {
-      name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, agent, observer, dynamic: isDynamicAlgorithm(section),
-    };
+    const backend = buildBackendObjects(section, uuid, this.config.global, this.#s);
     this.#unfollow.push(followStateLines(backend, this.#log, this.config.global));
     return backend;
   }
@@ -378,26 +374,24 @@ export class HaproxyInstance {
   #buildFrontend(section: FrontendSection, backend: HaproxyBackend | undefined, uuid: number): HaproxyFrontend {
     const clock = this.#s.clock;
     // A frontend without backend still accepts and closes, as HAProxy does (`<NOSRV>`, `SC`).
-    const balancer = backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
+    const balancer = backend?.dispatch?.balancer ?? backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
     const proxy = new TcpProxy(balancer, {
       ...proxyOptionsOf(section, backend?.config),
+      ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),
       ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
       clock,
     });
     const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, addresses: [] };
-    if (section.tcpLog) {
-      const targets = proxyLogTargets(section, this.config.global);
-      if (targets.length > 0) {
-        proxy.on('connection:close', (record, connection) => {
-          if (section.dontLogNull && record.bytesIn === 0) return;
-          const luid = this.#unixClients.get(connection.client);
-          const logged = luid === undefined ? record : { ...record, clientAddress: 'unix', clientPort: luid };
-          this.#log.send(targets, 'info', tcplogLine(frontend, logged, this.#s.date(), this.connections));
-        });
-      }
-    }
+    followTrafficLines(frontend, this.#log, proxyLogTargets(section, this.config.global), {
+      date: this.#s.date,
+      pid: this.pid,
+      processConnections: () => this.connections,
+      backendSessions: () => this.backendSessions(backend, frontend),
+      unixListener: (socket) => this.#unixClients.get(socket),
+    });
     return frontend;
   }
 }
 
 export type { LogTargets };
+

@@ -81,11 +81,17 @@ export interface ProxyDraft {
   logGlobal: boolean;
   logTargets: LogTarget[];
   tcpLog: boolean;
+  /** The traffic log line's format (`log-format`, or `option tcplog`'s) and where it was set. */
+  logFormat?: { readonly text: string; readonly source: SourceLocation; readonly by: 'option tcplog' | 'log-format' };
   dontLogNull: boolean;
   binds: BindAddress[];
   defaultBackend?: { readonly name: string; readonly source: SourceLocation };
   useBackends: { readonly name: string; readonly source: SourceLocation }[];
   balance: BalanceAlgorithm;
+  /** A `balance` line was read here or in the defaults it came from (HAProxy then ignores `dispatch`). */
+  balanceSet: boolean;
+  /** `dispatch <addr>`. */
+  dispatch?: { readonly host: string; readonly port: number };
   hashType: HashType;
   retries: number;
   redispatch?: number;
@@ -120,6 +126,7 @@ export function emptyDraft(kind: DraftKind, name: string, source: SourceLocation
     binds: [],
     useBackends: [],
     balance: HAPROXY_PROXY_DEFAULTS.balance,
+    balanceSet: false,
     hashType: HAPROXY_PROXY_DEFAULTS.hashType,
     retries: HAPROXY_PROXY_DEFAULTS.retries,
     allBackups: false,
@@ -140,9 +147,11 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   draft.logGlobal = base.logGlobal;
   draft.logTargets = [...base.logTargets];
   draft.tcpLog = base.tcpLog;
+  if (base.logFormat !== undefined) draft.logFormat = base.logFormat;
   draft.dontLogNull = base.dontLogNull;
   if (base.defaultBackend !== undefined && kind !== 'backend') draft.defaultBackend = base.defaultBackend;
   draft.balance = base.balance;
+  draft.balanceSet = base.balanceSet;
   draft.hashType = base.hashType;
   draft.retries = base.retries;
   if (base.redispatch !== undefined) draft.redispatch = base.redispatch;

@@ -21,6 +21,7 @@ export interface GlobalDraft {
   maxSpreadChecksMs?: number;
   serverStateFile?: string;
   serverStateBase?: string;
+  logSendHostname?: string | true;
 }
 
 /** A fresh global section with HAProxy's defaults. */
@@ -38,6 +39,7 @@ export function freezeGlobal(g: GlobalDraft): GlobalConfig {
     ...(g.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: g.maxSpreadChecksMs }),
     ...(g.serverStateFile === undefined ? {} : { serverStateFile: g.serverStateFile }),
     ...(g.serverStateBase === undefined ? {} : { serverStateBase: g.serverStateBase }),
+    ...(g.logSendHostname === undefined ? {} : { logSendHostname: g.logSendHostname }),
   };
 }
 
@@ -74,6 +76,15 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
         return;
       }
       g.spreadChecksPercent = n;
+      return;
+    }
+    case 'log-send-hostname': {
+      if (g.logSendHostname !== undefined) {
+        line.alert(kw, `'${kw}' already specified. Continuing.`, 'reader');
+        return;
+      }
+      // HAProxy takes the first argument and ignores the rest; none means the system's host name.
+      g.logSendHostname = args[0] === undefined || args[0] === '' ? true : args[0];
       return;
     }
     case 'max-spread-checks': {

@@ -27,7 +27,7 @@ export const UNSUPPORTED_SECTIONS: Readonly<Record<string, string>> = Object.fre
 });
 
 /** Keywords of the `global` section switchyard reads. */
-export const GLOBAL_KEYWORDS = ['log', 'stats', 'spread-checks', 'max-spread-checks', 'server-state-file', 'server-state-base'] as const;
+export const GLOBAL_KEYWORDS = ['log', 'log-send-hostname', 'stats', 'spread-checks', 'max-spread-checks', 'server-state-file', 'server-state-base'] as const;
 
 /**
  * `global` keywords about the HAProxy daemon itself (process, privileges, threads, TLS defaults): accepted
@@ -68,7 +68,7 @@ export const GLOBAL_UNSUPPORTED = [
   'busy-polling', 'default-path', 'expose-experimental-directives', 'external-check', 'fd-hard-limit', 'grace',
   'h1-case-adjust', 'h1-case-adjust-file', 'httpclient.resolvers.id', 'httpclient.resolvers.prefer',
   'httpclient.ssl.ca-file', 'httpclient.ssl.verify', 'insecure-fork-wanted', 'insecure-setuid-wanted',
-  'issuers-chain-path', 'localpeer', 'log-send-hostname', 'log-tag', 'lua-load', 'lua-load-per-thread',
+  'issuers-chain-path', 'localpeer', 'log-tag', 'lua-load', 'lua-load-per-thread',
   'lua-prepend-path', 'maxcompcpuusage', 'maxcomprate', 'maxconnrate', 'maxpipes', 'maxsessrate', 'maxsslconn',
   'maxsslrate', 'maxzlibmem', 'mworker-max-reloads', 'noepoll', 'noevports', 'nogetaddrinfo', 'nokqueue',
   'nopoll', 'noreuseport', 'nosplice', 'numa-cpu-mapping', 'pp2-never-send-local', 'presetenv',
@@ -85,7 +85,8 @@ export const GLOBAL_PREFIXES = Object.freeze({ ignored: ['tune.'], unsupported: 
 /** Keywords of proxy sections switchyard reads (capabilities are checked separately). */
 export const PROXY_KEYWORDS = [
   'bind', 'mode', 'balance', 'hash-type', 'default_backend', 'use_backend', 'server', 'default-server',
-  'timeout', 'retries', 'option', 'tcp-check', 'log', 'description', 'stats', 'load-server-state-from-file', 'server-state-file-name',
+  'timeout', 'retries', 'option', 'tcp-check', 'log', 'log-format', 'dispatch', 'description', 'stats', 'load-server-state-from-file',
+  'server-state-file-name',
 ] as const;
 
 /** The `balance` algorithms switchyard runs (`random` takes an optional `(<draws>)`). */
@@ -121,7 +122,6 @@ export const PROXY_UNSUPPORTED: Readonly<Record<string, string>> = Object.freeze
   capture: 'captures need mode http',
   compression: 'compression needs mode http',
   filter: 'stream filters are not implemented',
-  'log-format': 'custom log formats are not implemented; option tcplog is',
   'log-format-sd': 'custom log formats are not implemented',
   'error-log-format': 'custom log formats are not implemented',
   'log-tag': 'per-proxy log tags are not implemented',
@@ -132,7 +132,6 @@ export const PROXY_UNSUPPORTED: Readonly<Record<string, string>> = Object.freeze
   backlog: 'the listen backlog is fixed by Node',
   'rate-limit': 'session rate limits are not implemented',
   'retry-on': 'retry-on is an HTTP-mode refinement; retries and option redispatch are supported',
-  dispatch: 'dispatch is obsolete in HAProxy; use a server line',
   source: 'binding the outgoing source address is not implemented',
   'external-check': 'external check programs are not implemented; use an async probe function',
   'email-alert': 'email alerts are not implemented; subscribe to server:down events instead',

@@ -8,6 +8,7 @@ import { describeSection } from './line.js';
 import { suggest } from './did-you-mean.js';
 import { HTTP_ONLY_OPTIONS, own, SUPPORTED_OPTIONS, UNSUPPORTED_OPTIONS } from './keywords.js';
 import { applyHttpchkOption, applyProtocolCheckOption } from './check-options.js';
+import { TCPLOG_FORMAT } from './log-format-syntax.js';
 
 /** Options that accept `no` and `default` in HAProxy (boolean options). */
 const NEGATABLE = new Set(['redispatch', 'allbackups', 'dontlognull', 'log-health-checks']);
@@ -79,7 +80,7 @@ export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
       if (noArgs()) draft.logHealthChecks = on;
       return;
     case 'tcplog':
-      if (noArgs()) draft.tcpLog = true;
+      if (noArgs()) setLogFormat(line, draft, TCPLOG_FORMAT, 'option tcplog');
       return;
     case 'httplog':
       // Same fallback and warning as HAProxy for a TCP proxy.
@@ -88,7 +89,7 @@ export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
         return;
       }
       line.warn('option', `'option httplog' not usable with ${describeSection(draft.kind, draft.name)} (needs 'mode http'). Falling back to 'option tcplog'.`);
-      draft.tcpLog = true;
+      setLogFormat(line, draft, TCPLOG_FORMAT, 'option tcplog');
       return;
     case 'tcp-check':
       if (noArgs()) draft.checkOption = 'tcp-check';
@@ -99,4 +100,16 @@ export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
     default:
       return;
   }
+}
+
+/**
+ * `option tcplog` and `log-format` set the same thing, HAProxy's `logformat_string`: the last one wins (in a
+ * `defaults` section with HAProxy's warning). The format is checked at the end of parsing, as HAProxy does.
+ */
+export function setLogFormat(line: ConfigLine, draft: ProxyDraft, text: string, by: 'option tcplog' | 'log-format'): void {
+  if (draft.kind === 'defaults' && draft.logFormat !== undefined) {
+    line.warn(by === 'log-format' ? 'log-format' : 'option', `'${by}' overrides previous '${draft.logFormat.by}' in 'defaults' section.`, 'reader');
+  }
+  draft.logFormat = { text, source: line.at, by };
+  draft.tcpLog = by === 'option tcplog';
 }

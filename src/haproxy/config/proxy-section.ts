@@ -2,6 +2,7 @@
  * The statements of `defaults`, `frontend`, `backend` and `listen` sections (`doc/configuration.txt` §4),
  * applied to the section's draft, with HAProxy 2.6's messages, capability warnings and errors.
  */
+import { parseAddress } from './address.js';
 import { parseBindAddress } from './bind-address.js';
 import type { ProxyDraft } from './draft.js';
 import type { ConfigLine } from './line.js';
@@ -13,7 +14,7 @@ import {
   PROXY_UNSUPPORTED, SUPPORTED_TIMEOUTS,
 } from './keywords.js';
 import { parseLogTarget } from './log-keyword.js';
-import { applyOption } from './proxy-options.js';
+import { applyOption, setLogFormat } from './proxy-options.js';
 import { applyServerLine, applyDefaultServerLine } from './server-line.js';
 import { parseCount } from './server-keywords.js';
 import { applyStatsLine } from './stats-keyword.js';
@@ -81,6 +82,13 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
       if (ignoredWithout('backend')) return;
       balance(line, draft, args);
       return;
+    case 'dispatch': {
+      if (notInDefaults() || ignoredWithout('backend')) return;
+      const parsed = parseAddress(args[0] ?? '', { allowRange: false, prefix: `'${kw}' : ` });
+      if (!parsed.ok) line.alert(kw, parsed.message);
+      else if (noExtra(1)) draft.dispatch = { host: parsed.host, port: parsed.port };
+      return;
+    }
     case 'hash-type':
       if (ignoredWithout('backend')) return;
       hashType(line, draft, args);
@@ -144,6 +152,14 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
     }
     case 'log':
       log(line, draft, args);
+      return;
+    case 'log-format':
+      if (args[0] === undefined || args[0] === '') line.alert(kw, `${kw} expects an argument.`);
+      else if (args.length > 1) line.alert(kw, `${kw} expects only one argument, don't forget to escape spaces!`);
+      else {
+        setLogFormat(line, draft, args[0], 'log-format');
+        if (section === 'backend') line.warn(kw, `backend '${draft.name}' : 'log-format' directive is ignored in backends.`);
+      }
       return;
     case 'description':
       return;
@@ -243,6 +259,7 @@ function balance(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): 
     result = { name: algorithm as Exclude<BalanceAlgorithm['name'], 'random'> };
   }
   draft.balance = result;
+  draft.balanceSet = true;
 }
 
 function hashType(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): void {

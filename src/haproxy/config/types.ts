@@ -74,6 +74,11 @@ export interface GlobalConfig {
   readonly serverStateFile?: string;
   /** `server-state-base <dir>`: where relative server state file names are. */
   readonly serverStateBase?: string;
+  /**
+   * `log-send-hostname [<name>]`: the host field of syslog headers (`rfc3164`, `rfc5424`); `true` for the
+   * system's host name (no argument). Undefined: no host field (HAProxy 2.6.12's default).
+   */
+  readonly logSendHostname?: string | true;
 }
 
 /**
@@ -270,8 +275,14 @@ export interface ProxyCommon {
   readonly mode: 'tcp' | 'http';
   readonly timeouts: ProxyTimeouts;
   readonly log: ProxyLog;
-  /** `option tcplog` (or `option httplog` falling back to it, as HAProxy does in TCP mode). */
+  /** `option tcplog` (or `option httplog` falling back to it, as HAProxy does in TCP mode) was the last word on the log format. */
   readonly tcpLog: boolean;
+  /**
+   * The format of the line logged for each finished connection: `log-format <string>`, or `option tcplog`'s
+   * (`%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`), whichever came last; undefined: none
+   * (a proxy with log targets then logs `Connect from …` at accept).
+   */
+  readonly logFormat?: string;
   /** `option dontlognull`. */
   readonly dontLogNull: boolean;
   readonly source: SourceLocation;
@@ -327,6 +338,12 @@ export interface BackendFields {
   /** `server-state-file-name <file>` for `local`; undefined = the backend's name (also `use-backend-name`). */
   readonly serverStateFileName?: string;
   readonly servers: readonly ServerConfig[];
+  /**
+   * `dispatch <addr>:<port>` without a `balance` line: every connection goes to that address (the servers, if
+   * any, are still checked but get no traffic); a log line names no server (`<NOSRV>`). With `balance` it is
+   * ignored, with HAProxy's warning.
+   */
+  readonly dispatch?: { readonly host: string; readonly port: number };
 }
 
 /** A `frontend` section. */
@@ -356,6 +373,7 @@ export interface DefaultsConfig extends Omit<BackendFields, 'servers'> {
   readonly timeouts: ProxyTimeouts;
   readonly log: ProxyLog;
   readonly tcpLog: boolean;
+  readonly logFormat?: string;
   readonly dontLogNull: boolean;
   readonly defaultServer: DefaultServerSettings;
   readonly source: SourceLocation;

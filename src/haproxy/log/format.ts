@@ -144,6 +144,12 @@ export interface HaproxyLogOptions {
   readonly section?: 'backend' | 'proxy';
   /** Where `total in queue` is read from, e.g. the pool's Balancer. @defaultValue none (0) */
   readonly queue?: { readonly queued: number };
+  /**
+   * The `<S> sessions active` of a server. HAProxy counts its connections made or being made (`cur_sess`,
+   * `server.openConnections` when every connection goes through a dialer, as in a `TcpProxy`).
+   * @defaultValue `server.currentConnections` (the leases)
+   */
+  readonly sessions?: (server: Server) => number;
 }
 
 type Cls = 'up' | 'down' | 'nolb' | 'drain' | 'maint';
@@ -177,7 +183,8 @@ export function haproxyLog(
   const emit = (event: HaproxyLogEvent): void => write(formatHaproxyLog(event), event);
   const ref = (server: Server): HaproxyLogServer => ({ backend: pool.name, server: server.name, backup: server.backup });
   const counts = (): HaproxyServerCounts => ({ activeServers: pool.activeUsable.length, backupServers: pool.backupUsable.length });
-  const sessions = (server: Server): HaproxySessionCounts => ({ sessionsActive: server.currentConnections, requeued: 0, queued: server.queued });
+  const active = options.sessions ?? ((server: Server) => server.currentConnections);
+  const sessions = (server: Server): HaproxySessionCounts => ({ sessionsActive: active(server), requeued: 0, queued: server.queued });
   const total = (): HaproxySessionCounts => ({ requeued: 0, queued: options.queue?.queued ?? 0 });
   // Drain/maintenance lines already written from `server:state` for the `server:admin` that follows it.
   const adminLogged = new WeakSet<Server>();
@@ -231,6 +238,8 @@ export function haproxyLog(
   };
 
   const onEmpty = (): void => emit({ kind: 'no-server', backend: pool.name, section: options.section ?? 'backend' });
+  // The end of slow start: HAProxy's plain UP line, no reason (no check caused it; `srv_update_status()`).
+  const onWarmed = (server: Server): void => emit({ kind: 'server-up', ...ref(server), ...counts(), ...total() });
 
   pool.on('check:pass', onCheck);
   pool.on('check:fail', onCheck);
@@ -238,6 +247,7 @@ export function haproxyLog(
   pool.on('server:state', onState);
   pool.on('server:admin', onAdmin);
   pool.on('pool:empty', onEmpty);
+  pool.on('server:warmed', onWarmed);
   return () => {
     pool.off('check:pass', onCheck);
     pool.off('check:fail', onCheck);
@@ -245,5 +255,6 @@ export function haproxyLog(
     pool.off('server:state', onState);
     pool.off('server:admin', onAdmin);
     pool.off('pool:empty', onEmpty);
+    pool.off('server:warmed', onWarmed);
   };
 }

@@ -3,6 +3,7 @@
  * wording (recorded from `haproxy` 2.6.12 on the same commands). A reply is the command's output followed by
  * the empty line that ends every CLI response. Any words give a reply; nothing here throws.
  */
+import net from 'node:net';
 import type { Server } from '../../server.js';
 import { parseAddress } from '../config/address.js';
 import type { HaproxyBackend, HaproxyInstance } from '../build/instance.js';
@@ -113,11 +114,60 @@ function setServer(args: readonly string[], host: CommandHost): string {
       return setWeight(b, s, value);
     case 'agent': case 'agent-addr': case 'agent-port': case 'agent-send':
       return setServerAgent(b, s, args[3], args.slice(4));
-    case 'addr': case 'check-addr': case 'check-port': case 'fqdn': case 'ssl':
+    case 'addr':
+      return setAddr(b, s, args);
+    case 'fqdn':
+      // switchyard's config face has no resolvers: HAProxy's answer for a server without them.
+      if (value === undefined || value === '') return 'set server <b>/<s> fqdn requires a FQDN.\n';
+      return 'set server <b>/<s> fqdn failed because no resolution is configured.\n';
+    case 'check-addr': case 'check-port': case 'ssl':
       return `'set server <srv> ${args[3]}' is not supported in switchyard.\n`;
     default:
       return SET_SERVER_USAGE;
   }
+}
+
+/**
+ * `set server <b>/<s> addr <ip> [port <p>]`: HAProxy's `srv_update_addr_port()` and its reply, e.g.
+ * `IP changed from '127.0.0.1' to '127.0.0.2', port changed from '8001' to '8002' by 'stats socket command'`. A
+ * numeric address only; the port is C's `strtol()` kept to 16 bits (99999 gives 34463), as HAProxy does.
+ */
+function setAddr(b: HaproxyBackend, s: Server, args: readonly string[]): string {
+  const addr = args[4];
+  if (addr === undefined || addr === '') return 'set server <b>/<s> addr requires an address and optionally a port.\n';
+  const by = " by 'stats socket command'\n";
+  if (net.isIP(addr) === 0) return `Invalid addr '${addr}'${by}`;
+  let host = s.host;
+  let msg: string;
+  if (canonicalIp(s.host) === canonicalIp(addr)) {
+    msg = 'no need to change the addr';
+  } else {
+    host = addr;
+    msg = `IP changed from '${s.host}' to '${addr}'`;
+  }
+  let port = s.port;
+  const text = args[5] === 'port' ? (args[6] ?? '') : undefined;
+  if (text !== undefined) {
+    msg += ', ';
+    const { value } = strtol(text);
+    const sign = text.trimStart()[0];
+    if (value === undefined) msg += `problem converting port '${text}' to an int`;
+    else if (sign === '+' || sign === '-') msg += 'port offsets (+N, -N) are not supported in switchyard';
+    else if ((value & 0xffff) === 0) msg += "port 0 (the client's destination port) is not supported in switchyard";
+    else if ((value & 0xffff) === s.port) msg += 'no need to change the port';
+    else {
+      port = value & 0xffff;
+      msg += `port changed from '${s.port}' to '${port}'`;
+    }
+  }
+  // The pool keeps the server's counters, health and leases; open connections stay where they are.
+  b.pool.setAddress(s.name, host, port);
+  return msg + by;
+}
+
+/** An IP address in one spelling (IPv6 compressed, lower case), or the text itself when it is not one. */
+function canonicalIp(text: string): string {
+  return net.isIPv6(text) ? new URL(`http://[${text}]/`).hostname : text;
 }
 
 /** Keywords a server added at runtime cannot take in switchyard (its checker and proxy settings are fixed at build). */
@@ -252,7 +302,7 @@ const COMMANDS: readonly Command[] = [
       return 'error' in f ? notFound(f) : setWeight(f.backend, f.server, args[3]);
     },
   },
-  { words: ['set', 'server'], usage: "set server <bk>/<srv> [opts]            : change a server's state, health or weight", level: 'admin', run: (args, host) => setServer(args, host) },
+  { words: ['set', 'server'], usage: "set server <bk>/<srv> [opts]            : change a server's state, health, weight or address", level: 'admin', run: (args, host) => setServer(args, host) },
   {
     words: ['set', 'maxconn', 'server'], usage: "set maxconn server <bk>/<srv>           : change a server's maxconn setting", level: 'admin',
     run: (args, host) => {

@@ -74,10 +74,16 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
     if (r.svname === 'BACKEND') {
       // HAProxy counts the backend's own transitions to DOWN (no server left).
       r.chkdown = b.pool.emptyTransitions;
+      // Its `scur` is `beconn`: every stream of the backend until both of its sides closed, as the tcplog's `%bc`.
+      r.scur = instance.backendSessions(b);
+      // A dispatch backend has no server to be down: HAProxy shows it UP.
+      if (b.dispatch !== undefined) r.status = 'UP';
       continue;
     }
     const server = b.pool.find(String(r.svname));
     if (server === undefined) continue;
+    // HAProxy's server `scur` is `cur_sess`: connections made or being made (every one goes through a dialer here).
+    r.scur = server.openConnections;
     // HAProxy fills `hanafail` only for servers that observe.
     if (b.config.servers.find((c) => c.name === server.name)?.observe !== 'layer4') delete r.hanafail;
     if (server.check && !server.checksEnabled) uncheckedRow(r);

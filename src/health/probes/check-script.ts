@@ -75,21 +75,25 @@ export interface CheckScript {
 const CHECK_BUFFER = 16_384;
 
 /**
- * Numbers the rules (comments count), gives each rule the comment of a `comment` rule just before it when it has
- * none of its own, and puts the implicit connect first when the first rule is not a connect.
+ * Numbers the rules (comments count), gives the rules after a `comment` rule its text while they are of one kind
+ * and have none of their own (a connect takes it and ends it: HAProxy `check_proxy_tcpcheck()`), and puts the
+ * implicit connect first when the first rule is not a connect.
  */
 export function numberRules(rules: readonly DistributiveOmit<ScriptRule, 'step'>[]): ScriptRule[] {
   const out: ScriptRule[] = [];
-  let pending: string | undefined;
+  let carried: string | undefined;
+  let previous: ScriptRule['kind'] | undefined;
   rules.forEach((rule, i) => {
     const step = i + 1;
+    if (rule.kind !== previous && previous !== 'comment') carried = undefined;
+    previous = rule.kind;
     if (rule.kind === 'comment') {
-      pending = rule.text;
+      carried = rule.text;
       out.push({ ...rule, step });
       return;
     }
-    const comment = rule.comment ?? pending;
-    pending = undefined;
+    const comment = rule.comment ?? carried;
+    if (rule.kind === 'connect') carried = undefined;
     out.push({ ...rule, step, comment } as ScriptRule);
   });
   const first = out.find((r) => r.kind !== 'comment');

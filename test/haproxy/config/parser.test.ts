@@ -577,6 +577,7 @@ describe('parseHaproxyConfig: warnings (returned, not thrown)', () => {
       "parsing [t.cfg:8] : 'timeout http-request' ignored: it applies to mode http only.",
       "parsing [t.cfg:11] : 'balance' ignored because frontend 'f' has no backend capability.",
       "parsing [t.cfg:14] : 'bind' ignored because backend 'b' has no frontend capability.",
+      "log format ignored for frontend 'f' since it has no log address.",
     ]);
     assert.equal(config.frontends[0]?.tcpLog, true);
   });
