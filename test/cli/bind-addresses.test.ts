@@ -123,7 +123,8 @@ describe('switchyard -f with bind fd@3 (an inherited listening socket), unix@, i
     const socket = await listening(net.createServer(), 0, '127.0.0.1');
     try {
       const ok = await check(file, [(socket as unknown as { _handle: { fd: number } })._handle.fd]);
-      assert.deepEqual([ok.code, ok.stdout], [0, 'Configuration file is valid\n']);
+      // `option tcplog` without a log target: HAProxy 2.6.12 warns 'log format ignored for proxy …' too.
+      assert.deepEqual([ok.code, ok.stdout], [0, 'Warnings were found.\nConfiguration file is valid\n']);
     } finally {
       socket.close();
     }
