@@ -331,6 +331,8 @@ export class ActiveChecker {
         // HAProxy bounds a check by `inter` itself, whatever interval scheduled it (process_chk_conn()).
         connectBudgetMs: this.timeoutCheckMs === undefined ? st.interMs : Math.min(st.interMs, this.timeoutConnectMs ?? Infinity),
         exchangeBudgetMs: this.timeoutCheckMs,
+        // HAProxy's checks send the server's PROXY header when they have no port or addr of their own (init_srv_check()).
+        sendProxy: st.addr === undefined && st.port === undefined && server.sendProxy !== false ? server.sendProxy : undefined,
       });
       entry.cancel = run.cancel;
       this.#trackFinished(run.finished, run.cancel);

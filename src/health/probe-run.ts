@@ -16,6 +16,8 @@ export interface ProbeRunOptions {
   readonly connectBudgetMs: number;
   /** When set, the deadline becomes this long from the moment the probe says it is connected (`timeout check`). */
   readonly exchangeBudgetMs: number | undefined;
+  /** The PROXY header of the check's default connection ({@link ProbeContext.sendProxy}). */
+  readonly sendProxy?: 'v1' | 'v2' | undefined;
 }
 
 /** A probe in flight: its outcome, and a way to cancel it. */
@@ -83,6 +85,7 @@ export function runProbe(o: ProbeRunOptions): ProbeRun {
     host: o.host,
     port: o.port,
     clock,
+    ...(o.sendProxy === undefined ? {} : { sendProxy: o.sendProxy }),
     connected: () => {
       if (connected || settled) return;
       connected = true;

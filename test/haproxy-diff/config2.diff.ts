@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { withTimeout } from '../helpers/timeout.js';
-import { DEFAULTS, diffScenarios, listen, maskServersState, pause, type Scenario, type ScenarioContext, sequence, stat, visit } from './harness.js';
+import { type Backend, DEFAULTS, diffScenarios, listen, maskServersState, pause, type Scenario, type ScenarioContext, sequence, stat, visit } from './harness.js';
 
 /** Reads the first line from a unix socket (or '' when closed without data). */
 function visitUnix(path: string): Promise<string> {
@@ -32,6 +32,28 @@ async function datagrams(ctx: ScenarioContext, count: number): Promise<string[]>
     .replace(/ \d+\/\d+\/\d+ (\d+ --) \d+\/\d+\/\d+\/\d+\/(\+?\d+) /, ' T/T/T $1 counters(item 1)/$2 '));
 }
 
+/** What each backend of the check-header scenario received first: distinct kinds, with the check's source port masked. */
+const seenFirst = new Map<string, { count: number; kinds: Set<string> }>();
+function firstBytes(name: string, socket: net.Socket): void {
+  socket.once('data', (d: Buffer) => {
+    let kind: string;
+    if (d.subarray(0, 6).toString('latin1') === 'PROXY ') {
+      const words = d.toString('latin1').split('\r\n')[0]!.split(' ');
+      if (words.length === 6) words[4] = 'SPORT';
+      kind = words.join(' ');
+    } else {
+      kind = `bytes ${d.subarray(0, 32).toString('hex')}`;
+    }
+    // Keyed by the backend's port: both engines run at once, each with its own backends.
+    const key = `${name}:${socket.localPort}`;
+    const seen = seenFirst.get(key) ?? { count: 0, kinds: new Set<string>() };
+    seen.count++;
+    seen.kinds.add(kind);
+    seenFirst.set(key, seen);
+  });
+  socket.resume();
+}
+
 const SYSLOG_GLOBAL = 'global\n  stats socket ${CLI} level admin\n  log 127.0.0.1:${UDP} local0\n';
 
 const scenarios: Scenario[] = [
@@ -40,6 +62,21 @@ const scenarios: Scenario[] = [
     config: listen('', ['send-proxy', 'send-proxy-v2', '']),
     backends: [{ name: 's1', mode: 'peek' }, { name: 's2', mode: 'peek' }, { name: 's3', mode: 'peek' }],
     steps: async (ctx) => ctx.note(...(await sequence(ctx.port, 3))),
+  },
+  {
+    name: 'item 7: checks of a send-proxy server send its PROXY header (v1: the check connection\'s addresses, v2: LOCAL), not with addr',
+    config: listen('', ['check inter 200 send-proxy', 'check inter 200 send-proxy-v2', 'check inter 200', 'check inter 200 send-proxy addr 127.0.0.1']),
+    backends: ['s1', 's2', 's3', 's4'].map((name) => ({ name, handler: (socket: net.Socket) => firstBytes(name, socket) })),
+    steps: async (ctx) => {
+      const seen = (b: Backend): { count: number; kinds: Set<string> } | undefined => seenFirst.get(`${b.name}:${b.port}`);
+      // Bounded: three checks of s1 and s2 each with their header (inter 200), then one more interval for s3/s4.
+      for (let i = 0; i < 300 && ctx.backends.slice(0, 2).some((b) => (seen(b)?.count ?? 0) < 3); i++) await pause(10);
+      await pause(250);
+      // A plain check without a header: HAProxy's backend never accepts it, switchyard's sees an empty connection
+      // (item 8); either way no header arrives, which is what is compared here.
+      for (const b of ctx.backends) ctx.note(b.name, [...(seen(b)?.kinds ?? [])].sort().join(' | ') || 'no header');
+      ctx.note(stat(await ctx.instance.command('show stat'), ['status', 'check_status']));
+    },
   },
   {
     name: 'item 7: on-marked-down shutdown-sessions on one server only: its sessions are cut, the other server\'s are not',

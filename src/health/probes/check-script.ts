@@ -1,6 +1,6 @@
 import { type CheckResult, type CheckStatus, statusHasCode } from '../../state/check-result.js';
 import type { ProbeContext } from '../probe.js';
-import { ProbeSocket, closeInBackground } from './probe-socket.js';
+import { ProbeSocket, checkProxyHeader, closeInBackground } from './probe-socket.js';
 import type { ReplyText } from './reply-format.js';
 import { connectionErrorResult } from './socket-errors.js';
 
@@ -30,6 +30,8 @@ export type ScriptRule =
       readonly linger: boolean;
       /** Send a PROXY protocol v1 header first (`send-proxy`). */
       readonly sendProxy: boolean;
+      /** HAProxy `connect default` (the protocol checks' connect): the server's check settings, its PROXY header included. */
+      readonly isDefault?: boolean;
       readonly comment: string | undefined;
     }
   | { readonly kind: 'send'; readonly step: number; readonly bytes: Buffer | (() => Buffer); readonly comment: string | undefined }
@@ -158,7 +160,8 @@ export async function runScript(script: CheckScript, signal: AbortSignal, ctx: P
           return connectionErrorResult(err, info);
         }
         linger = rule.linger;
-        if (rule.sendProxy) socket.write(proxyLine(socket));
+        if (rule.sendProxy) socket.write(checkProxyHeader('v1', socket));
+        else if ((rule.implicit || rule.isDefault === true) && ctx.sendProxy !== undefined) socket.write(checkProxyHeader(ctx.sendProxy, socket));
         if (!announced) {
           announced = true;
           ctx.connected();
@@ -188,12 +191,6 @@ function success(script: CheckScript, last: ScriptRule | undefined, reply: Buffe
   }
   if (last?.kind === 'connect') return result('L4OK', last.implicit ? '' : '(tcp-check)', undefined);
   return result('L7OK', '(tcp-check)', 0);
-}
-
-function proxyLine(socket: ProbeSocket): Buffer {
-  const a = socket.addresses;
-  const family = a.remoteAddress.includes(':') ? 'TCP6' : 'TCP4';
-  return Buffer.from(`PROXY ${family} ${a.localAddress} ${a.remoteAddress} ${a.localPort} ${a.remotePort}\r\n`, 'latin1');
 }
 
 /**

@@ -1,7 +1,7 @@
 import { invalidArg } from '../../errors.js';
 import * as v from '../../internal/validate.js';
 import type { Probe } from '../probe.js';
-import { ProbeSocket } from './probe-socket.js';
+import { ProbeSocket, checkProxyHeader } from './probe-socket.js';
 import { connectionErrorResult } from './socket-errors.js';
 
 /** Options of {@link httpProbe}: HAProxy's `option httpchk <method> <uri> <version>` and `http-check expect status`. */
@@ -79,6 +79,7 @@ export function httpProbe(options: HttpProbeOptions = {}): Probe {
     try {
       ctx.connected();
       ctx.setTimeoutResult({ status: 'L7TOUT' });
+      if (ctx.sendProxy !== undefined) socket.write(checkProxyHeader(ctx.sendProxy, socket));
       socket.write(request);
       for (;;) {
         const data = socket.received;

@@ -80,7 +80,7 @@ export function mysqlCheckProbe(options: MysqlCheckProbeOptions = {}): Probe {
   const protocol = v.oneOf('protocol', o['protocol'] ?? 'post-41', ['post-41', 'pre-41']);
   if (user !== undefined && Buffer.byteLength(user) > 200) throw invalidArg('user', 'must be at most 200 bytes', user);
   const rules: DistributiveOmit<ScriptRule, 'step'>[] = [
-    { kind: 'connect', implicit: false, port: undefined, addr: undefined, linger: true, sendProxy: false, comment: undefined },
+    { kind: 'connect', implicit: false, port: undefined, addr: undefined, linger: true, sendProxy: false, isDefault: true, comment: undefined },
   ];
   if (user !== undefined) rules.push({ kind: 'send', bytes: mysqlLoginPacket(user, protocol), comment: undefined });
   rules.push(customExpect(greeting));

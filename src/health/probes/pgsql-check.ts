@@ -39,7 +39,7 @@ export function pgsqlCheckProbe(options: PgsqlCheckProbeOptions): Probe {
   const script: CheckScript = {
     protocol: true,
     rules: numberRules([
-      { kind: 'connect', implicit: false, port: undefined, addr: undefined, linger: true, sendProxy: false, comment: undefined },
+      { kind: 'connect', implicit: false, port: undefined, addr: undefined, linger: true, sendProxy: false, isDefault: true, comment: undefined },
       { kind: 'send', bytes: pgsqlStartupMessage(user), comment: undefined },
       {
         kind: 'expect', match: 'rstring', regex: /^E/, negate: true, minRecv: 5, okStatus: undefined, errorStatus: 'L7RSP',

@@ -187,6 +187,18 @@ export class ProbeSocket {
  * Closes `socket` in an orderly way ({@link ProbeSocket.closeGracefully}) after the probe's result: handed to the
  * checker through `context.linger` (bounded by the check's deadline), or on its own with a 2 s bound outside one.
  */
+/**
+ * The PROXY protocol header a check sends on `socket` (HAProxy `make_proxy_line()` for a check connection): v1
+ * names the connection's own addresses (`PROXY TCP4 <local> <remote> <lport> <rport>`), v2 is a `LOCAL` command
+ * with no address (a locally initiated connection).
+ */
+export function checkProxyHeader(version: 'v1' | 'v2', socket: ProbeSocket): Buffer {
+  if (version === 'v2') return Buffer.from('0d0a0d0a000d0a515549540a' + '20' + '00' + '0000', 'hex');
+  const a = socket.addresses;
+  const family = a.remoteAddress.includes(':') ? 'TCP6' : 'TCP4';
+  return Buffer.from(`PROXY ${family} ${a.localAddress} ${a.remoteAddress} ${a.localPort} ${a.remotePort}\r\n`, 'latin1');
+}
+
 export function closeInBackground(socket: ProbeSocket, ctx: ProbeContext): void {
   if (ctx.linger !== undefined) {
     ctx.linger((bound) => socket.closeGracefully(bound));

@@ -45,7 +45,7 @@ export function smtpCheckProbe(options: SmtpCheckProbeOptions = {}): Probe {
   const script: CheckScript = {
     protocol: true,
     rules: numberRules([
-      { kind: 'connect', implicit: false, port: undefined, addr: undefined, linger: true, sendProxy: false, comment: undefined },
+      { kind: 'connect', implicit: false, port: undefined, addr: undefined, linger: true, sendProxy: false, isDefault: true, comment: undefined },
       reply(/^[0-9]{3}[ \r]/, 'L7RSP', false, true),
       reply(/^2[0-9]{2}[ \r]/, 'L7STS', false, false),
       { kind: 'send', bytes: Buffer.from(`${command} ${domain}\r\n`, 'latin1'), comment: undefined },

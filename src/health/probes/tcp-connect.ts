@@ -1,5 +1,5 @@
 import type { Probe } from '../probe.js';
-import { ProbeSocket, closeInBackground } from './probe-socket.js';
+import { ProbeSocket, checkProxyHeader, closeInBackground } from './probe-socket.js';
 import { connectionErrorResult } from './socket-errors.js';
 
 /**
@@ -26,6 +26,8 @@ export function tcpConnectProbe(): Probe {
     } catch (err) {
       return connectionErrorResult(err);
     }
+    // A server with send-proxy gets its header first (HAProxy: the connection is established once it is sent).
+    if (ctx.sendProxy !== undefined) socket.write(checkProxyHeader(ctx.sendProxy, socket));
     closeInBackground(socket, ctx);
     return { status: 'L4OK' };
   };
