@@ -10,18 +10,57 @@ import type { Server, ServerOptions } from './server.js';
  * The membership of one pool: its servers in declaration order, by name and by id, and the usable active and
  * backup servers kept sorted in declaration order (so the strategies and the backup rule read them directly).
  * Pure bookkeeping; the {@link Pool} decides when a server is usable and calls {@link PoolMembers.setUsable}.
+ *
+ * Costs, for pools of many thousand servers: a removal marks the declaration list for compaction (done once, on
+ * its next read) instead of searching and splicing it; a server enters or leaves a usable list by a binary
+ * search on its rank. While {@link PoolMembers.deferUsable} is on (a pool batch), the usable lists are not
+ * touched at all and are rebuilt in one pass when they are next read or when deferring ends.
  */
 export class PoolMembers {
-  readonly servers: Server[] = [];
-  readonly active: Server[] = [];
-  readonly backup: Server[] = [];
+  /** Declaration order; may still hold removed servers while `#compact` is pending. */
+  #servers: Server[] = [];
+  #active: Server[] = [];
+  #backup: Server[] = [];
   readonly #ids = new Set<number>();
   readonly #byName = new Map<string, Server>();
+  /** Member → its rank key: increasing in declaration order, never reused (a removal leaves a gap). */
   readonly #order = new Map<Server, number>();
   #nextOrder = 0;
+  /** `#servers` holds removed servers. */
+  #compact = false;
+  /** The usable lists are out of date (changes made while deferring). */
+  #usableStale = false;
+  #defer = false;
+  /** Every id in `[from, to)` is taken: where the next free-id search may start (see #nextFreeId). */
+  #taken: { from: number; to: number } | undefined = undefined;
   #emptyAnnounced = false;
   /** Times the pool lost its last usable server. */
   emptyTransitions = 0;
+
+  /** Members in declaration order (a live view, replaced after removals: do not keep it). */
+  get servers(): readonly Server[] {
+    if (this.#compact) {
+      this.#servers = this.#servers.filter((s) => this.#order.has(s));
+      this.#compact = false;
+    }
+    return this.#servers;
+  }
+
+  get size(): number {
+    return this.#order.size;
+  }
+
+  /** Usable active members in declaration order. */
+  get active(): readonly Server[] {
+    if (this.#usableStale) this.#rebuildUsable();
+    return this.#active;
+  }
+
+  /** Usable backup members in declaration order. */
+  get backup(): readonly Server[] {
+    if (this.#usableStale) this.#rebuildUsable();
+    return this.#backup;
+  }
 
   /** True when at least one server is usable. */
   get available(): boolean {
@@ -89,7 +128,7 @@ export class PoolMembers {
     return this.#order.has(server);
   }
 
-  /** Declaration rank (0-based), -1 for a server that is not a member. */
+  /** Declaration rank key of a member (increasing in declaration order), -1 for a server that is not a member. */
   rank(server: Server): number {
     return this.#order.get(server) ?? -1;
   }
@@ -112,16 +151,25 @@ export class PoolMembers {
     return id;
   }
 
+  /**
+   * The smallest id from `size + 1` on that no member has. A pool that keeps replacing servers would scan the same
+   * run of taken ids on every addition; the run found last time is remembered (and cut short when one of its ids
+   * is freed), so a search starting inside it resumes at its end.
+   */
   #nextFreeId(): number {
-    let id = this.servers.length + 1;
+    const start = this.#order.size + 1;
+    const t = this.#taken;
+    let id = t !== undefined && t.from <= start && start < t.to ? t.to : start;
     while (this.#ids.has(id)) id++;
+    this.#taken = { from: start, to: id };
     return id;
   }
 
   /** Appends a server at the end of the declaration order. */
   append(server: Server): void {
-    this.servers.push(server);
+    this.#servers.push(server);
     this.#ids.add(server.id);
+    if (this.#taken !== undefined && this.#taken.to === server.id) this.#taken.to++;
     this.#byName.set(server.name, server);
     this.#order.set(server, this.#nextOrder++);
   }
@@ -129,29 +177,51 @@ export class PoolMembers {
   /** Removes a member (and from its usable list). */
   delete(server: Server): void {
     this.setUsable(server, false);
-    this.servers.splice(this.servers.indexOf(server), 1);
+    this.#compact = true;
     this.#ids.delete(server.id);
+    const t = this.#taken;
+    if (t !== undefined && server.id >= t.from && server.id < t.to) t.to = server.id;
     this.#byName.delete(server.name);
     this.#order.delete(server);
   }
 
   /** Puts a member into its usable list (active or backup) at its declaration rank, or takes it out. */
   setUsable(server: Server, usable: boolean): void {
-    const list = server.backup ? this.backup : this.active;
-    const at = list.indexOf(server);
-    if (!usable) {
-      if (at >= 0) list.splice(at, 1);
+    if (this.#defer || this.#usableStale) {
+      this.#usableStale = true;
       return;
     }
-    if (at >= 0) return;
-    const rank = this.#order.get(server) ?? Number.MAX_SAFE_INTEGER;
+    const list = server.backup ? this.#backup : this.#active;
+    const rank = this.#order.get(server);
+    // A server being removed still has its rank here: `delete` takes it out of the list first.
+    if (rank === undefined) return;
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.#order.get(list[mid]!) ?? 0) < rank) lo = mid + 1;
+      if (this.#order.get(list[mid]!)! < rank) lo = mid + 1;
       else hi = mid;
     }
-    list.splice(lo, 0, server);
+    const present = list[lo] === server;
+    if (usable && !present) list.splice(lo, 0, server);
+    else if (!usable && present) list.splice(lo, 1);
+  }
+
+  /**
+   * Stops (`true`) or resumes (`false`) keeping the usable lists in step one server at a time: while deferred,
+   * every change only marks them stale, and they are rebuilt from the members in one pass when next read.
+   */
+  deferUsable(defer: boolean): void {
+    this.#defer = defer;
+  }
+
+  /** The usable lists from scratch: the members that are usable, by group, in declaration order. */
+  #rebuildUsable(): void {
+    const active: Server[] = [];
+    const backup: Server[] = [];
+    for (const s of this.servers) if (s.usable) (s.backup ? backup : active).push(s);
+    this.#active = active;
+    this.#backup = backup;
+    this.#usableStale = false;
   }
 }

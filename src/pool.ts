@@ -87,7 +87,7 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** Number of servers. */
   get size(): number {
-    return this.#members.servers.length;
+    return this.#members.size;
   }
 
   /** Usable active servers in declaration order (a live view: do not keep or modify it). */
