@@ -176,7 +176,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 12: agent-check words: weight %, maxconn:, drain, ready, down #reason, up, maint; CLI set server agent',
-    config: listen('  option log-health-checks\n', ['weight 10 agent-check agent-port ${S3} agent-inter 100', 'weight 10']),
+    // agent-inter is also the agent check's timeout: at 100 ms HAProxy logged an L7TOUT once when this process,
+    // which plays the agent, answered late on a loaded machine (load average 12).
+    config: listen('  option log-health-checks\n', ['weight 10 agent-check agent-port ${S3} agent-inter 400', 'weight 10']),
     backends: ['s1', 's2', { name: 'agent', mode: 'close', reply: 'up\n' }],
     ignoreLines: /remains in forced drain mode/,
     steps: async (ctx) => {
