@@ -53,6 +53,12 @@ function planOf(report: AgentReport, server: Server): AgentPlan {
  * it, whatever its health check says, and keeps the agent's status. Returns true.
  */
 export function applyAgentReport(host: AgentHost, server: Server, report: AgentReport, cause?: StateCause): boolean {
+  if (report !== null && typeof report === 'object' && 'enabled' in report) {
+    v.knownKeys('agent report', report as unknown as Record<string, unknown>, ['enabled']);
+    const on = v.boolean('agent report.enabled', report.enabled);
+    if (server.agentEnabled !== on) host.change(server, cause ?? ADMIN_CAUSE, (st) => void (st.agent !== undefined && (st.agent.enabled = on)));
+    return true;
+  }
   const plan = planOf(report, server);
   const now = (): number => host.pool.clock.now();
   if ('force' in report) {

@@ -302,9 +302,10 @@ export class Pool extends EventEmitter<PoolEvents> {
     return restorePoolState(this, state, cause, (server, c, mutate) => this.#change(server, c, mutate));
   }
 
-  /** Applies an agent check (HAProxy `agent-check`) or forces the agent's health (`{ force }`): see pool-agent.ts. */
+  /** Applies an agent check (`agent-check`), forces its health (`{ force }`) or turns it on/off (`{ enabled }`): pool-agent.ts. */
   reportAgent(server: Server, report: AgentReport, cause?: StateCause): boolean {
-    return this.#members.has(server) && server.agentEnabled && applyAgentReport(this.#agentHost, server, report, cause);
+    const allowed = server.agentEnabled || (server.agent && 'enabled' in (report ?? {}));
+    return this.#members.has(server) && allowed && applyAgentReport(this.#agentHost, server, report, cause);
   }
 
   /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */

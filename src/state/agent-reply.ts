@@ -85,7 +85,12 @@ export type AgentReport =
   | { readonly line: string; readonly durationMs?: number }
   | { readonly result: CheckResult }
   /** HAProxy `set server … agent up|down`: the agent's health forced, the server up or down with it. */
-  | { readonly force: 'up' | 'down' };
+  | { readonly force: 'up' | 'down' }
+  /**
+   * HAProxy `enable agent` / `disable agent`: the agent check runs and applies, or not (its columns go empty, its
+   * "down" no longer keeps the server down). The only report a disabled agent accepts.
+   */
+  | { readonly enabled: boolean };
 
 /** What one reply line asks for, and the agent check's result (without its duration). */
 export function planAgentReply(line: string, initialWeight: number): AgentPlan {

@@ -201,6 +201,13 @@ const scenarios: Scenario[] = [
       await ctx.cli('set server fe/s1 agent bogus');
       await ctx.cli('set server fe/s2 agent down');
       ctx.note(stat(await ctx.instance.command('show stat'), columns).split('\n')[0]!);
+      // disable agent empties the agent's columns; enable agent on a server without one is refused.
+      await ctx.cli('disable agent fe/s1');
+      ctx.note(stat(await ctx.instance.command('show stat'), columns).split('\n')[0]!);
+      await ctx.cli('enable agent fe/s1');
+      await ctx.cli('enable agent fe/s2');
+      await ctx.cli('disable agent fe/s2');
+      ctx.note(stat(await ctx.instance.command('show stat'), columns).split('\n')[0]!);
     },
   },
   {

@@ -245,6 +245,15 @@ function health(args: readonly string[], host: CommandHost, enable: boolean): st
   return '';
 }
 
+/** `enable agent` / `disable agent <b>/<s>` (HAProxy 2.6's replies): the agent's columns go empty while it is off. */
+function agent(args: readonly string[], host: CommandHost, enable: boolean): string {
+  const f = findServer(host, args[2]);
+  if ('error' in f) return notFound(f);
+  if (!f.server.agent) return enable ? 'Agent was not configured on this server, cannot enable.\n' : '';
+  f.backend.pool.reportAgent(f.server, { enabled: enable });
+  return '';
+}
+
 function showStatCommand(args: readonly string[], host: CommandHost): string {
   let up = false;
   let noMaint = false;
@@ -337,6 +346,8 @@ const COMMANDS: readonly Command[] = [
   },
   { words: ['enable', 'health'], usage: 'enable health                           : enable health checks', level: 'admin', run: (args, host) => health(args, host, true) },
   { words: ['disable', 'health'], usage: 'disable health                          : disable health checks', level: 'admin', run: (args, host) => health(args, host, false) },
+  { words: ['enable', 'agent'], usage: 'enable agent                            : enable agent checks', level: 'admin', run: (args, host) => agent(args, host, true) },
+  { words: ['disable', 'agent'], usage: 'disable agent                           : disable agent checks', level: 'admin', run: (args, host) => agent(args, host, false) },
   { words: ['add', 'server'], usage: 'add server <bk>/<srv>                   : create a new server', level: 'admin', run: (args, host) => addServer(args, host) },
   { words: ['del', 'server'], usage: 'del server <bk>/<srv>                   : remove a dynamically added server', level: 'admin', run: (args, host) => delServer(args, host) },
   {
