@@ -19,7 +19,7 @@ export const LAYERS: readonly (readonly [name: string, patterns: readonly string
   ['strategies', ['strategies/']],
   ['pool', ['pool-events.ts', 'outcome.ts', 'pool-tiers.ts', 'pool-members.ts', 'pool-change.ts', 'pool-agent.ts', 'pool-state.ts', 'pool-counters.ts', 'pool.ts']],
   ['health', ['health/']],
-  ['leases', ['lease.ts', 'wait-queue.ts', 'diagnostics-messages.ts']],
+  ['leases', ['lease.ts', 'admission.ts', 'wait-queue.ts', 'diagnostics-messages.ts']],
   ['dial (outbound)', ['dial/']],
   ['balancer', ['strategy-groups.ts', 'candidate-group.ts', 'balancer-options.ts', 'balancer.ts']],
   ['proxy (inbound)', ['proxy/']],

@@ -1,7 +1,8 @@
+import type { CircuitGate } from './admission.js';
 import type { Clock } from './clock.js';
 import { LbError, describe, invalidArg } from './errors.js';
 import * as v from './internal/validate.js';
-import type { AcquireOptions, Closable, Lease, LeaseRequest } from './lease.js';
+import type { AcquireOptions, Closable, Lease, LeaseRequest, QueuePositions } from './lease.js';
 import type { Pool } from './pool.js';
 import type { Server } from './server.js';
 import { STRATEGY_NAMES, type StrategySpec, createStrategy } from './strategies/index.js';
@@ -27,6 +28,12 @@ export interface BalancerOptions {
   readonly clock?: Clock;
   /** Uniform random numbers in [0, 1) for the random strategies. @defaultValue Math.random */
   readonly random?: () => number;
+  /**
+   * Limits on this balancer's connections, waiting callers and retries (Envoy's cluster circuit breakers): a
+   * `CircuitBreaker`. A caller over `maxConnections` or `maxPending` is refused at once with `ERR_LB_CIRCUIT_OPEN`;
+   * the dialers ask it before each retry. @defaultValue none (no limit)
+   */
+  readonly circuitBreaker?: CircuitGate;
 }
 
 /** Default values of {@link BalancerOptions}. */
@@ -65,7 +72,7 @@ export interface BalancerStats {
   readonly panicPicks: number;
 }
 
-const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random'] as const;
+const OPTION_KEYS = ['strategy', 'timeoutQueueMs', 'clock', 'random', 'circuitBreaker'] as const;
 const ACQUIRE_KEYS = ['clientAddress', 'key', 'exclude', 'signal', 'bindTo', 'timeoutQueueMs'] as const;
 
 /** @internal Validated {@link BalancerOptions}. */
@@ -76,6 +83,7 @@ export interface ResolvedBalancerOptions {
   readonly timeoutQueueMs: number;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly circuitBreaker: CircuitGate | undefined;
 }
 
 /** @internal Validates the options of a Balancer over `pool`, once, in its constructor. */
@@ -94,7 +102,20 @@ export function resolveBalancerOptions(pool: Pool, options: BalancerOptions): Re
     timeoutQueueMs: v.durationMs('timeoutQueueMs', o['timeoutQueueMs'] ?? BALANCER_DEFAULTS.timeoutQueueMs, { allowInfinite: true }),
     clock: (o['clock'] as Clock | undefined) ?? pool.clock,
     random: random as () => number,
+    circuitBreaker: circuitGate(o['circuitBreaker']),
   };
+}
+
+function circuitGate(value: unknown): CircuitGate | undefined {
+  if (value === undefined) return undefined;
+  const g = value as Partial<CircuitGate> | null;
+  if (
+    typeof g !== 'object' || g === null || typeof g.maxConnections !== 'number' || typeof g.maxPending !== 'number' ||
+    typeof g.overflowed !== 'function' || typeof g.tryRetry !== 'function' || typeof g.retryEnded !== 'function'
+  ) {
+    throw invalidArg('circuitBreaker', 'must be a CircuitBreaker (maxConnections, maxPending, overflowed(), tryRetry(), retryEnded())', value);
+  }
+  return value as CircuitGate;
 }
 
 /** @internal Validates the options of one public `acquire()`/`tryAcquire()` call into a {@link LeaseRequest}. */
@@ -123,6 +144,14 @@ export function validateAcquire(options: AcquireOptions): LeaseRequest {
 /** @internal */
 export function closedError(): LbError {
   return new LbError('ERR_LB_CLOSED', 'the balancer is closed');
+}
+
+/** @internal `ERR_LB_QUEUE_TIMEOUT` after `waited` ms in the balancer's queue, or in the queue of server `server`. */
+export function queueTimeoutError(pool: string, waited: number, server: string | undefined, positions: QueuePositions): LbError {
+  const where = server === undefined ? '' : ` in the queue of server ${server}`;
+  return new LbError('ERR_LB_QUEUE_TIMEOUT', `no server of pool ${pool} became free within timeoutQueueMs (waited ${waited} ms${where})`, {
+    details: { pool, waitedMs: waited, server, queuePositions: positions },
+  });
 }
 
 /** @internal */

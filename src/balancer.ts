@@ -1,8 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import type net from 'node:net';
 import {
-  type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, resolveBalancerOptions, strategyError, validateAcquire,
+  type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, queueTimeoutError, resolveBalancerOptions, strategyError, validateAcquire,
 } from './balancer-options.js';
+import { type CircuitGate, circuitOpen } from './admission.js';
 import { CandidateGroup } from './candidate-group.js';
 import type { Clock } from './clock.js';
 import type { BalancedSocket } from './dial/balanced-socket.js';
@@ -49,12 +50,10 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly #onLb: (server: Server, previous: LbState) => void;
   readonly #onLimits: (server: Server) => void;
   readonly #onRemoved: (server: Server) => void;
-  readonly #leaseOwner: LeaseOwner = {
-    released: (lease) => this.#release(lease),
-    opened: (lease, open) => this.pool._counters.opened(lease.server, open),
-  };
+  readonly #leaseOwner: LeaseOwner = { released: (lease) => this.#release(lease), opened: (lease, open) => this.pool._counters.opened(lease.server, open) };
   readonly #groups: StrategyGroups;
   readonly #group: CandidateGroup;
+  readonly #breaker: CircuitGate | undefined;
   #panicPicks = 0;
   #seq = 0;
   #activeLeases = 0;
@@ -75,6 +74,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     this.#ctx = new MutablePickContext(o.random);
     this.#groups = new StrategyGroups(o.strategy, o.factory);
     this.#group = new CandidateGroup(this.#groups);
+    this.#breaker = o.circuitBreaker;
 
     this.#groups.reset(pool);
     this.#onLb = (server, previous) => this.#followLb(server, previous);
@@ -96,6 +96,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   /** Callers waiting, in the balancer's queue and in server queues. */
   get queued(): number {
     return this.#queues.size;
+  }
+
+  /** The circuit breaker given in the options, if any (the dialers ask it before each retry). */
+  get circuitBreaker(): CircuitGate | undefined {
+    return this.#breaker;
   }
 
   /**
@@ -130,6 +135,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       if (this.#closed) throw closedError();
       const placed = this.#tryPlace(request, false);
       if (placed instanceof LeaseImpl) return Promise.resolve(placed);
+      const breaker = this.#breaker;
+      if (breaker !== undefined && this.#queues.size >= breaker.maxPending) {
+        breaker.overflowed('pending');
+        throw circuitOpen(this.pool.name, 'pending', breaker.maxPending, this.#queues.size);
+      }
       return this.#wait(request, placed);
     } catch (err) {
       return Promise.reject(err);
@@ -219,6 +229,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   #tryPlace(o: LeaseRequest, mustNotQueue: boolean): LeaseImpl | Server | undefined {
     const pool = this.pool;
     if (!pool.available && !CandidateGroup.panicAvailable(pool)) throw noServer(pool);
+    const breaker = this.#breaker;
+    if (breaker !== undefined && this.#activeLeases >= breaker.maxConnections) {
+      breaker.overflowed('connections');
+      throw circuitOpen(pool.name, 'connections', breaker.maxConnections, this.#activeLeases);
+    }
     const strategy = this.strategy;
     if (this.#queues.sharedSize > 0 && strategy.queueBehindWaiters !== false && strategy.usesServerQueues !== true) return undefined;
     const group = this.#group;
@@ -299,10 +314,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     let err: LbError;
     if (reason === 'timeout') {
       this.#queueTimeouts++;
-      const where = queuedServer === undefined ? '' : ` in the queue of server ${queuedServer.name}`;
-      err = new LbError('ERR_LB_QUEUE_TIMEOUT', `no server of pool ${this.pool.name} became free within timeoutQueueMs (waited ${waited} ms${where})`, {
-        details: { pool: this.pool.name, waitedMs: waited, server: queuedServer?.name, queuePositions: positions },
-      });
+      err = queueTimeoutError(this.pool.name, waited, queuedServer?.name, positions);
     } else if (reason === 'abort') {
       err = new LbError('ERR_LB_ABORTED', `acquire was aborted after ${waited} ms in the queue`, { cause });
     } else if (reason === 'closed') {
@@ -349,8 +361,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   #dispatch(server: Server): void {
     if (this.#closed) return;
     const shared = this.pool.has(server) && server.usable && CandidateGroup.includes(this.pool, server);
+    const breaker = this.#breaker;
     for (;;) {
       if (server.maxconn > 0 && server.currentConnections >= server.maxconn) return;
+      // Waiters wait while the breaker's connection limit is reached; a release wakes them.
+      if (breaker !== undefined && this.#activeLeases >= breaker.maxConnections) return;
       const w = this.#queues.nextFor(server, shared);
       if (!w) return;
       const positions = this.#queues.remove(w, true);

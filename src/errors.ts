@@ -29,6 +29,11 @@ export const ERROR_CODES = {
   ERR_LB_CONFIG: 'the HAProxy configuration is invalid',
   /** A listening socket could not be opened (address in use, permission denied…); `cause` is Node's error. */
   ERR_LB_LISTEN: 'could not listen on the address',
+  /**
+   * A circuit breaker refused the connection: `maxConnections` held or `maxPending` waiting already;
+   * `details.limit` says which (`'connections'` or `'pending'`), with `max` and `current`.
+   */
+  ERR_LB_CIRCUIT_OPEN: 'a circuit breaker refused the connection',
   /** A custom strategy threw, or returned something that is not one of the candidates it was given. */
   ERR_LB_STRATEGY: 'the strategy failed to pick a candidate',
   /** A DNS query of service discovery failed (timeout, SERVFAIL, NXDOMAIN, malformed answer); `details.reason` says which. */

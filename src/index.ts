@@ -15,7 +15,7 @@ export { ManualClock, systemClock } from './clock.js';
 export type { Clock, TimerHandle, TimerOptions } from './clock.js';
 export { ERROR_CODES, LbError } from './errors.js';
 export type { LbErrorCode, LbErrorOptions } from './errors.js';
-export type { AcquireOptions, Closable, Lease, LeaseSource, QueuePositions } from './lease.js';
+export type { AcquireOptions, Closable, Lease, LeaseSource, QueuePositions, RecycleReason } from './lease.js';
 export type { ConnectOutcome, OutcomeSink } from './outcome.js';
 export { Pool } from './pool.js';
 export type {
@@ -43,6 +43,7 @@ export { RoundRobin } from './strategies/roundrobin.js';
 export { SmoothWeightedRoundRobin } from './strategies/smooth-weighted-rr.js';
 export { SourceHash } from './strategies/source.js';
 export type { SourceHashOptions } from './strategies/source.js';
+export type { HashKeyKind } from './strategies/internal/server-hash-key.js';
 export { StaticRoundRobin } from './strategies/static-rr.js';
 
 export { ActiveChecker, ACTIVE_CHECKER_DEFAULTS } from './health/active-checker.js';
@@ -75,6 +76,13 @@ export type {
   OutlierServerStats, RequestResult,
 } from './resilience/outlier-detector.js';
 export { fanOutOutcomes } from './resilience/outcome-fan-out.js';
+export type { CircuitGate, CircuitLimit, RetryGate } from './admission.js';
+export { CIRCUIT_BREAKER_DEFAULTS, CircuitBreaker } from './resilience/circuit-breaker.js';
+export type { CircuitBreakerEvents, CircuitBreakerOptions, CircuitBreakerStats } from './resilience/circuit-breaker.js';
+export { RETRY_BUDGET_DEFAULTS, RetryBudget } from './resilience/retry-budget.js';
+export type { RetryBudgetEvents, RetryBudgetOptions, RetryBudgetStats, RetryLoad } from './resilience/retry-budget.js';
+export { REBALANCER_DEFAULTS, Rebalancer } from './resilience/rebalancer.js';
+export type { RebalanceSource, RebalancerEvents, RebalancerOptions, RebalancerStats } from './resilience/rebalancer.js';
 
 export { CONNECT_DEFAULTS } from './dial/dialer.js';
 export type { ConnectPolicyOptions } from './dial/dialer.js';

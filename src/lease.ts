@@ -1,3 +1,4 @@
+import type { CircuitGate } from './admission.js';
 import type { Pool } from './pool.js';
 import type { Server } from './server.js';
 import type { Strategy } from './strategies/strategy.js';
@@ -32,6 +33,21 @@ export interface Lease {
   _connecting(open: boolean): void;
   /** Same as {@link Lease.release}. */
   [Symbol.dispose](): void;
+  /** Why the holder was asked to end this connection (see {@link Lease.recycle}), or `undefined`. */
+  readonly recycleReason: RecycleReason | undefined;
+  /**
+   * Asks the holder to end this connection soon, so that its next one is placed again (a `Rebalancer` does this
+   * when a server holds more than its share). The holder's {@link Lease.onRecycle} listener runs; the lease is not
+   * released until the connection closes. True the first time, false after (or on a released lease).
+   */
+  recycle(reason: RecycleReason): boolean;
+  /**
+   * The holder says how it honours {@link Lease.recycle} (`balancer.connect()`, `createConnection()` and the
+   * adapters do: they close the connection once it is idle). Called at once if the lease was recycled already.
+   */
+  onRecycle(listener: (reason: RecycleReason) => void): void;
+  /** True when a holder registered an {@link Lease.onRecycle} listener. */
+  readonly recyclable: boolean;
 }
 
 /**
@@ -47,6 +63,17 @@ export interface QueuePositions {
 
 /** @internal The positions of a lease granted without waiting. */
 export const NOT_QUEUED: QueuePositions = Object.freeze({ server: 0, balancer: 0 });
+
+/** Why a lease is asked to go: data, not a string (see `Rebalancer`). */
+export type RecycleReason =
+  | {
+      readonly kind: 'imbalance';
+      /** The server's share of the leases, in %. */
+      readonly sharePercent: number;
+      /** The share its weight gives it, in %. */
+      readonly weightSharePercent: number;
+    }
+  | { readonly kind: 'manual'; readonly info?: string };
 
 /** Per-call options of `balancer.acquire()`. */
 export interface AcquireOptions {
@@ -94,6 +121,8 @@ export interface LeaseSource {
   readonly pool: Pool;
   /** The strategy that picks (the dialer asks whether it keeps affinity with `usesServerQueues`). */
   readonly strategy: Strategy;
+  /** The source's circuit breaker, whose retry limit the dialers ask before each retry (absent: none). */
+  readonly circuitBreaker?: CircuitGate | undefined;
   /** @internal A lease for a request validated already, waiting in the queue when every server is full. */
   acquireChecked(request: LeaseRequest): Promise<Lease>;
   /** @internal A lease now for a request validated already, or `undefined` when the caller would have to queue. */
@@ -114,6 +143,8 @@ export class LeaseImpl implements Lease {
   #released = false;
   #open = false;
   readonly #owner: LeaseOwner;
+  #recycleReason: RecycleReason | undefined = undefined;
+  #onRecycle: ((reason: RecycleReason) => void) | undefined = undefined;
 
   constructor(server: Server, queuedMs: number, owner: LeaseOwner, queuePositions: QueuePositions = NOT_QUEUED) {
     this.server = server;
@@ -149,5 +180,25 @@ export class LeaseImpl implements Lease {
 
   [Symbol.dispose](): void {
     this.release();
+  }
+
+  get recycleReason(): RecycleReason | undefined {
+    return this.#recycleReason;
+  }
+
+  get recyclable(): boolean {
+    return this.#onRecycle !== undefined;
+  }
+
+  recycle(reason: RecycleReason): boolean {
+    if (this.#released || this.#recycleReason !== undefined) return false;
+    this.#recycleReason = reason;
+    this.#onRecycle?.(reason);
+    return true;
+  }
+
+  onRecycle(listener: (reason: RecycleReason) => void): void {
+    this.#onRecycle = listener;
+    if (this.#recycleReason !== undefined && !this.#released) listener(this.#recycleReason);
   }
 }

@@ -10,7 +10,7 @@ import { FULL_WEIGHT_FACTOR, applyAdminState, applyForcedHealth, onErrorFailsChe
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
-import { type AdminState, type HoldKind, Server, type ServerOptions } from './server.js';
+import { type AdminState, type HoldKind, Server, type ServerOptions, stateOf } from './server.js';
 import { ServerState } from './state/server-state.js';
 import { PoolCounters } from './pool-counters.js';
 import { PoolMembers } from './pool-members.js';
@@ -52,7 +52,6 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly #members = new PoolMembers();
   readonly #tiers: PoolTiers;
   /** The state of every server this pool created, removed ones included (their leases still count). */
-  readonly #states = new WeakMap<Server, ServerState>();
   readonly #agentHost: AgentHost = { pool: this, change: (...a) => this.#change(...a) };
   /** @internal The counts the Balancer and the dialers move (leases, queues, picks, attempts), in this pool's state. */
   readonly _counters = new PoolCounters((server) => this.#state(server));
@@ -142,7 +141,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     const id = this.#members.newId(this.name, options);
     const state = new ServerState();
     const server = new Server(options, id, this.clock, state);
-    this.#states.set(server, state);
+    state.owner = this;
     const wasAvailable = this.available;
     this.#members.append(server);
     if (server.usable) this.#members.setUsable(server, true);
@@ -387,8 +386,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #state(server: Server): ServerState {
-    const st = this.#states.get(server);
-    if (st === undefined) throw invalidArg('server', `must be a server of pool ${JSON.stringify(this.name)}`, server.toString());
+    const st = typeof server === 'object' && server !== null ? stateOf(server) : undefined;
+    if (st === undefined || st.owner !== this) throw invalidArg('server', `must be a server of pool ${JSON.stringify(this.name)}`, server.toString());
     return st;
   }
 

@@ -142,8 +142,8 @@ export class StrategyGroups {
 
 /** A factory for a built-in strategy object (same class and options), so that each group gets its own. */
 function rebuildOf(s: Strategy): (() => Strategy) | undefined {
-  if (s instanceof SourceHash && s.constructor === SourceHash) return () => new SourceHash({ hashType: s.hashType });
-  if (s instanceof RandomStrategy && s.constructor === RandomStrategy) return () => new RandomStrategy({ draws: s.draws });
+  if (s instanceof SourceHash && s.constructor === SourceHash) return () => new SourceHash(s.options);
+  if (s instanceof RandomStrategy && s.constructor === RandomStrategy) return () => new RandomStrategy(s.options);
   for (const C of [RoundRobin, StaticRoundRobin, LeastConn, First, SmoothWeightedRoundRobin, PowerOfTwoChoices]) {
     if (s.constructor === C) return () => new C();
   }

@@ -252,4 +252,20 @@ describe('Pool', () => {
     assert.equal(json.servers[0].effectiveWeight, 32);
     assert.equal(json.servers[0].status, 'no check');
   });
+
+  it("writes only the state of its own servers: another pool's server or a look-alike object is refused", () => {
+    const a = new Pool('a', { servers: servers([1, 1]) });
+    const b = new Pool('b', { servers: servers([1, 1]) });
+    const foreign = b.get('s1');
+    const lookAlike = { ...foreign, name: 's1' };
+    for (const server of [foreign, lookAlike]) {
+      assert.throws(
+        () => a._counters.leaseGranted(server as typeof foreign, true),
+        (e: unknown) => e instanceof LbError && e.code === 'ERR_LB_INVALID_ARG' && /must be a server of pool "a"/.test(e.message),
+      );
+    }
+    assert.equal(foreign.currentConnections, 0, "the other pool's server is untouched");
+    a._counters.leaseGranted(a.get('s1'), true);
+    assert.equal(a.get('s1').currentConnections, 1, 'its own server is counted');
+  });
 });

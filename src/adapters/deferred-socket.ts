@@ -30,6 +30,10 @@ export class Gate implements LeaseSource {
     return this.#balancer.strategy;
   }
 
+  get circuitBreaker(): Balancer['circuitBreaker'] {
+    return this.#balancer.circuitBreaker;
+  }
+
   tryAcquireChecked(request: LeaseRequest): Lease | undefined {
     return this.#open ? this.#balancer.tryAcquireChecked(request) : undefined;
   }

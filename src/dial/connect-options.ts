@@ -5,6 +5,7 @@ import type { ConnectContext } from '../diagnostics-messages.js';
 import type { Lease } from '../lease.js';
 import type { Server } from '../server.js';
 import type { LeaseSource } from '../lease.js';
+import { closeWhenIdle } from './close-when-idle.js';
 import { CONNECT_POLICY_KEYS, type ConnectPolicy, type ConnectPolicyOptions, Dialer, resolveConnectPolicy } from './dialer.js';
 
 /** Options of `balancer.connect()` and `balancer.createConnection()`. */
@@ -23,11 +24,19 @@ export interface BalancedConnectOptions extends ConnectPolicyOptions {
   readonly keepAliveInitialDelayMs?: number;
   /** Keep the writable side open after the server's FIN, as `net.Socket`'s option. @defaultValue false */
   readonly allowHalfOpen?: boolean;
+  /**
+   * When the lease is recycled (a `Rebalancer` asks it to go), the connection is ended once this long passes with
+   * no byte either way: make it longer than your slowest silent request. @defaultValue 1000
+   */
+  readonly recycleQuietMs?: number;
 }
+
+/** Default values of the socket options of {@link BalancedConnectOptions}. */
+export const BALANCED_CONNECT_DEFAULTS = Object.freeze({ recycleQuietMs: 1000 });
 
 const OPTION_KEYS = [
   ...CONNECT_POLICY_KEYS,
-  'clientAddress', 'key', 'signal', 'noDelay', 'keepAlive', 'keepAliveInitialDelayMs', 'allowHalfOpen',
+  'clientAddress', 'key', 'signal', 'noDelay', 'keepAlive', 'keepAliveInitialDelayMs', 'allowHalfOpen', 'recycleQuietMs',
 ] as const;
 
 /** @internal Validated {@link BalancedConnectOptions}. */
@@ -38,6 +47,7 @@ export interface ResolvedConnectOptions {
   readonly signal: AbortSignal | undefined;
   readonly socket: net.TcpNetConnectOpts;
   readonly allowHalfOpen: boolean;
+  readonly recycleQuietMs: number;
 }
 
 /** @internal */
@@ -64,12 +74,14 @@ export function resolveConnectOptions(balancer: LeaseSource, options: BalancedCo
     signal,
     socket,
     allowHalfOpen,
+    recycleQuietMs: v.durationMs('recycleQuietMs', o['recycleQuietMs'] ?? BALANCED_CONNECT_DEFAULTS.recycleQuietMs),
   };
 }
 
 /** @internal A dial whose outcome goes to two callbacks; used by `connect()` and {@link BalancedSocket}. */
 export class CallbackDialer extends Dialer {
   readonly #socketOptions: net.TcpNetConnectOpts;
+  readonly #recycleQuietMs: number;
   readonly #onDialed: (socket: net.Socket, lease: Lease) => void;
   readonly #onFailed: (error: LbError) => void;
   /** The tracing context of `switchyard:connect`: the dial keeps its server and attempts current. */
@@ -84,6 +96,7 @@ export class CallbackDialer extends Dialer {
   ) {
     super(balancer, o.policy, o.clientAddress, o.key);
     this.#socketOptions = o.socket;
+    this.#recycleQuietMs = o.recycleQuietMs;
     this.context = context;
     this.#onDialed = onDialed;
     this.#onFailed = onFailed;
@@ -99,6 +112,7 @@ export class CallbackDialer extends Dialer {
   }
 
   protected dialed(socket: net.Socket, lease: Lease): void {
+    closeWhenIdle(lease, socket, this.policy.clock, this.#recycleQuietMs);
     this.#onDialed(socket, lease);
   }
 

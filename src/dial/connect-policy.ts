@@ -1,8 +1,10 @@
+import type { RetryGate } from '../admission.js';
 import type { Clock } from '../clock.js';
 import { invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { LeaseSource } from '../lease.js';
 import type { OutcomeSink } from '../outcome.js';
+import { retryBudgetOption } from './retry-admission.js';
 
 /**
  * How to reach a server: HAProxy's `timeout connect`, `retries`, `option redispatch` and `timeout queue`.
@@ -34,6 +36,12 @@ export interface ConnectPolicyOptions {
   readonly timeoutQueueMs?: number;
   /** Receives the outcome of every connection attempt (a `PassiveObserver`, a metrics sink). @defaultValue none */
   readonly observer?: OutcomeSink;
+  /**
+   * Asked before each retry, as the balancer's circuit breaker is (a `RetryBudget`: retries at most a share of the
+   * connections under way). A refused retry ends the dial as its last attempt did, with `details.retryRefused`.
+   * @defaultValue none (every retry allowed by `retries`)
+   */
+  readonly retryBudget?: RetryGate;
   /** Source of time for connect timeouts and turn-around delays. @defaultValue the pool's clock */
   readonly clock?: Clock;
 }
@@ -46,7 +54,7 @@ export const CONNECT_DEFAULTS = Object.freeze({
 });
 
 /** The keys of {@link ConnectPolicyOptions}, for option validation. */
-export const CONNECT_POLICY_KEYS = ['timeoutConnectMs', 'retries', 'redispatch', 'timeoutQueueMs', 'observer', 'clock'] as const;
+export const CONNECT_POLICY_KEYS = ['timeoutConnectMs', 'retries', 'redispatch', 'timeoutQueueMs', 'observer', 'clock', 'retryBudget'] as const;
 
 /** @internal A validated, frozen connect policy. */
 export interface ConnectPolicy {
@@ -58,6 +66,7 @@ export interface ConnectPolicy {
   readonly timeoutQueueMs: number | undefined;
   readonly observer: OutcomeSink | undefined;
   readonly clock: Clock;
+  readonly retryBudget: RetryGate | undefined;
 }
 
 /** @internal Validates the policy part of an options object (the caller checks for unknown keys). */
@@ -84,6 +93,7 @@ export function resolveConnectPolicy(o: Record<string, unknown>, balancer: Lease
     throw invalidArg('clock', 'must be a Clock with now() and setTimeout()', clock);
   }
   return Object.freeze({
+    retryBudget: retryBudgetOption(o['retryBudget']),
     timeoutConnectMs,
     retries,
     redispatchInterval,

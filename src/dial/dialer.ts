@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { TimerHandle, TimerOptions } from '../clock.js';
 import { LbError } from '../errors.js';
+import { RetryAdmission, type RetryRefusal, refusalText } from './retry-admission.js';
 import type { Lease, LeaseRequest, LeaseSource, QueuePositions } from '../lease.js';
 import type { ConnectOutcome } from '../outcome.js';
 import type { Server } from '../server.js';
@@ -74,6 +75,8 @@ export abstract class Dialer {
   #enqueuedAt = 0;
   #placedAt = 0;
   #attemptAt = 0;
+  /** The retry gates (the policy's budget, the balancer's breaker) and the retry they admitted, if under way. */
+  #retryGates: RetryAdmission | undefined = undefined;
 
   /** `clientAddress` and `key` must be valid already (a string or undefined; a string, a finite number or undefined). */
   constructor(balancer: LeaseSource, policy: ConnectPolicy, clientAddress: string | undefined, key: string | number | undefined) {
@@ -136,6 +139,7 @@ export abstract class Dialer {
     this.#timer = undefined;
     this.#abort?.abort();
     this.#abort = undefined;
+    this.#retryGates?.end();
     const socket = this.#socket;
     if (socket !== undefined) {
       this.#socket = undefined;
@@ -257,6 +261,7 @@ export abstract class Dialer {
       this.#timer = undefined;
       socket.removeListener('error', onError);
       const now = clock.now();
+      this.#retryGates?.end();
       this.policy.observer?.reportOutcome(server, { kind: 'success', durationMs: now - this.#attemptAt });
       this.connectMs = now - this.#placedAt;
       this.#phase = 'done';
@@ -285,8 +290,14 @@ export abstract class Dialer {
     // until the lease goes.
     this.lease?._connecting(false);
     (this.#failures ??= []).push({ server: server.name, outcome: kind, code: err?.code, durationMs });
+    this.#retryGates?.end();
     if (this.attempts > this.policy.retries) {
       this.#finishFailed(this.#connectError(kind, err));
+      return;
+    }
+    const refused = (this.#retryGates ??= new RetryAdmission(this.policy.retryBudget, this.balancer.circuitBreaker)).admit();
+    if (refused !== undefined) {
+      this.#finishFailed(this.#connectError(kind, err, refused));
       return;
     }
     this.retries++;
@@ -339,12 +350,15 @@ export abstract class Dialer {
     return !this.balancer.strategy.usesServerQueues && this.balancer.pool.activeUsable.length > 1;
   }
 
-  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined): LbError {
+  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined, retryRefused?: RetryRefusal): LbError {
     const attempts = this.#failures ?? [];
     const last = attempts[attempts.length - 1];
     const pool = this.balancer.pool.name;
-    const details = { pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches };
-    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}`;
+    const details = {
+      pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches,
+      ...(retryRefused === undefined ? {} : { retryRefused }),
+    };
+    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}${refusalText(retryRefused)}`;
     if (kind === 'timeout') {
       return new LbError(
         'ERR_LB_CONNECT_TIMEOUT',
@@ -360,6 +374,7 @@ export abstract class Dialer {
 
   #finishFailed(error: LbError): void {
     this.#phase = 'done';
+    this.#retryGates?.end();
     this.lease?.release();
     this.lease = undefined;
     this.dialFailed(error);

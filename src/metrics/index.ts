@@ -10,5 +10,5 @@ export type { PrometheusOptions } from './prometheus.js';
 export { SHOW_STAT_FIELDS, showStatRecords, toShowStat } from './show-stat.js';
 export type { ShowStatField, ShowStatOptions, ShowStatRecord } from './show-stat.js';
 export type {
-  OutlierStatsSource, OutlierTraffic, PoolStatsSnapshot, ProxyServerTraffic, ProxyStatsSource, ProxyTraffic, ServerStatsSnapshot, StatsInput,
+  CircuitBreakerTraffic, OutlierStatsSource, OutlierTraffic, RebalancerTraffic, RetryBudgetTraffic, PoolStatsSnapshot, ProxyServerTraffic, ProxyStatsSource, ProxyTraffic, ServerStatsSnapshot, StatsInput,
 } from './stats-input.js';

@@ -17,7 +17,7 @@ export interface PrometheusOptions {
 export const PROMETHEUS_DEFAULTS = Object.freeze({ prefix: 'switchyard_' });
 
 const OPTION_KEYS = ['prefix', 'labels'] as const;
-const RESERVED_LABELS = new Set(['pool', 'server', 'group', 'state', 'tier']);
+const RESERVED_LABELS = new Set(['pool', 'server', 'group', 'state', 'tier', 'limit', 'gate']);
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -91,7 +91,9 @@ const SERVER_METRICS: readonly ServerMetric[] = [
  * failures, downs, downtime, passive-observation triggers, connect errors, retries, redispatches and server aborts. Per pool: servers, usable servers by
  * group, availability; with a `Balancer`: leases, queue and queue timeouts. With priority tiers: load, usable
  * servers and panic per tier (label `tier`), panic picks. Joined with an `OutlierDetector` (`{ pool, outlier }`):
- * ejected now and ejections per server and per pool, and the ejections `maxEjectionPercent` refused.
+ * ejected now and ejections per server and per pool, and the ejections `maxEjectionPercent` refused. A balancer's
+ * `CircuitBreaker`: overflows by limit, retries under way; joined `retryBudget` and `rebalancer` (`{ pool, retryBudget,
+ * rebalancer }`): the budget's limit, retries under way and refusals; rebalancing rounds and recycles per server.
  *
  * @example
  * ```ts
@@ -187,6 +189,35 @@ function resilienceFamilies(pools: readonly PoolStats[], constant: Labels, famil
     ejected.samples.push([l, p.outlier.ejected]);
     ejections.samples.push([l, p.outlier.ejections]);
     overflow.samples.push([l, p.outlier.overflow]);
+  }
+  admissionFamilies(pools, constant, family);
+}
+
+/** The circuit breaker's overflows, the retry budget's retries and the rebalancer's recycles, when joined. */
+function admissionFamilies(pools: readonly PoolStats[], constant: Labels, family: (name: string, kind: Kind, help: string) => Family): void {
+  const cbOverflow = family('pool_circuit_overflow_total', 'counter', 'Callers and retries a circuit breaker refused, by limit (Envoy upstream_cx_overflow, upstream_rq_pending_overflow, upstream_rq_retry_overflow).');
+  const retries = family('pool_retries_active', 'gauge', 'Retries under way now, as a circuit breaker or a retry budget counts them (label gate).');
+  const budgetLimit = family('pool_retry_budget_limit', 'gauge', 'Retries the retry budget allows at once at the present load.');
+  const budgetRefused = family('pool_retry_budget_refused_total', 'counter', 'Retries the retry budget refused.');
+  const rounds = family('pool_rebalance_rounds_total', 'counter', 'Rebalancing rounds started by a rebalancer.');
+  const recycled = family('pool_rebalance_recycled_total', 'counter', 'Leases a rebalancer asked to recycle, per server.');
+  for (const p of pools) {
+    const l: Labels = [...constant, ['pool', p.pool.name]];
+    const cb = p.circuitBreaker;
+    if (cb !== undefined) {
+      for (const limit of ['connections', 'pending', 'retries'] as const) cbOverflow.samples.push([[...l, ['limit', limit]], cb.overflows[limit]]);
+      retries.samples.push([[...l, ['gate', 'circuit-breaker']], cb.activeRetries]);
+    }
+    const rb = p.retryBudget;
+    if (rb !== undefined) {
+      retries.samples.push([[...l, ['gate', 'retry-budget']], rb.activeRetries]);
+      budgetLimit.samples.push([l, rb.limit]);
+      budgetRefused.samples.push([l, rb.refused]);
+    }
+    const rr = p.rebalancer;
+    if (rr === undefined) continue;
+    rounds.samples.push([l, rr.rounds]);
+    for (const [server, s] of Object.entries(rr.servers)) recycled.samples.push([[...l, ['server', server]], s.recycled]);
   }
 }
 

@@ -41,6 +41,27 @@ export interface OutlierTraffic {
 /** Something with outlier counters: an `OutlierDetector`, or the result of its `stats()`. */
 export type OutlierStatsSource = OutlierTraffic | { stats(): OutlierTraffic };
 
+/** A circuit breaker's counters (a `CircuitBreaker`'s `stats()` has this shape). */
+export interface CircuitBreakerTraffic {
+  readonly activeRetries: number;
+  readonly overflows: { readonly connections: number; readonly pending: number; readonly retries: number };
+}
+
+/** A retry budget's counters (a `RetryBudget`'s `stats()` has this shape). */
+export interface RetryBudgetTraffic {
+  readonly activeRetries: number;
+  readonly limit: number;
+  readonly admitted: number;
+  readonly refused: number;
+}
+
+/** A rebalancer's counters (a `Rebalancer`'s `stats()` has this shape). */
+export interface RebalancerTraffic {
+  readonly rounds: number;
+  readonly recycled: number;
+  readonly servers: Readonly<Record<string, { readonly overSince: number | undefined; readonly recycled: number }>>;
+}
+
 /** A pool snapshot whose servers may carry the optional counters of {@link ServerStatsSnapshot}. */
 export interface PoolStatsSnapshot extends Omit<PoolSnapshot, 'servers'> {
   readonly servers: readonly ServerStatsSnapshot[];
@@ -86,6 +107,12 @@ export type StatsInput =
       readonly balancer?: BalancerStats;
       readonly proxy?: ProxyStatsSource;
       readonly outlier?: OutlierStatsSource;
+      /** A `CircuitBreaker` or its `stats()` (a Balancer given as `pool` adds its own breaker when this is absent). */
+      readonly circuitBreaker?: CircuitBreakerTraffic | { stats(): CircuitBreakerTraffic };
+      /** A `RetryBudget` or its `stats()`. */
+      readonly retryBudget?: RetryBudgetTraffic | { stats(): RetryBudgetTraffic };
+      /** A `Rebalancer` or its `stats()`. */
+      readonly rebalancer?: RebalancerTraffic | { stats(): RebalancerTraffic };
     };
 
 /** @internal One pool, normalised for rendering. */
@@ -98,6 +125,9 @@ export interface PoolStats {
   readonly proxy: ProxyTraffic | undefined;
   /** Outlier detector totals, when one is joined. */
   readonly outlier?: OutlierTraffic;
+  readonly circuitBreaker?: CircuitBreakerTraffic;
+  readonly retryBudget?: RetryBudgetTraffic;
+  readonly rebalancer?: RebalancerTraffic;
 }
 
 /** @internal Turns one input or a list of them into pool stats; throws ERR_LB_INVALID_ARG on anything else or on a repeated pool name. */
@@ -117,11 +147,15 @@ export function collectStats(input: StatsInput | readonly StatsInput[]): PoolSta
 function one(item: unknown, field: string): PoolStats {
   if (typeof item !== 'object' || item === null) throw invalidArg(field, 'must be a Pool, a Balancer or a pool snapshot', item);
   const o = item as Record<string, unknown>;
-  if (isBalancer(item)) return { pool: item.pool.snapshot(), balancer: item.stats(), nowMs: item.pool.clock.now(), proxy: undefined };
+  if (isBalancer(item)) {
+    const breaker = item.circuitBreaker as Partial<{ stats(): CircuitBreakerTraffic }> | undefined;
+    const stats: PoolStats = { pool: item.pool.snapshot(), balancer: item.stats(), nowMs: item.pool.clock.now(), proxy: undefined };
+    return typeof breaker?.stats === 'function' ? { ...stats, circuitBreaker: breaker.stats() } : stats;
+  }
   if (isPool(item)) return { pool: item.snapshot(), balancer: undefined, nowMs: item.clock.now(), proxy: undefined };
   if (isSnapshot(item)) return { pool: item, balancer: undefined, nowMs: undefined, proxy: undefined };
   if ('pool' in o) {
-    const inner = withOutlier(one(o['pool'], `${field}.pool`), o['outlier'], `${field}.outlier`);
+    const inner = withJoined(withOutlier(one(o['pool'], `${field}.pool`), o['outlier'], `${field}.outlier`), o, field);
     const balancer = (o['balancer'] as BalancerStats | undefined) ?? inner.balancer;
     const source = o['proxy'];
     if (source === undefined) return { ...inner, balancer };
@@ -146,6 +180,25 @@ function withOutlier(stats: PoolStats, source: unknown, field: string): PoolStat
     return { ...s, outlierEjections: o?.ejections ?? 0, outlierEjected: o?.ejected ?? false };
   });
   return { ...stats, pool: { ...stats.pool, servers }, outlier };
+}
+
+const JOINED = [
+  ['circuitBreaker', 'a CircuitBreaker', 'overflows'],
+  ['retryBudget', 'a RetryBudget', 'refused'],
+  ['rebalancer', 'a Rebalancer', 'recycled'],
+] as const;
+
+/** Adds the circuit breaker, retry budget and rebalancer joined to a pool, each given live or as its `stats()`. */
+function withJoined(stats: PoolStats, o: Record<string, unknown>, field: string): PoolStats {
+  let out = stats;
+  for (const [key, what, probe] of JOINED) {
+    const source = o[key];
+    if (source === undefined) continue;
+    const value = typeof (source as { stats?: unknown }).stats === 'function' ? (source as { stats(): unknown }).stats() : source;
+    if (typeof value !== 'object' || value === null || !(probe in value)) throw invalidArg(`${field}.${key}`, `must be ${what} or its stats()`, source);
+    out = { ...out, [key]: value };
+  }
+  return out;
 }
 
 function withProxyCounters(s: ServerStatsSnapshot, c: ProxyServerTraffic | undefined): ServerStatsSnapshot {

@@ -76,6 +76,9 @@ export function dialFailureCode(error: LbError): TerminationCode {
       return 'sQ';
     case 'ERR_LB_QUEUE_FULL':
       return 'SQ';
+    case 'ERR_LB_CIRCUIT_OPEN':
+      // Too many waiting: as a full queue. Too many connections: refused before any server, as NOSRV (`SC`).
+      return error.details['limit'] === 'pending' ? 'SQ' : 'SC';
     case 'ERR_LB_CLOSED':
       return 'KQ';
     case 'ERR_LB_CONNECT_TIMEOUT':

@@ -19,6 +19,8 @@ export class ServerState {
   /** Where new connections go (`pool.setAddress()`). */
   host = '';
   port = 0;
+  /** The pool that writes this state (set by the pool when it creates the server). */
+  owner: object | undefined = undefined;
   weight = 0;
   maxconn = 0;
   maxqueue = 0;

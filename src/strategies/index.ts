@@ -3,10 +3,10 @@ import * as v from '../internal/validate.js';
 import { First } from './first.js';
 import { LeastConn } from './leastconn.js';
 import { PowerOfTwoChoices } from './p2c.js';
-import { RandomStrategy } from './random.js';
+import { RandomStrategy, type RandomStrategyOptions } from './random.js';
 import { RoundRobin } from './roundrobin.js';
 import { SmoothWeightedRoundRobin } from './smooth-weighted-rr.js';
-import { SourceHash } from './source.js';
+import { SourceHash, type SourceHashOptions } from './source.js';
 import { StaticRoundRobin } from './static-rr.js';
 import type { Strategy } from './strategy.js';
 
@@ -21,8 +21,13 @@ export const STRATEGY_NAMES: readonly StrategyName[] = Object.freeze([
 /** A built-in strategy by name, or by name with options. */
 export type StrategySpec =
   | StrategyName
-  | { readonly name: 'source'; readonly hashType?: 'map-based' | 'consistent' }
-  | { readonly name: 'random'; readonly draws?: number }
+  | {
+      readonly name: 'source';
+      readonly hashType?: 'map-based' | 'consistent';
+      readonly hashBalanceFactor?: number;
+      readonly hashKey?: SourceHashOptions['hashKey'];
+    }
+  | { readonly name: 'random'; readonly draws?: number; readonly hashBalanceFactor?: number; readonly hashKey?: RandomStrategyOptions['hashKey'] }
   | { readonly name: Exclude<StrategyName, 'source' | 'random'> };
 
 /**
@@ -46,11 +51,14 @@ export function createStrategy(spec: StrategySpec): Strategy {
       v.knownKeys('strategy', o, ['name']);
       return new First();
     case 'source':
-      v.knownKeys('strategy', o, ['name', 'hashType']);
-      return new SourceHash({ hashType: v.oneOf('strategy.hashType', o['hashType'] ?? 'map-based', ['map-based', 'consistent']) });
+      v.knownKeys('strategy', o, ['name', 'hashType', 'hashBalanceFactor', 'hashKey']);
+      return new SourceHash({
+        hashType: v.oneOf('strategy.hashType', o['hashType'] ?? 'map-based', ['map-based', 'consistent']),
+        ...bounded(o),
+      });
     case 'random':
-      v.knownKeys('strategy', o, ['name', 'draws']);
-      return new RandomStrategy({ draws: v.integerInRange('strategy.draws', o['draws'] ?? 2, 1, 100) });
+      v.knownKeys('strategy', o, ['name', 'draws', 'hashBalanceFactor', 'hashKey']);
+      return new RandomStrategy({ draws: v.integerInRange('strategy.draws', o['draws'] ?? 2, 1, 100), ...bounded(o) });
     case 'swrr':
       v.knownKeys('strategy', o, ['name']);
       return new SmoothWeightedRoundRobin();
@@ -60,4 +68,12 @@ export function createStrategy(spec: StrategySpec): Strategy {
     default:
       throw invalidArg('strategy', `must be one of ${STRATEGY_NAMES.map((n) => `'${n}'`).join(', ')} or a Strategy object`, name ?? spec);
   }
+}
+
+/** The bounded-load and hash-key options of a spec, only those given (validated by the strategy). */
+function bounded(o: Record<string, unknown>): { hashBalanceFactor?: number; hashKey?: NonNullable<SourceHashOptions['hashKey']> } {
+  const out: { hashBalanceFactor?: number; hashKey?: NonNullable<SourceHashOptions['hashKey']> } = {};
+  if (o['hashBalanceFactor'] !== undefined) out.hashBalanceFactor = o['hashBalanceFactor'] as number;
+  if (o['hashKey'] !== undefined) out.hashKey = o['hashKey'] as NonNullable<SourceHashOptions['hashKey']>;
+  return out;
 }

@@ -1,12 +1,21 @@
 import { invalidArg } from '../errors.js';
 import type { Server } from '../server.js';
+import { BoundedLoad, validateBalanceFactor, validateHashKey } from './internal/bounded-load.js';
 import { GroupRings } from './internal/chash-ring.js';
+import type { HashKeyKind } from './internal/server-hash-key.js';
 import type { PickContext, Strategy } from './strategy.js';
 
 /** Options of {@link RandomStrategy}. */
 export interface RandomStrategyOptions {
   /** Random draws per pick (HAProxy `random(N)`), 1–100; the least loaded drawn server wins. @defaultValue 2 */
   readonly draws?: number;
+  /**
+   * Bounded loads on the ring lookups (HAProxy's `hash-balance-factor` applies to `balance random` too): see
+   * `SourceHashOptions.hashBalanceFactor`. @defaultValue 0 (off)
+   */
+  readonly hashBalanceFactor?: number;
+  /** Where each server's ring points come from (HAProxy 3.0's `hash-key`): see `SourceHashOptions.hashKey`. @defaultValue 'id' */
+  readonly hashKey?: HashKeyKind | ((server: Server) => HashKeyKind);
 }
 
 /** Default values of {@link RandomStrategyOptions}. */
@@ -37,7 +46,10 @@ export class RandomStrategy implements Strategy {
   readonly queueBehindWaiters = false;
   /** Draws per pick. */
   readonly draws: number;
-  readonly #rings = new GroupRings();
+  /** The options this strategy was built with (validated), to build another like it. */
+  readonly options: RandomStrategyOptions;
+  readonly #rings: GroupRings;
+  readonly #bounded: BoundedLoad | undefined;
 
   constructor(options: RandomStrategyOptions = {}) {
     const draws = options?.draws ?? RANDOM_DEFAULTS.draws;
@@ -45,13 +57,18 @@ export class RandomStrategy implements Strategy {
       throw invalidArg('draws', 'must be an integer from 1 to 100', draws);
     }
     this.draws = draws;
+    const factor = validateBalanceFactor(options.hashBalanceFactor);
+    this.#rings = new GroupRings(validateHashKey(options.hashKey));
+    this.#bounded = factor > 0 ? new BoundedLoad(factor) : undefined;
+    this.options = Object.freeze({ ...options, draws });
   }
 
-  pick(_candidates: readonly Server[], ctx: PickContext): Server | undefined {
+  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
     const ring = this.#rings.ring(ctx.group);
+    const avoid = this.#bounded === undefined ? ctx : this.#bounded.prepare(candidates, ctx);
     let best: Server | undefined;
     for (let n = 0; n < this.draws; n++) {
-      const drawn = ring.lookup(Math.floor(ctx.random() * TWO_POW_32) >>> 0, ctx);
+      const drawn = ring.lookup(Math.floor(ctx.random() * TWO_POW_32) >>> 0, avoid);
       if (drawn === undefined) return undefined;
       if (best !== undefined && best !== drawn && drawn.currentConnections * best.effectiveWeight > best.currentConnections * drawn.effectiveWeight) {
         continue;
@@ -63,18 +80,30 @@ export class RandomStrategy implements Strategy {
 
   reset(active: readonly Server[], backup: readonly Server[]): void {
     this.#rings.reset(active, backup);
+    this.#bounded?.reset(active, backup);
   }
 
   serverUsable(server: Server): void {
     this.#rings.update(server);
+    this.#bounded?.changed();
   }
 
   serverUnusable(server: Server): void {
     this.#rings.remove(server);
+    this.#bounded?.changed();
   }
 
   weightChanged(server: Server): void {
     this.#rings.update(server);
+    this.#bounded?.changed();
+  }
+
+  acquired(): void {
+    this.#bounded?.acquired();
+  }
+
+  released(): void {
+    this.#bounded?.released();
   }
 
 }

@@ -1,8 +1,10 @@
 import { invalidArg } from '../errors.js';
 import type { Server } from '../server.js';
+import { BoundedLoad, validateBalanceFactor, validateHashKey } from './internal/bounded-load.js';
 import { GroupRings } from './internal/chash-ring.js';
 import { addressKey, fullHash, sdbmHash } from './internal/hash.js';
 import { MapState } from './internal/map-table.js';
+import type { HashKeyKind } from './internal/server-hash-key.js';
 import type { PickContext, Strategy } from './strategy.js';
 
 /** Options of {@link SourceHash}. */
@@ -14,6 +16,20 @@ export interface SourceHashOptions {
    * @defaultValue 'map-based' (when no options are given)
    */
   readonly hashType: 'map-based' | 'consistent';
+  /**
+   * Bounded-load consistent hashing (HAProxy `hash-balance-factor`): no server takes more than this percentage of
+   * the average load, the connection being placed included; a key whose server is at its bound walks the ring to
+   * the next server below its own. 0 turns it off; otherwise an integer above 100 (125–200 are HAProxy's
+   * reasonable values). Needs `hashType: 'consistent'`. @defaultValue 0
+   */
+  readonly hashBalanceFactor?: number;
+  /**
+   * What the ring points of each server derive from (HAProxy 3.0's `hash-key`): `'id'` its numeric id, `'addr'`
+   * its IP address, `'addr-port'` its address and port, or a function of the server returning one of these.
+   * With `'addr'`/`'addr-port'`, separate balancers (other processes, other machines) that list the same servers
+   * in any order place every key on the same server. Needs `hashType: 'consistent'`. @defaultValue 'id'
+   */
+  readonly hashKey?: HashKeyKind | ((server: Server) => HashKeyKind);
 }
 
 /**
@@ -39,6 +55,11 @@ export interface SourceHashOptions {
  * HAProxy divides by the GCD over every configured server; a server never usable yet joins it when it
  * first becomes usable.
  *
+ * Beyond 2.6, with `hashType: 'consistent'`: bounded loads (`hashBalanceFactor`, HAProxy 1.9+'s
+ * `hash-balance-factor`: a key walks past servers at their bound; the bound counts this strategy's own leases, so
+ * several balancers over one pool each bound their own) and placement by address (`hashKey`, HAProxy 3.0's
+ * `hash-key`). HAProxy 2.6 computes the weight prefix of the bound once at start-up; switchyard keeps it current.
+ *
  * @example
  * ```ts
  * const balancer = new Balancer(pool, { strategy: new SourceHash({ hashType: 'consistent' }) })
@@ -51,9 +72,12 @@ export class SourceHash implements Strategy {
   readonly name = 'source';
   readonly usesServerQueues = true;
   readonly hashType: 'map-based' | 'consistent';
+  /** The options this strategy was built with (validated), to build another like it. */
+  readonly options: SourceHashOptions;
 
   readonly #map = new MapState();
-  readonly #rings = new GroupRings();
+  readonly #rings: GroupRings;
+  readonly #bounded: BoundedLoad | undefined;
   readonly #scratch = new Uint16Array(8);
   readonly #hasRoom = (s: Server): boolean => !s.full;
 
@@ -63,6 +87,19 @@ export class SourceHash implements Strategy {
       throw invalidArg('hashType', "must be 'map-based' or 'consistent'", hashType);
     }
     this.hashType = hashType;
+    const factor = validateBalanceFactor(options.hashBalanceFactor);
+    const hashKey = validateHashKey(options.hashKey);
+    if (hashType !== 'consistent' && (factor > 0 || hashKey !== undefined)) {
+      throw invalidArg(factor > 0 ? 'hashBalanceFactor' : 'hashKey', "needs hashType 'consistent' (HAProxy applies it to consistent hashing only)", hashType);
+    }
+    this.options = Object.freeze({ ...options });
+    this.#rings = new GroupRings(hashKey);
+    this.#bounded = factor > 0 ? new BoundedLoad(factor) : undefined;
+  }
+
+  /** The bounded-load factor in percent (HAProxy `hash-balance-factor`), 0 when off. */
+  get hashBalanceFactor(): number {
+    return this.#bounded?.factor ?? 0;
   }
 
   pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
@@ -72,7 +109,8 @@ export class SourceHash implements Strategy {
       const ring = this.#rings.ring(ctx.group);
       if (raw === undefined) return ring.next(this.#hasRoom, ctx);
       // HAProxy skips hashing when one server is left (`tot_used == 1`).
-      return ring.lookup(candidates.length === 1 ? 0 : fullHash(raw), ctx);
+      const hash = candidates.length === 1 ? 0 : fullHash(raw);
+      return ring.lookup(hash, this.#bounded === undefined ? ctx : this.#bounded.prepare(candidates, ctx));
     }
     const map = this.#map;
     map.prepare(candidates, ctx.group);
@@ -85,21 +123,33 @@ export class SourceHash implements Strategy {
     // Only the structure of the configured hash type is kept.
     if (this.hashType === 'consistent') this.#rings.reset(active, backup);
     else this.#map.reset(active, backup);
+    this.#bounded?.reset(active, backup);
   }
 
   serverUsable(server: Server): void {
     if (this.hashType === 'consistent') this.#rings.update(server);
     else this.#map.serverUsable(server);
+    this.#bounded?.changed();
   }
 
   serverUnusable(server: Server): void {
     if (this.hashType === 'consistent') this.#rings.remove(server);
     else this.#map.serverUnusable(server);
+    this.#bounded?.changed();
   }
 
   weightChanged(server: Server): void {
     if (this.hashType === 'consistent') this.#rings.update(server);
     else this.#map.weightChanged(server);
+    this.#bounded?.changed();
+  }
+
+  acquired(): void {
+    this.#bounded?.acquired();
+  }
+
+  released(): void {
+    this.#bounded?.released();
   }
 
   /** The unhashed 32-bit key, or `undefined` when the pick has nothing to hash. */

@@ -6,7 +6,10 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Balancer, type BalancerOptions } from '../../src/balancer.js';
+import type { Clock } from '../../src/clock.js';
+import type { Lease } from '../../src/lease.js';
 import { Pool } from '../../src/pool.js';
+import type { Rebalancer } from '../../src/resilience/rebalancer.js';
 import type { ServerOptions } from '../../src/server.js';
 import { SAFETY_MS, listen, waitEvent } from '../proxy/helpers.js';
 
@@ -182,4 +185,11 @@ export function selfSignedCertificate(commonName: string): TlsMaterial | undefin
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Every lease `rebalancer` asks to go, with the clock time it asked (for a test to wait for its close). */
+export function askedToGo(rebalancer: Rebalancer, clock: Clock): [lease: Lease, at: number][] {
+  const asked: [Lease, number][] = [];
+  rebalancer.on('lease:recycle', (lease) => asked.push([lease, clock.now()]));
+  return asked;
 }

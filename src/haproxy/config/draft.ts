@@ -93,6 +93,7 @@ export interface ProxyDraft {
   /** `dispatch <addr>`. */
   dispatch?: { readonly host: string; readonly port: number };
   hashType: HashType;
+  hashBalanceFactor?: number;
   retries: number;
   redispatch?: number;
   allBackups: boolean;
@@ -153,6 +154,7 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   draft.balance = base.balance;
   draft.balanceSet = base.balanceSet;
   draft.hashType = base.hashType;
+  if (base.hashBalanceFactor !== undefined) draft.hashBalanceFactor = base.hashBalanceFactor;
   draft.retries = base.retries;
   if (base.redispatch !== undefined) draft.redispatch = base.redispatch;
   draft.allBackups = base.allBackups;

@@ -166,6 +166,7 @@ function freezeServer(s: ServerDraft): ServerConfig {
     ...(v.agentSend === undefined ? {} : { agentSend: v.agentSend }),
     agentInterMs: v.agentInterMs,
     proxyProtocol: v.proxyProtocol,
+    ...(v.hashKey === undefined ? {} : { hashKey: v.hashKey }),
     source: s.source,
   };
 }
@@ -207,6 +208,7 @@ export function freezeBackend(p: ProxyDraft): BackendFields {
   return {
     balance: p.balance,
     hashType: p.hashType,
+    ...(p.hashBalanceFactor === undefined ? {} : { hashBalanceFactor: p.hashBalanceFactor }),
     retries: p.retries,
     ...(p.redispatch === undefined ? {} : { redispatch: p.redispatch }),
     allBackups: p.allBackups,

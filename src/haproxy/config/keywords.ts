@@ -84,7 +84,7 @@ export const GLOBAL_PREFIXES = Object.freeze({ ignored: ['tune.'], unsupported: 
 
 /** Keywords of proxy sections switchyard reads (capabilities are checked separately). */
 export const PROXY_KEYWORDS = [
-  'bind', 'mode', 'balance', 'hash-type', 'default_backend', 'use_backend', 'server', 'default-server',
+  'bind', 'mode', 'balance', 'hash-type', 'hash-balance-factor', 'default_backend', 'use_backend', 'server', 'default-server',
   'timeout', 'retries', 'option', 'tcp-check', 'log', 'log-format', 'dispatch', 'description', 'stats', 'load-server-state-from-file',
   'server-state-file-name',
 ] as const;
@@ -204,7 +204,7 @@ export const SERVER_KEYWORDS = [
   'check', 'no-check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'weight', 'backup',
   'no-backup', 'maxconn', 'maxqueue', 'slowstart', 'disabled', 'enabled', 'observe', 'error-limit', 'on-error',
   'on-marked-down', 'on-marked-up', 'send-proxy', 'send-proxy-v2', 'no-send-proxy', 'no-send-proxy-v2',
-  'init-state', 'id', 'agent-check', 'no-agent-check', 'agent-port', 'agent-inter', 'agent-addr', 'agent-send',
+  'init-state', 'id', 'hash-key', 'agent-check', 'no-agent-check', 'agent-port', 'agent-inter', 'agent-addr', 'agent-send',
 ] as const;
 
 /** Server keywords HAProxy 2.6 knows that switchyard refuses, with the reason. */
@@ -224,7 +224,7 @@ export const SERVER_UNSUPPORTED: Readonly<Record<string, string>> = (() => {
     'no-tfo': 'TCP fast open is not available to Node', socks4: 'SOCKS4 is not implemented', 'check-via-socks4': 'SOCKS4 is not implemented',
     'log-proto': 'log servers are configured with log', 'proxy-v2-options': 'PROXY v2 TLVs are not implemented',
     'send-proxy-v2-ssl': tls, 'send-proxy-v2-ssl-cn': tls, 'no-send-proxy-v2-ssl': tls, 'no-send-proxy-v2-ssl-cn': tls,
-    ws: 'WebSocket selection needs mode http', shard: 'peers are not supported', 'hash-key': 'hash-key is HAProxy 3.0+; switchyard uses id',
+    ws: 'WebSocket selection needs mode http', shard: 'peers are not supported',
   };
   for (const k of ['ssl', 'no-ssl', 'check-ssl', 'no-check-ssl', 'crt', 'ca-file', 'crl-file', 'ciphers', 'ciphersuites', 'sni',
     'check-sni', 'alpn', 'check-alpn', 'npn', 'verify', 'verifyhost', 'no-verifyhost', 'ssl-reuse', 'no-ssl-reuse',

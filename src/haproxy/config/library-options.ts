@@ -33,9 +33,22 @@ export type FrontendSection = FrontendConfig | ListenConfig;
 /** `balance` + `hash-type` → the strategy. */
 export function strategyOf(b: BackendFields): StrategySpec {
   const algo = b.balance;
-  if (algo.name === 'source') return { name: 'source', hashType: b.hashType };
-  if (algo.name === 'random') return { name: 'random', draws: algo.draws };
+  const factor = b.hashBalanceFactor ?? 0;
+  const hashKey = hashKeyOf(b.servers);
+  // HAProxy applies both to its consistent-hash tree only: `source` with `hash-type consistent`, and `random`.
+  const extra = { ...(factor > 0 ? { hashBalanceFactor: factor } : {}), ...(hashKey === undefined ? {} : { hashKey }) };
+  if (algo.name === 'source') return b.hashType === 'consistent' ? { name: 'source', hashType: 'consistent', ...extra } : { name: 'source', hashType: b.hashType };
+  if (algo.name === 'random') return { name: 'random', draws: algo.draws, ...extra };
   return algo.name;
+}
+
+/** The servers' `hash-key`s as one strategy option: absent when all are `id`, a kind when all agree, else by name. */
+function hashKeyOf(servers: readonly ServerConfig[]): 'addr' | 'addr-port' | ((s: { readonly name: string }) => 'id' | 'addr' | 'addr-port') | undefined {
+  const kinds = new Set(servers.map((s) => s.hashKey ?? 'id'));
+  if (kinds.size === 0 || (kinds.size === 1 && kinds.has('id'))) return undefined;
+  if (kinds.size === 1) return [...kinds][0] as 'addr' | 'addr-port';
+  const byName = new Map(servers.map((s) => [s.name, s.hashKey ?? 'id'] as const));
+  return (s) => byName.get(s.name) ?? 'id';
 }
 
 /** True for HAProxy's dynamic algorithms (the ones that accept `add server` and any weight at runtime). */

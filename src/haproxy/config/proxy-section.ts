@@ -93,6 +93,16 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
       if (ignoredWithout('backend')) return;
       hashType(line, draft, args);
       return;
+    case 'hash-balance-factor': {
+      if (ignoredWithout('backend')) return;
+      const text = args[0];
+      // HAProxy 2.6 reads it with atol() and refuses 1-100 (cfgparse-listen.c).
+      if (text === undefined || text === '') line.alert(kw, `'${kw}' expects an integer argument.`);
+      else if (!/^\d+$/.test(text) || Number(text) > 100_000) line.alert(kw, `'${kw}' expects an integer from 0 to 100000, got '${text}'.`);
+      else if (Number(text) !== 0 && Number(text) <= 100) line.alert(kw, `'${kw}' must be 0 or greater than 100.`);
+      else if (noExtra(1)) draft.hashBalanceFactor = Number(text);
+      return;
+    }
     case 'default_backend':
       if (ignoredWithout('frontend')) return;
       if (args[0] === undefined || args[0] === '') line.alert(kw, `'${kw}' expects a backend name.`);

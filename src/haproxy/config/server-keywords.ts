@@ -149,6 +149,8 @@ export function parseServerKeywords(words: readonly string[], serverName: string
       case 'on-marked-down': set('onMarkedDown', oneOf(['shutdown-sessions'], "'shutdown-sessions'")); break;
       case 'on-marked-up': set('onMarkedUp', oneOf(['shutdown-backup-sessions'], "'shutdown-backup-sessions'")); break;
       case 'init-state': set('initState', oneOf(INIT_STATE, "one of 'fully-up', 'up', 'down' or 'fully-down'")); break;
+      // HAProxy 3.0+ (2.6 refuses it): switchyard follows 3.0's placement, see docs/haproxy.md.
+      case 'hash-key': set('hashKey', oneOf(['id', 'addr', 'addr-port'], "one of 'id', 'addr' or 'addr-port'")); break;
       case 'id': {
         if (serverName === undefined) {
           report(kw, `'id' option is not accepted in default-server sections`);

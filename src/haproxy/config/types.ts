@@ -263,6 +263,8 @@ export interface ServerConfig {
   readonly agentInterMs: number;
   /** `send-proxy` (v1) / `send-proxy-v2`: PROXY protocol header to the server; `no-send-proxy[-v2]` → none. */
   readonly proxyProtocol: 'none' | 'v1' | 'v2';
+  /** `hash-key id|addr|addr-port` (HAProxy 3.0+): where its consistent-hash ring points come from; absent = `id`. */
+  readonly hashKey?: 'id' | 'addr' | 'addr-port';
   readonly source: SourceLocation;
 }
 
@@ -321,6 +323,8 @@ export interface StatsPageConfig {
 export interface BackendFields {
   readonly balance: BalanceAlgorithm;
   readonly hashType: HashType;
+  /** `hash-balance-factor <f>`: bounded-load consistent hashing (0 or absent = off; else above 100). */
+  readonly hashBalanceFactor?: number;
   /** `retries`: extra connection attempts after the first. @defaultValue 3 */
   readonly retries: number;
   /** `option redispatch [<interval>]`: undefined = off; -1 = on the last retry (bare option); P > 0 = every Pth retry. */

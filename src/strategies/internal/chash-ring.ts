@@ -1,8 +1,9 @@
 import type { Server } from '../../server.js';
 import { fullHash } from './hash.js';
+import { type HashKeyKind, serverRingKey } from './server-hash-key.js';
 
-/** HAProxy's `SRV_EWGHT_RANGE`: ring points of server `id` are hashed from `id × 4096 + j`. */
-const POINTS_PER_ID = 4096;
+/** Which {@link HashKeyKind} a server's ring points derive from. */
+export type HashKeyOf = (server: Server) => HashKeyKind;
 
 /** What a ring lookup needs to know about servers to avoid. */
 export interface RingAvoidance {
@@ -12,9 +13,10 @@ export interface RingAvoidance {
 /**
  * HAProxy's consistent-hash ring (`src/lb_chash.c`) for one server group.
  *
- * A server with effective weight `w` (user weight × 16) owns `w` points at `fullHash(id × 4096 + j)`,
- * j = 0…w−1. Points live in two parallel arrays sorted by position; points at the same position keep the
- * order in which they were added, as duplicates do in HAProxy's tree. Changing a server's weight adds or
+ * A server with effective weight `w` (user weight × 16) owns `w` points at `fullHash(base + j)`, j = 0…w−1,
+ * `base` being `id × 4096` by default or what `hashKey` says (HAProxy 3.0's `hash-key`, see
+ * {@link serverRingKey}). Points live in two parallel arrays sorted by position; points at the same position keep
+ * the order in which they were added, as duplicates do in HAProxy's tree. Changing a server's weight adds or
  * removes only its highest-numbered points, so other clients never move.
  *
  * Lookup is a binary search (O(log points)); adding or removing `p` points costs O(p log p + points).
@@ -27,6 +29,15 @@ export class ChashRing {
   #counts = new Map<Server, number>();
   /** Position of the last point returned by {@link ChashRing.next}; -1 before the first call. */
   #cursor = -1;
+  readonly #hashKey: HashKeyOf | undefined;
+  /** The base key of each server on the ring, computed when its first point was added. */
+  readonly #bases = new Map<Server, number>();
+  readonly #bytes = new Uint8Array(16);
+
+  /** `hashKey`: how each server's points are placed; by its `id` when absent. */
+  constructor(hashKey?: HashKeyOf) {
+    this.#hashKey = hashKey;
+  }
 
   /** Number of points on the ring. */
   get size(): number {
@@ -44,6 +55,7 @@ export class ChashRing {
     this.#ordinals = new Uint16Array(0);
     this.#owners = [];
     this.#counts.clear();
+    this.#bases.clear();
   }
 
   /**
@@ -52,6 +64,7 @@ export class ChashRing {
    */
   load(entries: Iterable<readonly [Server, number]>): void {
     this.#counts.clear();
+    this.#bases.clear();
     let n = 0;
     for (const [server, count] of entries) {
       if (count <= 0) continue;
@@ -63,7 +76,7 @@ export class ChashRing {
     const positions = new Uint32Array(n);
     let k = 0;
     for (const [server, count] of this.#counts) {
-      const base = Math.imul(server.id, POINTS_PER_ID);
+      const base = this.#baseOf(server);
       for (let j = 0; j < count; j++, k++) {
         owners[k] = server;
         ordinals[k] = j;
@@ -96,8 +109,12 @@ export class ChashRing {
     if (count === now) return;
     if (count < now) this.#removeFrom(server, count);
     else this.#add(server, now, count);
-    if (count === 0) this.#counts.delete(server);
-    else this.#counts.set(server, count);
+    if (count === 0) {
+      this.#counts.delete(server);
+      this.#bases.delete(server);
+    } else {
+      this.#counts.set(server, count);
+    }
   }
 
   /**
@@ -153,6 +170,17 @@ export class ChashRing {
     return this.#owners[avoided];
   }
 
+  /** The base key of `server`'s points, kept while it is on the ring so that its points stay where they are. */
+  #baseOf(server: Server): number {
+    let base = this.#bases.get(server);
+    if (base === undefined) {
+      const kind = this.#hashKey?.(server) ?? 'id';
+      base = kind === 'id' ? Math.imul(server.id, 4096) >>> 0 : serverRingKey(server, kind, this.#bytes);
+      this.#bases.set(server, base);
+    }
+    return base;
+  }
+
   /** Index of the first point at or after `position`. */
   #lowerBound(position: number): number {
     const a = this.#positions;
@@ -200,7 +228,7 @@ export class ChashRing {
 
   #add(server: Server, from: number, to: number): void {
     const count = to - from;
-    const base = Math.imul(server.id, POINTS_PER_ID);
+    const base = this.#baseOf(server);
     const fresh: { position: number; ordinal: number }[] = [];
     for (let j = from; j < to; j++) fresh.push({ position: fullHash(base + j), ordinal: j });
     // Stable sort: new points sharing a position stay in ordinal order, as HAProxy inserts them.
@@ -262,8 +290,14 @@ const INCREMENTAL_LIMIT = 8;
  * O(points log points), not O(points²)).
  */
 export class GroupRings {
-  readonly #active = new GroupRing();
-  readonly #backup = new GroupRing();
+  readonly #active: GroupRing;
+  readonly #backup: GroupRing;
+
+  /** `hashKey`: how each server's points are placed (see {@link ChashRing}); by its `id` when absent. */
+  constructor(hashKey?: HashKeyOf) {
+    this.#active = new GroupRing(hashKey);
+    this.#backup = new GroupRing(hashKey);
+  }
 
   /** The ring of `group`, up to date. */
   ring(group: 'active' | 'backup'): ChashRing {
@@ -292,10 +326,14 @@ export class GroupRings {
 }
 
 class GroupRing {
-  readonly #ring = new ChashRing();
+  readonly #ring: ChashRing;
   /** Desired point counts, in the order servers (re)joined the ring. */
   readonly #desired = new Map<Server, number>();
   readonly #pending = new Set<Server>();
+
+  constructor(hashKey: HashKeyOf | undefined) {
+    this.#ring = new ChashRing(hashKey);
+  }
 
   reset(servers: readonly Server[]): void {
     this.#desired.clear();

@@ -82,6 +82,28 @@ export function addressKey(address: string, scratch: Uint16Array = new Uint16Arr
   return key >>> 0;
 }
 
+/**
+ * The bytes of an IP address literal in network order, written to `out` (16 bytes): returns 4 for IPv4, 16 for
+ * IPv6 (an IPv4-mapped IPv6 address stays IPv6, as a socket address of that family would), 0 for anything else
+ * (a host name). A zone suffix is ignored.
+ */
+export function addressBytes(address: string, out: Uint8Array, scratch: Uint16Array = new Uint16Array(8)): 0 | 4 | 16 {
+  const v4 = parseIpv4(address, 0, address.length);
+  if (v4 !== undefined) {
+    out[0] = v4 >>> 24;
+    out[1] = (v4 >>> 16) & 0xff;
+    out[2] = (v4 >>> 8) & 0xff;
+    out[3] = v4 & 0xff;
+    return 4;
+  }
+  if (!parseIpv6(address, scratch)) return 0;
+  for (let g = 0; g < 8; g++) {
+    out[2 * g] = scratch[g]! >>> 8;
+    out[2 * g + 1] = scratch[g]! & 0xff;
+  }
+  return 16;
+}
+
 const DOT = 0x2e;
 const COLON = 0x3a;
 
