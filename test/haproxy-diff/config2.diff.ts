@@ -197,6 +197,9 @@ const scenarios: Scenario[] = [
     mask: [[/ 127\.0\.0\.1:\d+$/, ' 127.0.0.1:SPORT']],
     steps: async (ctx) => {
       ctx.note(...(await sequence(ctx.port, 1)));
+      // The first session is logged (closed on both sides) before the second starts: %ac counts the process's
+      // sessions, and at load 10 the second client once arrived while switchyard was still closing the first.
+      await ctx.instance.waitLines(/^127\.0\.0\.1/, 1);
       ctx.note(...(await sequence(ctx.backends[1]!.port, 1)));
       await ctx.instance.waitLines(/^127\.0\.0\.1/, 2);
     },

@@ -61,7 +61,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'option httpchk in TCP mode: 503 is L7STS with the reason phrase, 200 passes',
-    config: listen('  option httpchk GET /health\n', ['check inter 100']),
+    // inter (the check's timeout too) 500 ms: at 100 ms switchyard's check timed out once at load 11.
+    config: listen('  option httpchk GET /health\n', ['check inter 500']),
     backends: [{ name: 's1', mode: 'close', reply: 'HTTP/1.0 503 Service Unavailable\r\n\r\n' }],
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server fe\/s1 is DOWN/);
