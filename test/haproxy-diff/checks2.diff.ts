@@ -212,7 +212,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: option redis-check against redis-server (Redis server is ok); NOAUTH kept open is L7TOUT, -ERR then close is L7STS',
-    config: listen('  option redis-check\n', ['check inter 200', 'check inter 200', 'check inter 200']).replace('127.0.0.1:${S1}', '127.0.0.1:${REDIS}'),
+    // inter (the checks' timeout too) 500 ms: at 200 ms HAProxy timed out once on the -ERR responder at load 11.
+    config: listen('  option redis-check\n', ['check inter 500', 'check inter 500', 'check inter 500']).replace('127.0.0.1:${S1}', '127.0.0.1:${REDIS}'),
     backends: [
       'unused',
       // What redis-server with requirepass answers to PING, connection kept open.
