@@ -17,7 +17,7 @@ export const LAYERS: readonly (readonly [name: string, patterns: readonly string
   ['diagnostics channels', ['diagnostics.ts']],
   ['server', ['server.ts']],
   ['strategies', ['strategies/']],
-  ['pool', ['pool-events.ts', 'outcome.ts', 'pool-tier-options.ts', 'pool-tiers.ts', 'pool-members.ts', 'pool-change.ts', 'pool-batch.ts', 'pool-update.ts', 'pool.ts']],
+  ['pool', ['pool-events.ts', 'outcome.ts', 'pool-tier-options.ts', 'pool-tiers.ts', 'pool-members.ts', 'pool-change.ts', 'pool-batch.ts', 'pool-update.ts', 'pool-agent.ts', 'pool-state.ts', 'pool-counters.ts', 'pool.ts']],
   ['health', ['health/']],
   ['leases', ['lease.ts', 'admission.ts', 'wait-queue.ts', 'diagnostics-messages.ts']],
   ['dial (outbound)', ['dial/']],

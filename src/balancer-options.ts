@@ -2,7 +2,7 @@ import type { CircuitGate } from './admission.js';
 import type { Clock } from './clock.js';
 import { LbError, describe, invalidArg } from './errors.js';
 import * as v from './internal/validate.js';
-import type { AcquireOptions, Closable, Lease, LeaseRequest } from './lease.js';
+import type { AcquireOptions, Closable, Lease, LeaseRequest, QueuePositions } from './lease.js';
 import type { Pool } from './pool.js';
 import type { Server } from './server.js';
 import { STRATEGY_NAMES, type StrategySpec, createStrategy } from './strategies/index.js';
@@ -59,8 +59,14 @@ export interface BalancerStats {
   readonly strategy: string;
   readonly activeLeases: number;
   readonly totalLeases: number;
+  /** Callers waiting, in the balancer's queue and in server queues. */
   readonly queued: number;
+  /** Highest `queued` seen. */
   readonly maxQueued: number;
+  /** Callers waiting in the balancer's own queue, server queues aside (HAProxy's backend `qcur`). */
+  readonly balancerQueued: number;
+  /** Highest `balancerQueued` seen (HAProxy's backend `qmax`). */
+  readonly maxBalancerQueued: number;
   readonly queueTimeouts: number;
   /** Picks made in a tier in panic (Envoy's `lb_healthy_panic`). */
   readonly panicPicks: number;
@@ -128,6 +134,7 @@ export function validateAcquire(options: AcquireOptions): LeaseRequest {
     clientAddress,
     key,
     exclude: normaliseExclude(o['exclude']),
+    previous: undefined,
     signal,
     bindTo: bindTo as Closable | undefined,
     timeoutQueueMs,
@@ -139,7 +146,25 @@ export function closedError(): LbError {
   return new LbError('ERR_LB_CLOSED', 'the balancer is closed');
 }
 
+/** @internal `ERR_LB_QUEUE_TIMEOUT` after `waited` ms in the balancer's queue, or in the queue of server `server`. */
+export function queueTimeoutError(pool: string, waited: number, server: string | undefined, positions: QueuePositions): LbError {
+  const where = server === undefined ? '' : ` in the queue of server ${server}`;
+  return new LbError('ERR_LB_QUEUE_TIMEOUT', `no server of pool ${pool} became free within timeoutQueueMs (waited ${waited} ms${where})`, {
+    details: { pool, waitedMs: waited, server, queuePositions: positions },
+  });
+}
+
 /** @internal */
+/** @internal The error a caller gets when it leaves the queue for `reason` after `waited` ms (positions: where it waited). */
+export function queueLeaveError(
+  pool: Pool, reason: 'timeout' | 'abort' | 'closed' | 'no-server', waited: number, server: string | undefined, positions: QueuePositions, cause?: unknown,
+): LbError {
+  if (reason === 'timeout') return queueTimeoutError(pool.name, waited, server, positions);
+  if (reason === 'abort') return new LbError('ERR_LB_ABORTED', `acquire was aborted after ${waited} ms in the queue`, { cause });
+  if (reason === 'closed') return new LbError('ERR_LB_CLOSED', 'the balancer was closed while waiting in the queue');
+  return noServer(pool);
+}
+
 export function noServer(pool: Pool): LbError {
   return new LbError('ERR_LB_NO_SERVER', `pool ${JSON.stringify(pool.name)} has no usable server`, { details: { pool: pool.name } });
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type net from 'node:net';
 import {
-  type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, resolveBalancerOptions, strategyError, validateAcquire,
+  type BalancerEvents, type BalancerOptions, type BalancerStats, closedError, noServer, queueLeaveError, resolveBalancerOptions, strategyError, validateAcquire,
 } from './balancer-options.js';
 import { type CircuitGate, circuitOpen } from './admission.js';
 import { CandidateGroup } from './candidate-group.js';
@@ -10,7 +10,7 @@ import type { BalancedSocket } from './dial/balanced-socket.js';
 import { type BalancedConnectOptions, connect as balancedConnect, createConnection as balancedCreateConnection } from './dial/connect.js';
 import { publishPick, publishQueueLeave } from './diagnostics.js';
 import { LbError } from './errors.js';
-import { type AcquireOptions, type Closable, type Lease, LeaseImpl, type LeaseRequest, type LeaseSource } from './lease.js';
+import { type AcquireOptions, type Closable, type Lease, LeaseImpl, type LeaseOwner, type LeaseRequest, type LeaseSource, NOT_QUEUED } from './lease.js';
 import type { LbState, Pool } from './pool.js';
 import type { Server } from './server.js';
 import { MutablePickContext } from './strategies/internal/pick-context.js';
@@ -51,7 +51,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   readonly #onBatch = (changes: ReadonlyMap<Server, LbState>): void => this.#followBatch(changes);
   readonly #onLimits: (server: Server) => void;
   readonly #onRemoved: (server: Server) => void;
-  readonly #releaseLease = (lease: LeaseImpl): void => this.#release(lease);
+  readonly #leaseOwner: LeaseOwner = { released: (lease) => this.#release(lease), opened: (lease, open) => this.pool._counters.opened(lease.server, open) };
   readonly #groups: StrategyGroups;
   readonly #group: CandidateGroup;
   readonly #breaker: CircuitGate | undefined;
@@ -68,7 +68,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     super();
     const o = resolveBalancerOptions(pool, options);
     this.pool = pool;
-    this.#queues = new WaitQueues((server, delta) => pool._queueChanged(server, delta));
+    this.#queues = new WaitQueues((server, delta) => pool._counters.queueChanged(server, delta));
     this.strategy = o.strategy;
     this.timeoutQueueMs = o.timeoutQueueMs;
     this.#clock = o.clock;
@@ -180,6 +180,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       totalLeases: this.#totalLeases,
       queued: this.#queues.size,
       maxQueued: this.#queues.max,
+      balancerQueued: this.#queues.sharedSize,
+      maxBalancerQueued: this.#queues.sharedMax,
       queueTimeouts: this.#queueTimeouts,
       panicPicks: this.#panicPicks,
     };
@@ -270,7 +272,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       // The strategy insists on this server (hash affinity): wait in its own queue.
       return mustNotQueue ? undefined : server;
     }
-    return this.#grant(server, true, 0, o.bindTo);
+    // Picking again the server a redispatch moved away from is not a new selection (HAProxy's lbtot).
+    return this.#grant(server, true, 0, o.bindTo, server !== o.previous);
   }
 
   #wait(o: LeaseRequest, server: Server | undefined): Promise<Lease> {
@@ -282,12 +285,16 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
         bindTo: o.bindTo,
         server,
         node: undefined,
+        queueIdx: 0,
+        serverPosition: 0,
         timer: undefined,
         unlisten: undefined,
         resolve,
         reject,
       };
       this.#queues.push(w);
+      // The strategy chose this server and the caller waits in its queue: HAProxy counts the pick (lbtot) now.
+      if (server !== undefined && server !== o.previous) this.pool._counters.picked(server);
       const timeoutQueueMs = o.timeoutQueueMs ?? this.timeoutQueueMs;
       if (timeoutQueueMs !== Infinity) {
         w.timer = this.#clock.setTimeout(() => this.#fail(w, 'timeout'), timeoutQueueMs, KEEP_ALIVE);
@@ -304,21 +311,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
 
   #fail(w: Waiter, reason: 'timeout' | 'abort' | 'closed' | 'no-server', cause?: unknown): void {
     const queuedServer = w.server;
-    if (!this.#queues.remove(w)) return;
+    const positions = this.#queues.remove(w);
+    if (positions === undefined) return;
     const waited = Math.round(this.#clock.now() - w.enqueuedAt);
-    let err: LbError;
-    if (reason === 'timeout') {
-      this.#queueTimeouts++;
-      err = new LbError('ERR_LB_QUEUE_TIMEOUT', `no server of pool ${this.pool.name} became free within timeoutQueueMs (waited ${waited} ms)`, {
-        details: { pool: this.pool.name, waitedMs: waited },
-      });
-    } else if (reason === 'abort') {
-      err = new LbError('ERR_LB_ABORTED', `acquire was aborted after ${waited} ms in the queue`, { cause });
-    } else if (reason === 'closed') {
-      err = new LbError('ERR_LB_CLOSED', 'the balancer was closed while waiting in the queue');
-    } else {
-      err = noServer(this.pool);
-    }
+    if (reason === 'timeout') this.#queueTimeouts++;
+    const err = queueLeaveError(this.pool, reason, waited, queuedServer?.name, positions, cause);
     this.emit('queue:leave', reason);
     publishQueueLeave(this.pool, reason, waited);
     w.reject(err);
@@ -326,12 +323,12 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
     if (queuedServer) this.#dispatch(queuedServer);
   }
 
-  #grant(server: Server, picked: boolean, queuedMs: number, bindTo: Closable | undefined): LeaseImpl {
-    this.pool._leaseGranted(server, picked);
+  #grant(server: Server, picked: boolean, queuedMs: number, bindTo: Closable | undefined, selection = picked, positions = NOT_QUEUED): LeaseImpl {
+    this.pool._counters.leaseGranted(server, selection);
     this.#activeLeases++;
     this.#totalLeases++;
     this.#groups.acquired(server);
-    const lease = new LeaseImpl(server, queuedMs, this.#releaseLease);
+    const lease = new LeaseImpl(server, queuedMs, this.#leaseOwner, positions);
     if (bindTo) lease.bindTo(bindTo);
     this.emit('lease:acquire', lease);
     publishPick(this.pool, server, picked, queuedMs);
@@ -340,7 +337,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
 
   #release(lease: LeaseImpl): void {
     const server = lease.server;
-    this.pool._leaseReleased(server);
+    this.pool._counters.leaseReleased(server);
     this.#activeLeases--;
     this.#groups.released(server);
     this.emit('lease:release', lease);
@@ -365,8 +362,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
       if (breaker !== undefined && this.#activeLeases >= breaker.maxConnections) return;
       const w = this.#queues.nextFor(server, shared);
       if (!w) return;
-      this.#queues.remove(w);
-      const lease = this.#grant(server, false, this.#clock.now() - w.enqueuedAt, w.bindTo);
+      const positions = this.#queues.remove(w, true);
+      const lease = this.#grant(server, false, this.#clock.now() - w.enqueuedAt, w.bindTo, false, positions);
       w.resolve(lease);
     }
   }

@@ -15,15 +15,19 @@ export { ManualClock, systemClock } from './clock.js';
 export type { Clock, TimerHandle, TimerOptions } from './clock.js';
 export { ERROR_CODES, LbError } from './errors.js';
 export type { LbErrorCode, LbErrorOptions } from './errors.js';
-export type { AcquireOptions, Closable, Lease, LeaseSource, RecycleReason } from './lease.js';
+export type { AcquireOptions, Closable, Lease, LeaseSource, QueuePositions, RecycleReason } from './lease.js';
 export type { ConnectOutcome, OutcomeSink } from './outcome.js';
 export { Pool } from './pool.js';
 export type {
   LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
 } from './pool.js';
 export { LOCALITY_TAG, TIER_DEFAULTS, localityOf, panicEligible } from './pool-tiers.js';
+export { RESTORE_CAUSE } from './pool-state.js';
+export type { PoolState, RestoreReport, RestoreSkipReason, ServerStateRecord } from './pool-state.js';
 export { SERVER_DEFAULTS, Server, WEIGHT_SCALE } from './server.js';
-export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, ServerSnapshot } from './server.js';
+export type {
+  AdminState, HoldKind, InitState, OnMarkedDown, OnMarkedUp, OperationalState, SendProxy, ServerOptions, ServerSnapshot,
+} from './server.js';
 export { ADMIN_CAUSE, CHECK_STATUS_TEXT, ON_ERROR_ACTIONS } from './state/check-result.js';
 export type { CheckCause, CheckResult, CheckStatus, OnErrorAction, StateCause } from './state/check-result.js';
 
@@ -43,6 +47,9 @@ export type { HashKeyKind } from './strategies/internal/server-hash-key.js';
 export { StaticRoundRobin } from './strategies/static-rr.js';
 
 export { ActiveChecker, ACTIVE_CHECKER_DEFAULTS } from './health/active-checker.js';
+export { AGENT_CHECKER_DEFAULTS, AgentChecker, agentChecker } from './health/agent-checker.js';
+export type { AgentCheckerOptions, AgentReporter, AgentSettings } from './health/agent-checker.js';
+export type { AgentReport } from './state/agent-reply.js';
 export type { ActiveCheckerOptions, ActiveCheckerStats, ServerCheckOptions } from './health/active-checker.js';
 export { PASSIVE_OBSERVER_DEFAULTS, PassiveObserver } from './health/passive-observer.js';
 export type { PassiveObserverOptions, ServerObserveOptions } from './health/passive-observer.js';
@@ -52,6 +59,16 @@ export type { HttpProbeOptions } from './health/probes/http.js';
 export { sendExpectProbe } from './health/probes/send-expect.js';
 export type { SendExpectStep } from './health/probes/send-expect.js';
 export { tcpConnectProbe } from './health/probes/tcp-connect.js';
+export { ldapCheckProbe } from './health/probes/ldap-check.js';
+export { mysqlCheckProbe } from './health/probes/mysql-check.js';
+export type { MysqlCheckProbeOptions } from './health/probes/mysql-check.js';
+export { pgsqlCheckProbe } from './health/probes/pgsql-check.js';
+export type { PgsqlCheckProbeOptions } from './health/probes/pgsql-check.js';
+export { redisCheckProbe } from './health/probes/redis-check.js';
+export { smtpCheckProbe } from './health/probes/smtp-check.js';
+export type { SmtpCheckProbeOptions } from './health/probes/smtp-check.js';
+export { sslHelloProbe } from './health/probes/ssl-hello.js';
+export type { SslHelloProbeOptions } from './health/probes/ssl-hello.js';
 
 export { OUTLIER_DETECTOR_DEFAULTS, OUTLIER_HOLDER, OUTLIER_REASON_KINDS, OutlierDetector } from './resilience/outlier-detector.js';
 export type {
@@ -73,7 +90,7 @@ export type { BalancedConnectOptions } from './dial/connect-options.js';
 export type { BalancedSocket } from './dial/balanced-socket.js';
 export { TCP_PROXY_DEFAULTS, TcpProxy } from './proxy/tcp-proxy.js';
 export type {
-  ConnectionRecord, ProxyCloseOptions, ProxyConnection, ProxyListenOptions, ProxyServerStats, RetryPlan, TcpProxyEvents,
+  ConnectionRecord, LocalAddresses, ProxyCloseOptions, ProxyConnection, ProxyListenOptions, ProxyServerStats, RetryPlan, TcpProxyEvents,
   TcpProxyOptions, TcpProxyStats,
 } from './proxy/tcp-proxy.js';
 export { describeTermination } from './proxy/termination.js';

@@ -20,10 +20,17 @@ export interface Lease {
   readonly released: boolean;
   /** Time spent in the queue before the lease was granted, in ms (0 when granted at once). */
   readonly queuedMs: number;
+  /** Where it stood when it left the queues it waited in (HAProxy's `%sq` / `%bq`); both 0 when granted at once. */
+  readonly queuePositions: QueuePositions;
   /** Gives the slot back. Returns true the first time, false on every later call. */
   release(): boolean;
   /** Releases the lease when `socket` emits `close`. Returns the lease. */
   bindTo(socket: Closable): this;
+  /**
+   * @internal A dialer's connection attempt on the lease began (`true`) or failed (`false`): while one is under
+   * way or established the server's `openConnections` (HAProxy's `cur_sess`) counts the lease; the release ends it.
+   */
+  _connecting(open: boolean): void;
   /** Same as {@link Lease.release}. */
   [Symbol.dispose](): void;
   /** Why the holder was asked to end this connection (see {@link Lease.recycle}), or `undefined`. */
@@ -42,6 +49,20 @@ export interface Lease {
   /** True when a holder registered an {@link Lease.onRecycle} listener. */
   readonly recyclable: boolean;
 }
+
+/**
+ * A caller's position when it left a queue: 1 + the callers served from that queue while it waited (HAProxy's
+ * `srv_queue_pos` and `prx_queue_pos`, logged as `%sq` and `%bq`); 0 for a queue it did not wait in.
+ */
+export interface QueuePositions {
+  /** In a server's own queue (leastconn and hash strategies use them). */
+  readonly server: number;
+  /** In the balancer's shared queue (HAProxy's backend queue). */
+  readonly balancer: number;
+}
+
+/** @internal The positions of a lease granted without waiting. */
+export const NOT_QUEUED: QueuePositions = Object.freeze({ server: 0, balancer: 0 });
 
 /** Why a lease is asked to go: data, not a string (see `Rebalancer`). */
 export type RecycleReason =
@@ -80,6 +101,11 @@ export interface LeaseRequest {
   readonly clientAddress: string | undefined;
   readonly key: string | number | undefined;
   readonly exclude: Server | ReadonlySet<Server> | undefined;
+  /**
+   * The server of the failed attempt this request is placed again after (a redispatch): picking it again is
+   * not a new selection (HAProxy counts `lbtot` only when the server changes).
+   */
+  readonly previous: Server | undefined;
   readonly signal: AbortSignal | undefined;
   readonly bindTo: Closable | undefined;
   /** `undefined`: the balancer's own `timeoutQueueMs`. */
@@ -103,19 +129,34 @@ export interface LeaseSource {
   tryAcquireChecked(request: LeaseRequest): Lease | undefined;
 }
 
+/** @internal What a lease tells the balancer that granted it. */
+export interface LeaseOwner {
+  released(lease: LeaseImpl): void;
+  opened(lease: LeaseImpl, open: boolean): void;
+}
+
 /** @internal */
 export class LeaseImpl implements Lease {
   readonly server: Server;
   readonly queuedMs: number;
+  readonly queuePositions: QueuePositions;
   #released = false;
-  readonly #onRelease: (lease: LeaseImpl) => void;
+  #open = false;
+  readonly #owner: LeaseOwner;
   #recycleReason: RecycleReason | undefined = undefined;
   #onRecycle: ((reason: RecycleReason) => void) | undefined = undefined;
 
-  constructor(server: Server, queuedMs: number, onRelease: (lease: LeaseImpl) => void) {
+  constructor(server: Server, queuedMs: number, owner: LeaseOwner, queuePositions: QueuePositions = NOT_QUEUED) {
     this.server = server;
     this.queuedMs = queuedMs;
-    this.#onRelease = onRelease;
+    this.queuePositions = queuePositions;
+    this.#owner = owner;
+  }
+
+  _connecting(open: boolean): void {
+    if (this.#released || this.#open === open) return;
+    this.#open = open;
+    this.#owner.opened(this, open);
   }
 
   get released(): boolean {
@@ -124,8 +165,9 @@ export class LeaseImpl implements Lease {
 
   release(): boolean {
     if (this.#released) return false;
+    if (this.#open) this._connecting(false);
     this.#released = true;
-    this.#onRelease(this);
+    this.#owner.released(this);
     return true;
   }
 

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import { publishServerState } from './diagnostics.js';
 import { LbError } from './errors.js';
+import * as v from './internal/validate.js';
 import { panicEligible } from './pool-tiers.js';
 import type { LbState, PoolEvents } from './pool-events.js';
 import type { Server } from './server.js';
@@ -91,4 +92,15 @@ export function noChecksError(pool: string, name: string): LbError {
   return new LbError('ERR_LB_INVALID_STATE', `server ${JSON.stringify(name)} of pool ${JSON.stringify(pool)} has no check to enable or disable`, {
     details: { pool, server: name },
   });
+}
+
+/** @internal Validates `pool.setAddress()` and applies it to `st`; returns the previous address when it changed. */
+export function applyAddress(server: Server, st: ServerState, host: string, port: number | undefined): { host: string; port: number } | undefined {
+  const h = v.nonEmptyString(`host of ${server.name}`, host);
+  const p = port === undefined ? server.port : v.integerInRange(`port of ${server.name}`, port, 1, 65535);
+  if (h === server.host && p === server.port) return undefined;
+  const previous = { host: server.host, port: server.port };
+  st.host = h;
+  st.port = p;
+  return previous;
 }

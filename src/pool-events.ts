@@ -20,6 +20,8 @@ export interface PoolEvents {
   'server:hold': [server: Server, holder: string, hold: HoldKind | undefined, previous: HoldKind | undefined];
   /** Checks of a server were turned on or off (`pool.setChecksEnabled()`, HAProxy `enable|disable health`). */
   'server:checks': [server: Server, enabled: boolean];
+  /** The address new connections go to changed (`pool.setAddress()`, HAProxy `set server … addr`). */
+  'server:address': [server: Server, previous: { readonly host: string; readonly port: number }];
   /** The user weight changed (`set weight`). */
   'server:weight': [server: Server, previousWeight: number];
   /** The administrative state changed (`ready` / `drain` / `maint`). */
@@ -28,6 +30,11 @@ export interface PoolEvents {
   'server:up': [server: Server, cause: StateCause];
   /** The server went down. */
   'server:down': [server: Server, cause: StateCause];
+  /**
+   * A slow-start ramp reached full weight: the server is `up` again, no longer `starting` (HAProxy logs
+   * `Server be/s is UP.` without a reason then). Not emitted when a ramp is cut short (down, maintenance, removal).
+   */
+  'server:warmed': [server: Server];
   /** The displayed status (`UP 2/3`, `DOWN`, `MAINT`, …) changed, for any reason. */
   'server:state': [server: Server, previousStatus: string, cause: StateCause];
   /** Whether strategies may pick the server, or its effective weight, changed. Balancers follow this. Not fired inside `pool.batch()`. */
@@ -63,6 +70,11 @@ export interface PoolEvents {
    * status `HANA`). Fired for every result, before any `server:down` it causes.
    */
   'check:fail': [server: Server, cause: CheckCause, previousHealth: number, previousCheckStatus: CheckStatus | undefined];
+  /**
+   * An agent check was applied (`pool.reportAgent()`): its result, the agent's health before it (1 up, 0 down) and
+   * its previous status. Fired before any `server:down` / `server:up` it causes; `server.agentCheck` is updated.
+   */
+  'agent:check': [server: Server, result: CheckResult, previousHealth: number, previousStatus: CheckStatus | undefined];
   /**
    * Passive observation saw `errorLimit` consecutive connection errors and ran its `on-error` action
    * (`result` is the `HANA` verdict). Active checkers pull the server's next check forward on this.

@@ -1,22 +1,23 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
-import { announceChange, beforeChange, checkChange, isUp, noChecksError } from './pool-change.js';
+import { announceChange, applyAddress, beforeChange, checkChange, isUp, noChecksError } from './pool-change.js';
 import { resolveServerUpdate } from './pool-update.js';
 import { invalidArg } from './errors.js';
-import {
-  ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult,
-} from './state/check-result.js';
+import { ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult } from './state/check-result.js';
 import { FULL_WEIGHT_FACTOR, applyAdminState, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
 import { SlowStartRamps } from './state/slowstart.js';
 import * as v from './internal/validate.js';
 import type { LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierOptions } from './pool-events.js';
 import { type AdminState, type HoldKind, Server, type ServerOptions, stateOf } from './server.js';
 import { ServerState } from './state/server-state.js';
+import { PoolCounters } from './pool-counters.js';
 import { PoolMembers } from './pool-members.js';
 import { NOT_USABLE, PoolBatch } from './pool-batch.js';
 import { TIER_KEYS } from './pool-tier-options.js';
 import { PoolTiers } from './pool-tiers.js';
+import { type AgentHost, type AgentReport, applyAgentReport } from './pool-agent.js';
+import { type PoolState, RESTORE_CAUSE, type RestoreReport, exportPoolState, restorePoolState } from './pool-state.js';
 
 export type {
   LbState, PoolEvents, PoolOptions, PoolSnapshot, ServerUpdate, Tier, TierLocality, TierOptions, TierSnapshot,
@@ -33,10 +34,7 @@ const POOL_KEYS = ['servers', 'allBackups', 'clock', ...TIER_KEYS] as const;
  *
  * @example
  * ```ts
- * const pool = new Pool('web', { servers: [
- *   { name: 'web1', host: '127.0.0.1', port: 8081 },
- *   { name: 'web2', host: '127.0.0.1', port: 8082, weight: 2 },
- * ] })
+ * const pool = new Pool('web', { servers: [{ name: 'web1', host: '127.0.0.1', port: 8081 }, { name: 'web2', host: '127.0.0.1', port: 8082, weight: 2 }] })
  * pool.on('server:down', (server) => console.warn(`${server.name} is down`))
  * pool.setAdminState('web1', 'drain')
  * ```
@@ -51,6 +49,9 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   readonly #members = new PoolMembers();
   readonly #tiers: PoolTiers;
+  readonly #agentHost: AgentHost = { pool: this, change: (...a) => this.#change(...a) };
+  /** @internal The counts the Balancer and the dialers move (leases, queues, picks, attempts), in this pool's state. */
+  readonly _counters = new PoolCounters((server) => this.#state(server));
   /** Slow-start ramps in progress; each step is applied through #change. */
   #ramps: SlowStartRamps<Server>;
   /** The open {@link Pool.batch}, if any. */
@@ -64,10 +65,14 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.allBackups = v.boolean('allBackups', o['allBackups'] ?? false);
     this.clock = (o['clock'] as Clock | undefined) ?? systemClock;
     this.#tiers = PoolTiers.fromPoolOptions(o, (s) => this.#members.rank(s));
-    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => this.#change(server, cause, (st) => {
-      st.slowstartFactor = factor;
-      if (factor >= FULL_WEIGHT_FACTOR) st.setOperational('up', this.clock.now());
-    }));
+    this.#ramps = new SlowStartRamps(this.clock, (server, factor, cause) => {
+      const warmed = factor >= FULL_WEIGHT_FACTOR;
+      this.#change(server, cause, (st) => {
+        st.slowstartFactor = factor;
+        if (warmed) st.setOperational('up', this.clock.now());
+      });
+      if (warmed) this.emit('server:warmed', server);
+    });
     const servers = o['servers'] ?? [];
     if (!Array.isArray(servers)) throw invalidArg('servers', 'must be an array of server options', servers);
     for (const s of servers as ServerOptions[]) this.add(s);
@@ -198,6 +203,13 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.update(name, { weight });
   }
 
+  /** Where new connections go (HAProxy `set server … addr <ip> [port <p>]`); state and open connections stay. Emits `server:address`. */
+  setAddress(name: string, host: string, port?: number): void {
+    const server = this.get(name);
+    const previous = applyAddress(server, this.#state(server), host, port);
+    if (previous !== undefined) this.emit('server:address', server, previous);
+  }
+
   /** Changes `maxconn` and/or `maxqueue` of a server (0 = unlimited). */
   setLimits(name: string, limits: { readonly maxconn?: number; readonly maxqueue?: number }): void {
     const o = v.plainObject('limits', limits);
@@ -239,48 +251,36 @@ export class Pool extends EventEmitter<PoolEvents> {
       return;
     }
     this.#change(server, cause, (st) => {
-      const op = applyAdminState(st, next, server.check, server.rise);
-      if (op !== undefined) st.setOperational(op, this.clock.now());
+      st.setOperational(applyAdminState(st, next, server.check, server.rise), this.clock.now());
       st.lastChangeMs = this.clock.now();
     });
     this.emit('server:admin', server, previous, cause);
   }
 
-  /**
-   * Forces the health result (HAProxy `set server <b>/<s> health up|stopping|down`):
-   * `up` sets the counter to full, `stopping` makes the server NOLB, `down` sets the counter to 0.
-   */
+  /** Forces health (HAProxy `set server … health`): `up` fills the counter, `stopping` is NOLB, `down` empties it. */
   setHealth(name: string, health: 'up' | 'stopping' | 'down', cause: StateCause = ADMIN_CAUSE): void {
     const server = this.get(name);
     const h = v.oneOf(`health of ${name}`, health, ['up', 'stopping', 'down']);
-    this.#change(server, cause, (st) => {
-      const op = applyForcedHealth(st, h, server.rise, server.fall);
-      if (op !== undefined) st.setOperational(op, this.clock.now());
-    });
+    this.#change(server, cause, (st) => st.setOperational(applyForcedHealth(st, h, server.rise, server.fall), this.clock.now()));
   }
 
   /**
-   * Turns the checks of a server with `check` on or off (HAProxy `enable health` / `disable health`). While off,
-   * checkers skip the server and results reported for it are ignored; its health counter stays where it was, and
-   * its status shows as unchecked (`no check`, `DOWN`). Throws `ERR_LB_INVALID_STATE` for a server without `check`.
+   * Turns a `check` server's checks on or off (HAProxy `enable|disable health`): while off, results are ignored, the
+   * counter stays and the status shows unchecked. Throws `ERR_LB_INVALID_STATE` for a server without `check`.
    */
   setChecksEnabled(name: string, enabled: boolean): void {
     const server = this.get(name);
     const on = v.boolean(`checksEnabled of ${name}`, enabled);
     if (!server.check) throw noChecksError(this.name, name);
     if (server.checksEnabled === on) return;
-    this.#change(server, ADMIN_CAUSE, (st) => {
-      st.checksEnabled = on;
-    });
+    this.#change(server, ADMIN_CAUSE, (st) => void (st.checksEnabled = on));
     this.emit('server:checks', server, on);
   }
 
   /**
-   * Puts a hold on a server for `holder` (`'out'` or `'drain'`), or lifts it (`undefined`): how components other
-   * than checks and operators take a server out of the load balancing without touching its admin state or health
-   * (outlier detection, a control plane's endpoint health). A held server is not picked; `drain` and `out` differ
-   * only for what reads them (a panic mode may still use `out` servers; nothing cuts their connections). Each
-   * holder's hold is separate; the server is usable again when none is left. Emits `server:hold`.
+   * Puts a hold (`'out'` or `'drain'`) for `holder` on a server, or lifts it (`undefined`): how outlier detection or a
+   * control plane takes a server out without touching admin state or health. A held server is not picked (a panic
+   * mode may still use `out` ones); it is usable again when no holder holds it. Emits `server:hold`.
    */
   setHold(name: string, holder: string, hold: HoldKind | undefined, cause: StateCause = ADMIN_CAUSE): void {
     const server = this.get(name);
@@ -295,30 +295,33 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.emit('server:hold', server, who, next, previous);
   }
 
+  /** Every server's state as plain JSON (weights, admin state, health, checks, last check), for {@link Pool.restoreState}. */
+  exportState(): PoolState {
+    return exportPoolState(this);
+  }
+
+  /**
+   * Puts back {@link Pool.exportState}'s output with HAProxy's `load-server-state-from-file` rules: unknown or moved
+   * servers are skipped and reported; bad input throws `ERR_LB_INVALID_ARG` before anything changes.
+   */
+  restoreState(state: PoolState, cause: StateCause = RESTORE_CAUSE): RestoreReport {
+    return restorePoolState(this, state, cause, (server, c, mutate) => this.#change(server, c, mutate));
+  }
+
+  /** Applies an agent check (`agent-check`), forces its health (`{ force }`) or turns it on/off (`{ enabled }`): pool-agent.ts. */
+  reportAgent(server: Server, report: AgentReport, cause?: StateCause): boolean {
+    return applyAgentReport(this.#agentHost, server, report, cause);
+  }
+
   /** Times the pool lost its last usable server (`pool:empty`): HAProxy's `chkdown` of the BACKEND row. */
   get emptyTransitions(): number {
     return this.#members.emptyTransitions;
   }
 
-  /** @internal The Balancer's counts: a lease granted (`picked`: by the strategy, not a queue), released, queued (±1). */
-  _leaseGranted(server: Server, picked: boolean): void {
-    this.#state(server).leaseGranted(picked);
-  }
-  /** @internal */
-  _leaseReleased(server: Server): void {
-    this.#state(server).current--;
-  }
-  /** @internal */
-  _queueChanged(server: Server, delta: 1 | -1): void {
-    this.#state(server).queueChanged(delta);
-  }
-
   /**
-   * Applies one active check result to a member server with checks: HAProxy's health counter
-   * (a failure below `rise` drops to 0, a success reaching `rise` jumps to full), `chkfail`, the check status,
-   * then `check:pass` / `check:fail` and any `server:down` / `server:up` it causes. Results for servers in
-   * maintenance (checks paused), without checks, or no longer in the pool are ignored; returns whether it
-   * was applied. Checkers call this; so can your own checking code. Published on `switchyard:check:result`.
+   * Applies one check result to a member with checks (HAProxy's health counter, `chkfail`, the check status, then
+   * `check:pass|fail` and any `server:down|up`); ignored (returns false) in maintenance, with checks off, or for a
+   * non-member. Checkers call this; so can your own code. Published on `switchyard:check:result`.
    */
   reportCheck(server: Server, result: CheckResult): boolean {
     const r = validCheckResult(result);
@@ -329,10 +332,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   /**
-   * Applies passive observation's `on-error` action after `errorLimit` consecutive connection errors
-   * (HAProxy `__health_adjust()`): counts `hanafail`, emits `observe:limit`, and for every action but `fastinter`
-   * simulates one failed check with `result` (status `HANA`), after `sudden-death` has capped the counter at
-   * `rise + 1` or `mark-down` has set it to `rise`. Same conditions and return value as {@link Pool.reportCheck}.
+   * Passive observation's `on-error` action after `errorLimit` errors (HAProxy `__health_adjust()`): `observe:limit`,
+   * and but for `fastinter` one failed `HANA` check (after `sudden-death`/`mark-down` set the counter). As reportCheck.
    */
   reportErrorLimit(server: Server, onError: OnErrorAction, result: CheckResult): boolean {
     const action = v.oneOf('onError', onError, ON_ERROR_ACTIONS);
@@ -353,7 +354,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.#change(server, cause, c.mutate, c.announce);
   }
 
-  /** The one place a server's state changes: `mutate`, then the usable and tier lists, then the events in order. */
+  /** The one place a server's state changes: `mutate`, the usable and tier lists, the events (a batch defers lb/tier/pool ones). */
   #change(server: Server, cause: StateCause, mutate: (state: ServerState) => void, announce?: () => void): void {
     const b = beforeChange(server);
     const batch = this.#batch;
@@ -368,7 +369,6 @@ export class Pool extends EventEmitter<PoolEvents> {
     const tiersChanged = member && this.#tiers.changed(server, b.lb.usable, b.eligible, b.lb.effectiveWeight);
     announce?.();
     if (member && batch !== undefined) batch.record(server, b.lb);
-    // Inside a batch, server:lb, the tier plan and the availability events wait for its end.
     announceChange(this, server, b, member && batch === undefined, cause);
     if (member && batch === undefined) this.#announcePool(tiersChanged, wasAvailable);
   }

@@ -3,12 +3,17 @@ import { invalidArg } from './errors.js';
 import type { CheckResult, CheckStatus } from './state/check-result.js';
 import * as v from './internal/validate.js';
 import {
-  type AdminState, type HoldKind, type OperationalState, type ServerOptions, type ServerSnapshot, resolveServerOptions,
+  type AdminState, type HoldKind, type OnMarkedDown, type OnMarkedUp, type OperationalState, type SendProxy,
+  type ServerOptions, type ServerSnapshot, resolveServerOptions,
 } from './state/server-options.js';
 import { ServerState } from './state/server-state.js';
+import { INITIAL_CHECK, agentFields, checkFields, statusText } from './state/server-fields.js';
 
 export { SERVER_DEFAULTS, WEIGHT_SCALE } from './state/server-options.js';
-export type { AdminState, HoldKind, InitState, OperationalState, ServerOptions, ServerSnapshot } from './state/server-options.js';
+export { resolveWeight } from './state/server-fields.js';
+export type {
+  AdminState, HoldKind, InitState, OnMarkedDown, OnMarkedUp, OperationalState, SendProxy, ServerOptions, ServerSnapshot,
+} from './state/server-options.js';
 
 /**
  * One backend server: identity, configuration, state and live counters.
@@ -33,10 +38,6 @@ export let stateOf: (server: object) => ServerState | undefined;
 export class Server {
   /** Unique name within the pool. */
   readonly name: string;
-  /** Host to connect to. */
-  readonly host: string;
-  /** Port to connect to. */
-  readonly port: number;
   /** Numeric id (HAProxy `id`). */
   readonly id: number;
   /** True for a backup server. */
@@ -47,12 +48,20 @@ export class Server {
   readonly initialWeight: number;
   /** Whether health checks apply to this server. */
   readonly check: boolean;
+  /** Whether the server has an agent check (`agent` option, HAProxy `agent-check`). */
+  readonly agent: boolean;
   /** Consecutive passed checks to go up. */
   readonly rise: number;
   /** Consecutive failed checks to go down. */
   readonly fall: number;
   /** Slow-start duration in ms (whole seconds, rounded up). */
   readonly slowstartMs: number;
+  /** The server's own PROXY header setting; `undefined` leaves it to the proxy's `sendProxy`. */
+  readonly sendProxy: SendProxy | undefined;
+  /** The server's own `on-marked-down` action; `undefined` leaves it to the proxy's `onMarkedDown`. */
+  readonly onMarkedDown: OnMarkedDown | undefined;
+  /** The server's own `on-marked-up` action; `undefined` leaves it to the proxy's `onMarkedUp`. */
+  readonly onMarkedUp: OnMarkedUp | undefined;
 
   readonly #s: ServerState;
   readonly #clock: Clock | undefined;
@@ -68,10 +77,10 @@ export class Server {
   constructor(options: ServerOptions, id: number, clock?: Clock, state: ServerState = new ServerState()) {
     const o = resolveServerOptions(options);
     this.name = o.name;
-    this.host = o.host;
-    this.port = o.port;
-    this.id = v.positiveInteger(`server ${JSON.stringify(this.name)}: id`, id);
     const st = (this.#s = state);
+    st.host = o.host;
+    st.port = o.port;
+    this.id = v.positiveInteger(`server ${JSON.stringify(this.name)}: id`, id);
     st.weight = o.weight;
     this.initialWeight = st.weight;
     this.backup = o.backup;
@@ -80,11 +89,16 @@ export class Server {
     st.maxqueue = o.maxqueue;
     const disabled = o.disabled;
     this.check = o.check;
+    this.agent = o.agent;
+    if (this.agent) st.agent = { enabled: true, health: 1, last: INITIAL_CHECK };
     this.rise = o.rise;
     this.fall = o.fall;
     const init = o.initState;
     this.slowstartMs = o.slowstartMs;
     st.tags = o.tags;
+    this.sendProxy = o.sendProxy;
+    this.onMarkedDown = o.onMarkedDown;
+    this.onMarkedUp = o.onMarkedUp;
     st.admin = disabled ? 'maint' : 'ready';
     st.maintFromConfig = disabled;
     const full = this.rise + this.fall - 1;
@@ -102,6 +116,16 @@ export class Server {
     this.#clock = clock;
     if (this.check) st.lastCheck = INITIAL_CHECK;
     if (st.admin === 'maint' || st.op === 'down') st.downSinceMs = clock?.now() ?? 0;
+  }
+
+  /** Host new connections go to (changed by `pool.setAddress()`, HAProxy's `set server … addr`). */
+  get host(): string {
+    return this.#s.host;
+  }
+
+  /** Port new connections go to. */
+  get port(): number {
+    return this.#s.port;
   }
 
   /**
@@ -180,14 +204,35 @@ export class Server {
     return this.#s.current;
   }
 
+  /**
+   * Connections being made or established to this server by the dialers (`balancer.connect()`, the proxy, the
+   * adapters): HAProxy's `cur_sess`, which its `scur`, `%sc` and "sessions active" show. A lease counts from its
+   * first connection attempt to its release, except while it waits between two attempts (the turn-around) —
+   * where {@link Server.currentConnections} (HAProxy's `served`: the `maxconn` slots, leastconn's load) still
+   * counts it, as it does a lease just handed to a queued caller. Leases used without a dialer
+   * (`balancer.acquire()`) count only in `currentConnections`.
+   */
+  get openConnections(): number {
+    return this.#s.open;
+  }
+
   /** Highest `currentConnections` seen: HAProxy `smax`. */
   get maxConnections(): number {
     return this.#s.max;
   }
 
-  /** Connections handed out since creation: HAProxy `stot`. */
+  /** Connections handed out (leases granted) since creation. */
   get totalConnections(): number {
     return this.#s.total;
+  }
+
+  /**
+   * Connection attempts on this server since creation: one per lease, plus every retry the dialers
+   * (`balancer.connect()`, the proxy) made on the same lease after a failed attempt — HAProxy's `stot`, which
+   * counts each `connect()` to the server. Equals {@link Server.totalConnections} when no attempt was retried.
+   */
+  get connectAttempts(): number {
+    return this.#s.total + this.#s.repeatedAttempts;
   }
 
   /** Times the strategy picked this server: HAProxy `lbtot`. */
@@ -256,22 +301,7 @@ export class Server {
 
   /** The status as HAProxy's `show stat` prints it: `UP`, `UP 2/3`, `DOWN 1/2`, `NOLB`, `DRAIN`, `MAINT`, `no check`. */
   get status(): string {
-    const s = this.#s;
-    if (s.admin === 'maint') return 'MAINT';
-    // A server whose checks are disabled shows as unchecked (HAProxy tests CHK_ST_ENABLED).
-    const checked = this.check && s.checksEnabled;
-    const full = this.rise + this.fall - 1;
-    if (s.op === 'up' || s.op === 'starting') {
-      const goingDown = checked && s.health < full;
-      if (s.admin === 'drain') return goingDown ? `DRAIN ${s.health - this.rise + 1}/${this.fall}` : 'DRAIN';
-      if (goingDown) return `UP ${s.health - this.rise + 1}/${this.fall}`;
-      return checked ? 'UP' : 'no check';
-    }
-    if (s.op === 'stopping') {
-      return !checked || s.health === full ? 'NOLB' : `NOLB ${s.health - this.rise + 1}/${this.fall}`;
-    }
-    if (checked && s.health > 0) return `DOWN ${s.health}/${this.rise}`;
-    return 'DOWN';
+    return statusText(this.#s, this.check, this.rise, this.fall);
   }
 
   /**
@@ -280,6 +310,21 @@ export class Server {
    */
   get checksEnabled(): boolean {
     return this.check && this.#s.checksEnabled;
+  }
+
+  /** Whether the agent check runs and applies (`agent` and not disabled at runtime). */
+  get agentEnabled(): boolean {
+    return this.#s.agent?.enabled === true;
+  }
+
+  /** The agent's health: 1 up, 0 down (HAProxy's agent rise and fall are 1); `undefined` without an agent. */
+  get agentHealth(): number | undefined {
+    return this.#s.agent?.health;
+  }
+
+  /** The agent check's last result (`INI` before the first); `undefined` without an agent. */
+  get agentCheck(): CheckResult | undefined {
+    return this.#s.agent?.last;
   }
 
   /** True while the server is in maintenance because it was created `disabled` (HAProxy's `CMAINT` flag). */
@@ -298,6 +343,9 @@ export class Server {
       backup: this.backup,
       ...(this.priority === 0 ? {} : { priority: this.priority }),
       ...(Object.keys(s.tags).length === 0 ? {} : { tags: s.tags }),
+      ...(this.sendProxy === undefined ? {} : { sendProxy: this.sendProxy }),
+      ...(this.onMarkedDown === undefined ? {} : { onMarkedDown: this.onMarkedDown }),
+      ...(this.onMarkedUp === undefined ? {} : { onMarkedUp: this.onMarkedUp }),
       weight: s.weight,
       initialWeight: this.initialWeight,
       effectiveWeight: this.effectiveWeight,
@@ -315,11 +363,13 @@ export class Server {
       currentConnections: s.current,
       maxConnections: s.max,
       totalConnections: s.total,
+      connectAttempts: s.total + s.repeatedAttempts,
       lbSelections: s.lbSelections,
       queued: s.queued,
       maxQueued: s.maxQueued,
       lastChangeMs: s.lastChangeMs,
       ...(s.lastCheck === undefined ? {} : checkFields(s.lastCheck)),
+      ...(s.agent === undefined ? {} : agentFields(s.agent)),
       checkFailures: s.checkFailures,
       downTransitions: s.downTransitions,
       observeFailures: s.observeFailures,
@@ -340,26 +390,3 @@ export class Server {
 }
 
 const NO_HOLDS: ReadonlyMap<string, HoldKind> = new Map();
-const INITIAL_CHECK: CheckResult = Object.freeze({ status: 'INI' });
-
-function checkFields(r: CheckResult): Pick<ServerSnapshot, 'checkStatus' | 'checkCode' | 'checkInfo' | 'checkDurationMs'> {
-  return {
-    checkStatus: r.status,
-    ...(r.code === undefined ? {} : { checkCode: r.code }),
-    ...(r.info === undefined ? {} : { checkInfo: r.info }),
-    ...(r.durationMs === undefined ? {} : { checkDurationMs: r.durationMs }),
-  };
-}
-
-/** Parses a HAProxy-style weight: an absolute `0..256`, or `'N%'` of the initial weight (integer division). */
-export function resolveWeight(field: string, value: unknown, initialWeight: number): number {
-  if (typeof value === 'string') {
-    const m = /^(\d+)%$/.exec(value);
-    if (!m) throw invalidArg(field, "must be an integer 0–256 or a percentage such as '50%'", value);
-    const pct = Number(m[1]);
-    const w = Math.floor((initialWeight * pct) / 100);
-    if (w > 256) throw invalidArg(field, `gives ${w}, above the maximum weight 256`, value);
-    return w;
-  }
-  return v.integerInRange(field, value, 0, 256);
-}

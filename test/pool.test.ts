@@ -228,6 +228,22 @@ describe('Pool', () => {
     invalid(() => pool.add({ name: 'd', host: '127.0.0.1', port: 4, tags: 'eu' as never }), /server "d": tags must be an object, got "eu"/);
   });
 
+  it('keeps a server\'s own proxy settings (sendProxy, onMarkedDown, onMarkedUp), leaves them unset by default and rejects bad ones', () => {
+    const pool = new Pool('be', { servers: [
+      { name: 'a', host: '127.0.0.1', port: 1, sendProxy: 'v2', onMarkedDown: 'shutdown-sessions', onMarkedUp: 'shutdown-backup-sessions' },
+      { name: 'b', host: '127.0.0.1', port: 2, sendProxy: false, onMarkedDown: 'none' },
+      { name: 'c', host: '127.0.0.1', port: 3 },
+    ] });
+    const [a, b, c] = pool.servers;
+    assert.deepEqual([a!.sendProxy, a!.onMarkedDown, a!.onMarkedUp], ['v2', 'shutdown-sessions', 'shutdown-backup-sessions']);
+    assert.deepEqual([b!.sendProxy, b!.onMarkedDown, b!.onMarkedUp], [false, 'none', undefined]);
+    assert.deepEqual([c!.sendProxy, c!.onMarkedDown, c!.onMarkedUp], [undefined, undefined, undefined]);
+    assert.deepEqual([a!.snapshot().sendProxy, b!.snapshot().sendProxy, 'sendProxy' in c!.snapshot()], ['v2', false, false]);
+    invalid(() => pool.add({ name: 'd', host: '127.0.0.1', port: 4, sendProxy: true as never }), /server "d": sendProxy must be 'v1', 'v2' or false, got true/);
+    invalid(() => pool.add({ name: 'e', host: '127.0.0.1', port: 5, onMarkedDown: 'kill' as never }), /server "e": onMarkedDown must be one of 'none', 'shutdown-sessions', got "kill"/);
+    invalid(() => pool.add({ name: 'f', host: '127.0.0.1', port: 6, onMarkedUp: 'shutdown-sessions' as never }), /server "f": onMarkedUp must be one of 'none', 'shutdown-backup-sessions', got "shutdown-sessions"/);
+  });
+
   it('snapshots as plain JSON', () => {
     const pool = new Pool('be', { servers: servers([2]) });
     const json = JSON.parse(JSON.stringify(pool.snapshot()));
@@ -244,12 +260,12 @@ describe('Pool', () => {
     const lookAlike = { ...foreign, name: 's1' };
     for (const server of [foreign, lookAlike]) {
       assert.throws(
-        () => a._leaseGranted(server as typeof foreign, true),
+        () => a._counters.leaseGranted(server as typeof foreign, true),
         (e: unknown) => e instanceof LbError && e.code === 'ERR_LB_INVALID_ARG' && /must be a server of pool "a"/.test(e.message),
       );
     }
     assert.equal(foreign.currentConnections, 0, "the other pool's server is untouched");
-    a._leaseGranted(a.get('s1'), true);
+    a._counters.leaseGranted(a.get('s1'), true);
     assert.equal(a.get('s1').currentConnections, 1, 'its own server is counted');
   });
 });

@@ -4,10 +4,13 @@
  * 1 (errors) or 2 (valid but nothing to listen on).
  */
 import { LbError } from '../errors.js';
+import { buildFromHaproxyConfig } from '../haproxy/from-config.js';
 import { formatDiagnostic, type ConfigDiagnostic } from '../haproxy/config/diagnostics.js';
+import { inheritedSocketAlerts } from '../haproxy/build/listeners.js';
 import { buildDiagnostics } from '../haproxy/config/library-options.js';
 import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
 import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
+import type { HaproxyConfig } from '../haproxy/config/types.js';
 
 /** What a check printed and its exit status; the caller writes it out. */
 export interface CheckReport {
@@ -42,7 +45,7 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
   try {
     const loaded = await loadHaproxyConfigFile(paths, options.env === undefined ? {} : { env: options.env });
     // What the file allows but the objects cannot do: the builder refuses it, so the check does too.
-    const fromBuild = buildDiagnostics(loaded);
+    const fromBuild = [...buildDiagnostics(loaded), ...inheritedSocketAlerts(loaded)];
     const buildAlerts = fromBuild.filter((d) => d.severity === 'alert');
     const config = { ...loaded, warnings: [...loaded.warnings, ...fromBuild.filter((d) => d.severity === 'warning')] };
     if (buildAlerts.length > 0) {
@@ -51,10 +54,12 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
       stderr.push(`[ALERT]    (${pid}) : config : Fatal errors found in configuration.`);
       return report(1, [], stderr);
     }
-    const stderr = config.warnings.length > 0 ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid))] : [];
-    const stdout = config.warnings.length > 0 ? ['Warnings were found.'] : [];
-    const listeners = [...config.frontends, ...config.listens].reduce((n, p) => n + p.binds.length, 0);
-    if (listeners === 0) {
+    // `haproxy -c` loads the saved server states too, and prints what loading them says.
+    const stateLines = await serverStateWarnings(config, pid);
+    const warned = config.warnings.length > 0 || stateLines.length > 0;
+    const stderr = warned ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid)), ...stateLines] : [];
+    const stdout = warned ? ['Warnings were found.'] : [];
+    if (listenerCount(config) === 0) {
       return report(2, [...stdout, 'Configuration file has no error but will not start (no listener) => exit(2).'], stderr);
     }
     return report(0, [...stdout, 'Configuration file is valid'], stderr);
@@ -70,4 +75,26 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
     }
     return report(1, [], stderr);
   }
+}
+
+/**
+ * What HAProxy counts as listeners when it decides whether to start (`src/haproxy.c`: every listener, the
+ * `stats socket`s included): the `bind` lines of frontend and listen sections and the runtime API sockets. A
+ * configuration whose only listener is a stats socket runs (its backends are checked and driven through the API).
+ */
+export function listenerCount(config: Pick<HaproxyConfig, 'frontends' | 'listens' | 'global'>): number {
+  return [...config.frontends, ...config.listens].reduce((n, p) => n + p.binds.length, 0) + config.global.statsSockets.length;
+}
+
+/** What loading the configuration's server state files prints (`load-server-state-from-file`), line by line. */
+async function serverStateWarnings(config: HaproxyConfig, pid: number): Promise<string[]> {
+  if (![...config.backends, ...config.listens].some((b) => b.loadServerState !== 'none')) return [];
+  const out: string[] = [];
+  const instance = buildFromHaproxyConfig(config, { pid, statsSockets: false, stderr: (t) => out.push(...t.replace(/\n$/, '').split('\n')), stdout: () => {} });
+  try {
+    await instance._loadServerState();
+  } finally {
+    instance.destroy();
+  }
+  return out;
 }

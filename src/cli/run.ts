@@ -9,7 +9,9 @@ import type net from 'node:net';
 import { LbError } from '../errors.js';
 import { buildFromHaproxyConfig } from '../haproxy/from-config.js';
 import type { HaproxyFrontend, HaproxyInstance } from '../haproxy/build/instance.js';
+import { inheritedSocketAlerts } from '../haproxy/build/listeners.js';
 import { buildDiagnostics } from '../haproxy/config/library-options.js';
+import { listenerCount } from './check.js';
 import { type ConfigDiagnostic, formatDiagnostic } from '../haproxy/config/diagnostics.js';
 import { loadHaproxyConfigFile } from '../haproxy/config/file.js';
 import type { ConfigEnv } from '../haproxy/config/tokenizer.js';
@@ -69,7 +71,7 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     printAlerts(io, (e.details['diagnostics'] ?? []) as readonly ConfigDiagnostic[], notices);
     return 1;
   }
-  const fromBuild = buildDiagnostics(config);
+  const fromBuild = [...buildDiagnostics(config), ...inheritedSocketAlerts(config)];
   const warnings = [...config.warnings, ...fromBuild.filter((d) => d.severity === 'warning')];
   const alerts = fromBuild.filter((d) => d.severity === 'alert');
   if (alerts.length > 0) {
@@ -80,14 +82,23 @@ export async function runConfigFiles(paths: readonly string[], io: RunIo, option
     for (const line of notices) err(line);
     for (const w of warnings) err(formatDiagnostic(w, pid));
   }
-  if ([...config.frontends, ...config.listens].every((p) => p.binds.length === 0)) {
+  if (listenerCount(config) === 0) {
     err(`[ALERT]    (${pid}) : [switchyard.main()] No enabled listener found (check for 'bind' directives) ! Exiting.`);
     return 1;
   }
 
   let traceId = 0;
+  // HAProxy prints its two notices before the first warning: the saved server states may give the first one.
+  let noticed = warnings.length > 0;
+  const stderr = (text: string): void => {
+    if (!noticed && text.includes(' : config : ')) {
+      noticed = true;
+      for (const line of notices) err(line);
+    }
+    io.stderr(text);
+  };
   const instance = buildFromHaproxyConfig(config, {
-    stderr: io.stderr,
+    stderr,
     stdout: io.stdout,
     pid,
     warnings: !options.quiet,

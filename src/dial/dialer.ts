@@ -1,110 +1,14 @@
 import type net from 'node:net';
-import type { RetryGate } from '../admission.js';
-import type { Clock, TimerHandle, TimerOptions } from '../clock.js';
-import { LbError, invalidArg } from '../errors.js';
-import { RetryAdmission, type RetryRefusal, refusalText, retryBudgetOption } from './retry-admission.js';
-import * as v from '../internal/validate.js';
-import type { Lease, LeaseRequest, LeaseSource } from '../lease.js';
-import type { ConnectOutcome, OutcomeSink } from '../outcome.js';
+import type { TimerHandle, TimerOptions } from '../clock.js';
+import { LbError } from '../errors.js';
+import { RetryAdmission, type RetryRefusal, refusalText } from './retry-admission.js';
+import type { Lease, LeaseRequest, LeaseSource, QueuePositions } from '../lease.js';
+import type { ConnectOutcome } from '../outcome.js';
 import type { Server } from '../server.js';
+import type { ConnectPolicy } from './connect-policy.js';
 
-/**
- * How to reach a server: HAProxy's `timeout connect`, `retries`, `option redispatch` and `timeout queue`.
- * Shared by {@link TcpProxy} and `balancer.connect()`.
- */
-export interface ConnectPolicyOptions {
-  /**
-   * Time allowed for one connection attempt, in ms (HAProxy `timeout connect`; HAProxy's default is none).
-   * `Infinity` waits as long as the operating system does. @defaultValue 5000
-   */
-  readonly timeoutConnectMs?: number;
-  /**
-   * Extra attempts after a failed one: `retries: 3` makes up to 4 attempts (HAProxy 2.6.x and later). After a
-   * refused or reset attempt that will be retried on the same server, the next one waits
-   * `min(timeoutConnectMs, 1000)` ms (HAProxy's turn-around); after a connect timeout it starts at once.
-   * @defaultValue 3
-   */
-  readonly retries?: number;
-  /**
-   * Retry on another server (HAProxy `option redispatch [interval]`): `true` (= `-1`) on the last retry,
-   * `P > 0` on every P-th retry, `-N` on the N-th retry from the end, `false` or `0` never. When enabled, a
-   * retry always moves to another server if the failed one is no longer usable, or if the strategy is not a
-   * hash and more than one active server is usable (HAProxy 2.6.x `stream_choose_redispatch()`).
-   * Every server that failed for this connection is avoided while another can serve.
-   * @defaultValue false
-   */
-  readonly redispatch?: boolean | number;
-  /** Longest wait in the balancer's queue when every server is at `maxconn`, in ms. @defaultValue the balancer's `timeoutQueueMs` */
-  readonly timeoutQueueMs?: number;
-  /** Receives the outcome of every connection attempt (a `PassiveObserver`, a metrics sink). @defaultValue none */
-  readonly observer?: OutcomeSink;
-  /**
-   * Asked before each retry, as the balancer's circuit breaker is (a `RetryBudget`: retries at most a share of the
-   * connections under way). A refused retry ends the dial as its last attempt did, with `details.retryRefused`.
-   * @defaultValue none (every retry allowed by `retries`)
-   */
-  readonly retryBudget?: RetryGate;
-  /** Source of time for connect timeouts and turn-around delays. @defaultValue the pool's clock */
-  readonly clock?: Clock;
-}
-
-/** Default values of {@link ConnectPolicyOptions}. */
-export const CONNECT_DEFAULTS = Object.freeze({
-  timeoutConnectMs: 5000,
-  retries: 3,
-  redispatch: false as boolean | number,
-});
-
-/** The keys of {@link ConnectPolicyOptions}, for option validation. */
-export const CONNECT_POLICY_KEYS = ['timeoutConnectMs', 'retries', 'redispatch', 'timeoutQueueMs', 'observer', 'clock', 'retryBudget'] as const;
-
-/** @internal A validated, frozen connect policy. */
-export interface ConnectPolicy {
-  readonly timeoutConnectMs: number;
-  readonly retries: number;
-  /** 0 = off, -N = N-th retry from the end, P = every P-th retry. */
-  readonly redispatchInterval: number;
-  readonly turnAroundMs: number;
-  readonly timeoutQueueMs: number | undefined;
-  readonly observer: OutcomeSink | undefined;
-  readonly clock: Clock;
-  readonly retryBudget: RetryGate | undefined;
-}
-
-/** @internal Validates the policy part of an options object (the caller checks for unknown keys). */
-export function resolveConnectPolicy(o: Record<string, unknown>, balancer: LeaseSource): ConnectPolicy {
-  const timeoutConnectMs = v.durationMs('timeoutConnectMs', o['timeoutConnectMs'] ?? CONNECT_DEFAULTS.timeoutConnectMs, {
-    allowInfinite: true,
-    allowZero: false,
-  });
-  const retries = v.integerInRange('retries', o['retries'] ?? CONNECT_DEFAULTS.retries, 0, 1000);
-  const r = o['redispatch'] ?? CONNECT_DEFAULTS.redispatch;
-  let redispatchInterval: number;
-  if (r === true) redispatchInterval = -1;
-  else if (r === false) redispatchInterval = 0;
-  else if (typeof r === 'number' && Number.isInteger(r) && r >= -1000 && r <= 1000) redispatchInterval = r;
-  else throw invalidArg('redispatch', 'must be a boolean or an integer from -1000 to 1000', r);
-  const q = o['timeoutQueueMs'];
-  const timeoutQueueMs = q === undefined ? undefined : v.durationMs('timeoutQueueMs', q, { allowInfinite: true });
-  const observer = o['observer'];
-  if (observer !== undefined && (typeof observer !== 'object' || observer === null || typeof (observer as OutcomeSink).reportOutcome !== 'function')) {
-    throw invalidArg('observer', 'must have a reportOutcome(server, outcome) method', observer);
-  }
-  const clock = o['clock'] ?? balancer.pool.clock;
-  if (typeof clock !== 'object' || clock === null || typeof (clock as Clock).setTimeout !== 'function' || typeof (clock as Clock).now !== 'function') {
-    throw invalidArg('clock', 'must be a Clock with now() and setTimeout()', clock);
-  }
-  return Object.freeze({
-    retryBudget: retryBudgetOption(o['retryBudget']),
-    timeoutConnectMs,
-    retries,
-    redispatchInterval,
-    turnAroundMs: Math.min(timeoutConnectMs, 1000),
-    timeoutQueueMs,
-    observer: observer as OutcomeSink | undefined,
-    clock: clock as Clock,
-  });
-}
+export { CONNECT_DEFAULTS, CONNECT_POLICY_KEYS, resolveConnectPolicy } from './connect-policy.js';
+export type { ConnectPolicy, ConnectPolicyOptions } from './connect-policy.js';
 
 /** The connect timeout and the turn-around are awaited by a caller: they keep the process alive while pending. */
 const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });
@@ -136,11 +40,26 @@ export abstract class Dialer {
   attempts = 0;
   /** Retries made so far (`attempts - 1` once connected). */
   retries = 0;
-  /** Times the connection moved to another server after a failure. */
+  /**
+   * Times the connection went to another server after a failure: a redispatch that landed on the server that
+   * just failed (a hash that maps there again) is a retry, not a redispatch (HAProxy's `SF_REDISP`, `wredis`).
+   */
   redispatches = 0;
   /** Time spent waiting in the queue, ms. */
   queuedMs = 0;
-  /** Time from leaving the queue to the established connection, retries included (HAProxy `Tc`), ms. */
+  /**
+   * Positions when it left a server's own queue and the balancer's queue (HAProxy's `%sq`, `%bq`): 1 + the
+   * callers served from that queue while it waited, added up over its waits; 0 when it did not wait there.
+   */
+  serverQueuePosition = 0;
+  balancerQueuePosition = 0;
+  /**
+   * Time from the start of the dial to the last server assignment, ms: placed at once, taken out of a queue (or
+   * timed out there), or placed again after a failure (HAProxy `t_queue`: queue time, and the failed attempts and
+   * turn-arounds before a redispatch); -1 while none.
+   */
+  assignedMs = -1;
+  /** Time from the last server assignment to the established connection, retries on that server included (HAProxy `Tc`), ms. */
   connectMs = 0;
   #phase: DialPhase = 'idle';
   /** What this dial asks the balancer for, validated where it began; `exclude` and `signal` change as it goes. */
@@ -150,6 +69,10 @@ export abstract class Dialer {
   #abort: AbortController | undefined = undefined;
   #tried: Set<Server> | undefined = undefined;
   #failures: FailedAttempt[] | undefined = undefined;
+  /** The server of a failed attempt the dial is being placed away from (redispatch), until placed again. */
+  #previous: Server | undefined = undefined;
+  #startedAt = 0;
+  #enqueuedAt = 0;
   #placedAt = 0;
   #attemptAt = 0;
   /** The retry gates (the policy's budget, the balancer's breaker) and the retry they admitted, if under way. */
@@ -159,7 +82,9 @@ export abstract class Dialer {
   constructor(balancer: LeaseSource, policy: ConnectPolicy, clientAddress: string | undefined, key: string | number | undefined) {
     this.balancer = balancer;
     this.policy = policy;
-    this.#request = { clientAddress, key, exclude: undefined, signal: undefined, bindTo: undefined, timeoutQueueMs: policy.timeoutQueueMs };
+    this.#request = {
+      clientAddress, key, exclude: undefined, previous: undefined, signal: undefined, bindTo: undefined, timeoutQueueMs: policy.timeoutQueueMs,
+    };
   }
 
   /** Where the dial is. */
@@ -187,16 +112,28 @@ export abstract class Dialer {
   protected enteredQueue(): void {}
   /** An attempt on `server` starts (`attempts` already counts it). */
   protected attempting(_server: Server): void {}
+  /**
+   * After a failure on `previous` the dial was placed again: on another server (`moved`, a redispatch) or on the
+   * same one (a hash that maps there again: a retry, HAProxy counts it in `wretr`).
+   */
+  protected reassigned(_previous: Server, _moved: boolean): void {}
 
   /** Starts dialing. Failures are reported through {@link Dialer.dialFailed}, possibly synchronously. */
   startDial(): void {
     if (this.#phase !== 'idle') return;
+    this.#startedAt = this.policy.clock.now();
     this.#place();
   }
 
   /** Stops whatever the dial is doing and gives back its lease. Does not call back. Idempotent. */
   cancelDial(): void {
     if (this.#phase === 'done') return;
+    if (this.#phase === 'queue') {
+      // Left the queue (HAProxy sets t_queue when a queued request is aborted too).
+      const now = this.policy.clock.now();
+      this.queuedMs += now - this.#enqueuedAt;
+      this.assignedMs = now - this.#startedAt;
+    }
     this.#phase = 'done';
     this.#timer?.cancel();
     this.#timer = undefined;
@@ -222,14 +159,13 @@ export abstract class Dialer {
       return;
     }
     if (lease !== undefined) {
-      this.lease = lease;
-      this.#placedAt = clock.now();
+      this.#assigned(lease);
       this.#attempt();
       return;
     }
     this.#phase = 'queue';
     const abort = (this.#abort = new AbortController());
-    const enqueuedAt = clock.now();
+    const enqueuedAt = (this.#enqueuedAt = clock.now());
     const request = this.#request;
     request.signal = abort.signal;
     this.enteredQueue();
@@ -240,18 +176,51 @@ export abstract class Dialer {
           return;
         }
         this.#abort = undefined;
-        this.lease = granted;
-        this.#placedAt = clock.now();
+        this.#assigned(granted);
         this.queuedMs += this.#placedAt - enqueuedAt;
-        this.#attempt();
+        this.#queuedAt(granted.queuePositions);
+        // HAProxy wakes a dequeued stream and it connects on a later turn of its loop, after the stream that
+        // freed the slot has finished (whose log line sees the server without the new connection, `%sc`).
+        // The next turn of Node's loop does the same; a cancel meanwhile releases the lease.
+        this.#phase = 'connect';
+        setImmediate(() => {
+          if (this.#phase === 'connect' && this.lease === granted && this.#socket === undefined) this.#attempt();
+        });
       },
       (err: unknown) => {
         if (this.#abort !== abort) return;
         this.#abort = undefined;
-        this.queuedMs += clock.now() - enqueuedAt;
+        const now = clock.now();
+        this.queuedMs += now - enqueuedAt;
+        // A queue timeout is an assignment time in HAProxy's log (t_queue); a request refused outright is not.
+        if (LbError.is(err) && err.code === 'ERR_LB_QUEUE_TIMEOUT') {
+          this.assignedMs = now - this.#startedAt;
+          this.#queuedAt(err.details['queuePositions'] as QueuePositions | undefined);
+        }
         this.#queueFailed(err);
       },
     );
+  }
+
+  #queuedAt(positions: QueuePositions | undefined): void {
+    if (positions === undefined) return;
+    this.serverQueuePosition += positions.server;
+    this.balancerQueuePosition += positions.balancer;
+  }
+
+  /** A lease was granted (at once or out of a queue): the server is assigned. */
+  #assigned(lease: Lease): void {
+    this.lease = lease;
+    const now = this.policy.clock.now();
+    this.#placedAt = now;
+    this.assignedMs = now - this.#startedAt;
+    const previous = this.#previous;
+    if (previous === undefined) return;
+    this.#previous = undefined;
+    this.#request.previous = undefined;
+    const moved = lease.server !== previous;
+    if (moved) this.redispatches++;
+    this.reassigned(previous, moved);
   }
 
   #queueFailed(err: unknown): void {
@@ -261,7 +230,9 @@ export abstract class Dialer {
   #attempt(): void {
     this.#phase = 'connect';
     this.attempts++;
-    const server = this.lease!.server;
+    const lease = this.lease!;
+    lease._connecting(true);
+    const server = lease.server;
     this.attempting(server);
     const clock = this.policy.clock;
     let socket: net.Socket;
@@ -314,6 +285,10 @@ export abstract class Dialer {
     const outcome: ConnectOutcome =
       kind === 'error' ? { kind, durationMs, code: err?.code } : { kind, durationMs };
     this.policy.observer?.reportOutcome(server, outcome);
+    // HAProxy's cur_sess drops on each failed attempt (back_handle_st_cer()), after the health analysis the
+    // failure feeds: a server it takes down still counts this session ("1 sessions active"). The slot stays
+    // until the lease goes.
+    this.lease?._connecting(false);
     (this.#failures ??= []).push({ server: server.name, outcome: kind, code: err?.code, durationMs });
     this.#retryGates?.end();
     if (this.attempts > this.policy.retries) {
@@ -332,10 +307,11 @@ export abstract class Dialer {
     const delayMs =
       kind !== 'timeout' && (!redispatch || this.balancer.pool.activeUsable.length <= 1) ? this.policy.turnAroundMs : 0;
     if (redispatch) {
-      this.redispatches++;
       const tried = (this.#tried ??= new Set());
       tried.add(server);
       this.#request.exclude = tried;
+      this.#previous = server;
+      this.#request.previous = server;
       this.lease!.release();
       this.lease = undefined;
     }
@@ -352,8 +328,14 @@ export abstract class Dialer {
   }
 
   #next(): void {
-    if (this.lease !== undefined) this.#attempt();
-    else this.#place();
+    const lease = this.lease;
+    if (lease === undefined) {
+      this.#place();
+      return;
+    }
+    // Another attempt on the same lease: HAProxy's `stot` counts every connection attempt on a server.
+    this.balancer.pool._counters.connectRetried(lease.server);
+    this.#attempt();
   }
 
   /** HAProxy 2.6.x `stream_choose_redispatch()`, with `retries` the number of retries including this one. */

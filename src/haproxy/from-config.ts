@@ -62,7 +62,7 @@ const OPTION_KEYS = ['clock', 'date', 'stderr', 'stdout', 'pid', 'warnings', 'st
  * `log` targets. Nothing listens, checks or logs until `start()`; `close()` stops gracefully.
  *
  * Throws `ERR_LB_CONFIG` (with HAProxy-shaped diagnostics) for what the description allows but the objects
- * cannot do, such as `send-proxy` on only some servers of a backend; `switchyard -c` reports the same.
+ * cannot do, such as a `tcp-check connect send-proxy`; `switchyard -c` reports the same.
  *
  * @example
  * ```ts

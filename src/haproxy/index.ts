@@ -14,12 +14,14 @@ export { parseHaproxyConfig, parseHaproxyConfigSources } from './config/parser.j
 export type { ConfigSource, ParseHaproxyConfigOptions } from './config/parser.js';
 export type { ConfigEnv } from './config/tokenizer.js';
 export type {
-  BackendConfig, BalanceAlgorithm, BindAddress, CheckKind, DefaultServerSettings, DefaultsConfig, FrontendConfig, GlobalConfig,
-  HaproxyConfig, HashType, HttpCheck, ListenConfig, LogAddress, LogLevel, LogTarget, OnError, ProxyLog, ProxyTimeouts,
-  ServerConfig, SourceLocation, StatsPageConfig, StatsSocket, TcpCheckRule,
+  BackendConfig, BalanceAlgorithm, BindAddress, CheckKind, DefaultServerSettings, DefaultsConfig, FdBindAddress, FrontendConfig,
+  GlobalConfig, HaproxyConfig, HashType, HttpCheck, ListenConfig, LogAddress, LogLevel, LogTarget, OnError, ProxyLog, ProxyTimeouts,
+  ServerConfig, SourceLocation, StatsPageConfig, StatsSocket, TcpBindAddress, TcpCheckRule, UnixBindAddress,
 } from './config/types.js';
 export type { StatsSection } from './config/library-options.js';
 export { formatHaproxyLog, haproxyLog } from './log/format.js';
+export { TCPLOG_FORMAT, compileLogFormat } from './log/log-format.js';
+export type { CompiledLogFormat, LogFormat, LogFormatInput, TcplogCounts } from './log/log-format.js';
 export type { HaproxyLogEvent, HaproxyLogOptions, HaproxyLogServer, HaproxyServerCounts, HaproxySessionCounts } from './log/format.js';
 export { HaproxyInstance, buildFromHaproxyConfig } from './from-config.js';
 export type { BuildHaproxyOptions, HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './from-config.js';

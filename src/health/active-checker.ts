@@ -94,6 +94,8 @@ export class ActiveChecker {
   readonly #limit: LimitFunction;
   readonly #entries = new Map<Server, Entry>();
   readonly #outstanding = new Set<Promise<void>>();
+  /** Cancels of the runs whose probe left work going on after its result (an orderly close). */
+  readonly #lingering = new Set<() => void>();
   readonly #onAdded = (server: Server): void => this.#track(server, 0);
   readonly #onRemoved = (server: Server): void => this.#untrack(server);
   readonly #onObserveLimit = (server: Server): void => {
@@ -211,7 +213,7 @@ export class ActiveChecker {
     this.pool.off('server:removed', this.#onRemoved);
     this.pool.off('observe:limit', this.#onObserveLimit);
     for (const server of [...this.#entries.keys()]) this.#untrack(server);
-    const stopping = Promise.allSettled([...this.#outstanding]).then(() => {
+    const stopping = this.#drain().then(() => {
       this.#stopping = undefined;
     });
     this.#stopping = stopping;
@@ -225,9 +227,13 @@ export class ActiveChecker {
     return this.#closing;
   }
 
-  /** Stops for good without waiting: in-flight probes are aborted and their results dropped. */
+  /**
+   * Stops for good without waiting: in-flight probes are aborted and their results dropped, and connections still
+   * closing after a check are destroyed at once.
+   */
   destroy(): void {
     void this.close();
+    for (const cancel of [...this.#lingering]) cancel();
   }
 
   /** Same as {@link ActiveChecker.close}. */
@@ -239,6 +245,11 @@ export class ActiveChecker {
   checkNow(server: Server): void {
     if (!this.#entries.has(server)) throw invalidArg('server', 'must be a checked server of this pool while the checker runs', server.name);
     this.#expedite(server, 0);
+  }
+
+  /** Waits for every check task and every lingering close, including those that start while waiting. */
+  async #drain(): Promise<void> {
+    while (this.#outstanding.size > 0) await Promise.allSettled([...this.#outstanding]);
   }
 
   #settingsOf(server: Server): CheckSettings {
@@ -295,6 +306,16 @@ export class ActiveChecker {
     this.#schedule(entry, spreadInterval(checkInterval(entry.server, entry.settings), this.spreadChecks, this.#random));
   }
 
+  /** Keeps a run's after-work (an orderly close, bounded by the check's deadline) for stop() to wait for. */
+  #trackFinished(finished: Promise<void>, cancel: () => void): void {
+    this.#lingering.add(cancel);
+    const done = finished.finally(() => {
+      this.#lingering.delete(cancel);
+      this.#outstanding.delete(done);
+    });
+    this.#outstanding.add(done);
+  }
+
   async #check(entry: Entry): Promise<void> {
     if (!this.#running || this.#entries.get(entry.server) !== entry) return;
     this.#active++;
@@ -310,8 +331,11 @@ export class ActiveChecker {
         // HAProxy bounds a check by `inter` itself, whatever interval scheduled it (process_chk_conn()).
         connectBudgetMs: this.timeoutCheckMs === undefined ? st.interMs : Math.min(st.interMs, this.timeoutConnectMs ?? Infinity),
         exchangeBudgetMs: this.timeoutCheckMs,
+        // HAProxy's checks send the server's PROXY header when they have no port or addr of their own (init_srv_check()).
+        sendProxy: st.addr === undefined && st.port === undefined && server.sendProxy !== false ? server.sendProxy : undefined,
       });
       entry.cancel = run.cancel;
+      this.#trackFinished(run.finished, run.cancel);
       const result = await run.result;
       entry.cancel = undefined;
       if (result === undefined || !this.#running || this.#entries.get(entry.server) !== entry) return;

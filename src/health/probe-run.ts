@@ -16,6 +16,8 @@ export interface ProbeRunOptions {
   readonly connectBudgetMs: number;
   /** When set, the deadline becomes this long from the moment the probe says it is connected (`timeout check`). */
   readonly exchangeBudgetMs: number | undefined;
+  /** The PROXY header of the check's default connection ({@link ProbeContext.sendProxy}). */
+  readonly sendProxy?: 'v1' | 'v2' | undefined;
 }
 
 /** A probe in flight: its outcome, and a way to cancel it. */
@@ -25,7 +27,12 @@ export interface ProbeRun {
    * `undefined` when cancelled. Never rejects, and never waits for a probe past its deadline.
    */
   readonly result: Promise<CheckResult | undefined>;
-  /** Aborts the probe's signal and settles `result` with `undefined`. */
+  /**
+   * Resolves once the result is settled and the work the probe left to go on afterwards ({@link ProbeContext.linger})
+   * is done; that work ends by itself, or when the deadline passes. Never rejects.
+   */
+  readonly finished: Promise<void>;
+  /** Aborts the probe's signal and settles `result` with `undefined`; aborts the lingering work too. */
   cancel(): void;
 }
 
@@ -34,30 +41,51 @@ export function runProbe(o: ProbeRunOptions): ProbeRun {
   const { clock, server } = o;
   const start = clock.now();
   const controller = new AbortController();
+  // Work left to go on after the result (an orderly close): bounded by the same deadline, aborted on cancel.
+  const lingerController = new AbortController();
+  const lingering = new Set<Promise<void>>();
   let timeoutResult: CheckResult = { status: 'PROCTOUT' };
   let timer: TimerHandle | undefined;
   let settled = false;
   let connected = false;
   let resolve!: (result: CheckResult | undefined) => void;
   const result = new Promise<CheckResult | undefined>((r) => (resolve = r));
+  let resolveFinished!: () => void;
+  const finished = new Promise<void>((r) => (resolveFinished = r));
+  const maybeFinished = (): void => {
+    if (!settled || lingering.size > 0) return;
+    timer?.cancel();
+    // Work handed over later than this has no deadline left: it starts aborted.
+    lingerController.abort(new LbError('ERR_LB_ABORTED', 'the health check is over'));
+    resolveFinished();
+  };
   const finish = (r: CheckResult | undefined): void => {
     if (settled) return;
     settled = true;
-    timer?.cancel();
     resolve(r === undefined ? undefined : { ...r, durationMs: Math.max(0, Math.floor(clock.now() - start)) });
+    maybeFinished();
   };
   const arm = (ms: number): void => {
     timer?.cancel();
-    timer = clock.setTimeout(() => {
+    // The deadline is judged after the I/O already waiting has been read (setImmediate runs after the poll phase),
+    // as HAProxy handles a check's I/O events before its expired task: a loaded event loop that wakes up late with
+    // the reply in hand reports the reply, not a timeout.
+    timer = clock.setTimeout(() => setImmediate(() => {
+      if (timer !== current) return;
+      const timedOut = !settled;
       finish(timeoutResult);
-      controller.abort(new DOMException(`health check of ${server.name} timed out`, 'TimeoutError'));
-    }, ms);
+      const reason = new DOMException(`health check of ${server.name} timed out`, 'TimeoutError');
+      if (timedOut) controller.abort(reason);
+      lingerController.abort(reason);
+    }), ms);
+    const current = timer;
   };
   arm(o.connectBudgetMs);
   const context: ProbeContext = {
     host: o.host,
     port: o.port,
     clock,
+    ...(o.sendProxy === undefined ? {} : { sendProxy: o.sendProxy }),
     connected: () => {
       if (connected || settled) return;
       connected = true;
@@ -65,6 +93,19 @@ export function runProbe(o: ProbeRunOptions): ProbeRun {
     },
     setTimeoutResult: (r) => {
       timeoutResult = r;
+    },
+    linger: (work) => {
+      let task: Promise<void>;
+      try {
+        task = Promise.resolve(work(lingerController.signal));
+      } catch (err) {
+        task = Promise.reject(err);
+      }
+      const tracked = task.then(() => {}, () => {}).finally(() => {
+        lingering.delete(tracked);
+        maybeFinished();
+      });
+      lingering.add(tracked);
     },
   };
   let outcome: Promise<CheckResult | void>;
@@ -79,10 +120,13 @@ export function runProbe(o: ProbeRunOptions): ProbeRun {
   );
   return {
     result,
+    finished,
     cancel: () => {
+      const reason = new LbError('ERR_LB_ABORTED', 'the health checker stopped');
+      lingerController.abort(reason);
       if (settled) return;
       finish(undefined);
-      controller.abort(new LbError('ERR_LB_ABORTED', 'the health checker stopped'));
+      controller.abort(reason);
     },
   };
 }

@@ -24,6 +24,19 @@ export interface ProbeContext {
    * ("External check timeout").
    */
   setTimeoutResult(result: CheckResult): void;
+  /**
+   * Hands over work that goes on after the result is reported, such as closing a connection in an orderly way.
+   * Its signal is aborted when the check's deadline passes or the checker is destroyed; the checker's
+   * `stop()`/`close()` wait for it. Absent when the probe is called outside a checker: run such work yourself.
+   */
+  readonly linger?: (work: (signal: AbortSignal) => Promise<void>) => void;
+  /**
+   * The PROXY protocol header the check's default connection sends first: the server's `sendProxy` when its checks
+   * have no `port`/`addr` of their own (HAProxy sends `send-proxy[-v2]` on checks then: v1 names the check
+   * connection's own addresses, v2 is a `LOCAL` header). The plain TCP probe and the send/expect and protocol
+   * probes honour it (their implicit or `default` connect); undefined: none.
+   */
+  readonly sendProxy?: 'v1' | 'v2';
 }
 
 /**

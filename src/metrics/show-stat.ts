@@ -1,5 +1,5 @@
 import { invalidArg } from '../errors.js';
-import { CHECK_STATUS_TEXT } from '../state/check-result.js';
+import { CHECK_STATUS_TEXT, statusHasCode } from '../state/check-result.js';
 import * as v from '../internal/validate.js';
 import { WEIGHT_SCALE } from '../server.js';
 import { type PoolStats, type ProxyTraffic, type ServerStatsSnapshot, type StatsInput, collectStats } from './stats-input.js';
@@ -129,7 +129,8 @@ function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: 
     qmax: s.maxQueued,
     scur: s.currentConnections,
     smax: s.maxConnections,
-    stot: s.totalConnections,
+    // HAProxy counts every connection attempt on the server (a snapshot from an older version has only leases).
+    stot: s.connectAttempts ?? s.totalConnections,
     status: s.status,
     weight: Math.ceil(s.effectiveWeight / WEIGHT_SCALE),
     act: s.backup ? 0 : 1,
@@ -170,6 +171,16 @@ function serverRecord(p: PoolStats, iid: number, s: ServerStatsSnapshot, nowMs: 
     setIf(r, 'check_code', s.checkCode);
     setIf(r, 'check_duration', s.checkDurationMs === undefined ? undefined : Math.round(s.checkDurationMs));
     setIf(r, 'last_chk', s.checkInfo);
+  }
+  if (s.agentStatus !== undefined && s.agentEnabled !== false) {
+    r.agent_status = s.agentStatus;
+    r.agent_desc = CHECK_STATUS_TEXT[s.agentStatus];
+    if (statusHasCode(s.agentStatus)) r.agent_code = s.agentCode ?? 0;
+    setIf(r, 'agent_duration', s.agentDurationMs === undefined ? undefined : Math.round(s.agentDurationMs));
+    r.last_agt = s.agentInfo ?? '';
+    r.agent_rise = 1;
+    r.agent_fall = 1;
+    r.agent_health = s.agentHealth ?? 0;
   }
   return r;
 }
@@ -222,8 +233,9 @@ function backendRecord(p: PoolStats, iid: number): ShowStatRecord {
     uweight: group.reduce((n, s) => n + s.weight, 0),
   };
   if (b !== undefined) {
-    r.qcur = b.queued;
-    r.qmax = b.maxQueued;
+    // HAProxy's backend queue only: callers in a server's own queue show on that server's row.
+    r.qcur = b.balancerQueued ?? b.queued;
+    r.qmax = b.maxBalancerQueued ?? b.maxQueued;
     const algo = ALGO[b.strategy];
     if (algo !== undefined) r.algo = algo;
   }

@@ -4,7 +4,7 @@ import type { Pool, PoolSnapshot } from '../pool.js';
 import type { ServerSnapshot } from '../server.js';
 
 /** Counters of a server that the snapshot lacks and the renderers still accept (HAProxy fills them). */
-type Tolerated = 'checkFailures' | 'downTransitions' | 'observeFailures' | 'downtimeMs';
+type Tolerated = 'checkFailures' | 'downTransitions' | 'observeFailures' | 'downtimeMs' | 'connectAttempts';
 
 /**
  * A server snapshot as the renderers read it: a {@link ServerSnapshot} (counters it lacks, for example in a

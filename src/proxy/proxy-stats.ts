@@ -35,12 +35,24 @@ export class ProxyCounters {
     c.total++;
   }
 
-  /** An attempt on `server` failed and another follows (on another server when `redispatch`). */
+  /**
+   * An attempt on `server` failed and another follows: on the same server (a retry, `wretr`) or, when
+   * `redispatch`, wherever the connection is placed again ({@link ProxyCounters.reassigned} tells).
+   */
   retried(server: Server, redispatch: boolean): void {
     const c = this.#of(server);
     c.connectErrors++;
     this.#retries++;
-    if (redispatch) {
+    if (!redispatch) c.retries++;
+  }
+
+  /**
+   * A connection redispatched away from `previous` was placed again: on another server (HAProxy's `wredis`) or
+   * on `previous` itself, which HAProxy counts as a retry (`wretr`; `src/backend.c assign_server_and_queue()`).
+   */
+  reassigned(previous: Server, moved: boolean): void {
+    const c = this.#of(previous);
+    if (moved) {
       c.redispatches++;
       this.#redispatches++;
     } else {

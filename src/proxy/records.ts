@@ -43,9 +43,25 @@ export interface ConnectionRecord {
   readonly bytesIn: number;
   /** Bytes received from the server (HAProxy's `bytes_read`). */
   readonly bytesOut: number;
-  /** Time waiting in the queue, ms (HAProxy `Tw`). */
+  /** Time spent waiting in queues, ms. */
   readonly queuedMs: number;
-  /** Time to connect to the final server, retries included, ms; -1 if never connected (HAProxy `Tc`). */
+  /**
+   * Time from accept to the last server assignment, ms: placed at once, out of a queue (or timed out there), or
+   * placed again by a redispatch — so queue time, and the failed attempts and turn-arounds before a redispatch;
+   * -1 when no server was assigned and it never queued. HAProxy's `t_queue`: `option tcplog` prints `Tw` as this + 1.
+   */
+  readonly assignedMs: number;
+  /**
+   * Where it stood when it left a server's own queue (leastconn, hash strategies) and the balancer's queue:
+   * 1 + the connections served from that queue while it waited, 0 when it did not wait there (HAProxy's
+   * `%sq` and `%bq`).
+   */
+  readonly serverQueuePosition: number;
+  readonly balancerQueuePosition: number;
+  /**
+   * Time from the last server assignment to the established connection, ms, retries on that server included;
+   * -1 if never connected (HAProxy `Tc`).
+   */
   readonly connectMs: number;
   /** Time from accept to close, ms (HAProxy `Tt`). */
   readonly durationMs: number;
@@ -55,6 +71,18 @@ export interface ConnectionRecord {
   readonly redispatches: number;
   /** Why it ended, when not normally: an `LbError` for connect/queue failures, a socket error otherwise. */
   readonly error: Error | undefined;
+  /** The sockets' local addresses, with the proxy's `recordLocalAddresses` option. */
+  readonly localAddresses?: LocalAddresses;
+}
+
+/** The local ends of a proxied connection (HAProxy's `%fi %fp` and `%bi %bp`); `undefined` for a side never connected. */
+export interface LocalAddresses {
+  /** The proxy's address the client connected to. */
+  readonly frontendAddress: string | undefined;
+  readonly frontendPort: number | undefined;
+  /** The proxy's source address towards the server. */
+  readonly sourceAddress: string | undefined;
+  readonly sourcePort: number | undefined;
 }
 
 /** Events of a {@link TcpProxy}. */
@@ -69,8 +97,11 @@ export interface TcpProxyEvents {
    * `ERR_LB_CONNECT_FAILED` (`SC`), `ERR_LB_CONNECT_TIMEOUT` (`sC`), `ERR_LB_CLOSED`.
    */
   'connection:reject': [error: LbError, connection: ProxyConnection];
-  /** The connection is finished (every connection ends with exactly one). */
-  'connection:close': [record: ConnectionRecord];
+  /**
+   * The connection is finished (every connection ends with exactly one): its record, and the connection itself
+   * (e.g. to tell which listener accepted its client socket).
+   */
+  'connection:close': [record: ConnectionRecord, connection: ProxyConnection];
   /** A listener made by {@link TcpProxy.listen} failed after it started (e.g. EMFILE on accept). */
   'listener:error': [error: Error, listener: net.Server];
 }

@@ -8,6 +8,7 @@ import type { LeaseSource } from '../lease.js';
 import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
 import { readOnceMore, wasReset } from './reset-detection.js';
+import type { LocalAddresses } from './records.js';
 import type { SessionSettings } from './tcp-proxy-options.js';
 import { type TerminationCode, dialFailureCode } from './termination.js';
 
@@ -19,6 +20,7 @@ export interface SessionHost {
   readonly onread: net.OnReadOpts;
   opened(session: Session): void;
   retried(session: Session, server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void;
+  reassigned(previous: Server, moved: boolean): void;
   rejected(session: Session, error: LbError): void;
   closed(session: Session): void;
 }
@@ -51,6 +53,8 @@ export class Session extends Dialer {
   termination: TerminationCode | undefined = undefined;
   error: Error | undefined = undefined;
   closedAt = 0;
+  /** The sockets' local addresses, kept only with the proxy's `recordLocalAddresses` option. */
+  localAddresses: { -readonly [K in keyof LocalAddresses]: LocalAddresses[K] } | undefined = undefined;
   /** Bytes moved since the last timeout sweep (a flag, so the relay never reads the clock). */
   touched = false;
   /** Clock time of the sweep that last saw bytes move (or of the accept). */
@@ -82,6 +86,9 @@ export class Session extends Dialer {
     // The application's server may not allow half-open sockets; a proxy must (documented Duplex property).
     client.allowHalfOpen = true;
     if (host.settings.noDelay) client.setNoDelay(true);
+    if (host.settings.recordLocalAddresses) this.localAddresses = {
+      frontendAddress: client.localAddress, frontendPort: client.localPort, sourceAddress: undefined, sourcePort: undefined,
+    };
     this.lastActiveAt = this.acceptedAt;
     client.on('error', Session.#onClientError);
     client.on('close', Session.#onClientClose);
@@ -130,16 +137,23 @@ export class Session extends Dialer {
     this.server = lease.server;
     this.#upstreamClosed = false;
     const { settings } = this.host;
+    if (this.localAddresses !== undefined) {
+      this.localAddresses.sourceAddress = socket.localAddress;
+      this.localAddresses.sourcePort = socket.localPort;
+    }
     socket.on('error', Session.#onUpstreamError);
     socket.on('close', Session.#onUpstreamClose);
     socket.on('end', Session.#onUpstreamEnd);
     socket.on('drain', Session.#onUpstreamDrain);
     this.touched = true;
     const client = this.client;
-    if (settings.sendProxy !== undefined) {
+    // The server's own setting wins over the proxy's (HAProxy's send-proxy is a server keyword).
+    const own = lease.server.sendProxy;
+    const sendProxy = own === undefined ? settings.sendProxy : own === false ? undefined : own;
+    if (sendProxy !== undefined) {
       const source = { address: this.clientAddress, port: this.clientPort };
       const destination = { address: client.localAddress, port: client.localPort };
-      socket.write(settings.sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
+      socket.write(sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
     }
     client.on('data', Session.#onClientData);
     client.on('end', Session.#onClientEnd);
@@ -159,6 +173,10 @@ export class Session extends Dialer {
 
   protected override retrying(server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void {
     this.host.retried(this, server, outcome, redispatch, delayMs);
+  }
+
+  protected override reassigned(previous: Server, moved: boolean): void {
+    this.host.reassigned(previous, moved);
   }
 
   /** The `onread` callback of upstream sockets (`this` is the socket). */

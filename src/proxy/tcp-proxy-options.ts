@@ -20,19 +20,33 @@ export interface TcpProxyOptions extends ConnectPolicyOptions {
    * @defaultValue undefined
    */
   readonly timeoutTunnelMs?: number;
-  /** Send a PROXY protocol header to the server before any client byte (HAProxy `send-proxy`, `send-proxy-v2`). @defaultValue false */
+  /**
+   * Send a PROXY protocol header to the server before any client byte (HAProxy `send-proxy`, `send-proxy-v2`).
+   * The default for servers without a `sendProxy` of their own: a server's `ServerOptions.sendProxy` (including
+   * `false`) wins. @defaultValue false
+   */
   readonly sendProxy?: 'v1' | 'v2' | false;
-  /** `'shutdown-sessions'`: when a server goes down (health or maintenance), cut its connections (`DD`). @defaultValue 'none' */
+  /**
+   * `'shutdown-sessions'`: when a server goes down (health or maintenance), cut its connections (`D-`). The
+   * default for servers without an `onMarkedDown` of their own; the server's setting wins. @defaultValue 'none'
+   */
   readonly onMarkedDown?: 'none' | 'shutdown-sessions';
   /**
    * `'shutdown-backup-sessions'`: when an active server with a weight comes up, cut every connection on a
-   * backup server (`UD`), so clients reconnect to the active servers. @defaultValue 'none'
+   * backup server (`U-`), so clients reconnect to the active servers. The default for servers without an
+   * `onMarkedUp` of their own: the setting of the server that comes up decides. @defaultValue 'none'
    */
   readonly onMarkedUp?: 'none' | 'shutdown-backup-sessions';
   /** Disable Nagle's algorithm on both sockets, as a proxy relaying small messages wants. @defaultValue true */
   readonly noDelay?: boolean;
   /** Affinity key for the hash strategies, from the accepted socket (tenant by port, SNI peeked elsewhere…). @defaultValue none: the client address is used */
   readonly key?: (socket: net.Socket) => string | number | undefined;
+  /**
+   * Keep the local address and port of both sockets in each connection's record (`record.localAddresses`: the
+   * address the client reached and the source address towards the server, HAProxy's `%fi %fp %bi %bp`). Costs a
+   * `getsockname()` per socket, so it is off unless a log needs them. @defaultValue false
+   */
+  readonly recordLocalAddresses?: boolean;
 }
 
 /** Default values of {@link TcpProxyOptions}. */
@@ -45,12 +59,14 @@ export const TCP_PROXY_DEFAULTS = Object.freeze({
   onMarkedDown: 'none' as const,
   onMarkedUp: 'none' as const,
   noDelay: true,
+  recordLocalAddresses: false,
 });
 
 /** @internal The keys of {@link TcpProxyOptions}, for option validation. */
 export const TCP_PROXY_OPTION_KEYS = [
   ...CONNECT_POLICY_KEYS,
   'timeoutClientMs', 'timeoutServerMs', 'timeoutTunnelMs', 'sendProxy', 'onMarkedDown', 'onMarkedUp', 'noDelay', 'key',
+  'recordLocalAddresses',
 ] as const;
 
 /** Options of {@link TcpProxy.listen}. */
@@ -83,6 +99,7 @@ export interface SessionSettings {
   readonly timeoutTunnelMs: number | undefined;
   readonly sendProxy: 'v1' | 'v2' | undefined;
   readonly noDelay: boolean;
+  readonly recordLocalAddresses: boolean;
 }
 
 /** @internal Validates the session part of the proxy's options (the caller checks for unknown keys). */
@@ -96,6 +113,7 @@ export function resolveSessionSettings(o: Record<string, unknown>): SessionSetti
     timeoutTunnelMs: tunnel === undefined ? undefined : positiveDuration('timeoutTunnelMs', tunnel),
     sendProxy: sendProxy === false ? undefined : sendProxy,
     noDelay: v.boolean('noDelay', o['noDelay'] ?? TCP_PROXY_DEFAULTS.noDelay),
+    recordLocalAddresses: v.boolean('recordLocalAddresses', o['recordLocalAddresses'] ?? TCP_PROXY_DEFAULTS.recordLocalAddresses),
   });
 }
 

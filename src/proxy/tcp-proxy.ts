@@ -25,6 +25,7 @@ import type { Server } from '../server.js';
 
 export type {
   ConnectionRecord,
+  LocalAddresses,
   ProxyConnection,
   ProxyServerStats,
   RetryPlan,
@@ -66,8 +67,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
   readonly #listeners: net.Server[] = [];
   readonly #attached = new Set<net.Server>();
   readonly #onConnection = (socket: net.Socket): void => this.handle(socket);
-  readonly #onServerDown: ((server: Server, cause: StateCause) => void) | undefined;
-  readonly #onServerUp: ((server: Server, cause: StateCause) => void) | undefined;
+  readonly #onServerDown: (server: Server, cause: StateCause) => void;
+  readonly #onServerUp: (server: Server, cause: StateCause) => void;
   readonly #counters = new ProxyCounters();
   /** Interval of the inactivity sweep, ms; `Infinity` when no inactivity timeout is set. */
   readonly #sweepMs: number;
@@ -104,19 +105,21 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       onread: { buffer: buffers.take, callback: Session.onUpstreamRead },
       opened: (s) => this.#opened(s),
       retried: (s, server, outcome, redispatch, delayMs) => this.#retried(s, server, outcome, redispatch, delayMs),
+      reassigned: (previous, moved) => this.#counters.reassigned(previous, moved),
       rejected: (s, error) => this.#rejected(s, error),
       closed: (s) => this.#closed(s),
     };
-    if (onMarkedDown === 'shutdown-sessions') {
-      this.#onServerDown = (server) => this.#killWhere((s) => (s.server ?? s.dialServer) === server, 'D');
-      balancer.pool.on('server:down', this.#onServerDown);
-    }
-    if (onMarkedUp === 'shutdown-backup-sessions') {
-      this.#onServerUp = (server) => {
-        if (!server.backup && server.effectiveWeight > 0) this.#killWhere((s) => (s.server ?? s.dialServer)?.backup === true, 'U');
-      };
-      balancer.pool.on('server:up', this.#onServerUp);
-    }
+    // The action is the setting of the server changing state, its own or else the proxy's (HAProxy reads the
+    // server's `onmarkeddown`/`onmarkedup`), so servers added later with their own setting are covered too.
+    this.#onServerDown = (server) => {
+      if ((server.onMarkedDown ?? onMarkedDown) === 'shutdown-sessions') this.#killWhere((s) => (s.server ?? s.dialServer) === server, 'D');
+    };
+    this.#onServerUp = (server) => {
+      if ((server.onMarkedUp ?? onMarkedUp) !== 'shutdown-backup-sessions' || server.backup || server.effectiveWeight <= 0) return;
+      this.#killWhere((s) => (s.server ?? s.dialServer)?.backup === true, 'U');
+    };
+    balancer.pool.on('server:down', this.#onServerDown);
+    balancer.pool.on('server:up', this.#onServerUp);
   }
 
   /** Live connections. */
@@ -269,8 +272,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     this.#deadline = undefined;
     this.#sweepTimer?.cancel();
     this.#sweepTimer = undefined;
-    if (this.#onServerDown) this.balancer.pool.off('server:down', this.#onServerDown);
-    if (this.#onServerUp) this.balancer.pool.off('server:up', this.#onServerUp);
+    this.balancer.pool.off('server:down', this.#onServerDown);
+    this.balancer.pool.off('server:up', this.#onServerUp);
     const drained = this.#drained;
     this.#drained = undefined;
     drained?.();
@@ -317,13 +320,17 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         bytesIn: s.bytesIn,
         bytesOut: s.bytesOut,
         queuedMs: s.queuedMs,
+        assignedMs: s.assignedMs,
+        serverQueuePosition: s.serverQueuePosition,
+        balancerQueuePosition: s.balancerQueuePosition,
         connectMs: s.server === undefined ? -1 : s.connectMs,
         durationMs: s.closedAt - s.acceptedAt,
         attempts: s.attempts,
         retries: s.retries,
         redispatches: s.redispatches,
         error: s.error,
-      });
+        ...(s.localAddresses === undefined ? {} : { localAddresses: s.localAddresses }),
+      }, s);
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();
   }

@@ -5,7 +5,7 @@ import * as v from '../internal/validate.js';
  * HAProxy's check statuses (`check_status` in `show stat`). The text of each is in {@link CHECK_STATUS_TEXT}.
  */
 export type CheckStatus =
-  | 'UNK' | 'INI' | 'SOCKERR'
+  | 'UNK' | 'INI' | 'CHECKED' | 'SOCKERR'
   | 'L4OK' | 'L4TOUT' | 'L4CON'
   | 'L6OK' | 'L6TOUT' | 'L6RSP'
   | 'L7OK' | 'L7OKC' | 'L7TOUT' | 'L7RSP' | 'L7STS'
@@ -16,6 +16,7 @@ export type CheckStatus =
 export const CHECK_STATUS_TEXT: Readonly<Record<CheckStatus, string>> = Object.freeze({
   UNK: 'Unknown',
   INI: 'Initializing',
+  CHECKED: 'No status change',
   SOCKERR: 'Socket error',
   L4OK: 'Layer4 check passed',
   L4TOUT: 'Layer4 timeout',
@@ -36,13 +37,15 @@ export const CHECK_STATUS_TEXT: Readonly<Record<CheckStatus, string>> = Object.f
 
 /**
  * What a status does to the health counter: `pass` raises it, `fail` lowers it, `conditional` raises it
- * but leaves the server NOLB (HAProxy `L7OKC`), `neutral` leaves it alone (`UNK`, `INI`).
+ * but leaves the server NOLB (HAProxy `L7OKC`), `neutral` leaves it alone (`UNK`, `INI`, and `CHECKED`: an agent
+ * reply that changes no health).
  */
 export type CheckVerdict = 'pass' | 'fail' | 'conditional' | 'neutral';
 
 const VERDICTS: Readonly<Record<CheckStatus, CheckVerdict>> = Object.freeze({
   UNK: 'neutral',
   INI: 'neutral',
+  CHECKED: 'neutral',
   SOCKERR: 'fail',
   L4OK: 'pass',
   L4TOUT: 'fail',
@@ -100,11 +103,14 @@ export interface CheckResult {
 export type StateCause =
   /**
    * An operator. `via` says where from, for HAProxy's wording: `cli` ("changed from CLI": the runtime API and the
-   * Pool's methods; also when absent) or `web` ("changed from Web interface": the stats page's admin actions).
+   * Pool's methods; also when absent), `web` ("changed from Web interface": the stats page's admin actions) or
+   * `state` (a saved state put back by `pool.restoreState()`: "changed from server-state after a reload").
    */
-  | { readonly source: 'admin'; readonly via?: 'cli' | 'web' }
+  | { readonly source: 'admin'; readonly via?: 'cli' | 'web' | 'state' }
   | { readonly source: 'check'; readonly result: CheckResult }
-  | { readonly source: 'observe'; readonly result: CheckResult };
+  | { readonly source: 'observe'; readonly result: CheckResult }
+  /** An agent check (HAProxy `agent-check`): its reply's words, or the agent's result. */
+  | { readonly source: 'agent'; readonly result: CheckResult };
 
 /** The causes that carry a check result: an active check or passive observation. */
 export type CheckCause = Extract<StateCause, { readonly source: 'check' | 'observe' }>;

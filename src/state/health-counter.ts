@@ -1,4 +1,4 @@
-import type { CheckResult, CheckVerdict, OnErrorAction } from './check-result.js';
+import { type CheckResult, type CheckVerdict, type OnErrorAction, checkVerdict } from './check-result.js';
 import type { AdminState, OperationalState } from './server-options.js';
 import type { ServerState } from './server-state.js';
 
@@ -115,8 +115,54 @@ export function applyCheckResult(
   if (verdict !== 'pass' && verdict !== 'conditional') return undefined;
   st.health = healthAfterSuccess(st.health, rise, fall);
   if (st.health < rise) return undefined;
+  // An agent that says down keeps the server down whatever its health check says (HAProxy check_notify_success()).
+  if (agentDown(st)) return undefined;
   if (verdict === 'conditional') return st.op === 'stopping' ? undefined : 'stopping';
   return st.op === 'down' || st.op === 'stopping' ? 'up' : undefined;
+}
+
+/** True when the server's agent runs and says down (its health is 0). */
+export function agentDown(st: ServerState): boolean {
+  return st.agent !== undefined && st.agent.enabled && st.agent.health === 0;
+}
+
+/**
+ * Applies an agent check's health to a server's state (HAProxy `tcpcheck_agent_expect_reply()` +
+ * `set_server_check_status()` + `check_notify_*()`): the last agent result; `up` fills the health check's counter and
+ * `down` empties it (a server with `check`); a pass raises the agent's health to 1, an `L7STS` (the agent said down,
+ * stopped or fail) drops it to 0 — connection failures and timeouts leave it alone. Returns the operational state
+ * to move to: down when the agent said so, up when it passes and the health check agrees; never in maintenance.
+ */
+export function applyAgentResult(
+  st: ServerState,
+  result: CheckResult,
+  health: 'up' | 'down' | undefined,
+  check: boolean,
+  rise: number,
+  fall: number,
+): OperationalState | undefined {
+  const agent = st.agent;
+  if (agent === undefined) return undefined;
+  agent.last = result;
+  if (check && health === 'up') st.health = rise + fall - 1;
+  if (check && health === 'down') st.health = 0;
+  const verdict = checkVerdict(result.status);
+  if (verdict === 'fail' && result.status === 'L7STS') agent.health = 0;
+  else if (verdict === 'pass' || verdict === 'conditional') agent.health = 1;
+  else return undefined;
+  if (st.admin === 'maint') return undefined;
+  if (agent.health === 0) return st.op === 'down' ? undefined : 'down';
+  if (st.op !== 'down' || (check && st.checksEnabled && st.health < rise)) return undefined;
+  return 'up';
+}
+
+/** Forces the agent's health (HAProxy `set server … agent up|down`): the server goes up or down with it, outside maintenance. */
+export function applyForcedAgentHealth(st: ServerState, health: 'up' | 'down'): OperationalState | undefined {
+  if (st.agent === undefined) return undefined;
+  st.agent.health = health === 'up' ? 1 : 0;
+  if (st.admin === 'maint') return undefined;
+  if (health === 'down') return st.op === 'down' ? undefined : 'down';
+  return st.op === 'down' ? 'up' : undefined;
 }
 
 /**
@@ -135,7 +181,7 @@ export function applyAdminState(st: ServerState, next: AdminState, check: boolea
   }
   if (previous !== 'maint') return undefined;
   if (check) st.health = rise;
-  return 'up';
+  return agentDown(st) ? 'down' : 'up';
 }
 
 /**

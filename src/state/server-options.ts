@@ -21,6 +21,15 @@ export type HoldKind = 'out' | 'drain';
 /** Where a server with checks starts (HAProxy 3.1 `init-state`; 2.6 always behaves as `up`). */
 export type InitState = 'up' | 'fully-up' | 'down' | 'fully-down';
 
+/** The PROXY protocol header a proxy writes to a server before any client byte: v1 (text), v2 (binary), or none. */
+export type SendProxy = 'v1' | 'v2' | false;
+
+/** What a proxy does to a server's connections when it goes down (HAProxy `on-marked-down`). */
+export type OnMarkedDown = 'none' | 'shutdown-sessions';
+
+/** What a proxy does when an active server comes up (HAProxy `on-marked-up`). */
+export type OnMarkedUp = 'none' | 'shutdown-backup-sessions';
+
 /** The options a server is created with. Only `name`, `host` and `port` are required. */
 export interface ServerOptions {
   /** Unique name within its pool (HAProxy's server name). */
@@ -53,6 +62,12 @@ export interface ServerOptions {
   readonly disabled?: boolean;
   /** Whether the server is health-checked (HAProxy `check`). Without checks it is always up. @defaultValue false */
   readonly check?: boolean;
+  /**
+   * The server has an agent (HAProxy `agent-check`): a program on it that reports its state, weight and limits, read
+   * by an `AgentChecker` and applied with `pool.reportAgent()`. While the agent says `down` the server is down and
+   * shows `DOWN (agent)`. @defaultValue false
+   */
+  readonly agent?: boolean;
   /** Consecutive passed checks that bring a down server up. @defaultValue 2 */
   readonly rise?: number;
   /** Consecutive failed checks that take an up server down. @defaultValue 3 */
@@ -69,6 +84,23 @@ export interface ServerOptions {
    * and string values, kept as given. @defaultValue {}
    */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * PROXY protocol header a `TcpProxy` sends this server (HAProxy's per-server `send-proxy`, `send-proxy-v2`):
+   * `'v1'`, `'v2'`, or `false` for none. Unset, the proxy's own `sendProxy` option applies: a server's setting
+   * wins over the proxy's. @defaultValue undefined (the proxy's `sendProxy`)
+   */
+  readonly sendProxy?: SendProxy;
+  /**
+   * `'shutdown-sessions'`: when this server goes down (health or maintenance), proxies cut its connections
+   * (HAProxy's per-server `on-marked-down`; `'none'` turns off a proxy-wide setting for this server).
+   * @defaultValue undefined (the proxy's `onMarkedDown`)
+   */
+  readonly onMarkedDown?: OnMarkedDown;
+  /**
+   * `'shutdown-backup-sessions'`: when this active server comes up with a weight, proxies cut every connection
+   * on a backup server (HAProxy's per-server `on-marked-up`). @defaultValue undefined (the proxy's `onMarkedUp`)
+   */
+  readonly onMarkedUp?: OnMarkedUp;
 }
 
 /** Default values of {@link ServerOptions}. */
@@ -80,6 +112,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxqueue: 0,
   disabled: false,
   check: false,
+  agent: false,
   rise: 2,
   fall: 3,
   initState: 'up' as InitState,
@@ -89,7 +122,7 @@ export const SERVER_DEFAULTS = Object.freeze({
 /** @internal The keys `ServerOptions` may have. */
 export const SERVER_KEYS = [
   'name', 'host', 'port', 'id', 'weight', 'backup', 'priority', 'maxconn', 'maxqueue', 'disabled',
-  'check', 'rise', 'fall', 'initState', 'slowstartMs', 'tags',
+  'check', 'agent', 'rise', 'fall', 'initState', 'slowstartMs', 'tags', 'sendProxy', 'onMarkedDown', 'onMarkedUp',
 ] as const;
 
 /**
@@ -113,6 +146,10 @@ export interface ResolvedServerOptions {
   /** In whole seconds, rounded up (as HAProxy keeps it). */
   readonly slowstartMs: number;
   readonly tags: Readonly<Record<string, string>>;
+  readonly agent: boolean;
+  readonly sendProxy?: SendProxy;
+  readonly onMarkedDown?: OnMarkedDown;
+  readonly onMarkedUp?: OnMarkedUp;
 }
 
 /**
@@ -154,6 +191,8 @@ export function resolveServerFields(o: Readonly<Record<string, unknown>>, name: 
       initState: v.oneOf<InitState>('initState', o['initState'] ?? f.initState ?? SERVER_DEFAULTS.initState, ['up', 'fully-up', 'down', 'fully-down']),
       slowstartMs: Math.ceil(v.durationMs('slowstartMs', o['slowstartMs'] ?? f.slowstartMs ?? SERVER_DEFAULTS.slowstartMs) / 1000) * 1000,
       tags: resolveTags('tags', o['tags'] ?? f.tags),
+      agent: v.boolean('agent', o['agent'] ?? f.agent ?? SERVER_DEFAULTS.agent),
+      ...perServerActions(o, f),
     };
   } catch (err) {
     throw ofServer(name, err);
@@ -169,6 +208,21 @@ function ofServer(name: string, err: unknown): unknown {
 }
 
 const NO_FALLBACK: Partial<ServerOptions> = Object.freeze({});
+
+/** A server's own `sendProxy`, `onMarkedDown`, `onMarkedUp` (absent: the proxy's settings apply). */
+function perServerActions(o: Readonly<Record<string, unknown>>, f: Partial<ServerOptions>): Pick<ServerOptions, 'sendProxy' | 'onMarkedDown' | 'onMarkedUp'> {
+  const sendProxy = o['sendProxy'] ?? f.sendProxy;
+  if (sendProxy !== undefined && sendProxy !== false && sendProxy !== 'v1' && sendProxy !== 'v2') {
+    throw invalidArg('sendProxy', "must be 'v1', 'v2' or false", sendProxy);
+  }
+  const down = o['onMarkedDown'] ?? f.onMarkedDown;
+  const up = o['onMarkedUp'] ?? f.onMarkedUp;
+  return {
+    ...(sendProxy === undefined ? {} : { sendProxy }),
+    ...(down === undefined ? {} : { onMarkedDown: v.oneOf<OnMarkedDown>('onMarkedDown', down, ['none', 'shutdown-sessions']) }),
+    ...(up === undefined ? {} : { onMarkedUp: v.oneOf<OnMarkedUp>('onMarkedUp', up, ['none', 'shutdown-backup-sessions']) }),
+  };
+}
 const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
@@ -209,6 +263,12 @@ export interface ServerSnapshot {
   readonly priority?: number;
   /** The server's labels, when it has any. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** The server's own `sendProxy`, when it has one. */
+  readonly sendProxy?: SendProxy;
+  /** The server's own `onMarkedDown`, when it has one. */
+  readonly onMarkedDown?: OnMarkedDown;
+  /** The server's own `onMarkedUp`, when it has one. */
+  readonly onMarkedUp?: OnMarkedUp;
   readonly weight: number;
   readonly initialWeight: number;
   readonly effectiveWeight: number;
@@ -226,7 +286,10 @@ export interface ServerSnapshot {
   readonly fall: number;
   readonly currentConnections: number;
   readonly maxConnections: number;
+  /** Leases granted. */
   readonly totalConnections: number;
+  /** Connection attempts (leases plus retries on the same lease): HAProxy `stot`. */
+  readonly connectAttempts: number;
   readonly lbSelections: number;
   readonly queued: number;
   readonly maxQueued: number;
@@ -239,6 +302,14 @@ export interface ServerSnapshot {
   readonly checkInfo?: string;
   /** HAProxy `check_duration`, ms. */
   readonly checkDurationMs?: number;
+  /** The agent check (`agent` servers only): HAProxy `agent_status`, `agent_code`, `last_agt`, `agent_duration`, `agent_health`. */
+  readonly agentStatus?: CheckStatus;
+  readonly agentCode?: number;
+  readonly agentInfo?: string;
+  readonly agentDurationMs?: number;
+  readonly agentHealth?: number;
+  /** `false` while the agent is disabled (`pool.setAgentEnabled()`); absent without an agent. */
+  readonly agentEnabled?: boolean;
   /** HAProxy `chkfail`. */
   readonly checkFailures: number;
   /** HAProxy `chkdown`. */

@@ -2,6 +2,12 @@ import type { CheckResult } from './check-result.js';
 import { type AdminState, type HoldKind, type OperationalState, WEIGHT_SCALE } from './server-options.js';
 
 const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+/** @internal The agent check's part of a server's state. */
+export interface AgentState {
+  enabled: boolean;
+  health: number;
+  last: CheckResult;
+}
 
 /**
  * @internal
@@ -11,6 +17,9 @@ const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
  * writer of server state. A plain record on purpose: the pool's rules live in the pool, not here.
  */
 export class ServerState {
+  /** Where new connections go (`pool.setAddress()`). */
+  host = '';
+  port = 0;
   /** The pool that writes this state (set by the pool when it creates the server). */
   owner: object | undefined = undefined;
   weight = 0;
@@ -26,8 +35,12 @@ export class ServerState {
   /** HAProxy `SRV_ADMF_CMAINT`: in maintenance because of `disabled` at creation, until the admin state changes. */
   maintFromConfig = false;
   current = 0;
+  /** Leases with a connection attempt under way or established (HAProxy `cur_sess`). */
+  open = 0;
   max = 0;
   total = 0;
+  /** Connection attempts beyond the first of each lease (a dialer's retries on the same server). */
+  repeatedAttempts = 0;
   lbSelections = 0;
   queued = 0;
   maxQueued = 0;
@@ -40,11 +53,17 @@ export class ServerState {
   downSinceMs: number | undefined = undefined;
   /** The server's labels, frozen (replaced whole, never mutated). */
   tags: Readonly<Record<string, string>> = NO_TAGS;
+  /**
+   * HAProxy's agent check (`agent-check`), `undefined` for a server without one: whether it runs (`enable|disable
+   * agent`), its health (rise and fall are 1: 1 up, 0 down) and its last result.
+   */
+  agent: AgentState | undefined = undefined;
   /** Holds by holder; `undefined` until the first one (most servers never have any). */
   holds: Map<string, HoldKind> | undefined = undefined;
 
   /** Sets the operational state, noting the time of the change. */
-  setOperational(op: OperationalState, nowMs: number): void {
+  setOperational(op: OperationalState | undefined, nowMs: number): void {
+    if (op === undefined) return;
     this.op = op;
     this.lastChangeMs = nowMs;
   }

@@ -74,6 +74,12 @@ describe('switchyard -c (haproxy -c compatible check)', () => {
     assert.deepEqual([run.code, run.stdout], [2, 'Configuration file has no error but will not start (no listener) => exit(2).\n']);
   });
 
+  it('counts the stats socket as a listener: a configuration with only a backend and the runtime API is valid, exit 0', async () => {
+    const name = await file('apionly.cfg', `global\n  stats socket ${join(dir, 'api.sock')} level admin\n${VALID.replace('listen web\n  bind 127.0.0.1:18090\n', 'backend web\n')}`);
+    const run = await switchyard(['-c', '-f', name], dir);
+    assert.deepEqual([run.code, run.stdout, run.stderr], [0, 'Configuration file is valid\n', '']);
+  });
+
   it('says nothing with -q: only the exit status tells', async () => {
     const name = await file('quiet.cfg', 'backend b\n  nonsense\n');
     assert.deepEqual(await switchyard(['-c', '-q', '-f', name], dir), { code: 1, stdout: '', stderr: '' });

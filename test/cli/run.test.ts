@@ -135,6 +135,40 @@ describe('switchyard -f (run mode, in process through main())', () => {
     taken.close();
   });
 
+  it('runs a configuration whose only listener is the stats socket: checks run, the runtime API drives the backend', { timeout: SAFETY_MS }, async () => {
+    const [s1, s2] = [await freePort(), await freePort()];
+    const alive = net.createServer((c) => c.destroy()).listen(s1, '127.0.0.1');
+    await once(alive, 'listening');
+    const sock = join(dir, 'only-api.sock');
+    const file = join(dir, 'only-api.cfg');
+    await writeFile(file, `global\n  stats socket ${sock} level admin\n${DEFAULTS}backend be\n` +
+      `  server s1 127.0.0.1:${s1} check inter 100\n  server s2 127.0.0.1:${s2} check inter 100\n`);
+    const r = run(['-f', file]);
+    try {
+      await Promise.race([
+        waitFor(() => r.err.some((l) => l.startsWith('[WARNING]  (99) : Server be/s2 is DOWN, reason: Layer4 connection problem')), 'the DOWN line of s2'),
+        r.done.then((code) => assert.fail(`exited ${code} at start:\n${r.err.join('\n')}`)),
+      ]);
+      const command = (text: string): Promise<string> => new Promise((resolve, reject) => {
+        const c = net.connect(sock);
+        let reply = '';
+        c.setEncoding('utf8');
+        c.on('data', (d: string) => (reply += d));
+        c.on('error', reject);
+        c.on('close', () => resolve(reply));
+        c.write(`${text}\n`);
+      });
+      assert.match(await command('show info'), /\nListeners: 1\n/);
+      assert.equal(await command('set server be/s1 state drain'), '\n');
+      await waitFor(() => r.err.includes("[ALERT]    (99) : backend 'be' has no server available!"), 'the no-server alert');
+      assert.ok(r.err.includes('[WARNING]  (99) : Server be/s1 enters drain state. 0 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.'));
+    } finally {
+      r.signal('SIGTERM');
+      alive.close();
+    }
+    assert.equal(await r.done, 0);
+  });
+
   it('exits 1 on a configuration error, like -c', async () => {
     const file = join(dir, 'e.cfg');
     await writeFile(file, `${DEFAULTS}listen web\n  bind 127.0.0.1:1\n  balanc roundrobin\n`);

@@ -140,8 +140,7 @@ function recordRequest(socket: net.Socket): void {
 
 const scenarios: Scenario[] = [
   {
-    name: 'item 8: a plain TCP check never completes an accept() on the backend, and a naive backend survives it',
-    todo: 'issue 12 item 8',
+    name: 'item 8: a naive backend (no error handler) survives plain TCP checks',
     config: listen('', ['check inter 100']).replace('127.0.0.1:${S1}', '127.0.0.1:${NAIVE}'),
     backends: ['unused'],
     services: naiveBackend,
@@ -155,7 +154,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 8: a plain check is invisible to a Node backend that counts its connections',
-    todo: 'issue 12 item 8',
+    // HAProxy never completes the handshake (TCP_QUICKACK off + SO_LINGER before the last ACK); Node cannot, so
+    // the backend accepts one connection per check, closed normally (docs/health-checks.md, "Plain check footprint").
+    todo: 'issue 12 item 8: not reachable from Node (the accept happens)',
     config: listen('', ['check inter 100']),
     backends: ['s1'],
     steps: async (ctx) => {
@@ -166,7 +167,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 9: a failed tcp-check step with a comment says so in the info text (" comment: …", steps count comments)',
-    todo: 'issue 12 item 9',
     config: listen('  option tcp-check\n  tcp-check comment ping-step\n  tcp-check send PING\\r\\n\n  tcp-check comment my-expect\n  tcp-check expect string +PONG\n', ['check inter 100']),
     backends: [{ name: 's1', mode: 'close', reply: '-ERR\r\n' }],
     steps: async (ctx) => {
@@ -176,8 +176,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 12: agent-check words: weight %, maxconn:, drain, ready, down #reason, up, maint; CLI set server agent',
-    todo: 'issue 12 item 12',
-    config: listen('  option log-health-checks\n', ['weight 10 agent-check agent-port ${S3} agent-inter 100', 'weight 10']),
+    // agent-inter is also the agent check's timeout: at 100 ms HAProxy logged an L7TOUT once when this process,
+    // which plays the agent, answered late on a loaded machine (load average 12).
+    config: listen('  option log-health-checks\n', ['weight 10 agent-check agent-port ${S3} agent-inter 400', 'weight 10']),
     backends: ['s1', 's2', { name: 'agent', mode: 'close', reply: 'up\n' }],
     ignoreLines: /remains in forced drain mode/,
     steps: async (ctx) => {
@@ -200,12 +201,19 @@ const scenarios: Scenario[] = [
       await ctx.cli('set server fe/s1 agent bogus');
       await ctx.cli('set server fe/s2 agent down');
       ctx.note(stat(await ctx.instance.command('show stat'), columns).split('\n')[0]!);
+      // disable agent empties the agent's columns; enable agent on a server without one is refused.
+      await ctx.cli('disable agent fe/s1');
+      ctx.note(stat(await ctx.instance.command('show stat'), columns).split('\n')[0]!);
+      await ctx.cli('enable agent fe/s1');
+      await ctx.cli('enable agent fe/s2');
+      await ctx.cli('disable agent fe/s2');
+      ctx.note(stat(await ctx.instance.command('show stat'), columns).split('\n')[0]!);
     },
   },
   {
     name: 'item 13: option redis-check against redis-server (Redis server is ok); NOAUTH kept open is L7TOUT, -ERR then close is L7STS',
-    todo: 'issue 12 item 13',
-    config: listen('  option redis-check\n', ['check inter 200', 'check inter 200', 'check inter 200']).replace('127.0.0.1:${S1}', '127.0.0.1:${REDIS}'),
+    // inter (the checks' timeout too) 500 ms: at 200 ms HAProxy timed out once on the -ERR responder at load 11.
+    config: listen('  option redis-check\n', ['check inter 500', 'check inter 500', 'check inter 500']).replace('127.0.0.1:${S1}', '127.0.0.1:${REDIS}'),
     backends: [
       'unused',
       // What redis-server with requirepass answers to PING, connection kept open.
@@ -224,7 +232,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: option mysql-check against MariaDB: no user, user root, unknown user (L7STS 1045 with the server\'s message)',
-    todo: 'issue 12 item 13',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n  server s0 127.0.0.1:\${S1}\n` +
       'backend nouser\n  option mysql-check\n  server s1 127.0.0.1:${MARIA} check inter 300\n' +
       'backend root\n  option mysql-check user root\n  server s1 127.0.0.1:${MARIA} check inter 300\n' +
@@ -243,7 +250,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: option pgsql-check against PostgreSQL (PostgreSQL server is ok) and against a non-PostgreSQL reply',
-    todo: 'issue 12 item 13',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n  server s0 127.0.0.1:\${S1}\n` +
       'backend pg\n  option pgsql-check user postgres\n  server s1 127.0.0.1:${PG} check inter 300\n' +
       'backend notpg\n  option pgsql-check user postgres\n  server s1 127.0.0.1:${S2} check inter 300\n',
@@ -262,7 +268,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: option smtpchk (HELO localhost / EHLO domain): 220 + 250 pass with the reply text, 554 banner fails',
-    todo: 'issue 12 item 13',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n  server s0 127.0.0.1:\${S1}\n` +
       'backend helo\n  option smtpchk\n  server s1 127.0.0.1:${S2} check inter 300\n' +
       'backend ehlo\n  option smtpchk EHLO my.domain\n  server s1 127.0.0.1:${S2} check inter 300\n' +
@@ -281,7 +286,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: option ldap-check: a successful bind response (Success), resultCode 49 (L7STS), not LDAP (L7RSP)',
-    todo: 'issue 12 item 13',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n  server s0 127.0.0.1:\${S1}\n` +
       'backend ok\n  option ldap-check\n  server s1 127.0.0.1:${S2} check inter 300\n' +
       'backend denied\n  option ldap-check\n  server s1 127.0.0.1:${S3} check inter 300\n' +
@@ -300,7 +304,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: option ssl-hello-chk: a real TLS stack\'s alert passes (L6OK), a plain-text server fails (L6RSP)',
-    todo: 'issue 12 item 13',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n  server s0 127.0.0.1:\${S1}\n` +
       'backend tls\n  option ssl-hello-chk\n  server s1 127.0.0.1:${S2} check inter 300\n' +
       'backend plain\n  option ssl-hello-chk\n  server s1 127.0.0.1:${S3} check inter 300\n',
@@ -313,7 +316,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: option httpchk with headers in the version string sends them (OPTIONS * HTTP/1.1\\r\\nHost:\\ www)',
-    todo: 'issue 12 item 13',
     config: listen('  option httpchk OPTIONS * HTTP/1.1\\r\\nHost:\\ www\n', ['check inter 100']),
     backends: [{ name: 's1', handler: recordRequest }],
     steps: async (ctx) => {
@@ -324,7 +326,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: tcp-check min-recv, connect port, expect error-status/on-success/on-error, comment',
-    todo: 'issue 12 item 13',
     config: `${DEFAULTS}listen fe\n  bind 127.0.0.1:\${FE}\n  server s0 127.0.0.1:\${S1}\n` +
       'backend minrecv\n  option tcp-check\n  tcp-check expect min-recv 10 string HELLO\n  server s1 127.0.0.1:${S5} check inter 300\n' +
       'backend minrecvhold\n  option tcp-check\n  tcp-check expect min-recv 10 string HELLO\n  server s1 127.0.0.1:${S2} check inter 300\n' +
@@ -337,10 +338,14 @@ const scenarios: Scenario[] = [
       { name: 'hello-close', mode: 'close', reply: 'HELLO\r\n' },
     ],
     mask: [[/connect port \d+/, 'connect port PORT']],
+    // The three DOWN lines come in the order of the first checks, which HAProxy spreads over every checked server of
+    // every proxy and switchyard within each backend (a documented difference): compared sorted, as notes.
+    compareLogs: false,
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server (minrecvhold|status|comment)\/s1 is DOWN/, 3);
       for (const b of ['port', 'success', 'minrecv']) await waitRow(ctx, `${b} s1`, CHECK, /check_status=L7OK/);
       ctx.note((await settled(ctx, CHECK)).split('\n').filter((l) => !l.startsWith('fe ')).join('\n'));
+      ctx.note(ctx.instance.lines.filter((l) => /^Server \S+ is DOWN/.test(l)).map((l) => l.replace(/connect port \d+/, 'connect port PORT')).sort().join('\n'));
     },
   },
 ];

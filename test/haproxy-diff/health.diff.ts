@@ -48,7 +48,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'tcp-check send/expect: L7RSP on a wrong reply, L7OK on the expected one',
-    config: listen('  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect string +PONG\n', ['check inter 100']),
+    // inter (the check's timeout too) 500 ms: at 100 ms both engines timed out once waiting for this process's reply at load 11.
+    config: listen('  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect string +PONG\n', ['check inter 500']),
     backends: [{ name: 's1', mode: 'hold', reply: '-ERR\r\n' }],
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server fe\/s1 is DOWN/);
@@ -60,7 +61,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'option httpchk in TCP mode: 503 is L7STS with the reason phrase, 200 passes',
-    config: listen('  option httpchk GET /health\n', ['check inter 100']),
+    // inter (the check's timeout too) 500 ms: at 100 ms switchyard's check timed out once at load 11.
+    config: listen('  option httpchk GET /health\n', ['check inter 500']),
     backends: [{ name: 's1', mode: 'close', reply: 'HTTP/1.0 503 Service Unavailable\r\n\r\n' }],
     steps: async (ctx) => {
       await ctx.instance.waitLines(/^Server fe\/s1 is DOWN/);
@@ -74,6 +76,7 @@ const scenarios: Scenario[] = [
     config: listen('  retries 0\n  option log-health-checks\n', ['check port ${S2} inter 10s observe layer4 error-limit 3']),
     backends: [{ name: 's1', running: false }, 'checkport'],
     steps: async (ctx) => {
+      await ctx.instance.waitLines(/Health check for server fe\/s1 succeeded/);
       for (let i = 0; i < 5; i++) {
         const v = await visit(ctx.port);
         ctx.note(`client ${i + 1}:`, v.line === '' ? 'closed' : v.line);
@@ -88,7 +91,8 @@ const scenarios: Scenario[] = [
     config: listen('  retries 0\n  option log-health-checks\n', ['check port ${S2} inter 10s observe layer4 error-limit 2 on-error sudden-death']),
     backends: [{ name: 's1', running: false }, 'checkport'],
     steps: async (ctx) => {
-      await ctx.instance.command('show info');
+      // The first check comes before the clients, as in HAProxy (on a loaded machine switchyard's came after one once).
+      await ctx.instance.waitLines(/Health check for server fe\/s1 succeeded/);
       for (let i = 0; i < 2; i++) await (await visit(ctx.port)).closed;
       await ctx.instance.waitLines(/Health check for server fe\/s1 failed/);
       ctx.note(stat(await ctx.instance.command('show stat'), CHECK_COLUMNS));
@@ -102,7 +106,8 @@ const scenarios: Scenario[] = [
     config: listen('  retries 0\n  option log-health-checks\n', ['check port ${S2} inter 10s observe layer4 error-limit 2 on-error mark-down']),
     backends: [{ name: 's1', running: false }, 'checkport'],
     steps: async (ctx) => {
-      await ctx.instance.command('show info');
+      // The first check comes before the clients, as in HAProxy (on a loaded machine switchyard's came after one once).
+      await ctx.instance.waitLines(/Health check for server fe\/s1 succeeded/);
       for (let i = 0; i < 2; i++) await (await visit(ctx.port)).closed;
       await ctx.instance.waitLines(/Server fe\/s1 is DOWN/, 2);
       ctx.note(stat(await ctx.instance.command('show stat'), CHECK_COLUMNS));
@@ -114,7 +119,8 @@ const scenarios: Scenario[] = [
     config: listen('  retries 0\n  option log-health-checks\n', ['check port ${S2} inter 10s fastinter 100 observe layer4 error-limit 2 on-error fastinter']),
     backends: [{ name: 's1', running: false }, 'checkport'],
     steps: async (ctx) => {
-      await ctx.instance.command('show info');
+      // The first check comes before the clients, as in HAProxy (on a loaded machine switchyard's came after one once).
+      await ctx.instance.waitLines(/Health check for server fe\/s1 succeeded/);
       for (let i = 0; i < 2; i++) await (await visit(ctx.port)).closed;
       ctx.note(stat(await ctx.instance.command('show stat'), ['status', 'hanafail', 'chkfail']));
     },

@@ -180,6 +180,9 @@ const scenarios: Scenario[] = [
     config: listen('  option tcplog\n', ['check inter 1h on-marked-down shutdown-sessions', 'check inter 1h on-marked-down shutdown-sessions']),
     // Whether HAProxy counts the session it is about to cut varies from run to run.
     mask: [[/\d+ sessions active/, 'N sessions active']],
+    // So does where the cut session's tcplog line falls among the DOWN message's stderr and log copies (seen at
+    // load 10: between them in HAProxy, after both in switchyard).
+    sortLogs: true,
     backends: [{ name: 's1', mode: 'hold' }, { name: 's2', mode: 'hold' }],
     steps: async (ctx) => {
       const a = await visit(ctx.port);

@@ -167,9 +167,9 @@ describe('httpProbe (option httpchk in TCP mode), reference case 30', () => {
     assert.deepEqual((await probeOnce(httpProbe(), srv.port)).result, { status: 'L7RSP' });
   });
 
-  it('sends HTTP/1.1 with the given headers and Connection: close', async () => {
+  it('sends HTTP/1.1 with the given headers and connection: close, names in lower case as HAProxy writes them', async () => {
     const srv = await fixture(lineServer(() => 'HTTP/1.1 200 OK\r\n\r\n', true));
     await probeOnce(httpProbe({ version: 'HTTP/1.1', headers: { Host: 'db.example' } }), srv.port);
-    assert.equal(srv.received[0], 'OPTIONS / HTTP/1.1\r\nHost: db.example\r\nConnection: close\r\n\r\n');
+    assert.equal(srv.received[0], 'OPTIONS / HTTP/1.1\r\nhost: db.example\r\nconnection: close\r\n\r\n');
   });
 });

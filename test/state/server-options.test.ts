@@ -13,7 +13,7 @@ describe('server options, checked without a server', () => {
     const r = resolveServerOptions({ name: 'a', host: '10.0.0.1', port: 80, slowstartMs: 1500 });
     assert.deepEqual(r, {
       name: 'a', host: '10.0.0.1', port: 80, weight: SERVER_DEFAULTS.weight, backup: false, priority: 0, maxconn: 0, maxqueue: 0, disabled: false,
-      check: false, rise: 2, fall: 3, initState: 'up', slowstartMs: 2000, tags: {},
+      check: false, rise: 2, fall: 3, initState: 'up', slowstartMs: 2000, tags: {}, agent: false,
     });
   });
 

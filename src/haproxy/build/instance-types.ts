@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { Balancer } from '../../balancer.js';
 import type { ActiveChecker } from '../../health/active-checker.js';
+import type { AgentChecker } from '../../health/agent-checker.js';
 import type { PassiveObserver } from '../../health/passive-observer.js';
 import type { Pool } from '../../pool.js';
 import type { TcpProxy } from '../../proxy/tcp-proxy.js';
@@ -17,11 +18,21 @@ export interface HaproxyBackend {
   readonly balancer: Balancer;
   /** Runs the checks of the servers with `check` (every backend has one; it has nothing to do without checked servers). */
   readonly checker: ActiveChecker;
+  /** The agent checks (`agent-check` servers), when the backend has any. */
+  readonly agent: AgentChecker | undefined;
   /** `observe layer4`, when a checked server has it. */
   readonly observer: PassiveObserver | undefined;
   /** True for HAProxy's dynamic algorithms (any weight and `add server` at runtime). */
   readonly dynamic: boolean;
+  /**
+   * `dispatch <addr>` (no `balance`): the balancer every frontend of this backend uses instead of `balancer`, over a
+   * pool of one server named {@link DISPATCH_SERVER} at that address, which no view shows.
+   */
+  readonly dispatch?: { readonly pool: Pool; readonly balancer: Balancer };
 }
+
+/** The name of the one server of a `dispatch` pool: not a valid HAProxy server name, so it cannot clash. */
+export const DISPATCH_SERVER = '<dispatch>';
 
 /** The objects of one `frontend` (or the frontend half of a `listen`). */
 export interface HaproxyFrontend {
@@ -32,8 +43,8 @@ export interface HaproxyFrontend {
   /** Where connections go; undefined for a frontend without backend (every connection is closed, `<NOSRV>`). */
   readonly backend: HaproxyBackend | undefined;
   readonly proxy: TcpProxy;
-  /** The addresses it listens on, once started. */
-  readonly addresses: readonly net.AddressInfo[];
+  /** The addresses it listens on, once started: TCP addresses, and unix socket paths (`unix@`, `abns@`, a unix `fd@`). */
+  readonly addresses: readonly (net.AddressInfo | string)[];
 }
 
 /** Options of {@link HaproxyInstance.close}. */

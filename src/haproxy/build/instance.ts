@@ -8,20 +8,19 @@ import net from 'node:net';
 import { Balancer } from '../../balancer.js';
 import type { Clock } from '../../clock.js';
 import { LbError } from '../../errors.js';
-import { ActiveChecker } from '../../health/active-checker.js';
-import { PassiveObserver } from '../../health/passive-observer.js';
 import * as v from '../../internal/validate.js';
 import { Pool } from '../../pool.js';
 import { TcpProxy } from '../../proxy/tcp-proxy.js';
 import {
-  type BackendSection, type FrontendSection, type StatsSection, backendSections, checkerOptionsOf, isDynamicAlgorithm, observerOptionsOf,
-  proxiesInOrder, proxyOptionsOf, queueTimeoutOf, serverOptionsOf, statsSections, strategyOf, targetBackendName,
+  type BackendSection, type FrontendSection, type StatsSection, backendSections, proxiesInOrder, proxyOptionsOf, statsSections, targetBackendName,
 } from '../config/library-options.js';
 import type { HaproxyConfig, LogLevel } from '../config/types.js';
-import { formatBindFailure } from '../log/bind-failure.js';
-import { formatConnectFrom } from '../log/tcplog.js';
-import { followStateLines, tcplogLine } from './instance-logs.js';
+import { formatConnectFrom, formatConnectToUnix } from '../log/tcplog.js';
+import { listenTargets, openListener, serveStatsPage } from './listeners.js';
+import { followStateLines, followTrafficLines, syslogHostname, usesLocalAddresses } from './instance-logs.js';
+import { loadServerStateFiles } from './server-state-file.js';
 import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
+import { buildBackendObjects } from './backend-objects.js';
 
 export type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 import { LogOutput, type LogTargets, proxyLogTargets } from '../log/output.js';
@@ -59,7 +58,7 @@ export interface InstanceSettings {
 }
 
 interface MutableFrontend extends HaproxyFrontend {
-  addresses: net.AddressInfo[];
+  addresses: (net.AddressInfo | string)[];
 }
 
 /**
@@ -90,10 +89,13 @@ export class HaproxyInstance {
   readonly #pages: http.Server[] = [];
   readonly #pageAddresses: { readonly section: string; readonly address: net.AddressInfo }[] = [];
   readonly #unfollow: (() => void)[] = [];
+  /** Accepted unix-socket clients and the id of the listener that accepted them (their tcplog name, `unix:<id>`). */
+  readonly #unixClients = new WeakMap<net.Socket, number>();
   #api: StatsApi | undefined;
   #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #stopping = false;
+  #stateLoaded = false;
 
   /** @internal Use {@link buildFromHaproxyConfig}. */
   constructor(config: HaproxyConfig, settings: InstanceSettings) {
@@ -108,6 +110,7 @@ export class HaproxyInstance {
       warnings: settings.warnings,
       date: settings.date,
       tag: settings.logTag,
+      ...syslogHostname(config.global),
     });
     const order = proxiesInOrder(config);
     const uuids = new Map(order.map((p, i) => [p, i + 2]));
@@ -153,7 +156,15 @@ export class HaproxyInstance {
     return n;
   }
 
-  /** Where the stats pages listen, once started: the section's name and the address. */
+  /** Live client connections of the frontends feeding `backend` (HAProxy's `beconn`); without backend, `frontend`'s own. */
+  backendSessions(backend: HaproxyBackend | undefined, frontend?: HaproxyFrontend): number {
+    if (backend === undefined) return frontend?.proxy.connections ?? 0;
+    let n = 0;
+    for (const f of this.frontends.values()) if (f.backend === backend) n += f.proxy.connections;
+    return n;
+  }
+
+  /** Where the stats pages listen on TCP, once started: the section's name and the address. */
   get statsPageAddresses(): readonly { readonly section: string; readonly address: net.AddressInfo }[] {
     return this.#pageAddresses;
   }
@@ -161,6 +172,11 @@ export class HaproxyInstance {
   /** The address of the runtime API listeners, once started. */
   get statsAddresses(): readonly (string | net.AddressInfo)[] {
     return this.#api?.addresses ?? [];
+  }
+
+  /** Listening sockets open now: every `bind` address (a port of a range each), stats page and stats socket (`show info` `Listeners`). */
+  get listenerCount(): number {
+    return this.#listeners.length + this.#pages.length + this.statsAddresses.length;
   }
 
   /**
@@ -178,10 +194,18 @@ export class HaproxyInstance {
     if (this.#stopping) throw new LbError('ERR_LB_CLOSED', 'the configuration was closed');
     this.startedAtMs = this.#s.clock.now();
     this.startedAt = this.#s.date();
+    await this._loadServerState();
     try {
       for (const f of this.frontends.values()) await this.#listen(f as MutableFrontend);
       const page = this.#s.statsPage;
-      if (page !== undefined) for (const section of this.statsSections) await this.#serveStats(section, page(section, this));
+      if (page !== undefined) {
+        for (const section of this.statsSections) {
+          await serveStatsPage(section, page(section, this), (server, address) => {
+            this.#pages.push(server);
+            if (address !== undefined) this.#pageAddresses.push({ section: section.name, address });
+          });
+        }
+      }
       if (this.#s.statsSockets && this.config.global.statsSockets.length > 0) {
         this.#api = this.#s.statsApi(this, this.config.global.statsSockets, { clock: this.#s.clock, idleTimeoutMs: this.config.global.statsTimeoutMs });
         await this.#api.start();
@@ -190,62 +214,38 @@ export class HaproxyInstance {
       this.destroy();
       throw err;
     }
-    for (const b of this.backends.values()) b.checker.start();
+    for (const b of this.backends.values()) {
+      b.checker.start();
+      b.agent?.start();
+    }
   }
 
   async #listen(f: MutableFrontend): Promise<void> {
     const targets = proxyLogTargets(f.config, this.config.global);
-    const connectLine = !f.config.tcpLog && targets.length > 0;
+    const connectLine = f.config.logFormat === undefined && targets.length > 0;
+    const proxyType = f.kind === 'listen' ? 'proxy' : 'frontend';
+    // HAProxy numbers a proxy's listeners from 1 in declaration order (`luid`): a unix-socket client is named by it.
+    let luid = 0;
     for (const bind of f.config.binds) {
-      for (let port = bind.port; port <= bind.portEnd; port++) {
+      for (const target of listenTargets(bind)) {
+        const id = ++luid;
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
         server.on('connection', (socket) => {
+          const unix = socket.remoteAddress === undefined;
+          if (unix) this.#unixClients.set(socket, id);
           if (connectLine) {
-            const line = formatConnectFrom({ address: socket.remoteAddress, port: socket.remotePort }, { address: socket.localAddress, port: socket.localPort }, f.name);
+            const line = unix ? formatConnectToUnix(id, f.name)
+              : formatConnectFrom({ address: socket.remoteAddress, port: socket.remotePort }, { address: socket.localAddress, port: socket.localPort }, f.name);
             this.#log.send(targets, 'info', line);
           }
           this.#s.onAccept?.(f, socket);
           f.proxy.handle(socket);
         });
         server.on('error', () => {});
-        await new Promise<void>((resolve, reject) => {
-          const onError = (err: NodeJS.ErrnoException): void => {
-            const failure = { at: bind.source, proxyType: f.kind === 'listen' ? 'proxy' : 'frontend', proxyName: f.name, address: { kind: 'tcp', host: bind.host, port } } as const;
-            reject(new LbError('ERR_LB_INVALID_STATE', formatBindFailure(failure, err), { cause: err }));
-          };
-          server.once('error', onError);
-          server.listen({ host: bind.host, port }, () => {
-            server.removeListener('error', onError);
-            resolve();
-          });
-        });
+        await openListener(server, target, { at: bind.source, proxyType, proxyName: f.name });
         this.#listeners.push(server);
-        f.addresses.push(server.address() as net.AddressInfo);
-      }
-    }
-  }
-
-  /** Serves one stats section's page on each of its `bind` addresses (plain HTTP/1.1). */
-  async #serveStats(section: StatsSection, handler: http.RequestListener): Promise<void> {
-    const clientMs = section.timeouts.clientMs;
-    for (const bind of section.binds) {
-      for (let port = bind.port; port <= bind.portEnd; port++) {
-        const server = http.createServer({ requestTimeout: clientMs ?? 300_000, headersTimeout: Math.min(clientMs ?? 60_000, 60_000) }, handler);
-        if (clientMs !== undefined) server.keepAliveTimeout = clientMs;
-        server.on('error', () => {});
-        server.on('clientError', (_err, socket) => {
-          if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-          else socket.destroy();
-        });
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', (err: NodeJS.ErrnoException) => {
-            const failure = { at: bind.source, proxyType: section.kind === 'listen' ? 'proxy' : 'frontend', proxyName: section.name, address: { kind: 'tcp', host: bind.host, port } } as const;
-            reject(new LbError('ERR_LB_INVALID_STATE', formatBindFailure(failure, err), { cause: err }));
-          });
-          server.listen({ host: bind.host, port }, () => resolve());
-        });
-        this.#pages.push(server);
-        this.#pageAddresses.push({ section: section.name, address: server.address() as net.AddressInfo });
+        const address = server.address();
+        if (address !== null) f.addresses.push(address);
       }
     }
   }
@@ -289,6 +289,24 @@ export class HaproxyInstance {
     this.#api?.destroy();
     for (const f of this.frontends.values()) f.proxy.destroy();
     this.#closing ??= this.#release();
+  }
+
+  /**
+   * @internal Loads the saved server states (`load-server-state-from-file`), once: `start()` does it before it
+   * listens, `switchyard -c` too (`haproxy -c` loads them). Its lines are `config :` warnings, on stderr only.
+   */
+  async _loadServerState(): Promise<void> {
+    if (this.#stateLoaded) return;
+    this.#stateLoaded = true;
+    for (const stop of this.#unfollow.splice(0)) stop();
+    const previous = this.#log.context;
+    this.#log.context = 'config : ';
+    try {
+      await loadServerStateFiles([...this.backends.values()], this.config.global, (m) => this.#log.warning(m));
+    } finally {
+      this.#log.context = previous;
+      if (!this.#stopping) for (const b of this.backends.values()) this.#unfollow.push(followStateLines(b, this.#log, this.config.global));
+    }
   }
 
   /** @internal Runs a command of an interactive runtime API session: its `[WARNING]` messages say `CLI : ` first, as HAProxy's do. */
@@ -339,22 +357,16 @@ export class HaproxyInstance {
   async #release(): Promise<void> {
     for (const stop of this.#unfollow.splice(0)) stop();
     await Promise.all([...this.backends.values()].map(async (b) => {
-      await b.checker.close();
+      await Promise.all([b.checker.close(), b.agent?.close()]);
       await b.observer?.close();
       b.balancer.destroy();
+      b.dispatch?.balancer.destroy();
     }));
     await this.#log.close();
   }
 
   #buildBackend(section: BackendSection, uuid: number): HaproxyBackend {
-    const clock = this.#s.clock;
-    const pool = new Pool(section.name, { servers: section.servers.map(serverOptionsOf), allBackups: section.allBackups, clock });
-    const balancer = new Balancer(pool, { strategy: strategyOf(section), timeoutQueueMs: queueTimeoutOf(section), clock, random: this.#s.random });
-    const checkerOptions = checkerOptionsOf(section, this.config.global) ?? { autoStart: false };
-    const checker = new ActiveChecker(pool, { ...checkerOptions, clock, random: this.#s.random });
-    const observerOptions = observerOptionsOf(section);
-    const observer = observerOptions === undefined ? undefined : new PassiveObserver(pool, observerOptions);
-    const backend: HaproxyBackend = { name: section.name, kind: section.kind, uuid, config: section, pool, balancer, checker, observer, dynamic: isDynamicAlgorithm(section) };
+    const backend = buildBackendObjects(section, uuid, this.config.global, this.#s);
     this.#unfollow.push(followStateLines(backend, this.#log, this.config.global));
     return backend;
   }
@@ -362,24 +374,24 @@ export class HaproxyInstance {
   #buildFrontend(section: FrontendSection, backend: HaproxyBackend | undefined, uuid: number): HaproxyFrontend {
     const clock = this.#s.clock;
     // A frontend without backend still accepts and closes, as HAProxy does (`<NOSRV>`, `SC`).
-    const balancer = backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
+    const balancer = backend?.dispatch?.balancer ?? backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
     const proxy = new TcpProxy(balancer, {
       ...proxyOptionsOf(section, backend?.config),
+      ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),
       ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
       clock,
     });
     const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, addresses: [] };
-    if (section.tcpLog) {
-      const targets = proxyLogTargets(section, this.config.global);
-      if (targets.length > 0) {
-        proxy.on('connection:close', (record) => {
-          if (section.dontLogNull && record.bytesIn === 0) return;
-          this.#log.send(targets, 'info', tcplogLine(frontend, record, this.#s.date(), this.connections));
-        });
-      }
-    }
+    followTrafficLines(frontend, this.#log, proxyLogTargets(section, this.config.global), {
+      date: this.#s.date,
+      pid: this.pid,
+      processConnections: () => this.connections,
+      backendSessions: () => this.backendSessions(backend, frontend),
+      unixListener: (socket) => this.#unixClients.get(socket),
+    });
     return frontend;
   }
 }
 
 export type { LogTargets };
+

@@ -11,6 +11,7 @@ import type {
   HashType,
   HttpCheck,
   LogTarget,
+  ProtocolCheck,
   ProxyTimeouts,
   ServerConfig,
   SourceLocation,
@@ -31,6 +32,8 @@ export const HAPROXY_SERVER_DEFAULTS = Object.freeze({
   disabled: false,
   initState: 'up',
   check: false,
+  agentCheck: false,
+  agentInterMs: 2000,
   interMs: 2000,
   rise: 2,
   fall: 3,
@@ -78,23 +81,34 @@ export interface ProxyDraft {
   logGlobal: boolean;
   logTargets: LogTarget[];
   tcpLog: boolean;
+  /** The traffic log line's format (`log-format`, or `option tcplog`'s) and where it was set. */
+  logFormat?: { readonly text: string; readonly source: SourceLocation; readonly by: 'option tcplog' | 'log-format' };
   dontLogNull: boolean;
   binds: BindAddress[];
   defaultBackend?: { readonly name: string; readonly source: SourceLocation };
   useBackends: { readonly name: string; readonly source: SourceLocation }[];
   balance: BalanceAlgorithm;
+  /** A `balance` line was read here or in the defaults it came from (HAProxy then ignores `dispatch`). */
+  balanceSet: boolean;
+  /** `dispatch <addr>`. */
+  dispatch?: { readonly host: string; readonly port: number };
   hashType: HashType;
   hashBalanceFactor?: number;
   retries: number;
   redispatch?: number;
   allBackups: boolean;
   logHealthChecks: boolean;
-  checkOption: 'none' | 'tcp-check' | 'httpchk';
+  checkOption: 'none' | 'tcp-check' | 'httpchk' | 'protocol';
   httpCheck?: HttpCheck;
+  protocolCheck?: ProtocolCheck;
   tcpCheckRules: TcpCheckRule[];
   /** True while the rules are the ones inherited from defaults: the section's first `tcp-check` replaces them. */
   tcpCheckRulesInherited: boolean;
   defaultServer: Mutable<DefaultServerSettings>;
+  /** `load-server-state-from-file`; undefined = not set (none). */
+  serverStateLoad?: 'none' | 'global' | 'local';
+  /** `server-state-file-name <file>`; undefined = the backend's name. */
+  serverStateFileName?: string;
   servers: ServerDraft[];
 }
 
@@ -113,6 +127,7 @@ export function emptyDraft(kind: DraftKind, name: string, source: SourceLocation
     binds: [],
     useBackends: [],
     balance: HAPROXY_PROXY_DEFAULTS.balance,
+    balanceSet: false,
     hashType: HAPROXY_PROXY_DEFAULTS.hashType,
     retries: HAPROXY_PROXY_DEFAULTS.retries,
     allBackups: false,
@@ -133,9 +148,11 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   draft.logGlobal = base.logGlobal;
   draft.logTargets = [...base.logTargets];
   draft.tcpLog = base.tcpLog;
+  if (base.logFormat !== undefined) draft.logFormat = base.logFormat;
   draft.dontLogNull = base.dontLogNull;
   if (base.defaultBackend !== undefined && kind !== 'backend') draft.defaultBackend = base.defaultBackend;
   draft.balance = base.balance;
+  draft.balanceSet = base.balanceSet;
   draft.hashType = base.hashType;
   if (base.hashBalanceFactor !== undefined) draft.hashBalanceFactor = base.hashBalanceFactor;
   draft.retries = base.retries;
@@ -144,8 +161,11 @@ export function draftFromDefaults(kind: DraftKind, name: string, source: SourceL
   draft.logHealthChecks = base.logHealthChecks;
   draft.checkOption = base.checkOption;
   if (base.httpCheck !== undefined) draft.httpCheck = base.httpCheck;
+  if (base.protocolCheck !== undefined) draft.protocolCheck = base.protocolCheck;
   draft.tcpCheckRules = [...base.tcpCheckRules];
   draft.tcpCheckRulesInherited = base.tcpCheckRules.length > 0;
   draft.defaultServer = { ...base.defaultServer };
+  if (base.serverStateLoad !== undefined) draft.serverStateLoad = base.serverStateLoad;
+  if (base.serverStateFileName !== undefined) draft.serverStateFileName = base.serverStateFileName;
   return draft;
 }

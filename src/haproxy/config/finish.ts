@@ -3,6 +3,7 @@
  * warnings HAProxy gives or does not (missing timeouts, `observe` without `check`, backup-only backends),
  * and freezing the drafts into the public description.
  */
+import { parseLogFormat } from './log-format-syntax.js';
 import type { DiagnosticLog } from './diagnostics.js';
 import { HAPROXY_SERVER_DEFAULTS, type ProxyDraft, type ServerDraft } from './draft.js';
 import { describeSection, proxyTypeName } from './line.js';
@@ -14,6 +15,10 @@ import type {
 export interface Drafts {
   readonly defaults: readonly ProxyDraft[];
   readonly proxies: readonly ProxyDraft[];
+  /** The global `server-state-file`, if set (what `load-server-state-from-file global` needs). */
+  readonly serverStateFile?: string;
+  /** How many `log` targets the global section has (what `log global` brings). */
+  readonly globalLogTargets: number;
 }
 
 /** Runs the whole-file checks and lints, reporting into `log`. */
@@ -35,11 +40,32 @@ export function checkDrafts(drafts: Drafts, log: DiagnosticLog): void {
       log.add('warning', p.source, 'bind', `${describeSection(p.kind, p.name)} has no 'bind' directive. Please declare it as a backend if this was intended.`, 'no-location');
     }
     if (p.kind !== 'frontend') checkServers(p, log);
+    if (p.kind !== 'frontend' && p.serverStateLoad === 'global' && drafts.serverStateFile === undefined) {
+      log.add('warning', p.source, 'load-server-state-from-file', `${proxyTypeName(p.kind)} '${p.name}' configured to load server state file from global section 'server-state-file' directive. Unfortunately, 'server-state-file' is not set!`, 'no-location');
+    }
+    if (p.dispatch !== undefined && p.balanceSet) {
+      log.add('warning', p.source, 'dispatch', `dispatch address of ${proxyTypeName(p.kind)} '${p.name}' will be ignored in balance mode.`, 'no-location');
+    }
+    checkLogFormat(p, log, drafts.globalLogTargets);
     checkStatsPage(p, log);
     missingTimeouts(p, log);
   }
   for (const d of drafts.defaults) {
     if (d.checkOption !== 'tcp-check' && d.tcpCheckRules.length > 0) tcpCheckWithoutOption(d, log);
+  }
+}
+
+/** HAProxy checks a proxy's log-format once the file is read (`check_config_validity()`), naming its line. */
+function checkLogFormat(p: ProxyDraft, log: DiagnosticLog, globalLogTargets: number): void {
+  const format = p.logFormat;
+  if (format === undefined) return;
+  const parsed = format.by === 'log-format' ? parseLogFormat(format.text) : undefined;
+  if (parsed !== undefined && !parsed.ok) {
+    const at = format.source;
+    log.add('alert', at, 'log-format', `Parsing [${at.file}:${at.line}]: failed to parse log-format : ${parsed.message}.`, 'no-location');
+  }
+  if (p.kind !== 'backend' && p.mode === 'tcp' && p.logTargets.length + (p.logGlobal ? globalLogTargets : 0) === 0) {
+    log.add('warning', format.source, 'log-format', `log format ignored for ${proxyTypeName(p.kind)} '${p.name}' since it has no log address.`, 'no-location');
   }
 }
 
@@ -134,6 +160,11 @@ function freezeServer(s: ServerDraft): ServerConfig {
     onError: v.onError,
     ...(v.onMarkedDown === undefined ? {} : { onMarkedDown: v.onMarkedDown }),
     ...(v.onMarkedUp === undefined ? {} : { onMarkedUp: v.onMarkedUp }),
+    agentCheck: v.agentCheck,
+    ...(v.agentPort === undefined ? {} : { agentPort: v.agentPort }),
+    ...(v.agentAddr === undefined ? {} : { agentAddr: v.agentAddr }),
+    ...(v.agentSend === undefined ? {} : { agentSend: v.agentSend }),
+    agentInterMs: v.agentInterMs,
     proxyProtocol: v.proxyProtocol,
     ...(v.hashKey === undefined ? {} : { hashKey: v.hashKey }),
     source: s.source,
@@ -143,6 +174,7 @@ function freezeServer(s: ServerDraft): ServerConfig {
 function checkKind(p: ProxyDraft): CheckKind {
   if (p.checkOption === 'httpchk' && p.httpCheck !== undefined) return { kind: 'httpchk', request: p.httpCheck };
   if (p.checkOption === 'tcp-check') return { kind: 'tcp-check', rules: p.tcpCheckRules };
+  if (p.checkOption === 'protocol' && p.protocolCheck !== undefined) return { kind: 'protocol', check: p.protocolCheck };
   return { kind: 'tcp-connect' };
 }
 
@@ -155,6 +187,7 @@ export function freezeCommon(p: ProxyDraft): ProxyCommon {
     timeouts: { ...p.timeouts },
     log: { global: p.logGlobal, targets: p.logTargets },
     tcpLog: p.tcpLog,
+    ...(p.logFormat === undefined ? {} : { logFormat: p.logFormat.text }),
     dontLogNull: p.dontLogNull,
     source: p.source,
   };
@@ -181,7 +214,11 @@ export function freezeBackend(p: ProxyDraft): BackendFields {
     allBackups: p.allBackups,
     logHealthChecks: p.logHealthChecks,
     check: checkKind(p),
+    loadServerState: p.serverStateLoad ?? 'none',
+    ...(p.serverStateFileName === undefined ? {} : { serverStateFileName: p.serverStateFileName }),
     servers: p.servers.map(freezeServer),
+    // HAProxy uses the dispatch address only when no balance algorithm was set (`check_config_validity()`).
+    ...(p.dispatch === undefined || p.balanceSet ? {} : { dispatch: p.dispatch }),
   };
 }
 
@@ -197,6 +234,7 @@ export function freezeDefaults(d: ProxyDraft): DefaultsConfig {
     timeouts: common.timeouts,
     log: common.log,
     tcpLog: common.tcpLog,
+    ...(common.logFormat === undefined ? {} : { logFormat: common.logFormat }),
     dontLogNull: common.dontLogNull,
     defaultServer: { ...d.defaultServer },
     source: d.source,

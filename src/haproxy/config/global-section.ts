@@ -19,6 +19,9 @@ export interface GlobalDraft {
   statsTimeoutMs: number;
   spreadChecksPercent?: number;
   maxSpreadChecksMs?: number;
+  serverStateFile?: string;
+  serverStateBase?: string;
+  logSendHostname?: string | true;
 }
 
 /** A fresh global section with HAProxy's defaults. */
@@ -34,6 +37,9 @@ export function freezeGlobal(g: GlobalDraft): GlobalConfig {
     statsTimeoutMs: g.statsTimeoutMs,
     spreadChecksPercent: g.spreadChecksPercent ?? 0,
     ...(g.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: g.maxSpreadChecksMs }),
+    ...(g.serverStateFile === undefined ? {} : { serverStateFile: g.serverStateFile }),
+    ...(g.serverStateBase === undefined ? {} : { serverStateBase: g.serverStateBase }),
+    ...(g.logSendHostname === undefined ? {} : { logSendHostname: g.logSendHostname }),
   };
 }
 
@@ -72,6 +78,15 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
       g.spreadChecksPercent = n;
       return;
     }
+    case 'log-send-hostname': {
+      if (g.logSendHostname !== undefined) {
+        line.alert(kw, `'${kw}' already specified. Continuing.`, 'reader');
+        return;
+      }
+      // HAProxy takes the first argument and ignores the rest; none means the system's host name.
+      g.logSendHostname = args[0] === undefined || args[0] === '' ? true : args[0];
+      return;
+    }
     case 'max-spread-checks': {
       const t = parseTime(args[0] ?? '');
       if (!t.ok || args.length > 1) {
@@ -79,6 +94,16 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
         return;
       }
       g.maxSpreadChecksMs = t.ms;
+      return;
+    }
+    case 'server-state-file':
+    case 'server-state-base': {
+      const field = kw === 'server-state-file' ? 'serverStateFile' : 'serverStateBase';
+      // HAProxy reports a second one as an [ALERT] yet carries on with the first (a warning here).
+      if (g[field] !== undefined) line.warn(kw, `'${kw}' already specified. Continuing.`);
+      else if (args[0] === undefined || args[0] === '') {
+        line.alert(kw, kw === 'server-state-file' ? `'server-state-file' expect one argument: a file path.` : `'server-state-base' expects one argument: a directory path.`);
+      } else g[field] = args[0];
       return;
     }
     default:

@@ -27,7 +27,7 @@ export const UNSUPPORTED_SECTIONS: Readonly<Record<string, string>> = Object.fre
 });
 
 /** Keywords of the `global` section switchyard reads. */
-export const GLOBAL_KEYWORDS = ['log', 'stats', 'spread-checks', 'max-spread-checks'] as const;
+export const GLOBAL_KEYWORDS = ['log', 'log-send-hostname', 'stats', 'spread-checks', 'max-spread-checks', 'server-state-file', 'server-state-base'] as const;
 
 /**
  * `global` keywords about the HAProxy daemon itself (process, privileges, threads, TLS defaults): accepted
@@ -68,11 +68,11 @@ export const GLOBAL_UNSUPPORTED = [
   'busy-polling', 'default-path', 'expose-experimental-directives', 'external-check', 'fd-hard-limit', 'grace',
   'h1-case-adjust', 'h1-case-adjust-file', 'httpclient.resolvers.id', 'httpclient.resolvers.prefer',
   'httpclient.ssl.ca-file', 'httpclient.ssl.verify', 'insecure-fork-wanted', 'insecure-setuid-wanted',
-  'issuers-chain-path', 'localpeer', 'log-send-hostname', 'log-tag', 'lua-load', 'lua-load-per-thread',
+  'issuers-chain-path', 'localpeer', 'log-tag', 'lua-load', 'lua-load-per-thread',
   'lua-prepend-path', 'maxcompcpuusage', 'maxcomprate', 'maxconnrate', 'maxpipes', 'maxsessrate', 'maxsslconn',
   'maxsslrate', 'maxzlibmem', 'mworker-max-reloads', 'noepoll', 'noevports', 'nogetaddrinfo', 'nokqueue',
   'nopoll', 'noreuseport', 'nosplice', 'numa-cpu-mapping', 'pp2-never-send-local', 'presetenv',
-  'profiling.memory', 'profiling.tasks', 'resetenv', 'server-state-base', 'server-state-file', 'set-dumpable',
+  'profiling.memory', 'profiling.tasks', 'resetenv', 'set-dumpable',
   'set-var', 'set-var-fmt', 'setenv', 'ssl-engine', 'ssl-load-extra-del-ext', 'ssl-load-extra-files',
   'ssl-mode-async', 'ssl-propquery', 'ssl-provider', 'ssl-provider-path', 'ssl-skip-self-issued-ca',
   'strict-limits', 'thread-group', 'thread-groups', 'unix-bind', 'unsetenv', 'zero-warning', 'debug',
@@ -85,7 +85,8 @@ export const GLOBAL_PREFIXES = Object.freeze({ ignored: ['tune.'], unsupported: 
 /** Keywords of proxy sections switchyard reads (capabilities are checked separately). */
 export const PROXY_KEYWORDS = [
   'bind', 'mode', 'balance', 'hash-type', 'hash-balance-factor', 'default_backend', 'use_backend', 'server', 'default-server',
-  'timeout', 'retries', 'option', 'tcp-check', 'log', 'description', 'stats',
+  'timeout', 'retries', 'option', 'tcp-check', 'log', 'log-format', 'dispatch', 'description', 'stats', 'load-server-state-from-file',
+  'server-state-file-name',
 ] as const;
 
 /** The `balance` algorithms switchyard runs (`random` takes an optional `(<draws>)`). */
@@ -121,7 +122,6 @@ export const PROXY_UNSUPPORTED: Readonly<Record<string, string>> = Object.freeze
   capture: 'captures need mode http',
   compression: 'compression needs mode http',
   filter: 'stream filters are not implemented',
-  'log-format': 'custom log formats are not implemented; option tcplog is',
   'log-format-sd': 'custom log formats are not implemented',
   'error-log-format': 'custom log formats are not implemented',
   'log-tag': 'per-proxy log tags are not implemented',
@@ -132,15 +132,12 @@ export const PROXY_UNSUPPORTED: Readonly<Record<string, string>> = Object.freeze
   backlog: 'the listen backlog is fixed by Node',
   'rate-limit': 'session rate limits are not implemented',
   'retry-on': 'retry-on is an HTTP-mode refinement; retries and option redispatch are supported',
-  dispatch: 'dispatch is obsolete in HAProxy; use a server line',
   source: 'binding the outgoing source address is not implemented',
   'external-check': 'external check programs are not implemented; use an async probe function',
   'email-alert': 'email alerts are not implemented; subscribe to server:down events instead',
   monitor: 'monitor requests need mode http',
   'monitor-uri': 'monitor requests need mode http',
   'monitor-net': 'monitor requests are not implemented',
-  'load-server-state-from-file': 'server state files are not implemented',
-  'server-state-file-name': 'server state files are not implemented',
   'hash-balance-factor': 'bounded-load consistent hashing is not implemented',
   'max-keep-alive-queue': 'keep-alive queues need mode http',
   'max-session-srv-conns': 'server connection reuse needs mode http',
@@ -165,6 +162,7 @@ export const PROXY_HTTP_ONLY_IGNORED = ['errorfile'] as const;
 /** Options switchyard reads (`option <name>` and `no option <name>`). */
 export const SUPPORTED_OPTIONS = [
   'redispatch', 'allbackups', 'tcp-check', 'httpchk', 'log-health-checks', 'tcplog', 'dontlognull', 'httplog',
+  'mysql-check', 'pgsql-check', 'redis-check', 'smtpchk', 'ldap-check', 'ssl-hello-chk',
 ] as const;
 
 /** HTTP-mode options: HAProxy ignores them in a TCP proxy with a warning, and so does switchyard. */
@@ -185,13 +183,7 @@ export const UNSUPPORTED_OPTIONS: Readonly<Record<string, string>> = Object.free
   'dontlog-normal': 'dontlog-normal is not implemented',
   'external-check': 'external check programs are not implemented; use an async probe function',
   'independent-streams': 'independent-streams is not implemented',
-  'ldap-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'mysql-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'pgsql-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'redis-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  smtpchk: 'protocol checks other than tcp-check and httpchk are not implemented',
-  'spop-check': 'protocol checks other than tcp-check and httpchk are not implemented',
-  'ssl-hello-chk': 'TLS is not supported',
+  'spop-check': 'SPOE agents are not implemented',
   'log-separate-errors': 'log-separate-errors is not implemented',
   logasap: 'logasap is not implemented',
   nolinger: 'nolinger is not implemented',
@@ -212,16 +204,13 @@ export const SERVER_KEYWORDS = [
   'check', 'no-check', 'inter', 'fastinter', 'downinter', 'rise', 'fall', 'port', 'addr', 'weight', 'backup',
   'no-backup', 'maxconn', 'maxqueue', 'slowstart', 'disabled', 'enabled', 'observe', 'error-limit', 'on-error',
   'on-marked-down', 'on-marked-up', 'send-proxy', 'send-proxy-v2', 'no-send-proxy', 'no-send-proxy-v2',
-  'init-state', 'id', 'hash-key',
+  'init-state', 'id', 'hash-key', 'agent-check', 'no-agent-check', 'agent-port', 'agent-inter', 'agent-addr', 'agent-send',
 ] as const;
 
 /** Server keywords HAProxy 2.6 knows that switchyard refuses, with the reason. */
 export const SERVER_UNSUPPORTED: Readonly<Record<string, string>> = (() => {
   const tls = 'TLS is not supported';
   const out: Record<string, string> = {
-    'agent-check': 'agent checks are not implemented yet', 'agent-send': 'agent checks are not implemented yet',
-    'agent-inter': 'agent checks are not implemented yet', 'agent-addr': 'agent checks are not implemented yet',
-    'agent-port': 'agent checks are not implemented yet', 'no-agent-check': 'agent checks are not implemented yet',
     cookie: 'cookie persistence needs mode http', track: 'tracking another server\'s health is not implemented',
     minconn: 'dynamic maxconn (minconn/fullconn) is not implemented', 'init-addr': 'DNS resolution at start-up is done by the host; give an address',
     resolvers: 'DNS resolvers are not supported; use switchyard\'s DNS discovery API', 'resolve-prefer': 'DNS resolvers are not supported',

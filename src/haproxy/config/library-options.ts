@@ -4,18 +4,25 @@
  * alerts, so `switchyard -c` and the builder refuse the same files).
  */
 import type { ActiveCheckerOptions, ServerCheckOptions } from '../../health/active-checker.js';
+import type { AgentCheckerOptions, AgentSettings } from '../../health/agent-checker.js';
 import type { PassiveObserverOptions, ServerObserveOptions } from '../../health/passive-observer.js';
 import type { Probe } from '../../health/probe.js';
 import { httpProbe } from '../../health/probes/http.js';
 import { type SendExpectStep, sendExpectProbe } from '../../health/probes/send-expect.js';
 import { tcpConnectProbe } from '../../health/probes/tcp-connect.js';
+import { ldapCheckProbe } from '../../health/probes/ldap-check.js';
+import { mysqlCheckProbe } from '../../health/probes/mysql-check.js';
+import { pgsqlCheckProbe } from '../../health/probes/pgsql-check.js';
+import { redisCheckProbe } from '../../health/probes/redis-check.js';
+import { smtpCheckProbe } from '../../health/probes/smtp-check.js';
+import { sslHelloProbe } from '../../health/probes/ssl-hello.js';
 import type { ServerOptions } from '../../server.js';
 import type { StrategySpec } from '../../strategies/index.js';
 import type { TcpProxyOptions } from '../../proxy/tcp-proxy.js';
 import type { ConfigDiagnostic } from './diagnostics.js';
 import type {
-  BackendConfig, BackendFields, CheckKind, FrontendConfig, GlobalConfig, HaproxyConfig, ListenConfig, ProxyCommon, ServerConfig,
-  SourceLocation, StatsPageConfig,
+  BackendConfig, BackendFields, CheckKind, FrontendConfig, GlobalConfig, HaproxyConfig, ListenConfig, ProtocolCheck, ProxyCommon, ServerConfig,
+  SourceLocation, StatsPageConfig, TcpCheckRule,
 } from './types.js';
 
 /** A section that has servers. */
@@ -65,10 +72,15 @@ export function serverOptionsOf(s: ServerConfig): ServerOptions {
     maxqueue: s.maxqueue,
     disabled: s.disabled,
     check: s.check,
+    ...(s.agentCheck ? { agent: true } : {}),
     rise: s.rise,
     fall: s.fall,
     initState: s.initState,
     slowstartMs: s.slowstartMs,
+    // Per server, as in HAProxy: the proxy's defaults (none) apply to the servers without them.
+    ...(s.proxyProtocol === 'none' ? {} : { sendProxy: s.proxyProtocol }),
+    ...(s.onMarkedDown === undefined ? {} : { onMarkedDown: s.onMarkedDown }),
+    ...(s.onMarkedUp === undefined ? {} : { onMarkedUp: s.onMarkedUp }),
   };
 }
 
@@ -83,32 +95,51 @@ export function serverCheckOptionsOf(s: ServerConfig): ServerCheckOptions {
   };
 }
 
-/** `option tcp-check` + rules, `option httpchk`, or the plain TCP connect → the probe. */
+/** `option tcp-check` + rules, `option httpchk`, a protocol check, or the plain TCP connect → the probe. */
 export function probeOf(check: CheckKind): Probe {
   if (check.kind === 'httpchk') {
     const version = check.request.version === 'HTTP/1.1' ? 'HTTP/1.1' : 'HTTP/1.0';
-    return httpProbe({ method: check.request.method, path: check.request.uri, version });
+    const headers: Record<string, string> = {};
+    for (const h of check.request.headers ?? []) headers[h.name] = h.value;
+    return httpProbe({ method: check.request.method, path: check.request.uri, version, ...(check.request.headers === undefined ? {} : { headers }) });
   }
+  if (check.kind === 'protocol') return protocolProbeOf(check.check);
   if (check.kind === 'tcp-check') {
-    const steps: SendExpectStep[] = [];
-    for (const rule of check.rules) {
-      if (rule.type === 'connect') {
-        steps.push({ kind: 'connect', ...(rule.port === undefined ? {} : { port: rule.port }), ...(rule.addr === undefined ? {} : { addr: rule.addr }) });
-      } else if (rule.type === 'send') {
-        steps.push({ kind: 'send', data: rule.data });
-      } else if (rule.type === 'expect') {
-        steps.push({
-          kind: 'expect',
-          match: rule.match,
-          pattern: rule.pattern,
-          negate: rule.negate,
-          ...(rule.minRecv >= 0 ? { minRecv: rule.minRecv } : {}),
-        });
-      }
-    }
-    if (steps.length > 0) return sendExpectProbe(steps);
+    const steps = check.rules.map(stepOf);
+    if (steps.some((st) => st.kind !== 'comment')) return sendExpectProbe(steps);
   }
   return tcpConnectProbe();
+}
+
+/** A built-in protocol check → its probe. */
+export function protocolProbeOf(c: ProtocolCheck): Probe {
+  switch (c.name) {
+    case 'mysql-check': return mysqlCheckProbe({ ...(c.user === undefined ? {} : { user: c.user }), protocol: c.protocol });
+    case 'pgsql-check': return pgsqlCheckProbe({ user: c.user });
+    case 'smtpchk': return smtpCheckProbe({ command: c.command, domain: c.domain });
+    case 'redis-check': return redisCheckProbe();
+    case 'ldap-check': return ldapCheckProbe();
+    case 'ssl-hello-chk': return sslHelloProbe();
+  }
+}
+
+/** One `tcp-check` rule → the probe's step. */
+function stepOf(rule: TcpCheckRule): SendExpectStep {
+  const comment = rule.type !== 'comment' && rule.comment !== undefined ? { comment: rule.comment } : {};
+  if (rule.type === 'comment') return { kind: 'comment', text: rule.text };
+  if (rule.type === 'connect') {
+    return {
+      kind: 'connect', ...(rule.port === undefined ? {} : { port: rule.port }), ...(rule.addr === undefined ? {} : { addr: rule.addr }),
+      ...(rule.sendProxy ? { sendProxy: true } : {}), ...(rule.linger === true ? { linger: true } : {}), ...comment,
+    };
+  }
+  if (rule.type === 'send') return { kind: 'send', data: rule.data, ...comment };
+  return {
+    kind: 'expect', match: rule.match, pattern: rule.pattern, negate: rule.negate, ...(rule.minRecv >= 0 ? { minRecv: rule.minRecv } : {}),
+    ...(rule.okStatus === undefined ? {} : { okStatus: rule.okStatus }), ...(rule.errorStatus === undefined ? {} : { errorStatus: rule.errorStatus }),
+    ...(rule.timeoutStatus === undefined ? {} : { timeoutStatus: rule.timeoutStatus }), ...(rule.onSuccess === undefined ? {} : { onSuccess: rule.onSuccess }),
+    ...(rule.onError === undefined ? {} : { onError: rule.onError }), ...(rule.statusCode === undefined ? {} : { statusCode: rule.statusCode }), ...comment,
+  };
 }
 
 /** The checker of a backend, or undefined when no server has `check`. */
@@ -127,6 +158,20 @@ export function checkerOptionsOf(b: BackendSection, global: GlobalConfig): Activ
     ...(global.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: global.maxSpreadChecksMs }),
     autoStart: false,
   };
+}
+
+/** The agent checker of a backend (`agent-check` servers with their `agent-port|addr|send|inter`, or `port`/`addr`), or undefined. */
+export function agentCheckerOptionsOf(b: BackendSection): AgentCheckerOptions | undefined {
+  const agents = b.servers.filter((s) => s.agentCheck && (s.agentPort ?? s.checkPort) !== undefined);
+  if (agents.length === 0) return undefined;
+  const servers: Record<string, AgentSettings> = {};
+  for (const s of agents) {
+    // HAProxy's `port` and `addr` set the agent's port and address too, unless `agent-port`/`agent-addr` say otherwise.
+    const port = s.agentPort ?? s.checkPort;
+    const addr = s.agentAddr ?? s.checkAddr;
+    servers[s.name] = { interMs: s.agentInterMs, ...(port === undefined ? {} : { port }), ...(addr === undefined ? {} : { addr }), ...(s.agentSend === undefined ? {} : { send: s.agentSend }) };
+  }
+  return { servers, autoStart: false };
 }
 
 /** The passive observer of a backend, or undefined when no checked server has `observe layer4`. */
@@ -150,12 +195,12 @@ export function queueTimeoutOf(b: Pick<ProxyCommon, 'timeouts'>): number {
 
 /**
  * The proxy of a frontend (or listen) towards its backend: the connection settings come from the backend, as in
- * HAProxy (`timeout connect|server|tunnel|queue`, `retries`, `option redispatch`, the servers' `send-proxy` and
- * `on-marked-*`), `timeout client` from the frontend. `observer` and `clock` are added by the builder.
+ * HAProxy (`timeout connect|server|tunnel|queue`, `retries`, `option redispatch`), `timeout client` from the
+ * frontend; `send-proxy` and `on-marked-*` are the servers' own ({@link serverOptionsOf}). `observer` and `clock`
+ * are added by the builder.
  */
 export function proxyOptionsOf(f: Pick<ProxyCommon, 'timeouts'>, b: BackendSection | undefined): TcpProxyOptions {
   if (b === undefined) return { timeoutClientMs: timeoutOf(f.timeouts.clientMs), retries: 0 };
-  const first = b.servers[0];
   const t = b.timeouts;
   return {
     timeoutConnectMs: timeoutOf(t.connectMs),
@@ -165,9 +210,6 @@ export function proxyOptionsOf(f: Pick<ProxyCommon, 'timeouts'>, b: BackendSecti
     timeoutClientMs: timeoutOf(f.timeouts.clientMs),
     timeoutServerMs: timeoutOf(t.serverMs),
     ...(t.tunnelMs === undefined || t.tunnelMs === 0 ? {} : { timeoutTunnelMs: t.tunnelMs }),
-    sendProxy: first === undefined || first.proxyProtocol === 'none' ? false : first.proxyProtocol,
-    onMarkedDown: first?.onMarkedDown ?? 'none',
-    onMarkedUp: first?.onMarkedUp ?? 'none',
   };
 }
 
@@ -201,9 +243,7 @@ export function proxiesInOrder(config: HaproxyConfig): (FrontendConfig | Backend
 
 /**
  * What the description allows but switchyard's objects cannot do, as alerts in HAProxy's shape (and warnings for
- * `timeout client-fin|server-fin`, which have no effect): per-server
- * `send-proxy`/`on-marked-down`/`on-marked-up` that differ within a backend (they are proxy-wide in switchyard),
- * a `tcp-check connect send-proxy`, an `httpchk` version other than HTTP/1.0 or HTTP/1.1.
+ * `timeout client-fin|server-fin`, which have no effect): an `httpchk` version other than HTTP/1.0 or HTTP/1.1.
  */
 export function buildDiagnostics(config: HaproxyConfig): ConfigDiagnostic[] {
   const out: ConfigDiagnostic[] = [];
@@ -219,25 +259,6 @@ export function buildDiagnostics(config: HaproxyConfig): ConfigDiagnostic[] {
     }
   }
   for (const b of backendSections(config).values()) {
-    const first = b.servers[0];
-    for (const s of b.servers.slice(1)) {
-      if (first === undefined) break;
-      const differs = (keyword: string, a: unknown, c: unknown, why: string): void => {
-        if (a !== c) {
-          alert(s.source, keyword, `'server ${b.name}/${s.name}' : '${keyword}' differs from 'server ${b.name}/${first.name}': it is not supported in switchyard for only some servers of a backend (${why}).`);
-        }
-      };
-      differs('send-proxy', s.proxyProtocol, first.proxyProtocol, 'the PROXY header is a setting of the whole proxy');
-      differs('on-marked-down', s.onMarkedDown, first.onMarkedDown, 'it is a setting of the whole proxy');
-      differs('on-marked-up', s.onMarkedUp, first.onMarkedUp, 'it is a setting of the whole proxy');
-    }
-    if (b.check.kind === 'tcp-check') {
-      for (const rule of b.check.rules) {
-        if (rule.type === 'connect' && rule.sendProxy) {
-          alert(rule.source, 'tcp-check', `parsing [${rule.source.file}:${rule.source.line}] : 'tcp-check connect' : keyword 'send-proxy' is not supported in switchyard: checks do not send a PROXY header.`, false);
-        }
-      }
-    }
     if (b.check.kind === 'httpchk' && b.check.request.version !== 'HTTP/1.0' && b.check.request.version !== 'HTTP/1.1') {
       alert(b.source, 'option', `parsing [${b.source.file}:${b.source.line}] : 'option httpchk' : version '${b.check.request.version}' is not supported in switchyard: use HTTP/1.0 or HTTP/1.1.`, false);
     }

@@ -72,7 +72,7 @@ export function parseHaproxyConfigSources(sources: readonly ConfigSource[], env:
   }
   if (log.full) log.add('alert', { file, line: lastLine }, '', `too many fatal errors (${log.alertCount}), stopping now.`, 'reader');
 
-  checkDrafts({ defaults, proxies }, log);
+  checkDrafts({ defaults, proxies, globalLogTargets: global.log.length, ...(global.serverStateFile === undefined ? {} : { serverStateFile: global.serverStateFile }) }, log);
   if (log.alertCount > 0) throw configError(file, log.all);
 
   const frontends: FrontendConfig[] = [];

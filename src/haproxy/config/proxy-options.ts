@@ -7,6 +7,8 @@ import type { ConfigLine } from './line.js';
 import { describeSection } from './line.js';
 import { suggest } from './did-you-mean.js';
 import { HTTP_ONLY_OPTIONS, own, SUPPORTED_OPTIONS, UNSUPPORTED_OPTIONS } from './keywords.js';
+import { applyHttpchkOption, applyProtocolCheckOption } from './check-options.js';
+import { TCPLOG_FORMAT } from './log-format-syntax.js';
 
 /** Options that accept `no` and `default` in HAProxy (boolean options). */
 const NEGATABLE = new Set(['redispatch', 'allbackups', 'dontlognull', 'log-health-checks']);
@@ -42,6 +44,7 @@ export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
     line.alert('option', `'option ${name}' cannot handle unexpected argument '${args[0] ?? ''}'.`);
     return false;
   };
+  if (applyProtocolCheckOption(line, draft, name, args)) return;
   if (isHttpOnly) {
     line.warn('option', `'option ${name}' ignored for ${describeSection(draft.kind, draft.name)} as it requires HTTP mode.`, 'no-location');
     return;
@@ -77,7 +80,7 @@ export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
       if (noArgs()) draft.logHealthChecks = on;
       return;
     case 'tcplog':
-      if (noArgs()) draft.tcpLog = true;
+      if (noArgs()) setLogFormat(line, draft, TCPLOG_FORMAT, 'option tcplog');
       return;
     case 'httplog':
       // Same fallback and warning as HAProxy for a TCP proxy.
@@ -86,26 +89,27 @@ export function applyOption(line: ConfigLine, draft: ProxyDraft): void {
         return;
       }
       line.warn('option', `'option httplog' not usable with ${describeSection(draft.kind, draft.name)} (needs 'mode http'). Falling back to 'option tcplog'.`);
-      draft.tcpLog = true;
+      setLogFormat(line, draft, TCPLOG_FORMAT, 'option tcplog');
       return;
     case 'tcp-check':
       if (noArgs()) draft.checkOption = 'tcp-check';
       return;
-    case 'httpchk': {
-      if (args.length > 3) {
-        line.alert('option', `'option httpchk' cannot handle unexpected argument '${args[3] ?? ''}'.`);
-        return;
-      }
-      // `option httpchk <uri>` alone is accepted by HAProxy as the URI with method OPTIONS.
-      const [a, b, c] = args;
-      const request = args.length === 0 ? { method: 'OPTIONS', uri: '/', version: 'HTTP/1.0' }
-        : args.length === 1 ? { method: 'OPTIONS', uri: a ?? '/', version: 'HTTP/1.0' }
-        : { method: a ?? 'OPTIONS', uri: b ?? '/', version: c ?? 'HTTP/1.0' };
-      draft.checkOption = 'httpchk';
-      draft.httpCheck = request;
+    case 'httpchk':
+      applyHttpchkOption(line, draft, args);
       return;
-    }
     default:
       return;
   }
+}
+
+/**
+ * `option tcplog` and `log-format` set the same thing, HAProxy's `logformat_string`: the last one wins (in a
+ * `defaults` section with HAProxy's warning). The format is checked at the end of parsing, as HAProxy does.
+ */
+export function setLogFormat(line: ConfigLine, draft: ProxyDraft, text: string, by: 'option tcplog' | 'log-format'): void {
+  if (draft.kind === 'defaults' && draft.logFormat !== undefined) {
+    line.warn(by === 'log-format' ? 'log-format' : 'option', `'${by}' overrides previous '${draft.logFormat.by}' in 'defaults' section.`, 'reader');
+  }
+  draft.logFormat = { text, source: line.at, by };
+  draft.tcpLog = by === 'option tcplog';
 }

@@ -3,6 +3,7 @@
  * applied to the section's draft, with HAProxy 2.6's messages, capability warnings and errors.
  */
 import { parseAddress } from './address.js';
+import { parseBindAddress } from './bind-address.js';
 import type { ProxyDraft } from './draft.js';
 import type { ConfigLine } from './line.js';
 import { describeSection } from './line.js';
@@ -13,7 +14,7 @@ import {
   PROXY_UNSUPPORTED, SUPPORTED_TIMEOUTS,
 } from './keywords.js';
 import { parseLogTarget } from './log-keyword.js';
-import { applyOption } from './proxy-options.js';
+import { applyOption, setLogFormat } from './proxy-options.js';
 import { applyServerLine, applyDefaultServerLine } from './server-line.js';
 import { parseCount } from './server-keywords.js';
 import { applyStatsLine } from './stats-keyword.js';
@@ -81,6 +82,13 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
       if (ignoredWithout('backend')) return;
       balance(line, draft, args);
       return;
+    case 'dispatch': {
+      if (notInDefaults() || ignoredWithout('backend')) return;
+      const parsed = parseAddress(args[0] ?? '', { allowRange: false, prefix: `'${kw}' : ` });
+      if (!parsed.ok) line.alert(kw, parsed.message);
+      else if (noExtra(1)) draft.dispatch = { host: parsed.host, port: parsed.port };
+      return;
+    }
     case 'hash-type':
       if (ignoredWithout('backend')) return;
       hashType(line, draft, args);
@@ -155,7 +163,27 @@ export function applyProxyLine(line: ConfigLine, draft: ProxyDraft): void {
     case 'log':
       log(line, draft, args);
       return;
+    case 'log-format':
+      if (args[0] === undefined || args[0] === '') line.alert(kw, `${kw} expects an argument.`);
+      else if (args.length > 1) line.alert(kw, `${kw} expects only one argument, don't forget to escape spaces!`);
+      else {
+        setLogFormat(line, draft, args[0], 'log-format');
+        if (section === 'backend') line.warn(kw, `backend '${draft.name}' : 'log-format' directive is ignored in backends.`);
+      }
+      return;
     case 'description':
+      return;
+    case 'load-server-state-from-file': {
+      if (ignoredWithout('backend')) return;
+      const mode = args[0] ?? '';
+      if (mode === 'global' || mode === 'local' || mode === 'none') draft.serverStateLoad = mode;
+      else line.alert(kw, `'load-server-state-from-file' expects 'global', 'local' or 'none'. Got '${mode}'`);
+      return;
+    }
+    case 'server-state-file-name':
+      if (ignoredWithout('backend') || !noExtra(1)) return;
+      if (args[0] === undefined || args[0] === '' || args[0] === 'use-backend-name') delete draft.serverStateFileName;
+      else draft.serverStateFileName = args[0];
       return;
     case 'stats':
       applyStatsLine(line, draft);
@@ -187,13 +215,9 @@ function bind(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): voi
     return;
   }
   for (const raw of list.split(',')) {
-    if (raw.startsWith('/') || raw.startsWith('unix@') || raw.startsWith('abns@') || raw.startsWith('fd@') || raw.startsWith('sockpair@')) {
-      line.alert('bind', `'bind' : address '${raw}' is not supported in switchyard: only TCP host:port addresses are.`);
-      continue;
-    }
-    const parsed = parseAddress(raw, { allowRange: true, prefix: `'bind' : ` });
+    const parsed = parseBindAddress(raw, line.at);
     if (!parsed.ok) line.alert('bind', parsed.message);
-    else draft.binds.push({ host: parsed.host, port: parsed.port, portEnd: parsed.portEnd, raw, source: line.at });
+    else draft.binds.push(parsed.address);
   }
 }
 
@@ -245,6 +269,7 @@ function balance(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): 
     result = { name: algorithm as Exclude<BalanceAlgorithm['name'], 'random'> };
   }
   draft.balance = result;
+  draft.balanceSet = true;
 }
 
 function hashType(line: ConfigLine, draft: ProxyDraft, args: readonly string[]): void {

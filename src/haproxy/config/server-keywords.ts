@@ -111,6 +111,17 @@ export function parseServerKeywords(words: readonly string[], serverName: string
       case 'send-proxy': s.proxyProtocol = 'v1'; break;
       case 'send-proxy-v2': s.proxyProtocol = 'v2'; break;
       case 'no-send-proxy': case 'no-send-proxy-v2': s.proxyProtocol = 'none'; break;
+      case 'agent-check': s.agentCheck = true; break;
+      case 'no-agent-check': s.agentCheck = false; break;
+      case 'agent-port': set('agentPort', count(1, 65535, `'agent-port' expects a port from 1 to 65535, got '%v'.`)); break;
+      case 'agent-inter': set('agentInterMs', time(false)); break;
+      case 'agent-send': set('agentSend', needs('a string')); break;
+      case 'agent-addr': {
+        const text = needs('an address');
+        if (text !== undefined && !isHostLike(text)) report(kw, `parsing agent-addr failed. Check if '${text}' is correct address..`);
+        else if (text !== undefined) s.agentAddr = text;
+        break;
+      }
       case 'inter': set('interMs', time(false)); break;
       case 'fastinter': set('fastinterMs', time(false)); break;
       case 'downinter': set('downinterMs', time(false)); break;

@@ -55,6 +55,9 @@ export function applyServerLine(line: ConfigLine, draft: ProxyDraft): void {
     settings: { ...draft.defaultServer, ...own.settings },
     source: line.at,
   };
+  if (server.settings.agentCheck === true && server.settings.agentPort === undefined && server.settings.checkPort === undefined) {
+    line.alert('agent-check', `${label}server ${name} does not have agent port. Agent check has been disabled.`, 'bare-location');
+  }
   draft.servers.push(own.id === undefined ? server : { ...server, id: own.id });
 }
 

@@ -70,17 +70,52 @@ export interface GlobalConfig {
   readonly spreadChecksPercent: number;
   /** `max-spread-checks`: cap of the start-up spread of first checks, in ms; undefined = no cap. */
   readonly maxSpreadChecksMs?: number;
+  /** `server-state-file <file>`: the saved server states that `load-server-state-from-file global` reads at start-up. */
+  readonly serverStateFile?: string;
+  /** `server-state-base <dir>`: where relative server state file names are. */
+  readonly serverStateBase?: string;
+  /**
+   * `log-send-hostname [<name>]`: the host field of syslog headers (`rfc3164`, `rfc5424`); `true` for the
+   * system's host name (no argument). Undefined: no host field (HAProxy 2.6.12's default).
+   */
+  readonly logSendHostname?: string | true;
 }
 
-/** One listening address of a `bind` line (a `bind` with `a:1,b:2-4` gives several). */
-export interface BindAddress {
-  /** IP address or host name to listen on; `*` and an empty host are `0.0.0.0`, `:::p` is `::`. */
+/**
+ * One listening address of a `bind` line (a `bind` with `a:1,b:2-4` gives several): a TCP address, a unix
+ * socket (`unix@<path>`, `/<path>`, `abns@<name>`), or an inherited listening socket (`fd@<n>`).
+ */
+export type BindAddress = TcpBindAddress | UnixBindAddress | FdBindAddress;
+
+/** `[ipv4@|ipv6@|tcp@…]host:port[-end]`. */
+export interface TcpBindAddress {
+  readonly kind: 'tcp';
+  /** IP address or host name to listen on; `*` and an empty host are `0.0.0.0` (`::` with `ipv6@`), `:::p` is `::`. */
   readonly host: string;
   /** First port. */
   readonly port: number;
   /** Last port of a range (`8000-8010`); equals `port` for a single port. */
   readonly portEnd: number;
   /** The text as written, for messages. */
+  readonly raw: string;
+  readonly source: SourceLocation;
+}
+
+/** `unix@<path>` or an absolute path: a unix stream socket; `abns@<name>`: Linux's abstract namespace. */
+export interface UnixBindAddress {
+  readonly kind: 'unix';
+  /** The socket's path, or the abstract name for `abns@`. */
+  readonly path: string;
+  /** `abns@`: an abstract socket (no file). */
+  readonly abstract: boolean;
+  readonly raw: string;
+  readonly source: SourceLocation;
+}
+
+/** `fd@<n>`: a listening socket the process inherited on descriptor `n` (systemd socket activation, a supervisor). */
+export interface FdBindAddress {
+  readonly kind: 'fd';
+  readonly fd: number;
   readonly raw: string;
   readonly source: SourceLocation;
 }
@@ -110,7 +145,19 @@ export interface HttpCheck {
   readonly method: string;
   readonly uri: string;
   readonly version: string;
+  /** Headers written after the version (`HTTP/1.1\r\nHost:\ www`), in order. */
+  readonly headers?: readonly { readonly name: string; readonly value: string }[];
 }
+
+/** A built-in protocol check: `option mysql-check|pgsql-check|redis-check|smtpchk|ldap-check|ssl-hello-chk`. */
+export type ProtocolCheck =
+  /** `option mysql-check [user <u> [post-41|pre-41]]`. */
+  | { readonly name: 'mysql-check'; readonly user?: string; readonly protocol: 'post-41' | 'pre-41' }
+  /** `option pgsql-check user <u>`. */
+  | { readonly name: 'pgsql-check'; readonly user: string }
+  /** `option smtpchk [HELO|EHLO <domain>]`. */
+  | { readonly name: 'smtpchk'; readonly command: 'HELO' | 'EHLO'; readonly domain: string }
+  | { readonly name: 'redis-check' | 'ldap-check' | 'ssl-hello-chk' };
 
 /** One `tcp-check` rule, in order. */
 export type TcpCheckRule =
@@ -119,6 +166,8 @@ export type TcpCheckRule =
       readonly port?: number;
       readonly addr?: string;
       readonly sendProxy: boolean;
+      /** `linger`: close with a FIN instead of a reset. */
+      readonly linger?: boolean;
       readonly comment?: string;
       readonly source: SourceLocation;
     }
@@ -134,6 +183,18 @@ export type TcpCheckRule =
       readonly negate: boolean;
       /** `min-recv <n>`: bytes to wait for before matching; -1 = not set. */
       readonly minRecv: number;
+      /** `ok-status`: the status of a pass that ends on this rule. */
+      readonly okStatus?: 'L7OK' | 'L7OKC' | 'L6OK' | 'L4OK';
+      /** `error-status`: the status of a failure of this rule. */
+      readonly errorStatus?: 'L7RSP' | 'L7STS' | 'L7OKC' | 'L6RSP' | 'L4CON';
+      /** `tout-status`: the status when the check times out on this rule. */
+      readonly timeoutStatus?: 'L7TOUT' | 'L6TOUT' | 'L4TOUT';
+      /** `on-success <fmt>` as written. */
+      readonly onSuccess?: string;
+      /** `on-error <fmt>` as written. */
+      readonly onError?: string;
+      /** `status-code <expr>` as written. */
+      readonly statusCode?: string;
       readonly comment?: string;
       readonly source: SourceLocation;
     }
@@ -146,7 +207,9 @@ export type CheckKind =
   /** `option tcp-check` with its rules (none: connect only). */
   | { readonly kind: 'tcp-check'; readonly rules: readonly TcpCheckRule[] }
   /** `option httpchk`. */
-  | { readonly kind: 'httpchk'; readonly request: HttpCheck };
+  | { readonly kind: 'httpchk'; readonly request: HttpCheck }
+  /** A built-in protocol check. */
+  | { readonly kind: 'protocol'; readonly check: ProtocolCheck };
 
 /** `observe` / `on-error` / `error-limit`: passive health (HAProxy's `observe layer4`). */
 export type OnError = 'fastinter' | 'fail-check' | 'sudden-death' | 'mark-down';
@@ -188,6 +251,16 @@ export interface ServerConfig {
   readonly onMarkedDown?: 'shutdown-sessions';
   /** `on-marked-up shutdown-backup-sessions`. */
   readonly onMarkedUp?: 'shutdown-backup-sessions';
+  /** `agent-check`: the server has an agent (`no-agent-check` → false). */
+  readonly agentCheck: boolean;
+  /** `agent-port <p>`: the agent's port (required with `agent-check`). */
+  readonly agentPort?: number;
+  /** `agent-addr <a>`: the agent's address; undefined = the server's. */
+  readonly agentAddr?: string;
+  /** `agent-send <text>`: sent to the agent once connected. */
+  readonly agentSend?: string;
+  /** `agent-inter <t>`: interval between agent checks. @defaultValue 2000 */
+  readonly agentInterMs: number;
   /** `send-proxy` (v1) / `send-proxy-v2`: PROXY protocol header to the server; `no-send-proxy[-v2]` → none. */
   readonly proxyProtocol: 'none' | 'v1' | 'v2';
   /** `hash-key id|addr|addr-port` (HAProxy 3.0+): where its consistent-hash ring points come from; absent = `id`. */
@@ -204,8 +277,14 @@ export interface ProxyCommon {
   readonly mode: 'tcp' | 'http';
   readonly timeouts: ProxyTimeouts;
   readonly log: ProxyLog;
-  /** `option tcplog` (or `option httplog` falling back to it, as HAProxy does in TCP mode). */
+  /** `option tcplog` (or `option httplog` falling back to it, as HAProxy does in TCP mode) was the last word on the log format. */
   readonly tcpLog: boolean;
+  /**
+   * The format of the line logged for each finished connection: `log-format <string>`, or `option tcplog`'s
+   * (`%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`), whichever came last; undefined: none
+   * (a proxy with log targets then logs `Connect from …` at accept).
+   */
+  readonly logFormat?: string;
   /** `option dontlognull`. */
   readonly dontLogNull: boolean;
   readonly source: SourceLocation;
@@ -255,7 +334,20 @@ export interface BackendFields {
   /** `option log-health-checks`. */
   readonly logHealthChecks: boolean;
   readonly check: CheckKind;
+  /**
+   * `load-server-state-from-file`: where the servers' saved state (`show servers state`) is loaded from at
+   * start-up: the global `server-state-file`, a file of the backend's own (`local`), or nowhere. @defaultValue 'none'
+   */
+  readonly loadServerState: 'none' | 'global' | 'local';
+  /** `server-state-file-name <file>` for `local`; undefined = the backend's name (also `use-backend-name`). */
+  readonly serverStateFileName?: string;
   readonly servers: readonly ServerConfig[];
+  /**
+   * `dispatch <addr>:<port>` without a `balance` line: every connection goes to that address (the servers, if
+   * any, are still checked but get no traffic); a log line names no server (`<NOSRV>`). With `balance` it is
+   * ignored, with HAProxy's warning.
+   */
+  readonly dispatch?: { readonly host: string; readonly port: number };
 }
 
 /** A `frontend` section. */
@@ -285,6 +377,7 @@ export interface DefaultsConfig extends Omit<BackendFields, 'servers'> {
   readonly timeouts: ProxyTimeouts;
   readonly log: ProxyLog;
   readonly tcpLog: boolean;
+  readonly logFormat?: string;
   readonly dontLogNull: boolean;
   readonly defaultServer: DefaultServerSettings;
   readonly source: SourceLocation;

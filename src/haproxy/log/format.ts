@@ -107,9 +107,12 @@ function reason(r: CheckResult): string {
   return out;
 }
 
+/** HAProxy's `SRV_OP_STCHGC_*` / admin change texts by where the operator's change came from. */
+const ADMIN_WHY = { cli: ', changed from CLI', web: ', changed from Web interface', state: ', changed from server-state after a reload' } as const;
+
 function why(cause: StateCause | undefined): string {
   if (cause === undefined) return '';
-  if (cause.source === 'admin') return cause.via === 'web' ? ', changed from Web interface' : ', changed from CLI';
+  if (cause.source === 'admin') return ADMIN_WHY[cause.via ?? 'cli'];
   return reason(cause.result);
 }
 
@@ -141,6 +144,12 @@ export interface HaproxyLogOptions {
   readonly section?: 'backend' | 'proxy';
   /** Where `total in queue` is read from, e.g. the pool's Balancer. @defaultValue none (0) */
   readonly queue?: { readonly queued: number };
+  /**
+   * The `<S> sessions active` of a server. HAProxy counts its connections made or being made (`cur_sess`,
+   * `server.openConnections` when every connection goes through a dialer, as in a `TcpProxy`).
+   * @defaultValue `server.currentConnections` (the leases)
+   */
+  readonly sessions?: (server: Server) => number;
 }
 
 type Cls = 'up' | 'down' | 'nolb' | 'drain' | 'maint';
@@ -174,7 +183,8 @@ export function haproxyLog(
   const emit = (event: HaproxyLogEvent): void => write(formatHaproxyLog(event), event);
   const ref = (server: Server): HaproxyLogServer => ({ backend: pool.name, server: server.name, backup: server.backup });
   const counts = (): HaproxyServerCounts => ({ activeServers: pool.activeUsable.length, backupServers: pool.backupUsable.length });
-  const sessions = (server: Server): HaproxySessionCounts => ({ sessionsActive: server.currentConnections, requeued: 0, queued: server.queued });
+  const active = options.sessions ?? ((server: Server) => server.currentConnections);
+  const sessions = (server: Server): HaproxySessionCounts => ({ sessionsActive: active(server), requeued: 0, queued: server.queued });
   const total = (): HaproxySessionCounts => ({ requeued: 0, queued: options.queue?.queued ?? 0 });
   // Drain/maintenance lines already written from `server:state` for the `server:admin` that follows it.
   const adminLogged = new WeakSet<Server>();
@@ -183,6 +193,14 @@ export function haproxyLog(
     if (!logHealthChecks) return;
     if (server.health === previousHealth && cause.result.status === previousStatus) return;
     emit({ kind: 'check', ...ref(server), result: cause.result, health: server.health, rise: server.rise, fall: server.fall, weight: server.weight });
+  };
+
+  // An agent check is logged like a health check ("Agent check for …", its own 1/1 health), except the replies that
+  // change nothing (CHECKED: HAProxy returns before logging a neutral result).
+  const onAgent = (server: Server, result: CheckResult, previousHealth: number, previousStatus: CheckStatus | undefined): void => {
+    if (!logHealthChecks || checkVerdict(result.status) === 'neutral') return;
+    if (server.agentHealth === previousHealth && result.status === previousStatus) return;
+    emit({ kind: 'check', agent: true, ...ref(server), result, health: server.agentHealth ?? 0, rise: 1, fall: 1, weight: server.weight });
   };
 
   const onState = (server: Server, previousStatus: string, cause: StateCause): void => {
@@ -220,17 +238,23 @@ export function haproxyLog(
   };
 
   const onEmpty = (): void => emit({ kind: 'no-server', backend: pool.name, section: options.section ?? 'backend' });
+  // The end of slow start: HAProxy's plain UP line, no reason (no check caused it; `srv_update_status()`).
+  const onWarmed = (server: Server): void => emit({ kind: 'server-up', ...ref(server), ...counts(), ...total() });
 
   pool.on('check:pass', onCheck);
   pool.on('check:fail', onCheck);
+  pool.on('agent:check', onAgent);
   pool.on('server:state', onState);
   pool.on('server:admin', onAdmin);
   pool.on('pool:empty', onEmpty);
+  pool.on('server:warmed', onWarmed);
   return () => {
     pool.off('check:pass', onCheck);
     pool.off('check:fail', onCheck);
+    pool.off('agent:check', onAgent);
     pool.off('server:state', onState);
     pool.off('server:admin', onAdmin);
     pool.off('pool:empty', onEmpty);
+    pool.off('server:warmed', onWarmed);
   };
 }

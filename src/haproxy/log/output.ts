@@ -31,6 +31,8 @@ export interface LogOutputOptions {
   readonly date: () => Date;
   /** Program name in syslog headers (HAProxy's `log-tag`). */
   readonly tag: string;
+  /** Host field of `rfc3164`/`rfc5424` headers (HAProxy's `log-send-hostname`); none by default, as HAProxy 2.6.12. */
+  readonly hostname?: string;
 }
 
 /** One proxy's resolved targets: the global ones (`log global`) and its own. */
@@ -94,7 +96,7 @@ export class LogOutput {
       if (severity > LEVELS.indexOf(target.level)) continue;
       const min = target.minLevel === undefined ? -1 : LEVELS.indexOf(target.minLevel);
       const sent = severity < min ? min : severity;
-      let line = formatLogLine(target, sent, message, now, this.#o.pid, this.#o.tag);
+      let line = formatLogLine(target, sent, message, now, this.#o.pid, this.#o.tag, this.#o.hostname);
       if (line.length > target.maxLength) line = line.slice(0, target.maxLength);
       this.#write(target, `${line}\n`);
     }
@@ -133,7 +135,8 @@ export class LogOutput {
           return;
         case 'udp': {
           this.#udp ??= this.#openUdp(a.host.includes(':') ? 'udp6' : 'udp4');
-          this.#udp.send(text.endsWith('\n') ? text.slice(0, -1) : text, a.port, a.host, () => {});
+          // HAProxy 2.6.12 ends each datagram with the line's newline.
+          this.#udp.send(text, a.port, a.host, () => {});
           return;
         }
       }
@@ -161,12 +164,13 @@ export class LogOutput {
 }
 
 /**
- * One log line in the target's format (HAProxy 2.6, as observed): `raw` the message alone; `short` `<level>msg`;
- * `priority` `<PRI>msg`; `rfc3164`/`local` `<PRI>Nov 24 02:54:01 haproxy[pid]: msg` (network targets add the
- * host, `localhost`); `rfc5424` `<PRI>1 2026-11-24T02:54:01.094358+00:00 - haproxy pid - - msg`;
+ * One log line in the target's format (HAProxy 2.6.12, as observed): `raw` the message alone; `short`
+ * `<level>msg`; `priority` `<PRI>msg`; `rfc3164`/`local` `<PRI>Nov 24 02:54:01 haproxy[pid]: msg` (`rfc3164` with
+ * `hostname` puts it after the date: HAProxy's `log-send-hostname`); `rfc5424`
+ * `<PRI>1 2026-11-24T02:54:01.094358+00:00 - haproxy pid - - msg` (the host in place of the first `-`);
  * `timed` `<level>` + ISO date; `iso` ISO date + message.
  */
-export function formatLogLine(target: LogTarget, severity: number, message: string, now: Date, pid: number, tag: string): string {
+export function formatLogLine(target: LogTarget, severity: number, message: string, now: Date, pid: number, tag: string, hostname?: string): string {
   const facility = Math.max(0, FACILITIES.indexOf(target.facility));
   const pri = facility * 8 + severity;
   switch (target.format) {
@@ -181,9 +185,9 @@ export function formatLogLine(target: LogTarget, severity: number, message: stri
     case 'iso':
       return `${isoDate(now)} ${message}`;
     case 'rfc5424':
-      return `<${pri}>1 ${isoDate(now)} - ${tag} ${pid} - - ${message}`;
+      return `<${pri}>1 ${isoDate(now)} ${hostname ?? '-'} ${tag} ${pid} - - ${message}`;
     default: {
-      const host = target.address.kind === 'udp' && target.format !== 'local' ? 'localhost ' : '';
+      const host = hostname !== undefined && target.format !== 'local' ? `${hostname} ` : '';
       return `<${pri}>${syslogDate(now)} ${host}${tag}[${pid}]: ${message}`;
     }
   }

@@ -4,27 +4,17 @@
  */
 import type { LbError } from '../../errors.js';
 import type { ConnectionRecord } from '../../proxy/tcp-proxy.js';
-import { tcplogDate } from './output.js';
+import { TCPLOG_FORMAT } from '../config/log-format-syntax.js';
+import { type TcplogCounts, compileLogFormat } from './log-format.js';
 
-/** The counters of a `tcplog` line that the record does not carry (HAProxy's `%ac/%fc/%bc/%sc`, `%sq/%bq`). */
-export interface TcplogCounts {
-  /** Connections in the whole process, this one included (`%ac`). */
-  readonly processConnections: number;
-  /** Connections on the frontend, this one included (`%fc`). */
-  readonly frontendConnections: number;
-  /** Connections on the backend (`%bc`). */
-  readonly backendConnections: number;
-  /** Connections on the server (`%sc`). */
-  readonly serverConnections: number;
-  /** Position in the server's queue when queued (`%sq`). */
-  readonly serverQueue: number;
-  /** Position in the backend's queue when queued (`%bq`). */
-  readonly backendQueue: number;
-}
+export type { TcplogCounts } from './log-format.js';
+export { tcplogWait } from './log-format.js';
+
+const TCPLOG = compileLogFormat(TCPLOG_FORMAT);
 
 /**
- * `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq` (HAProxy's `option tcplog` format), e.g.
- * `127.0.0.1:39164 [24/Nov/2026:01:04:28.219] fe fe/<NOSRV> 3002/-1/3001 0 sQ 2/2/1/0/0 0/1`.
+ * `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq` (HAProxy's `option tcplog`, rendered by
+ * the log-format engine), e.g. `127.0.0.1:39164 [24/Nov/2026:01:04:28.219] fe fe/<NOSRV> 3002/-1/3001 0 sQ 2/2/1/0/0 0/1`.
  * `acceptedAt` is the wall-clock time of the accept.
  */
 export function formatTcplog(
@@ -34,19 +24,8 @@ export function formatTcplog(
   acceptedAt: Date,
   counts: TcplogCounts,
 ): string {
-  const server = record.server ?? failedServer(record.error);
-  // HAProxy prints -1 for a time that was never reached: no server assigned → no queue time either.
-  const tw = server === undefined && !record.termination.endsWith('Q') ? -1 : Math.floor(record.queuedMs);
-  const tc = record.connectMs < 0 ? -1 : Math.floor(record.connectMs);
-  const tt = Math.floor(record.durationMs);
-  const retries = record.redispatches > 0 ? `+${record.retries}` : String(record.retries);
-  const client = record.clientAddress ?? '-';
-  return (
-    `${client}:${record.clientPort ?? 0} [${tcplogDate(acceptedAt)}] ${frontend} ${backend}/${server ?? '<NOSRV>'} ` +
-    `${tw}/${tc}/${tt} ${record.bytesOut} ${record.termination} ` +
-    `${counts.processConnections}/${counts.frontendConnections}/${counts.backendConnections}/${counts.serverConnections}/${retries} ` +
-    `${counts.serverQueue}/${counts.backendQueue}`
-  );
+  if (!TCPLOG.ok) throw new Error(TCPLOG.message);
+  return TCPLOG.format({ ...counts, record, frontend, backend, server: loggedServer(record), acceptedAt });
 }
 
 /** `Connect from 127.0.0.1:40000 to 127.0.0.1:8080 (fe/TCP)`: logged at accept by a proxy without `tcplog`. */
@@ -58,11 +37,25 @@ export function formatConnectFrom(
   return `Connect from ${client.address ?? '-'}:${client.port ?? 0} to ${local.address ?? '-'}:${local.port ?? 0} (${frontend}/TCP)`;
 }
 
-/** The server a connection failed on (HAProxy names it in the log even though the connection never got through). */
+/** `Connect to unix:2 (fe/TCP)`: the same line for a client of a unix-socket listener (named by the listener's id). */
+export function formatConnectToUnix(listenerId: number, frontend: string): string {
+  return `Connect to unix:${listenerId} (${frontend}/TCP)`;
+}
+
+/**
+ * The server a tcplog line names: the one the connection went to, or the one it failed on or timed out in the
+ * queue of (HAProxy keeps the stream's assigned server even though the connection never got through);
+ * `undefined` is `<NOSRV>`.
+ */
+export function loggedServer(record: ConnectionRecord): string | undefined {
+  return record.server ?? failedServer(record.error);
+}
+
 function failedServer(error: Error | undefined): string | undefined {
   const details = (error as Partial<LbError> | undefined)?.details;
   const code = (error as Partial<LbError> | undefined)?.code;
-  if (details === undefined || (code !== 'ERR_LB_CONNECT_FAILED' && code !== 'ERR_LB_CONNECT_TIMEOUT')) return undefined;
+  // A queue timeout names the server whose own queue it waited in (HAProxy keeps the stream's target).
+  if (details === undefined || (code !== 'ERR_LB_CONNECT_FAILED' && code !== 'ERR_LB_CONNECT_TIMEOUT' && code !== 'ERR_LB_QUEUE_TIMEOUT')) return undefined;
   const name = details['server'];
   return typeof name === 'string' ? name : undefined;
 }

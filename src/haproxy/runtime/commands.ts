@@ -3,6 +3,7 @@
  * wording (recorded from `haproxy` 2.6.12 on the same commands). A reply is the command's output followed by
  * the empty line that ends every CLI response. Any words give a reply; nothing here throws.
  */
+import net from 'node:net';
 import type { Server } from '../../server.js';
 import { parseAddress } from '../config/address.js';
 import type { HaproxyBackend, HaproxyInstance } from '../build/instance.js';
@@ -11,6 +12,7 @@ import { type HelpEntry, usageMessage } from './help.js';
 import { splitWords, strtol } from './parse.js';
 import { type ShowInfoFormat, showInfo } from './show-info.js';
 import { showServersState, showStat } from './views.js';
+import { setServerAgent } from './agent-commands.js';
 import { HAPROXY_SERVER_DEFAULTS } from '../config/draft.js';
 import { invalidNameChar } from '../config/server-line.js';
 import { parseServerKeywords } from '../config/server-keywords.js';
@@ -110,18 +112,67 @@ function setServer(args: readonly string[], host: CommandHost): string {
       return '';
     case 'weight':
       return setWeight(b, s, value);
-    case 'agent':
-      return 'agent checks are not enabled on this server.\n';
-    case 'addr': case 'agent-addr': case 'agent-port': case 'agent-send': case 'check-addr': case 'check-port': case 'fqdn': case 'ssl':
+    case 'agent': case 'agent-addr': case 'agent-port': case 'agent-send':
+      return setServerAgent(b, s, args[3], args.slice(4));
+    case 'addr':
+      return setAddr(b, s, args);
+    case 'fqdn':
+      // switchyard's config face has no resolvers: HAProxy's answer for a server without them.
+      if (value === undefined || value === '') return 'set server <b>/<s> fqdn requires a FQDN.\n';
+      return 'set server <b>/<s> fqdn failed because no resolution is configured.\n';
+    case 'check-addr': case 'check-port': case 'ssl':
       return `'set server <srv> ${args[3]}' is not supported in switchyard.\n`;
     default:
       return SET_SERVER_USAGE;
   }
 }
 
+/**
+ * `set server <b>/<s> addr <ip> [port <p>]`: HAProxy's `srv_update_addr_port()` and its reply, e.g.
+ * `IP changed from '127.0.0.1' to '127.0.0.2', port changed from '8001' to '8002' by 'stats socket command'`. A
+ * numeric address only; the port is C's `strtol()` kept to 16 bits (99999 gives 34463), as HAProxy does.
+ */
+function setAddr(b: HaproxyBackend, s: Server, args: readonly string[]): string {
+  const addr = args[4];
+  if (addr === undefined || addr === '') return 'set server <b>/<s> addr requires an address and optionally a port.\n';
+  const by = " by 'stats socket command'\n";
+  if (net.isIP(addr) === 0) return `Invalid addr '${addr}'${by}`;
+  let host = s.host;
+  let msg: string;
+  if (canonicalIp(s.host) === canonicalIp(addr)) {
+    msg = 'no need to change the addr';
+  } else {
+    host = addr;
+    msg = `IP changed from '${s.host}' to '${addr}'`;
+  }
+  let port = s.port;
+  const text = args[5] === 'port' ? (args[6] ?? '') : undefined;
+  if (text !== undefined) {
+    msg += ', ';
+    const { value } = strtol(text);
+    const sign = text.trimStart()[0];
+    if (value === undefined) msg += `problem converting port '${text}' to an int`;
+    else if (sign === '+' || sign === '-') msg += 'port offsets (+N, -N) are not supported in switchyard';
+    else if ((value & 0xffff) === 0) msg += "port 0 (the client's destination port) is not supported in switchyard";
+    else if ((value & 0xffff) === s.port) msg += 'no need to change the port';
+    else {
+      port = value & 0xffff;
+      msg += `port changed from '${s.port}' to '${port}'`;
+    }
+  }
+  // The pool keeps the server's counters, health and leases; open connections stay where they are.
+  b.pool.setAddress(s.name, host, port);
+  return msg + by;
+}
+
+/** An IP address in one spelling (IPv6 compressed, lower case), or the text itself when it is not one. */
+function canonicalIp(text: string): string {
+  return net.isIPv6(text) ? new URL(`http://[${text}]/`).hostname : text;
+}
+
 /** Keywords a server added at runtime cannot take in switchyard (its checker and proxy settings are fixed at build). */
 const ADD_SERVER_FIXED: readonly (keyof DefaultServerSettings)[] = [
-  'interMs', 'fastinterMs', 'downinterMs', 'checkPort', 'checkAddr', 'observe', 'errorLimit', 'onError', 'onMarkedDown', 'onMarkedUp', 'proxyProtocol',
+  'interMs', 'fastinterMs', 'downinterMs', 'checkPort', 'checkAddr', 'observe', 'errorLimit', 'onError',
 ];
 
 /** `add server <b>/<s> <addr>[:<port>] [keywords…]`: created in maintenance, checks off until `enable health`. */
@@ -194,6 +245,15 @@ function health(args: readonly string[], host: CommandHost, enable: boolean): st
   return '';
 }
 
+/** `enable agent` / `disable agent <b>/<s>` (HAProxy 2.6's replies): the agent's columns go empty while it is off. */
+function agent(args: readonly string[], host: CommandHost, enable: boolean): string {
+  const f = findServer(host, args[2]);
+  if ('error' in f) return notFound(f);
+  if (!f.server.agent) return enable ? 'Agent was not configured on this server, cannot enable.\n' : '';
+  f.backend.pool.reportAgent(f.server, { enabled: enable });
+  return '';
+}
+
 function showStatCommand(args: readonly string[], host: CommandHost): string {
   let up = false;
   let noMaint = false;
@@ -251,7 +311,7 @@ const COMMANDS: readonly Command[] = [
       return 'error' in f ? notFound(f) : setWeight(f.backend, f.server, args[3]);
     },
   },
-  { words: ['set', 'server'], usage: "set server <bk>/<srv> [opts]            : change a server's state, health or weight", level: 'admin', run: (args, host) => setServer(args, host) },
+  { words: ['set', 'server'], usage: "set server <bk>/<srv> [opts]            : change a server's state, health, weight or address", level: 'admin', run: (args, host) => setServer(args, host) },
   {
     words: ['set', 'maxconn', 'server'], usage: "set maxconn server <bk>/<srv>           : change a server's maxconn setting", level: 'admin',
     run: (args, host) => {
@@ -286,6 +346,8 @@ const COMMANDS: readonly Command[] = [
   },
   { words: ['enable', 'health'], usage: 'enable health                           : enable health checks', level: 'admin', run: (args, host) => health(args, host, true) },
   { words: ['disable', 'health'], usage: 'disable health                          : disable health checks', level: 'admin', run: (args, host) => health(args, host, false) },
+  { words: ['enable', 'agent'], usage: 'enable agent                            : enable agent checks', level: 'admin', run: (args, host) => agent(args, host, true) },
+  { words: ['disable', 'agent'], usage: 'disable agent                           : disable agent checks', level: 'admin', run: (args, host) => agent(args, host, false) },
   { words: ['add', 'server'], usage: 'add server <bk>/<srv>                   : create a new server', level: 'admin', run: (args, host) => addServer(args, host) },
   { words: ['del', 'server'], usage: 'del server <bk>/<srv>                   : remove a dynamically added server', level: 'admin', run: (args, host) => delServer(args, host) },
   {

@@ -44,13 +44,13 @@ function values(instance: HaproxyInstance, nowMs: number): Readonly<Record<strin
   const uptime = Math.max(0, Math.floor((nowMs - instance.startedAtMs) / 1000));
   let bytesOut = 0;
   let total = 0;
-  let listeners = 0;
   for (const f of instance.frontends.values()) {
     const s = f.proxy.stats();
     bytesOut += s.bytesOut;
     total += s.total;
-    listeners += f.addresses.length;
   }
+  // HAProxy counts every listener: the stats sockets and the stats pages' too.
+  const listeners = instance.listenerCount;
   const pad = (n: number): string => String(n).padStart(2, '0');
   const d = Math.floor(uptime / 86_400);
   const h = Math.floor((uptime % 86_400) / 3600);

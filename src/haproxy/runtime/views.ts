@@ -11,7 +11,7 @@ import { proxiesInOrder } from '../config/library-options.js';
 
 /** HAProxy's `enum healthcheck_status` values (`show servers state` column `srv_check_status`). */
 const CHECK_STATUS_CODE: Readonly<Record<CheckStatus, number>> = {
-  UNK: 0, INI: 1, HANA: 4, SOCKERR: 5, L4OK: 6, L4TOUT: 7, L4CON: 8, L6OK: 9, L6TOUT: 10, L6RSP: 11, L7TOUT: 12,
+  UNK: 0, INI: 1, CHECKED: 3, HANA: 4, SOCKERR: 5, L4OK: 6, L4TOUT: 7, L4CON: 8, L6OK: 9, L6TOUT: 10, L6RSP: 11, L7TOUT: 12,
   L7RSP: 13, L7OK: 15, L7OKC: 16, L7STS: 17, PROCERR: 18, PROCTOUT: 19, PROCOK: 20,
 };
 
@@ -74,15 +74,27 @@ function backendRecords(instance: HaproxyInstance, b: HaproxyBackend): ShowStatR
     if (r.svname === 'BACKEND') {
       // HAProxy counts the backend's own transitions to DOWN (no server left).
       r.chkdown = b.pool.emptyTransitions;
+      // Its `scur` is `beconn`: every stream of the backend until both of its sides closed, as the tcplog's `%bc`.
+      r.scur = instance.backendSessions(b);
+      // A dispatch backend has no server to be down: HAProxy shows it UP.
+      if (b.dispatch !== undefined) r.status = 'UP';
       continue;
     }
     const server = b.pool.find(String(r.svname));
     if (server === undefined) continue;
+    // HAProxy's server `scur` is `cur_sess`: connections made or being made (every one goes through a dialer here).
+    r.scur = server.openConnections;
     // HAProxy fills `hanafail` only for servers that observe.
     if (b.config.servers.find((c) => c.name === server.name)?.observe !== 'layer4') delete r.hanafail;
     if (server.check && !server.checksEnabled) uncheckedRow(r);
+    else if (server.check && server.adminState === 'maint') pausedRow(r);
   }
   return rows;
+}
+
+/** A server in maintenance has its checks paused: HAProxy 2.6.12 leaves the check columns empty (not the counters). */
+function pausedRow(r: ShowStatRecord): void {
+  for (const f of ['check_status', 'check_code', 'check_duration', 'last_chk', 'check_desc', 'check_rise', 'check_fall', 'check_health'] as const) delete r[f];
 }
 
 /** A server whose checks are disabled shows as unchecked: no check columns, `no check` instead of `UP n/m`. */
@@ -166,8 +178,13 @@ function serverStateLine(instance: HaproxyInstance, b: HaproxyBackend, s: Server
   const checkPort = cfg?.checkPort ?? 0;
   const checkAddr = cfg?.checkAddr ?? '-';
   const since = Math.max(0, Math.floor((nowMs - s.lastChangeMs) / 1000));
+  // CHK_ST_CONFIGURED | CHK_ST_ENABLED | CHK_ST_AGENT. HAProxy's `addr` and `port` set the agent's too; `agent-addr`
+  // and `agent-port` (and their runtime commands) only the agent's.
+  const agentState = s.agent ? 0x02 | (s.agentEnabled ? 0x04 : 0) | 0x10 : 0;
+  const agent = s.agent ? b.agent?.settings(s) : undefined;
+  const agentAddr = agent === undefined || agent.addr === s.host ? checkAddr : agent.addr;
   return [
-    b.uuid, b.name, s.id, s.name, s.host, op, admin, s.weight, s.initialWeight, since, status, verdict, health, checkState, 0, 0,
-    cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, checkPort, checkAddr, checkAddr, checkPort,
+    b.uuid, b.name, s.id, s.name, s.host, op, admin, s.weight, s.initialWeight, since, status, verdict, health, checkState, agentState, 0,
+    cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, checkPort, checkAddr, agentAddr, agent?.port ?? checkPort,
   ].join(' ');
 }

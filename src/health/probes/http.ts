@@ -1,7 +1,7 @@
 import { invalidArg } from '../../errors.js';
 import * as v from '../../internal/validate.js';
 import type { Probe } from '../probe.js';
-import { ProbeSocket } from './probe-socket.js';
+import { ProbeSocket, checkProxyHeader } from './probe-socket.js';
 import { connectionErrorResult } from './socket-errors.js';
 
 /** Options of {@link httpProbe}: HAProxy's `option httpchk <method> <uri> <version>` and `http-check expect status`. */
@@ -12,7 +12,10 @@ export interface HttpProbeOptions {
   readonly path?: string;
   /** HTTP version of the request line. @defaultValue 'HTTP/1.0' */
   readonly version?: 'HTTP/1.0' | 'HTTP/1.1';
-  /** Extra request headers. With HTTP/1.1 a `Host` header is required (HAProxy's `hdr Host`). @defaultValue {} */
+  /**
+   * Extra request headers, written with lower-case names as HAProxy does; with HTTP/1.1 `connection: close` is
+   * added unless given. @defaultValue {}
+   */
   readonly headers?: Readonly<Record<string, string>>;
   /**
    * Statuses that pass: codes and inclusive `[low, high]` ranges. @defaultValue [[200, 399]]
@@ -58,9 +61,10 @@ export function httpProbe(options: HttpProbeOptions = {}): Probe {
   for (const [name, value] of Object.entries(headers)) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw invalidArg('headers', 'must have valid header names', name);
     if (typeof value !== 'string' || /[\r\n]/.test(value)) throw invalidArg(`headers.${name}`, 'must be a string without line breaks', value);
-    head += `${name}: ${value}\r\n`;
+    // HAProxy's HTTP/1 output writes header names in lower case.
+    head += `${name.toLowerCase()}: ${value}\r\n`;
   }
-  if (version === 'HTTP/1.1' && !Object.keys(headers).some((h) => h.toLowerCase() === 'connection')) head += 'Connection: close\r\n';
+  if (version === 'HTTP/1.1' && !Object.keys(headers).some((h) => h.toLowerCase() === 'connection')) head += 'connection: close\r\n';
   const request = Buffer.from(`${head}\r\n`, 'latin1');
   const accepts = statusRanges(o['expectStatus'] ?? HTTP_PROBE_DEFAULTS.expectStatus);
 
@@ -75,6 +79,7 @@ export function httpProbe(options: HttpProbeOptions = {}): Probe {
     try {
       ctx.connected();
       ctx.setTimeoutResult({ status: 'L7TOUT' });
+      if (ctx.sendProxy !== undefined) socket.write(checkProxyHeader(ctx.sendProxy, socket));
       socket.write(request);
       for (;;) {
         const data = socket.received;

@@ -1,8 +1,13 @@
 import net from 'node:net';
+import type { ProbeContext } from '../probe.js';
+
+/** Bound of an orderly close when the probe runs outside a checker (no deadline to borrow), ms. */
+const DETACHED_CLOSE_MS = 2000;
 
 /**
  * A check connection: connects, buffers what the server sends, and is closed with a reset so a check leaves
- * no TIME_WAIT behind (HAProxy also closes check connections with an RST). Aborting the signal destroys the
+ * no TIME_WAIT behind (HAProxy also closes check connections with an RST), or in an orderly way
+ * ({@link ProbeSocket.closeGracefully}) where a reset would disturb the server. Aborting the signal destroys the
  * socket at once. Internal to the probes.
  */
 export class ProbeSocket {
@@ -22,6 +27,8 @@ export class ProbeSocket {
     this.#signal = signal;
     signal.addEventListener('abort', this.#onAbort, { once: true });
     socket.on('data', (chunk: Buffer) => {
+      // After close() nothing is kept; an orderly close still reads (and drops) what the server sends.
+      if (this.#closed) return;
       this.#chunks.push(chunk);
       this.#notify();
     });
@@ -69,6 +76,12 @@ export class ProbeSocket {
       socket.once('error', onError);
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** The local and remote addresses of the connection (a PROXY header names them). */
+  get addresses(): { readonly localAddress: string; readonly localPort: number; readonly remoteAddress: string; readonly remotePort: number } {
+    const s = this.#socket;
+    return { localAddress: s.localAddress ?? '', localPort: s.localPort ?? 0, remoteAddress: s.remoteAddress ?? '', remotePort: s.remotePort ?? 0 };
   }
 
   /** Everything received since the last {@link ProbeSocket.clear}. */
@@ -132,9 +145,66 @@ export class ProbeSocket {
     this.#notify();
   }
 
+  /**
+   * Closes the connection in an orderly way, so that even a server without an `error` handler sees nothing
+   * but a normal close: sends a FIN at once, keeps reading (and dropping) what the server sends so no unread
+   * byte turns the close into a reset, and destroys the socket once the server has closed its side too, or
+   * when `signal` aborts. Resolves when the socket is closed; never rejects. Idempotent with {@link ProbeSocket.close}.
+   */
+  closeGracefully(signal: AbortSignal): Promise<void> {
+    const socket = this.#socket;
+    if (this.#closed || socket.destroyed) {
+      this.close();
+      return Promise.resolve();
+    }
+    this.#closed = true;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#chunks = [];
+    this.#notify();
+    return new Promise<void>((resolve) => {
+      const onAbort = (): void => {
+        socket.destroy();
+      };
+      socket.once('close', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      socket.resume();
+      socket.end();
+    });
+  }
+
   #notify(): void {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
   }
+}
+
+/**
+ * Closes `socket` in an orderly way ({@link ProbeSocket.closeGracefully}) after the probe's result: handed to the
+ * checker through `context.linger` (bounded by the check's deadline), or on its own with a 2 s bound outside one.
+ */
+/**
+ * The PROXY protocol header a check sends on `socket` (HAProxy `make_proxy_line()` for a check connection): v1
+ * names the connection's own addresses (`PROXY TCP4 <local> <remote> <lport> <rport>`), v2 is a `LOCAL` command
+ * with no address (a locally initiated connection).
+ */
+export function checkProxyHeader(version: 'v1' | 'v2', socket: ProbeSocket): Buffer {
+  if (version === 'v2') return Buffer.from('0d0a0d0a000d0a515549540a' + '20' + '00' + '0000', 'hex');
+  const a = socket.addresses;
+  const family = a.remoteAddress.includes(':') ? 'TCP6' : 'TCP4';
+  return Buffer.from(`PROXY ${family} ${a.localAddress} ${a.remoteAddress} ${a.localPort} ${a.remotePort}\r\n`, 'latin1');
+}
+
+export function closeInBackground(socket: ProbeSocket, ctx: ProbeContext): void {
+  if (ctx.linger !== undefined) {
+    ctx.linger((bound) => socket.closeGracefully(bound));
+    return;
+  }
+  const bound = new AbortController();
+  const timer = ctx.clock.setTimeout(() => bound.abort(), DETACHED_CLOSE_MS);
+  void socket.closeGracefully(bound.signal).finally(() => timer.cancel());
 }

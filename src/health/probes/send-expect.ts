@@ -1,19 +1,31 @@
 import { invalidArg } from '../../errors.js';
 import * as v from '../../internal/validate.js';
-import type { CheckResult } from '../../state/check-result.js';
-import type { Probe, ProbeContext } from '../probe.js';
-import { ProbeSocket } from './probe-socket.js';
-import { connectionErrorResult } from './socket-errors.js';
+import type { Probe } from '../probe.js';
+import { type CheckScript, type DistributiveOmit, type ScriptExpect, type ScriptRule, numberRules, runScript } from './check-script.js';
+import { type ReplyText, compileReplyCode, compileReplyText } from './reply-format.js';
 
 /**
- * One step of a send/expect script: HAProxy's `tcp-check connect [port p] [addr a]`, `tcp-check send`,
- * `tcp-check send-binary`, `tcp-check expect [min-recv n] [!] string|rstring|binary|rbinary <pattern>`.
+ * One step of a send/expect script: HAProxy's `tcp-check connect [port p] [addr a] [send-proxy] [linger]`,
+ * `tcp-check send`, `tcp-check send-binary`, `tcp-check expect [min-recv n] [!] string|rstring|binary|rbinary
+ * <pattern> [ok-status|error-status|tout-status <st>] [on-success|on-error <fmt>] [status-code <expr>]`,
+ * `tcp-check comment`. Every step but `comment` takes a `comment` of its own; a `comment` step gives its text to the
+ * next step that has none, and counts as a step.
  */
 export type SendExpectStep =
-  | { readonly kind: 'connect'; readonly port?: number; readonly addr?: string }
+  | {
+      readonly kind: 'connect';
+      readonly port?: number;
+      readonly addr?: string;
+      /** Send a PROXY protocol v1 header first (`send-proxy`). @defaultValue false */
+      readonly sendProxy?: boolean;
+      /** Close with a FIN after the check instead of a reset (`linger`). @defaultValue false */
+      readonly linger?: boolean;
+      readonly comment?: string;
+    }
   /** Text is sent as UTF-8; bytes as they are. */
-  | { readonly kind: 'send'; readonly data: string | Uint8Array }
-  | { readonly kind: 'send-binary'; readonly hex: string }
+  | { readonly kind: 'send'; readonly data: string | Uint8Array; readonly comment?: string }
+  | { readonly kind: 'send-binary'; readonly hex: string; readonly comment?: string }
+  | { readonly kind: 'comment'; readonly text: string }
   | {
       readonly kind: 'expect';
       /** `string`: the bytes appear; `rstring`: the regex matches the text; `binary`: the hex bytes appear; `rbinary`: the regex matches the upper-case hex dump. */
@@ -23,34 +35,30 @@ export type SendExpectStep =
       readonly negate?: boolean;
       /**
        * Bytes to wait for before judging (HAProxy `min-recv`). Unset, a mismatch waits for more data until the
-       * server closes or the check times out, and `string`/`binary` wait for at least the pattern's length.
+       * server closes or the check times out; `string`/`binary` always wait for at least the pattern's length.
        */
       readonly minRecv?: number;
+      /** Status when the whole script passes on this step (`ok-status`: L7OK, L7OKC, L6OK, L4OK). @defaultValue 'L7OK' */
+      readonly okStatus?: 'L7OK' | 'L7OKC' | 'L6OK' | 'L4OK';
+      /** Status when this step fails (`error-status`: L7RSP, L7STS, L7OKC, L6RSP, L4CON). @defaultValue 'L7RSP' */
+      readonly errorStatus?: 'L7RSP' | 'L7STS' | 'L7OKC' | 'L6RSP' | 'L4CON';
+      /** Status when the deadline passes on this step (`tout-status`: L7TOUT, L6TOUT, L4TOUT). @defaultValue 'L7TOUT' */
+      readonly timeoutStatus?: 'L7TOUT' | 'L6TOUT' | 'L4TOUT';
+      /** Info of a pass ending on this step (`on-success`): text with `%[res.payload(o,l),cut_crlf]`-style samples. @defaultValue '(tcp-check)' */
+      readonly onSuccess?: string;
+      /** Info of a failure of this step (`on-error`), same language. @defaultValue HAProxy's `TCPCHK did not match content …` */
+      readonly onError?: string;
+      /** Check code from the reply (`status-code`), e.g. `res.payload(0,3)`. @defaultValue 0 */
+      readonly statusCode?: string;
+      readonly comment?: string;
     };
 
-interface CompiledExpect {
-  readonly step: number;
-  readonly match: 'string' | 'rstring' | 'binary' | 'rbinary';
-  readonly bytes: Buffer | undefined;
-  readonly regex: RegExp | undefined;
-  readonly negate: boolean;
-  readonly minRecv: number | undefined;
-  /** ` (expect string '+PONG')`: the step comment of timeout messages. */
-  readonly comment: string;
-  /** `'+PONG'`, ` (binary)`, ` (regex)`: what mismatch messages say about the pattern. */
-  readonly what: string;
-}
-
-type Compiled =
-  | { readonly kind: 'connect'; readonly step: number; readonly port: number | undefined; readonly addr: string | undefined; readonly comment: string }
-  | { readonly kind: 'send'; readonly step: number; readonly bytes: Buffer }
-  | ({ readonly kind: 'expect' } & CompiledExpect);
-
 const STEP_KEYS: Readonly<Record<SendExpectStep['kind'], readonly string[]>> = {
-  connect: ['kind', 'port', 'addr'],
-  send: ['kind', 'data'],
-  'send-binary': ['kind', 'hex'],
-  expect: ['kind', 'match', 'pattern', 'negate', 'minRecv'],
+  connect: ['kind', 'port', 'addr', 'sendProxy', 'linger', 'comment'],
+  send: ['kind', 'data', 'comment'],
+  'send-binary': ['kind', 'hex', 'comment'],
+  comment: ['kind', 'text'],
+  expect: ['kind', 'match', 'pattern', 'negate', 'minRecv', 'okStatus', 'errorStatus', 'timeoutStatus', 'onSuccess', 'onError', 'statusCode', 'comment'],
 };
 
 /**
@@ -70,138 +78,87 @@ const STEP_KEYS: Readonly<Record<SendExpectStep['kind'], readonly string[]>> = {
  * ```
  */
 export function sendExpectProbe(steps: readonly SendExpectStep[]): Probe {
-  const script = compile(steps);
-  return (_server, signal, ctx) => run(script, signal, ctx);
+  const script: CheckScript = { rules: compile(steps), protocol: false };
+  return (_server, signal, ctx) => runScript(script, signal, ctx);
 }
 
-function compile(steps: readonly SendExpectStep[]): readonly Compiled[] {
+function compile(steps: readonly SendExpectStep[]): ScriptRule[] {
   if (!Array.isArray(steps) || steps.length === 0) throw invalidArg('steps', 'must be a non-empty array of send/expect steps', steps);
-  return steps.map((raw, i): Compiled => {
-    const step = i + 1;
+  const rules = steps.map((raw, i): DistributiveOmit<ScriptRule, 'step'> => {
     const field = `steps[${i}]`;
     const o = v.plainObject(field, raw);
-    const kind = v.oneOf(`${field}.kind`, o['kind'], ['connect', 'send', 'send-binary', 'expect']);
+    const kind = v.oneOf(`${field}.kind`, o['kind'], ['connect', 'send', 'send-binary', 'comment', 'expect']);
     v.knownKeys(field, o, STEP_KEYS[kind]);
+    if (kind === 'comment') return { kind, text: v.nonEmptyString(`${field}.text`, o['text']) };
+    const comment = o['comment'] === undefined ? undefined : v.nonEmptyString(`${field}.comment`, o['comment']);
     if (kind === 'connect') {
       const port = o['port'] === undefined ? undefined : v.integerInRange(`${field}.port`, o['port'], 1, 65535);
       const addr = o['addr'] === undefined ? undefined : v.nonEmptyString(`${field}.addr`, o['addr']);
-      const comment = ` (connect${port === undefined ? '' : ` port ${port}`})`;
-      return { kind, step, port, addr, comment };
+      const sendProxy = v.boolean(`${field}.sendProxy`, o['sendProxy'] ?? false);
+      const linger = v.boolean(`${field}.linger`, o['linger'] ?? false);
+      return { kind, implicit: false, port, addr, sendProxy, linger, comment };
     }
     if (kind === 'send') {
       const data = o['data'];
-      if (typeof data === 'string') return { kind, step, bytes: Buffer.from(data, 'utf8') };
-      if (data instanceof Uint8Array) return { kind, step, bytes: Buffer.from(data) };
+      if (typeof data === 'string') return { kind, bytes: Buffer.from(data, 'utf8'), comment };
+      if (data instanceof Uint8Array) return { kind, bytes: Buffer.from(data), comment };
       throw invalidArg(`${field}.data`, 'must be a string or a Uint8Array', data);
     }
-    if (kind === 'send-binary') return { kind: 'send', step, bytes: hexBytes(`${field}.hex`, o['hex']) };
-    const match = v.oneOf(`${field}.match`, o['match'], ['string', 'rstring', 'binary', 'rbinary']);
-    const pattern = o['pattern'];
-    if (typeof pattern !== 'string' || pattern.length === 0) throw invalidArg(`${field}.pattern`, 'must be a non-empty string', pattern);
-    const negate = v.boolean(`${field}.negate`, o['negate'] ?? false);
-    const minRecv = o['minRecv'] === undefined ? undefined : v.nonNegativeInteger(`${field}.minRecv`, o['minRecv']);
-    let bytes: Buffer | undefined;
-    let regex: RegExp | undefined;
-    let comment: string;
-    let what: string;
-    if (match === 'string') {
-      bytes = Buffer.from(pattern, 'utf8');
-      comment = ` (expect string '${pattern}')`;
-      what = ` '${pattern}'`;
-    } else if (match === 'binary') {
-      bytes = hexBytes(`${field}.pattern`, pattern);
-      comment = ` (expect binary '${bytes.toString('hex').toUpperCase()}')`;
-      what = ' (binary)';
-    } else {
-      try {
-        regex = new RegExp(pattern);
-      } catch (err) {
-        throw invalidArg(`${field}.pattern`, `must be a valid regular expression (${(err as Error).message})`, pattern);
-      }
-      comment = match === 'rstring' ? ' (expect regex)' : ' (expect binary regex)';
-      what = match === 'rstring' ? ' (regex)' : ' (binary regex)';
-    }
-    return { kind: 'expect', step, match, bytes, regex, negate, minRecv, comment, what };
+    if (kind === 'send-binary') return { kind: 'send', bytes: hexBytes(`${field}.hex`, o['hex']), comment };
+    return compileExpect(field, o, comment);
   });
+  return numberRules(rules);
 }
 
-function hexBytes(field: string, value: unknown): Buffer {
+function compileExpect(field: string, o: Record<string, unknown>, comment: string | undefined): DistributiveOmit<ScriptExpect, 'step'> {
+  const match = v.oneOf(`${field}.match`, o['match'], ['string', 'rstring', 'binary', 'rbinary']);
+  const pattern = o['pattern'];
+  if (typeof pattern !== 'string' || pattern.length === 0) throw invalidArg(`${field}.pattern`, 'must be a non-empty string', pattern);
+  const negate = v.boolean(`${field}.negate`, o['negate'] ?? false);
+  const minRecv = o['minRecv'] === undefined ? undefined : v.nonNegativeInteger(`${field}.minRecv`, o['minRecv']);
+  const okStatus = o['okStatus'] === undefined ? undefined : v.oneOf(`${field}.okStatus`, o['okStatus'], ['L7OK', 'L7OKC', 'L6OK', 'L4OK']);
+  const errorStatus = o['errorStatus'] === undefined ? undefined : v.oneOf(`${field}.errorStatus`, o['errorStatus'], ['L7RSP', 'L7STS', 'L7OKC', 'L6RSP', 'L4CON']);
+  const timeoutStatus = o['timeoutStatus'] === undefined ? undefined : v.oneOf(`${field}.timeoutStatus`, o['timeoutStatus'], ['L7TOUT', 'L6TOUT', 'L4TOUT']);
+  const text = (key: string): ReplyText | undefined => {
+    const value = o[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw invalidArg(`${field}.${key}`, 'must be a string', value);
+    return compileReplyText(`${field}.${key}`, value);
+  };
+  const onSuccess = text('onSuccess');
+  const onError = text('onError');
+  const statusCode = o['statusCode'] === undefined ? undefined : compileReplyCode(`${field}.statusCode`, v.nonEmptyString(`${field}.statusCode`, o['statusCode']));
+  let bytes: Buffer | undefined;
+  let regex: RegExp | undefined;
+  let describe: string;
+  let what: string;
+  if (match === 'string') {
+    bytes = Buffer.from(pattern, 'utf8');
+    describe = ` (expect string '${pattern}')`;
+    what = ` '${pattern}'`;
+  } else if (match === 'binary') {
+    bytes = hexBytes(`${field}.pattern`, pattern);
+    describe = ` (expect binary '${bytes.toString('hex').toUpperCase()}')`;
+    what = ' (binary)';
+  } else {
+    try {
+      regex = new RegExp(pattern);
+    } catch (err) {
+      throw invalidArg(`${field}.pattern`, `must be a valid regular expression (${(err as Error).message})`, pattern);
+    }
+    describe = match === 'rstring' ? ' (expect regex)' : ' (expect binary regex)';
+    what = match === 'rstring' ? ' (regex)' : ' (binary regex)';
+  }
+  return {
+    kind: 'expect', match, ...(bytes === undefined ? {} : { bytes }), ...(regex === undefined ? {} : { regex }), negate, minRecv,
+    okStatus, errorStatus, timeoutStatus, onSuccess, onError, statusCode, comment, describe, what,
+  };
+}
+
+/** Bytes from an even number of hex digits; throws naming `field` otherwise. */
+export function hexBytes(field: string, value: unknown): Buffer {
   if (typeof value !== 'string' || value.length === 0 || value.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(value)) {
     throw invalidArg(field, 'must be an even number of hexadecimal digits', value);
   }
   return Buffer.from(value, 'hex');
-}
-
-const at = (step: number, comment: string): string => ` at step ${step} of tcp-check${comment}`;
-
-async function run(script: readonly Compiled[], signal: AbortSignal, ctx: ProbeContext): Promise<CheckResult> {
-  let socket: ProbeSocket | undefined;
-  let announced = false;
-  const connect = async (host: string, port: number, suffix: string, tout: CheckResult): Promise<CheckResult | undefined> => {
-    socket?.close();
-    socket = undefined;
-    ctx.setTimeoutResult(tout);
-    try {
-      socket = await ProbeSocket.connect(host, port, signal);
-    } catch (err) {
-      return connectionErrorResult(err, suffix);
-    }
-    if (!announced) {
-      announced = true;
-      ctx.connected();
-    }
-    return undefined;
-  };
-  try {
-    if (script[0]?.kind !== 'connect') {
-      const failed = await connect(ctx.host, ctx.port, '', { status: 'L4TOUT' });
-      if (failed) return failed;
-    }
-    for (const rule of script) {
-      if (rule.kind === 'connect') {
-        const suffix = at(rule.step, rule.comment);
-        const failed = await connect(rule.addr ?? ctx.host, rule.port ?? ctx.port, suffix, { status: 'L4TOUT', info: suffix });
-        if (failed) return failed;
-      } else if (rule.kind === 'send') {
-        socket!.clear();
-        socket!.write(rule.bytes);
-      } else {
-        const result = await expect(socket!, rule, ctx);
-        if (result) return result;
-      }
-    }
-    return { status: 'L7OK', code: 0, info: '(tcp-check)' };
-  } finally {
-    socket?.close();
-  }
-}
-
-/** Waits until the rule can be judged (HAProxy `tcpcheck_eval_expect()`); a failure result, or undefined to go on. */
-async function expect(socket: ProbeSocket, rule: CompiledExpect, ctx: ProbeContext): Promise<CheckResult | undefined> {
-  ctx.setTimeoutResult({ status: 'L7TOUT', info: at(rule.step, rule.comment) });
-  for (;;) {
-    const data = socket.received;
-    const last = socket.ended;
-    const needs = rule.minRecv ?? (rule.bytes === undefined ? 0 : rule.bytes.length);
-    if (!last && data.length < needs) {
-      await socket.more();
-      continue;
-    }
-    if (last && data.length === 0) return { status: 'L7RSP', info: `TCPCHK got an empty response at step ${rule.step}` };
-    const found = matches(rule, data);
-    // Without min-recv, a miss is not conclusive while the server may still send more.
-    if (!found && !last && rule.minRecv === undefined) {
-      await socket.more();
-      continue;
-    }
-    if (found !== rule.negate) return undefined;
-    const text = found ? 'TCPCHK matched unwanted content' : 'TCPCHK did not match content';
-    return { status: 'L7RSP', info: `${text}${rule.what} at step ${rule.step}` };
-  }
-}
-
-function matches(rule: CompiledExpect, data: Buffer): boolean {
-  if (rule.bytes !== undefined) return data.includes(rule.bytes);
-  const subject = rule.match === 'rstring' ? data.toString('latin1') : data.toString('hex').toUpperCase();
-  return rule.regex!.test(subject);
 }

@@ -1,11 +1,16 @@
 import type { Probe } from '../probe.js';
-import { ProbeSocket } from './probe-socket.js';
+import { ProbeSocket, checkProxyHeader, closeInBackground } from './probe-socket.js';
 import { connectionErrorResult } from './socket-errors.js';
 
 /**
- * HAProxy's plain `check`: a TCP connection is opened and closed with a reset at once (the server application
- * may not even see it accepted). `L4OK` when the connection is established; `L4CON` with the system's
- * wording (`Connection refused`…) when it fails; `L4TOUT` when the deadline passes first.
+ * HAProxy's plain `check`: `L4OK` as soon as a TCP connection is established; `L4CON` with the system's wording
+ * (`Connection refused`…) when it fails; `L4TOUT` when the deadline passes first.
+ *
+ * The connection is then closed in the background without disturbing the server: a FIN at once, whatever the
+ * server sends is read and dropped, and the socket is destroyed once the server has closed too (or at the check's
+ * deadline). A server application without an `error` handler sees an ordinary close, never a reset. HAProxy goes
+ * further — it never sends the handshake's last ACK, so the application sees no connection at all — which Node
+ * cannot do (it needs `TCP_QUICKACK` off and `SO_LINGER` before the connection completes).
  *
  * @example
  * ```ts
@@ -21,7 +26,9 @@ export function tcpConnectProbe(): Probe {
     } catch (err) {
       return connectionErrorResult(err);
     }
-    socket.close();
+    // A server with send-proxy gets its header first (HAProxy: the connection is established once it is sent).
+    if (ctx.sendProxy !== undefined) socket.write(checkProxyHeader(ctx.sendProxy, socket));
+    closeInBackground(socket, ctx);
     return { status: 'L4OK' };
   };
 }

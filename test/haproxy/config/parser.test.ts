@@ -46,7 +46,7 @@ describe('parseHaproxyConfig: the walk-through configuration', () => {
     assert.deepEqual(warningTexts(config), []);
     const [fe] = config.frontends;
     assert.equal(fe?.name, 'web-test');
-    assert.deepEqual(fe?.binds.map((b) => [b.host, b.port]), [['127.0.0.1', 18080]]);
+    assert.deepEqual(fe?.binds.map((b) => (b.kind === 'tcp' ? [b.host, b.port] : [b.kind])), [['127.0.0.1', 18080]]);
     assert.equal(fe?.defaultBackend, 'web-test');
     assert.equal(fe?.tcpLog, true);
     const be = backend(config, 'web-test');
@@ -279,9 +279,37 @@ describe('parseHaproxyConfig: defaults sections and inheritance (HAProxy 2.6)', 
 describe('parseHaproxyConfig: frontends, backends and listens', () => {
   it('reads several bind lines and comma-separated addresses, ranges and IPv6', () => {
     const config = parse(`${TIMEOUTS}frontend f\n  bind *:80,127.0.0.1:8000-8002\n  bind [::1]:443\n  bind :::8443\n  bind ipv4@10.0.0.1:81\n  default_backend b\nbackend b\n`);
-    assert.deepEqual(config.frontends[0]?.binds.map((b) => [b.host, b.port, b.portEnd]), [
+    assert.deepEqual(config.frontends[0]?.binds.map((b) => (b.kind === 'tcp' ? [b.host, b.port, b.portEnd] : [b.kind])), [
       ['0.0.0.0', 80, 80], ['127.0.0.1', 8000, 8002], ['::1', 443, 443], ['::', 8443, 8443], ['10.0.0.1', 81, 81],
     ]);
+  });
+
+  it('reads unix@, absolute paths, abns@, fd@ and the ipv4@/ipv6@ families of bind addresses', () => {
+    const config = parse(`${TIMEOUTS}frontend f\n  bind unix@/run/lb.sock,/run/b.sock\n  bind abns@lb\n  bind fd@3\n` +
+      '  bind ipv6@:8080,ipv6@[::1]:8081,ipv4@*:8082\n  default_backend b\nbackend b\n');
+    assert.deepEqual(config.frontends[0]?.binds.map((b) => (b.kind === 'tcp' ? ['tcp', b.host, b.port] : b.kind === 'unix' ? ['unix', b.path, b.abstract] : ['fd', b.fd])), [
+      ['unix', '/run/lb.sock', false], ['unix', '/run/b.sock', false], ['unix', 'lb', true], ['fd', 3],
+      ['tcp', '::', 8080], ['tcp', '::1', 8081], ['tcp', '0.0.0.0', 8082],
+    ]);
+  });
+
+  it('refuses bind addresses HAProxy refuses, with its messages', () => {
+    const alerts = (bind: string): string[] => {
+      try {
+        parse(`${TIMEOUTS}listen l\n  bind ${bind}\n  server s1 127.0.0.1:1\n`);
+        return [];
+      } catch (e) {
+        return ((e as { details: { diagnostics: { severity: string; text: string }[] } }).details.diagnostics).filter((d) => d.severity === 'alert').map((d) => d.text);
+      }
+    };
+    const at = `parsing [t.cfg:${TIMEOUTS.split('\n').length + 1}] : `;
+    assert.deepEqual(alerts('fd@x'), [`${at}'bind' : file descriptor 'x' is not a valid integer in 'fd@x'`]);
+    assert.deepEqual(alerts('fd@-1'), [`${at}'bind' : file descriptor '-1' is not a valid integer in 'fd@-1'`]);
+    assert.deepEqual(alerts('udp@127.0.0.1:80'), [`${at}'bind' : dgram-type address not acceptable in 'udp@127.0.0.1:80'`]);
+    assert.deepEqual(alerts('ipv4@[::1]:80'), [`${at}'bind' : invalid address: '[::1]' in 'ipv4@[::1]:80'`]);
+    assert.deepEqual(alerts('ipv6@127.0.0.1:80'), [`${at}'bind' : invalid address: '127.0.0.1' in 'ipv6@127.0.0.1:80'`]);
+    assert.deepEqual(alerts('rel.sock'), [`${at}'bind' : missing port specification in 'rel.sock'`]);
+    assert.match(alerts('sockpair@3')[0] ?? '', /'bind' : address 'sockpair@3' is not supported in switchyard/);
   });
 
   it('reads default_backend and unconditional use_backend lines', () => {
@@ -313,7 +341,8 @@ describe('parseHaproxyConfig: frontends, backends and listens', () => {
   it('reads a listen section as a frontend and a backend of one name', () => {
     const config = parse(`${TIMEOUTS}listen web\n  bind 127.0.0.1:8080\n  balance first\n  server s1 127.0.0.1:1 maxconn 2\n`);
     const l = config.listens[0];
-    assert.deepEqual([l?.kind, l?.name, l?.binds[0]?.port, l?.balance.name, l?.servers[0]?.maxconn], ['listen', 'web', 8080, 'first', 2]);
+    const bind = l?.binds[0];
+    assert.deepEqual([l?.kind, l?.name, bind?.kind === 'tcp' ? bind.port : bind?.kind, l?.balance.name, l?.servers[0]?.maxconn], ['listen', 'web', 8080, 'first', 2]);
   });
 
   it('reads timeouts, retries and options', () => {
@@ -375,7 +404,7 @@ describe('parseHaproxyConfig: server and default-server lines', () => {
       name: 's1', host: '10.0.0.1', port: 8080, id: 7, weight: 50, backup: true, maxconn: 10, maxqueue: 5, slowstartMs: 10_000,
       disabled: true, initState: 'down', check: true, checkPort: 9000, checkAddr: '127.0.0.2', interMs: 3000, fastinterMs: 1000,
       downinterMs: 5000, rise: 3, fall: 2, observe: 'layer4', errorLimit: 5, onError: 'mark-down', onMarkedDown: 'shutdown-sessions',
-      onMarkedUp: 'shutdown-backup-sessions', proxyProtocol: 'v2', source: undefined,
+      onMarkedUp: 'shutdown-backup-sessions', agentCheck: false, agentInterMs: 2000, proxyProtocol: 'v2', source: undefined,
     });
   });
 
@@ -467,8 +496,8 @@ describe('parseHaproxyConfig: errors', () => {
     const texts = alertTexts([
       'resolvers dns', '  nameserver ns1 1.1.1.1:53',
       'frontend f', '  bind :80', '  mode http', '  acl is_api path_beg /api', '  http-request deny', '  use_backend b if is_api', '  bind :443 ssl crt /x.pem',
-      'backend b', '  cookie SRV insert', '  stick-table type ip size 1m', '  option mysql-check', '  balance uri',
-      '  server s1 127.0.0.1:1 ssl verify none agent-check', '  server s2 127.0.0.1:2 check observe layer7',
+      'backend b', '  cookie SRV insert', '  stick-table type ip size 1m', '  option spop-check', '  balance uri',
+      '  server s1 127.0.0.1:1 ssl verify none track b/s2', '  server s2 127.0.0.1:2 check observe layer7',
     ].join('\n') + '\n');
     assert.equal(texts.length, 14);
     for (const t of texts) assert.match(t, /not supported in switchyard/);
@@ -548,6 +577,7 @@ describe('parseHaproxyConfig: warnings (returned, not thrown)', () => {
       "parsing [t.cfg:8] : 'timeout http-request' ignored: it applies to mode http only.",
       "parsing [t.cfg:11] : 'balance' ignored because frontend 'f' has no backend capability.",
       "parsing [t.cfg:14] : 'bind' ignored because backend 'b' has no frontend capability.",
+      "log format ignored for frontend 'f' since it has no log address.",
     ]);
     assert.equal(config.frontends[0]?.tcpLog, true);
   });

@@ -192,4 +192,53 @@ describe('haproxyLog: following a pool', () => {
     assert.equal(lines.length, 2);
     assert.match(lines[1]!, /0 sessions requeued, 4 total in queue\.$/);
   });
+
+  it('logs the end of slow start as a plain UP line at the second warm-up tick (slowstart 2s: 2000 ms after UP)', () => {
+    const clock = new ManualClock();
+    const pool = new Pool('fe', {
+      clock,
+      servers: [
+        { name: 's1', host: '127.0.0.1', port: 19001, check: true, rise: 1, initState: 'fully-up', slowstartMs: 2000 },
+        { name: 's2', host: '127.0.0.1', port: 19002, check: true, initState: 'fully-up' },
+      ],
+    });
+    const lines: string[] = [];
+    const warmed: string[] = [];
+    pool.on('server:warmed', (server) => warmed.push(`${server.name}@${clock.now()}`));
+    haproxyLog(pool, (line) => lines.push(line));
+    const s1 = pool.get('s1');
+    pool.setHealth('s1', 'down');
+    clock.advance(500);
+    pool.reportCheck(s1, { status: 'L4OK', durationMs: 0 });
+    assert.equal(s1.operationalState, 'starting');
+    clock.advance(1999);
+    assert.deepEqual(warmed, []);
+    assert.equal(s1.operationalState, 'starting');
+    clock.advance(1);
+    assert.deepEqual(warmed, ['s1@2500']);
+    assert.equal(s1.operationalState, 'up');
+    assert.deepEqual(lines.slice(1), [
+      'Server fe/s1 is UP, reason: Layer4 check passed, check duration: 0ms. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.',
+      'Server fe/s1 is UP. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.',
+    ]);
+  });
+
+  it('logs nothing when a slow start is cut short by a failure', () => {
+    const clock = new ManualClock();
+    const pool = new Pool('fe', {
+      clock,
+      servers: [{ name: 's1', host: '127.0.0.1', port: 19001, check: true, initState: 'fully-up', slowstartMs: 2000 }],
+    });
+    const warmed: string[] = [];
+    pool.on('server:warmed', (server) => warmed.push(server.name));
+    const s1 = pool.get('s1');
+    pool.setHealth('s1', 'down');
+    assert.equal(s1.operationalState, 'down');
+    pool.setHealth('s1', 'up');
+    clock.advance(1000);
+    assert.equal(s1.operationalState, 'starting');
+    pool.setHealth('s1', 'down');
+    clock.advance(5000);
+    assert.deepEqual(warmed, []);
+  });
 });

@@ -100,6 +100,14 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
     assert.ok(stderr.includes("[NOTICE]   (7) : CLI : 'server fe/s4' : New server registered.\n"));
   });
 
+  it('adds a server with its own send-proxy(-v2) and on-marked-* (per-server settings, accepted by HAProxy 2.6 too)', () => {
+    assert.equal(run('add server fe/n1 127.0.0.1:18605 send-proxy-v2 on-marked-down shutdown-sessions'), 'New server registered.\n\n');
+    assert.equal(run('add server fe/n2 127.0.0.1:18606 send-proxy on-marked-up shutdown-backup-sessions'), 'New server registered.\n\n');
+    const pool = instance.backend('fe').pool;
+    assert.deepEqual([pool.get('n1').sendProxy, pool.get('n1').onMarkedDown, pool.get('n2').sendProxy, pool.get('n2').onMarkedUp],
+      ['v2', 'shutdown-sessions', 'v1', 'shutdown-backup-sessions']);
+  });
+
   it('enforces the level: a user or operator session gets "Permission denied" for changes, reads still work', () => {
     const user: CliSession = { level: 'user', prompt: false, quit: false };
     assert.equal(run('set server fe/s2 state drain', user), 'Permission denied\n\n');
@@ -119,7 +127,30 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
     assert.match(unknown, / {2}quit {36}: disconnect\n\n$/);
     assert.match(run(''), /^Unknown command\. Please enter one of the following commands only:\n/);
     const help = run('help set server');
-    assert.equal(help.split('\n')[1], "  set server <bk>/<srv> [opts]            : change a server's state, health or weight");
+    assert.equal(help.split('\n')[1], "  set server <bk>/<srv> [opts]            : change a server's state, health, weight or address");
+  });
+
+  it("changes a server's address with HAProxy's replies (srv_update_addr_port()), through the pool", () => {
+    const s3 = instance.backend('fe').pool.get('s3');
+    const moved: string[] = [];
+    instance.backend('fe').pool.on('server:address', (server, previous) => moved.push(`${server.name} ${previous.host}:${previous.port}`));
+    const recorded: [string, string][] = [
+      ['set server fe/s3 addr 127.0.0.1 port 18613', "no need to change the addr, port changed from '18603' to '18613' by 'stats socket command'\n\n"],
+      ['set server fe/s3 addr 127.0.0.2', "IP changed from '127.0.0.1' to '127.0.0.2' by 'stats socket command'\n\n"],
+      ['set server fe/s3 addr 127.0.0.2 port 18613', "no need to change the addr, no need to change the port by 'stats socket command'\n\n"],
+      ['set server fe/s3 addr', 'set server <b>/<s> addr requires an address and optionally a port.\n\n'],
+      ['set server fe/s3 addr bogus', "Invalid addr 'bogus' by 'stats socket command'\n\n"],
+      ['set server fe/s3 addr 127.0.0.2 port', "no need to change the addr, problem converting port '' to an int by 'stats socket command'\n\n"],
+      ['set server fe/s3 addr 127.0.0.1 port 99999', "IP changed from '127.0.0.2' to '127.0.0.1', port changed from '18613' to '34463' by 'stats socket command'\n\n"],
+      ['set server fe/s3 fqdn localhost', 'set server <b>/<s> fqdn failed because no resolution is configured.\n\n'],
+      ['set server fe/s3 fqdn', 'set server <b>/<s> fqdn requires a FQDN.\n\n'],
+      ['set server fe/nope addr 127.0.0.1', 'No such server.\n\n'],
+    ];
+    for (const [command, reply] of recorded) assert.equal(run(command), reply, command);
+    assert.deepEqual([s3.host, s3.port], ['127.0.0.1', 34463]);
+    assert.deepEqual(moved, ['s3 127.0.0.1:18603', 's3 127.0.0.1:18613', 's3 127.0.0.2:18613']);
+    assert.match(run('show servers state fe'), /\n2 fe 3 s3 127\.0\.0\.1 .* 34463 /);
+    run('set server fe/s3 addr 127.0.0.1 port 18603');
   });
 
   it('help lists only what switchyard does: no json/typed/desc for show stat, no address or ssl for set server', () => {
