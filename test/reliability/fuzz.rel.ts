@@ -295,14 +295,21 @@ function options(keys: readonly string[]): fc.Arbitrary<unknown> {
 const SERVER_KEYS = ['name', 'host', 'port', 'id', 'weight', 'backup', 'maxconn', 'maxqueue', 'disabled', 'check', 'rise', 'fall', 'initState', 'slowstartMs'];
 const server = fc.dictionary(fc.constantFrom(...SERVER_KEYS), value, { maxKeys: 8 }).map((o) => ({ name: 's', host: '127.0.0.1', port: 1, ...o }));
 
-/** Calls `make`: it returns a working object or throws ERR_LB_INVALID_ARG; anything else fails. */
-async function validOrInvalidArg(what: string, make: () => unknown, use: (made: any) => unknown = () => {}): Promise<void> {
+/**
+ * Calls `make`: it returns a working object or throws ERR_LB_INVALID_ARG (or, where `unknownServer` allows it,
+ * ERR_LB_UNKNOWN_SERVER about a `servers.<name>` override naming no server of the pool); anything else fails.
+ */
+async function validOrInvalidArg(what: string, make: () => unknown, use: (made: any) => unknown = () => {}, unknownServer = false): Promise<void> {
   tried[what] = (tried[what] ?? 0) + 1;
   let made: unknown;
   try {
     made = make();
   } catch (err) {
     assert.ok(LbError.is(err), `${what}: only LbError is thrown, got ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    if (unknownServer && err.code === 'ERR_LB_UNKNOWN_SERVER') {
+      assert.match(err.message, /^servers\..* has no server named /, `${what}: ${err.message}`);
+      return;
+    }
     assert.equal(err.code, 'ERR_LB_INVALID_ARG', `${what}: ${err.message}`);
     return;
   }
@@ -342,7 +349,7 @@ describe('fuzz: every public constructor takes any options and returns a valid o
       await validOrInvalidArg('ActiveChecker', () => new ActiveChecker(basePool(), { ...(o as object), clock: new ManualClock() } as never), (c: ActiveChecker) => {
         c.stats();
         return c.close();
-      });
+      }, true);
       await validOrInvalidArg('httpProbe', () => httpProbe(h as never), (p) => assert.equal(typeof p, 'function'));
       await validOrInvalidArg('sendExpectProbe', () => sendExpectProbe(steps as never), (p) => assert.equal(typeof p, 'function'));
       await validOrInvalidArg('tcpConnectProbe', () => tcpConnectProbe(), (p) => assert.equal(typeof p, 'function'));
@@ -351,7 +358,7 @@ describe('fuzz: every public constructor takes any options and returns a valid o
 
   it('PassiveObserver', async () => {
     await fc.assert(fc.asyncProperty(options(['observe', 'errorLimit', 'onError', 'servers']), async (o) => {
-      await validOrInvalidArg('PassiveObserver', () => new PassiveObserver(basePool(), o as never), (p: PassiveObserver) => p.close());
+      await validOrInvalidArg('PassiveObserver', () => new PassiveObserver(basePool(), o as never), (p: PassiveObserver) => p.close(), true);
     }), runs);
   });
 
