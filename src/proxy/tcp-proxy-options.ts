@@ -79,6 +79,19 @@ export interface ProxyListenOptions {
   readonly backlog?: number;
   /** Listen on IPv6 only. @defaultValue false */
   readonly ipv6Only?: boolean;
+  /**
+   * SO_REUSEPORT: several listening sockets (processes, threads) on one port, the kernel spreading connections
+   * among them (HAProxy binds this way for its threads and for seamless reloads). Needs Node 22.12+ or 23.1+, where
+   * `net.Server.listen()` reads it; on an older Node it is refused with `ERR_LB_INVALID_ARG` rather than ignored.
+   * @defaultValue false
+   */
+  readonly reusePort?: boolean;
+}
+
+/** True when this Node's `net.Server.listen()` knows `reusePort` (22.12+, 23.1+; older versions ignore the option). */
+export function reusePortSupported(version = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
 /** Options of {@link TcpProxy.close}. */
@@ -87,7 +100,7 @@ export interface ProxyCloseOptions {
   readonly deadlineMs?: number;
 }
 
-const LISTEN_KEYS = ['port', 'host', 'backlog', 'ipv6Only'] as const;
+const LISTEN_KEYS = ['port', 'host', 'backlog', 'ipv6Only', 'reusePort'] as const;
 
 /** @internal The per-connection settings of a proxy, validated. */
 export interface SessionSettings {
@@ -125,7 +138,10 @@ export function resolveListenOptions(options: ProxyListenOptions): net.ListenOpt
   const host = o['host'] === undefined ? undefined : v.nonEmptyString('host', o['host']);
   const backlog = o['backlog'] === undefined ? undefined : v.positiveInteger('backlog', o['backlog']);
   const ipv6Only = v.boolean('ipv6Only', o['ipv6Only'] ?? false);
-  return { port, host, backlog, ipv6Only };
+  const reusePort = v.boolean('reusePort', o['reusePort'] ?? false);
+  if (reusePort && !reusePortSupported()) throw invalidArg('reusePort', `needs Node 22.12+ or 23.1+, this is ${process.version}`, reusePort);
+  // @types/node 20 does not know reusePort (Node 22.12+ reads it).
+  return reusePort ? ({ port, host, backlog, ipv6Only, reusePort } as net.ListenOptions) : { port, host, backlog, ipv6Only };
 }
 
 function positiveDuration(field: string, value: unknown): number {
