@@ -19,7 +19,7 @@ describe('a server list from a discovery source', () => {
     assert.deepEqual(desired.get('[::1]:5432'), {
       options: {
         name: '[::1]:5432', host: '::1', port: 5432, weight: 3, backup: false, priority: 0, maxconn: 10, maxqueue: 0, disabled: false, check: true,
-        rise: 2, fall: 3, initState: 'up', slowstartMs: 0, tags: {},
+        rise: 2, fall: 3, initState: 'up', slowstartMs: 0, tags: {}, agent: false,
       },
       hold: undefined,
     });
