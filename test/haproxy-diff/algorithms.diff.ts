@@ -1,7 +1,7 @@
 /**
  * Differential scenarios: every `balance` algorithm, against Debian's haproxy 2.6 (reference cases A.1–A.16).
  */
-import { diffScenarios, listen, pause, type Scenario, sequence, visit } from './harness.js';
+import { diffScenarios, listen, pause, type Scenario, sequence, stat, visit } from './harness.js';
 
 const scenarios: Scenario[] = [
   {
@@ -115,6 +115,9 @@ const scenarios: Scenario[] = [
         return out;
       };
       ctx.note(...(await pick()));
+      // The state-change line counts the sessions still open: wait (bounded) until every closed client's session has
+      // ended in the engine under test (at load 7–18 switchyard once said "1 sessions active" where HAProxy said 0).
+      for (let i = 0; i < 200 && /scur=[1-9]/.test(stat(await ctx.instance.command('show stat'), ['scur'])); i++) await pause(10);
       await ctx.cli('set server fe/s2 state maint');
       ctx.note(...(await pick()));
     },
@@ -136,6 +139,9 @@ const scenarios: Scenario[] = [
         return out;
       };
       ctx.note(...(await pick()));
+      // The state-change line counts the sessions still open: wait (bounded) until every closed client's session has
+      // ended in the engine under test (at load 7–18 switchyard once said "1 sessions active" where HAProxy said 0).
+      for (let i = 0; i < 200 && /scur=[1-9]/.test(stat(await ctx.instance.command('show stat'), ['scur'])); i++) await pause(10);
       await ctx.cli('set server fe/s2 state maint');
       ctx.note(...(await pick()));
     },

@@ -43,9 +43,12 @@ export function tcplogKeepCounters(bucketMs: number, settleMs?: number): (line: 
     const t = (v: string): string => (v === '-1' ? '-1' : bucketMs === 0 ? 'T' : String(Math.round(Number(v) / bucketMs) * bucketMs));
     const [, ip, fe, be, tw, tc, tt, bytes, term, counters, queues] = m;
     // With `settleMs`, a connected session's Tt reads `Tw+Tc+settle` when it ends 0–settleMs after Tw + Tc: that
-    // rest is the transfer and the close, which the harness's client paces (hundreds of ms late at load 12).
+    // rest is the transfer and the close, which the harness's client paces (hundreds of ms late at load 12). A
+    // session that never connected (Tc -1) reads `Tw+settle` the same way: its rest is the last refused attempt and
+    // the close (switchyard's came 250–500 ms late at load 15 in CI, its Tw the same as HAProxy's).
     const rest = Number(tt) - Math.max(0, Number(tw)) - Math.max(0, Number(tc));
-    const total = settleMs !== undefined && tc !== '-1' && rest >= -2 && rest <= settleMs ? 'Tw+Tc+settle' : t(tt!);
+    const settled = settleMs !== undefined && rest >= -2 && rest <= settleMs;
+    const total = settled ? (tc === '-1' ? 'Tw+settle' : 'Tw+Tc+settle') : t(tt!);
     return `${ip}:PORT [DATE] ${fe} ${be} ${t(tw!)}/${t(tc!)}/${total} ${bytes} ${term} ${counters} ${queues}`;
   };
 }
