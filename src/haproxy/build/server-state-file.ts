@@ -127,12 +127,12 @@ function recordOf(server: Server, p: readonly string[]): ServerStateRecord | str
   if (port !== undefined && Number(port) > 65535) invalid('srv_port', p[18]);
   if (msg !== '') return msg;
   const a = admin!;
-  const address = p[4] ?? '-';
   const lastCheck = STATUS_BY_CODE[status!];
   return {
     name: server.name,
-    // The server named by its host name in the configuration is saved with its address and `srv_fqdn`.
-    host: address === server.host || fqdn === server.host ? server.host : address,
+    // HAProxy 2.6.12 takes a saved address only with `init-addr last` or resolvers, neither of which switchyard's
+    // configuration has: the configuration's address stays (measured: srv_addr 127.0.0.5 saved, 127.0.0.1 kept).
+    host: server.host,
     port: port === undefined || port === '' || Number(port) === 0 ? server.port : Number(port),
     weight: uweight!,
     initialWeight: iweight!,
@@ -154,10 +154,9 @@ function apply(backend: HaproxyBackend, server: Server, params: readonly string[
     warn(`server-state application failed for server '${backend.name}/${server.name}'${record}`);
     return;
   }
-  const report = backend.pool.restoreState({ version: 1, pool: backend.name, servers: [record] });
-  if (report.skipped.length > 0) {
-    warn(`server-state application failed for server '${backend.name}/${server.name}': its address is '${server.host}:${server.port}' in the configuration and '${record.host}:${record.port}' in the state file (switchyard restores the state of a server at the same address only)`);
-  }
+  // As HAProxy 2.6.12, silently: the saved port replaces the configuration's (the state goes with it).
+  if (record.port !== server.port) backend.pool.setAddress(server.name, server.host, record.port);
+  backend.pool.restoreState({ version: 1, pool: backend.name, servers: [record] });
 }
 
 /**
