@@ -90,7 +90,7 @@ export function listenerCount(config: Pick<HaproxyConfig, 'frontends' | 'listens
 
 /** What loading the configuration's server state files prints (`load-server-state-from-file`), line by line. */
 async function serverStateWarnings(config: HaproxyConfig, pid: number): Promise<string[]> {
-  if (![...config.backends, ...config.listens].some((b) => b.loadServerState !== 'none')) return [];
+  if (config.global.serverStateFile === undefined && ![...config.backends, ...config.listens].some((b) => b.loadServerState !== 'none')) return [];
   const out: string[] = [];
   const instance = buildFromHaproxyConfig(config, { pid, statsSockets: false, stderr: (t) => out.push(...t.replace(/\n$/, '').split('\n')), stdout: () => {} });
   try {

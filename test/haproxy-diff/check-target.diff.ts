@@ -62,7 +62,7 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'a second server-state-file, server-state-base, spread-checks, log-send-hostname: an [ALERT] each, the configuration runs',
+    name: 'a second server-state-file, server-state-base, spread-checks, log-send-hostname: an [ALERT] each, the configuration runs; the missing global file is said',
     global: 'global\n  stats socket ${CLI} level admin\n  log stderr format raw local0 debug\n  server-state-file ${DIR}/a\n  server-state-file ${DIR}/b\n' +
       '  server-state-base ${DIR}\n  server-state-base /nonexistent\n  spread-checks 5\n  spread-checks 6\n  log-send-hostname one\n  log-send-hostname two\n',
     config: listen('', ['', '']),
@@ -70,6 +70,8 @@ const scenarios: Scenario[] = [
     mask: [CFG_PATH],
     steps: async (ctx) => {
       ctx.note(...(await sequence(ctx.port, 2)));
+      // No backend loads the state, yet HAProxy reads the (missing) global file and says so.
+      ctx.note(...ctx.instance.lines.filter((l) => /config : /.test(l)).map((l) => l.replace(/'\/tmp\/[^']+'/, "'PATH'").replace(CFG_PATH[0], CFG_PATH[1])));
     },
   },
 ];

@@ -160,15 +160,16 @@ function apply(backend: HaproxyBackend, server: Server, params: readonly string[
 }
 
 /**
- * Loads the saved server states of every backend that asks for them (`load-server-state-from-file`), in
+ * Reads the global `server-state-file` when there is one, then loads the saved server states of every backend
+ * that asks for them (`load-server-state-from-file`), in
  * declaration order, writing HAProxy's warnings and state lines through `warn` (the caller prints them as
  * `[WARNING]  (pid) : config : …`). Unreadable files, bad lines and unknown servers are warnings, never errors.
  */
 export async function loadServerStateFiles(backends: readonly HaproxyBackend[], global: GlobalConfig, warn: (message: string) => void): Promise<void> {
   const wanted = backends.filter((b) => b.config.loadServerState !== 'none' && b.pool.size > 0);
-  if (wanted.length === 0) return;
   const globalLines = new Map<string, readonly string[]>();
-  if (wanted.some((b) => b.config.loadServerState === 'global') && global.serverStateFile !== undefined) {
+  // HAProxy 2.6.12 reads the global file (and says when it cannot) even when no backend loads from it.
+  if (global.serverStateFile !== undefined) {
     const path = serverStateFilePath(global.serverStateFile, global.serverStateBase);
     const lines = await readStateFile(path, {
       open: (reason) => `config: Can't open global server state file '${path}': ${reason}`,

@@ -196,4 +196,13 @@ describe('server state files (HAProxy 2.6.12 rules and warnings)', () => {
     assert.deepEqual(report.stderr.slice(2), ['[WARNING]  (3) : config : Server web/s1 is DOWN, changed from server-state after a reload. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.']);
     assert.equal(report.exitCode, 0);
   });
+
+  it('reads the global file even when no backend loads from it, and says when it cannot (as HAProxy 2.6.12)', async () => {
+    const file = join(dir, 'unused.cfg');
+    const missing = join(dir, 'no-such.state');
+    await writeFile(file, `global\n  server-state-file ${missing}\n${DEFAULTS}listen web\n  bind 127.0.0.1:18099\n  server s1 127.0.0.1:1\n`);
+    const report = await checkConfigFiles([file], { pid: 3, version: 'x', executable: 'switchyard' });
+    assert.deepEqual([report.exitCode, report.stdout], [0, ['Warnings were found.', 'Configuration file is valid']]);
+    assert.deepEqual(report.stderr.slice(2), [`[WARNING]  (3) : config : config: Can't open global server state file '${missing}': No such file or directory`]);
+  });
 });
