@@ -50,7 +50,7 @@ export { ActiveChecker, ACTIVE_CHECKER_DEFAULTS } from './health/active-checker.
 export { AGENT_CHECKER_DEFAULTS, AgentChecker, agentChecker } from './health/agent-checker.js';
 export type { AgentCheckerOptions, AgentReporter, AgentSettings } from './health/agent-checker.js';
 export type { AgentReport } from './state/agent-reply.js';
-export type { ActiveCheckerOptions, ActiveCheckerStats, ServerCheckOptions } from './health/active-checker.js';
+export type { ActiveCheckerOptions, ActiveCheckerStats, CheckTargetUpdate, ServerCheckOptions } from './health/active-checker.js';
 export { PASSIVE_OBSERVER_DEFAULTS, PassiveObserver } from './health/passive-observer.js';
 export type { PassiveObserverOptions, ServerObserveOptions } from './health/passive-observer.js';
 export type { Probe, ProbeContext } from './health/probe.js';

@@ -56,8 +56,10 @@ export async function checkConfigFiles(paths: readonly string[], options: CheckO
     }
     // `haproxy -c` loads the saved server states too, and prints what loading them says.
     const stateLines = await serverStateWarnings(config, pid);
-    const warned = config.warnings.length > 0 || stateLines.length > 0;
-    const stderr = warned ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid)), ...stateLines] : [];
+    // A warning HAProxy prints as a non-fatal [ALERT] is printed, but does not make `Warnings were found.`.
+    const printed = config.warnings.length > 0 || stateLines.length > 0;
+    const warned = config.warnings.some((w) => w.printedAs !== 'alert') || stateLines.length > 0;
+    const stderr = printed ? [...notices, ...config.warnings.map((w) => formatDiagnostic(w, pid)), ...stateLines] : [];
     const stdout = warned ? ['Warnings were found.'] : [];
     if (listenerCount(config) === 0) {
       return report(2, [...stdout, 'Configuration file has no error but will not start (no listener) => exit(2).'], stderr);
@@ -88,7 +90,7 @@ export function listenerCount(config: Pick<HaproxyConfig, 'frontends' | 'listens
 
 /** What loading the configuration's server state files prints (`load-server-state-from-file`), line by line. */
 async function serverStateWarnings(config: HaproxyConfig, pid: number): Promise<string[]> {
-  if (![...config.backends, ...config.listens].some((b) => b.loadServerState !== 'none')) return [];
+  if (config.global.serverStateFile === undefined && ![...config.backends, ...config.listens].some((b) => b.loadServerState !== 'none')) return [];
   const out: string[] = [];
   const instance = buildFromHaproxyConfig(config, { pid, statsSockets: false, stderr: (t) => out.push(...t.replace(/\n$/, '').split('\n')), stdout: () => {} });
   try {

@@ -29,6 +29,14 @@ interface Entry {
   cancel: (() => void) | undefined;
 }
 
+/** Where a server's checks connect, changed at runtime ({@link ActiveChecker.updateServer}); `null` = the server's own. */
+export interface CheckTargetUpdate {
+  /** The check's own address (an IP or host name), or `null` for the server's host. */
+  readonly addr?: string | null;
+  /** The check's own port (1–65535), or `null` for the server's port. */
+  readonly port?: number | null;
+}
+
 /** Counters of a checker. */
 export interface ActiveCheckerStats {
   /** Probes running now. */
@@ -97,7 +105,12 @@ export class ActiveChecker {
   /** Cancels of the runs whose probe left work going on after its result (an orderly close). */
   readonly #lingering = new Set<() => void>();
   readonly #onAdded = (server: Server): void => this.#track(server, 0);
-  readonly #onRemoved = (server: Server): void => this.#untrack(server);
+  /** Runtime changes of where a server's checks connect (`updateServer()`), by server name. */
+  readonly #targets = new Map<string, { addr: string | undefined; port: number | undefined }>();
+  readonly #onRemoved = (server: Server): void => {
+    this.#targets.delete(server.name);
+    this.#untrack(server);
+  };
   readonly #onObserveLimit = (server: Server): void => {
     const entry = this.#entries.get(server);
     if (entry?.settings.fastinterMs !== undefined) this.#expedite(server, entry.settings.fastinterMs);
@@ -247,6 +260,31 @@ export class ActiveChecker {
     this.#expedite(server, 0);
   }
 
+  /**
+   * Changes where a checked server's checks connect, from its next check on (HAProxy `set server … check-addr
+   * <ip> [port <p>]`, `check-port <p>`): `addr`/`port` replace its check address and port, `null` goes back to the
+   * server's own. Whether a check sends the server's PROXY header stays as it was when the checker was made.
+   * @throws LbError `ERR_LB_UNKNOWN_SERVER` for a name the pool does not have, `ERR_LB_INVALID_ARG` for a server
+   * without `check: true` or a bad value.
+   */
+  updateServer(name: string, changes: CheckTargetUpdate): void {
+    const server = this.pool.get(name);
+    if (!server.check) throw invalidArg('name', 'names a server without check: true, which is never checked', name);
+    const o = v.plainObject('check target', changes);
+    v.knownKeys('check target', o, ['addr', 'port']);
+    const current = this.target(name);
+    const addr = o['addr'] === undefined ? current.addr : o['addr'] === null ? undefined : v.nonEmptyString('addr', o['addr']);
+    const port = o['port'] === undefined ? current.port : o['port'] === null ? undefined : v.integerInRange('port', o['port'], 1, 65535);
+    this.#targets.set(name, { addr, port });
+  }
+
+  /** A checked server's own check address and port (`undefined`: the server's host or port is used). */
+  target(name: string): { readonly addr: string | undefined; readonly port: number | undefined } {
+    const server = this.pool.get(name);
+    const settings = this.#settingsOf(server);
+    return this.#targets.get(name) ?? { addr: settings.addr, port: settings.port };
+  }
+
   /** Waits for every check task and every lingering close, including those that start while waiting. */
   async #drain(): Promise<void> {
     while (this.#outstanding.size > 0) await Promise.allSettled([...this.#outstanding]);
@@ -322,11 +360,12 @@ export class ActiveChecker {
     if (this.#active > this.#maxActive) this.#maxActive = this.#active;
     try {
       const { server, settings: st } = entry;
+      const target = this.#targets.get(server.name) ?? st;
       const run = runProbe({
         probe: this.#probe,
         server,
-        host: st.addr ?? server.host,
-        port: st.port ?? server.port,
+        host: target.addr ?? server.host,
+        port: target.port ?? server.port,
         clock: this.#clock,
         // HAProxy bounds a check by `inter` itself, whatever interval scheduled it (process_chk_conn()).
         connectBudgetMs: this.timeoutCheckMs === undefined ? st.interMs : Math.min(st.interMs, this.timeoutConnectMs ?? Infinity),

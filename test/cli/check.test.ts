@@ -68,6 +68,18 @@ describe('switchyard -c (haproxy -c compatible check)', () => {
     assert.match(run.stderr, /\[WARNING\] {2}\(\d+\) : config : parsing \[warn\.cfg:8\] : server web\/s1: 'inter 4' checks every 4 ms.*did you mean 4s\?/);
   });
 
+  it('prints a second server-state-file as HAProxy 2.6.12 does: an [ALERT] that is not fatal, no "Warnings were found.", exit 0', async () => {
+    await file('state', '1\n');
+    const name = await file('twice.cfg', `global\n  server-state-file ${join(dir, 'state')}\n  server-state-file b\n  spread-checks 5\n  spread-checks 6\n${VALID}`);
+    const run = await switchyard(['-c', '-f', name], dir);
+    assert.deepEqual([run.code, run.stdout], [0, 'Configuration file is valid\n']);
+    const lines = run.stderr.trimEnd().split('\n').map((l) => l.replace(/\(\d+\)/, '(PID)'));
+    assert.deepEqual(lines.slice(2), [
+      "[ALERT]    (PID) : config : parsing [twice.cfg:3] : 'server-state-file' already specified. Continuing.",
+      '[ALERT]    (PID) : config : parsing [twice.cfg:5]: spread-checks already specified. Continuing.',
+    ]);
+  });
+
   it('exits 2 for a valid configuration with nothing to listen on, as HAProxy does', async () => {
     const name = await file('nolistener.cfg', VALID.replace('listen web\n  bind 127.0.0.1:18090\n', 'backend web\n'));
     const run = await switchyard(['-c', '-f', name], dir);

@@ -127,12 +127,12 @@ function recordOf(server: Server, p: readonly string[]): ServerStateRecord | str
   if (port !== undefined && Number(port) > 65535) invalid('srv_port', p[18]);
   if (msg !== '') return msg;
   const a = admin!;
-  const address = p[4] ?? '-';
   const lastCheck = STATUS_BY_CODE[status!];
   return {
     name: server.name,
-    // The server named by its host name in the configuration is saved with its address and `srv_fqdn`.
-    host: address === server.host || fqdn === server.host ? server.host : address,
+    // HAProxy 2.6.12 takes a saved address only with `init-addr last` or resolvers, neither of which switchyard's
+    // configuration has: the configuration's address stays (measured: srv_addr 127.0.0.5 saved, 127.0.0.1 kept).
+    host: server.host,
     port: port === undefined || port === '' || Number(port) === 0 ? server.port : Number(port),
     weight: uweight!,
     initialWeight: iweight!,
@@ -154,22 +154,22 @@ function apply(backend: HaproxyBackend, server: Server, params: readonly string[
     warn(`server-state application failed for server '${backend.name}/${server.name}'${record}`);
     return;
   }
-  const report = backend.pool.restoreState({ version: 1, pool: backend.name, servers: [record] });
-  if (report.skipped.length > 0) {
-    warn(`server-state application failed for server '${backend.name}/${server.name}': its address is '${server.host}:${server.port}' in the configuration and '${record.host}:${record.port}' in the state file (switchyard restores the state of a server at the same address only)`);
-  }
+  // As HAProxy 2.6.12, silently: the saved port replaces the configuration's (the state goes with it).
+  if (record.port !== server.port) backend.pool.setAddress(server.name, server.host, record.port);
+  backend.pool.restoreState({ version: 1, pool: backend.name, servers: [record] });
 }
 
 /**
- * Loads the saved server states of every backend that asks for them (`load-server-state-from-file`), in
+ * Reads the global `server-state-file` when there is one, then loads the saved server states of every backend
+ * that asks for them (`load-server-state-from-file`), in
  * declaration order, writing HAProxy's warnings and state lines through `warn` (the caller prints them as
  * `[WARNING]  (pid) : config : …`). Unreadable files, bad lines and unknown servers are warnings, never errors.
  */
 export async function loadServerStateFiles(backends: readonly HaproxyBackend[], global: GlobalConfig, warn: (message: string) => void): Promise<void> {
   const wanted = backends.filter((b) => b.config.loadServerState !== 'none' && b.pool.size > 0);
-  if (wanted.length === 0) return;
   const globalLines = new Map<string, readonly string[]>();
-  if (wanted.some((b) => b.config.loadServerState === 'global') && global.serverStateFile !== undefined) {
+  // HAProxy 2.6.12 reads the global file (and says when it cannot) even when no backend loads from it.
+  if (global.serverStateFile !== undefined) {
     const path = serverStateFilePath(global.serverStateFile, global.serverStateBase);
     const lines = await readStateFile(path, {
       open: (reason) => `config: Can't open global server state file '${path}': ${reason}`,

@@ -24,6 +24,11 @@ export interface ConfigDiagnostic {
    * May span several lines (caret lines, the explanation of "missing timeouts").
    */
   readonly text: string;
+  /**
+   * `alert` on the few warnings HAProxy prints as `[ALERT]` without counting them as errors (a second
+   * `server-state-file`: `… already specified. Continuing.`): printed as an alert, the configuration stays valid.
+   */
+  readonly printedAs?: 'alert';
 }
 
 /** Most fatal errors reported before giving up, like HAProxy (`too many fatal errors (50), stopping now.`). */
@@ -34,7 +39,7 @@ export const MAX_ALERTS = 50;
  * `[ALERT]    (1234) : config : parsing [f:9] : …` / `[WARNING]  (1234) : config : …`.
  */
 export function formatDiagnostic(diagnostic: ConfigDiagnostic, pid: number): string {
-  const tag = diagnostic.severity === 'alert' ? '[ALERT]    ' : '[WARNING]  ';
+  const tag = diagnostic.severity === 'alert' || diagnostic.printedAs === 'alert' ? '[ALERT]    ' : '[WARNING]  ';
   return `${tag}(${pid}) : config : ${diagnostic.text}`;
 }
 
@@ -54,9 +59,12 @@ export class DiagnosticLog {
   readonly #items: ConfigDiagnostic[] = [];
   #alerts = 0;
 
-  /** Records one diagnostic; `context` lines are appended to the printed text. */
+  /**
+   * Records one diagnostic; `context` lines are appended to the printed text. `nonfatal-alert` records a warning
+   * printed as `[ALERT]` (see {@link ConfigDiagnostic.printedAs}).
+   */
   add(
-    severity: DiagnosticSeverity,
+    level: DiagnosticSeverity | 'nonfatal-alert',
     at: { readonly file: string; readonly line: number },
     keyword: string,
     message: string,
@@ -70,7 +78,8 @@ export class DiagnosticLog {
       : shape === 'bare-location' ? `${where} : ${message}`
       : message;
     const text = context.length > 0 ? `${head}\n${context.join('\n')}` : head;
-    const item: ConfigDiagnostic = { severity, file: at.file, line: at.line, keyword, message, text };
+    const severity: DiagnosticSeverity = level === 'nonfatal-alert' ? 'warning' : level;
+    const item: ConfigDiagnostic = { severity, file: at.file, line: at.line, keyword, message, text, ...(level === 'nonfatal-alert' ? { printedAs: 'alert' as const } : {}) };
     this.#items.push(item);
     if (severity === 'alert') this.#alerts++;
     return item;

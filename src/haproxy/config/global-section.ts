@@ -67,7 +67,7 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
       return;
     case 'spread-checks': {
       if (g.spreadChecksPercent !== undefined) {
-        line.warn(kw, 'spread-checks already specified. Continuing.', 'reader');
+        line.nonFatalAlert(kw, 'spread-checks already specified. Continuing.', 'reader');
         return;
       }
       const n = parseCount(args[0]);
@@ -80,7 +80,7 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
     }
     case 'log-send-hostname': {
       if (g.logSendHostname !== undefined) {
-        line.alert(kw, `'${kw}' already specified. Continuing.`, 'reader');
+        line.nonFatalAlert(kw, `'${kw}' already specified. Continuing.`);
         return;
       }
       // HAProxy takes the first argument and ignores the rest; none means the system's host name.
@@ -99,8 +99,8 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
     case 'server-state-file':
     case 'server-state-base': {
       const field = kw === 'server-state-file' ? 'serverStateFile' : 'serverStateBase';
-      // HAProxy reports a second one as an [ALERT] yet carries on with the first (a warning here).
-      if (g[field] !== undefined) line.warn(kw, `'${kw}' already specified. Continuing.`);
+      // HAProxy reports a second one as an [ALERT] yet carries on with the first (the configuration stays valid).
+      if (g[field] !== undefined) line.nonFatalAlert(kw, `'${kw}' already specified. Continuing.`);
       else if (args[0] === undefined || args[0] === '') {
         line.alert(kw, kw === 'server-state-file' ? `'server-state-file' expect one argument: a file path.` : `'server-state-base' expects one argument: a directory path.`);
       } else g[field] = args[0];

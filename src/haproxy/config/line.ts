@@ -16,6 +16,8 @@ export interface ConfigLine {
   alert(keyword: string, message: string, shape?: DiagnosticShape): ConfigDiagnostic;
   /** Reports a warning (the configuration stays valid). */
   warn(keyword: string, message: string, shape?: DiagnosticShape): void;
+  /** Reports what HAProxy prints as an `[ALERT]` but does not count as an error (the configuration stays valid). */
+  nonFatalAlert(keyword: string, message: string, shape?: DiagnosticShape): void;
 }
 
 /** HAProxy's name for a proxy kind in messages: a `listen` section is a "proxy". */

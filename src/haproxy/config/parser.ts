@@ -121,7 +121,7 @@ function readSource(source: ConfigSource, env: ConfigEnv, state: ParseState): nu
   for (let index = 0; index < lines.length && !log.full; index++) {
     const at: SourceLocation = { file, line: index + 1 };
     const raw = lines[index] ?? '';
-    const report = (severity: 'alert' | 'warning') => (keyword: string, message: string, shape?: DiagnosticShape, context?: readonly string[]) =>
+    const report = (severity: 'alert' | 'warning' | 'nonfatal-alert') => (keyword: string, message: string, shape?: DiagnosticShape, context?: readonly string[]) =>
       log.add(severity, at, keyword, message, shape, context);
     const alert = report('alert');
 
@@ -187,7 +187,7 @@ function readSource(source: ConfigSource, env: ConfigEnv, state: ParseState): nu
       continue;
     }
 
-    const line: ConfigLine = { at, words, modifier, alert, warn: report('warning') };
+    const line: ConfigLine = { at, words, modifier, alert, warn: report('warning'), nonFatalAlert: report('nonfatal-alert') };
     switch (current.kind) {
       case 'none':
         alert(keyword, `unknown keyword '${keyword}' out of section.`, 'reader');

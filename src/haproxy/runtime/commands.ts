@@ -13,6 +13,7 @@ import { splitWords, strtol } from './parse.js';
 import { type ShowInfoFormat, showInfo } from './show-info.js';
 import { showServersState, showStat } from './views.js';
 import { setServerAgent } from './agent-commands.js';
+import { setServerCheck, setServerSsl } from './check-commands.js';
 import { HAPROXY_SERVER_DEFAULTS } from '../config/draft.js';
 import { invalidNameChar } from '../config/server-line.js';
 import { parseServerKeywords } from '../config/server-keywords.js';
@@ -120,8 +121,10 @@ function setServer(args: readonly string[], host: CommandHost): string {
       // switchyard's config face has no resolvers: HAProxy's answer for a server without them.
       if (value === undefined || value === '') return 'set server <b>/<s> fqdn requires a FQDN.\n';
       return 'set server <b>/<s> fqdn failed because no resolution is configured.\n';
-    case 'check-addr': case 'check-port': case 'ssl':
-      return `'set server <srv> ${args[3]}' is not supported in switchyard.\n`;
+    case 'check-addr': case 'check-port':
+      return setServerCheck(b, s, args[3], args.slice(4));
+    case 'ssl':
+      return setServerSsl();
     default:
       return SET_SERVER_USAGE;
   }
@@ -280,7 +283,7 @@ function showInfoCommand(args: readonly string[], host: CommandHost): string {
 
 /**
  * The commands, in the order HAProxy registers them; `help` sorts them. A usage line lists only what switchyard
- * does (HAProxy's `show stat [desc|json|typed]` and `set server … addr|ssl` are answered "not supported").
+ * does (HAProxy's `show stat [desc|json|typed]` is answered "not supported").
  */
 const COMMANDS: readonly Command[] = [
   {

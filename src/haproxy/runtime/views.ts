@@ -177,6 +177,8 @@ function serverStateLine(instance: HaproxyInstance, b: HaproxyBackend, s: Server
   const cfg = b.config.servers.find((c) => c.name === s.name);
   const checkPort = cfg?.checkPort ?? 0;
   const checkAddr = cfg?.checkAddr ?? '-';
+  // `set server … check-addr|check-port` change the check's columns, not the agent's.
+  const target = s.check ? b.checker.target(s.name) : undefined;
   const since = Math.max(0, Math.floor((nowMs - s.lastChangeMs) / 1000));
   // CHK_ST_CONFIGURED | CHK_ST_ENABLED | CHK_ST_AGENT. HAProxy's `addr` and `port` set the agent's too; `agent-addr`
   // and `agent-port` (and their runtime commands) only the agent's.
@@ -185,6 +187,6 @@ function serverStateLine(instance: HaproxyInstance, b: HaproxyBackend, s: Server
   const agentAddr = agent === undefined || agent.addr === s.host ? checkAddr : agent.addr;
   return [
     b.uuid, b.name, s.id, s.name, s.host, op, admin, s.weight, s.initialWeight, since, status, verdict, health, checkState, agentState, 0,
-    cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, checkPort, checkAddr, agentAddr, agent?.port ?? checkPort,
+    cfg?.id === undefined ? 0 : 1, '-', s.port, '-', 0, target === undefined ? checkPort : target.port ?? 0, target?.addr ?? checkAddr, agentAddr, agent?.port ?? checkPort,
   ].join(' ');
 }

@@ -124,12 +124,14 @@ describe('server state files (HAProxy 2.6.12 rules and warnings)', () => {
     assert.deepEqual([...status(instance, 'fe'), ...status(instance, 'be3')], ['s1 DOWN w=1 h=0', 's2 DOWN w=1 h=0', 'u1 UP 1/3 w=1 h=2']);
   });
 
-  it('restores nothing to a server whose address changed, and says so (HAProxy would apply the state and the saved port)', async () => {
+  it('applies the state and the saved port to a server whose port changed, keeps the configured address (as HAProxy 2.6.12)', async () => {
     const file = join(dir, 'moved.state');
-    await writeFile(file, `${HEADER}2 be 1 s1 127.0.0.1 0 0 1 1 100 8 2 0 6 0 0 0 - 99 - 0 0 - - 0\n`);
-    const { instance, lines } = await load(`global\n  server-state-file ${file}\n${DEFAULTS}backend be\n  load-server-state-from-file global\n  server s1 127.0.0.1:1 check\n`);
-    assert.deepEqual(lines, ["server-state application failed for server 'be/s1': its address is '127.0.0.1:1' in the configuration and '127.0.0.1:99' in the state file (switchyard restores the state of a server at the same address only)"]);
-    assert.equal(instance.backend('be').pool.get('s1').status, 'UP 1/3');
+    await writeFile(file, `${HEADER}2 be 1 s1 127.0.0.5 0 0 1 1 100 8 2 0 6 0 0 0 - 99 - 0 0 - - 0\n2 be 2 s2 127.0.0.6 2 0 7 1 100 1 0 0 0 0 0 0 - 2 - 0 0 - - 0\n`);
+    const { instance, lines } = await load(`global\n  server-state-file ${file}\n${DEFAULTS}backend be\n  load-server-state-from-file global\n  server s1 127.0.0.1:1 check\n  server s2 127.0.0.1:2\n`);
+    assert.deepEqual(lines, ['Server be/s1 is DOWN, changed from server-state after a reload. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.']);
+    const pool = instance.backend('be').pool;
+    assert.deepEqual([pool.get('s1').status, pool.get('s1').host, pool.get('s1').port], ['DOWN', '127.0.0.1', 99]);
+    assert.deepEqual([pool.get('s2').weight, pool.get('s2').host, pool.get('s2').port], [7, '127.0.0.1', 2]);
   });
 
   it("loads back what its own show servers state wrote: weight, drain, maintenance, health, disabled checks", async () => {
@@ -160,6 +162,7 @@ describe('server state files (HAProxy 2.6.12 rules and warnings)', () => {
       'frontend f\n  bind :80\n  load-server-state-from-file global\n  default_backend b1\nbackend b1\n  server s1 127.0.0.1:1\nbackend b2\n  server-state-file-name use-backend-name\n  server s1 127.0.0.1:1\n');
     assert.deepEqual([config.global.serverStateFile, config.global.serverStateBase], ['a', '/x']);
     assert.deepEqual(config.backends.map((b) => [b.name, b.loadServerState, b.serverStateFileName]), [['b1', 'local', 'dflt'], ['b2', 'local', undefined]]);
+    assert.deepEqual(config.warnings.map((w) => w.printedAs), ['alert', undefined]);
     assert.deepEqual(config.warnings.map((w) => w.text), [
       "parsing [haproxy.cfg:3] : 'server-state-file' already specified. Continuing.",
       "parsing [haproxy.cfg:14] : 'load-server-state-from-file' ignored because frontend 'f' has no backend capability.",
@@ -192,5 +195,14 @@ describe('server state files (HAProxy 2.6.12 rules and warnings)', () => {
     assert.deepEqual(report.stdout, ['Warnings were found.', 'Configuration file is valid']);
     assert.deepEqual(report.stderr.slice(2), ['[WARNING]  (3) : config : Server web/s1 is DOWN, changed from server-state after a reload. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.']);
     assert.equal(report.exitCode, 0);
+  });
+
+  it('reads the global file even when no backend loads from it, and says when it cannot (as HAProxy 2.6.12)', async () => {
+    const file = join(dir, 'unused.cfg');
+    const missing = join(dir, 'no-such.state');
+    await writeFile(file, `global\n  server-state-file ${missing}\n${DEFAULTS}listen web\n  bind 127.0.0.1:18099\n  server s1 127.0.0.1:1\n`);
+    const report = await checkConfigFiles([file], { pid: 3, version: 'x', executable: 'switchyard' });
+    assert.deepEqual([report.exitCode, report.stdout], [0, ['Warnings were found.', 'Configuration file is valid']]);
+    assert.deepEqual(report.stderr.slice(2), [`[WARNING]  (3) : config : config: Can't open global server state file '${missing}': No such file or directory`]);
   });
 });

@@ -49,7 +49,10 @@ describe('syslog headers (HAProxy 2.6.12 log-send-hostname)', () => {
     assert.equal(g('  log-send-hostname lb1.example\n'), 'lb1.example');
     assert.equal(g('  log-send-hostname\n'), true);
     assert.equal(g('  log stderr local0\n'), undefined);
-    assert.throws(() => parseHaproxyConfig('global\n  log-send-hostname a\n  log-send-hostname b\n', { fileName: 't.cfg' }), /'log-send-hostname' already specified\. Continuing\./);
+    // HAProxy 2.6.12: an [ALERT] that does not fail the configuration; the first name stays.
+    const twice = parseHaproxyConfig('global\n  log-send-hostname a\n  log-send-hostname b\n', { fileName: 't.cfg' });
+    assert.equal(twice.global.logSendHostname, 'a');
+    assert.deepEqual(twice.warnings.map((w) => [w.severity, w.printedAs, w.text]), [['warning', 'alert', "parsing [t.cfg:3] : 'log-send-hostname' already specified. Continuing."]]);
     assert.throws(() => parseHaproxyConfig('listen fe\n  log-send-hostname a\n', { fileName: 't.cfg' }), /unknown keyword 'log-send-hostname' in 'listen' section/);
   });
 });

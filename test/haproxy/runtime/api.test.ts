@@ -161,7 +161,7 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
     // What the list leaves out is still answered, and says it is not supported.
     assert.equal(run('show stat json'), "'show stat json' is not supported in switchyard: use the CSV form.\n\n");
     assert.equal(run('show info desc'), "'show info desc' is not supported in switchyard: use the plain, typed or json form.\n\n");
-    assert.equal(run('set server fe/s1 ssl on'), "'set server <srv> ssl' is not supported in switchyard.\n\n");
+    assert.equal(run('set server fe/s1 ssl on'), "'set server <srv> ssl' cannot be set.  default-server should define ssl settings\n\n");
   });
 
   it('answers show info json like HAProxy 2.6: one JSON array of typed fields, at HAProxy\'s positions', () => {
