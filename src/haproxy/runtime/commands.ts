@@ -11,7 +11,8 @@ import { serverOptionsOf } from '../config/library-options.js';
 import { type HelpEntry, usageMessage } from './help.js';
 import { splitWords, strtol } from './parse.js';
 import { type ShowInfoFormat, showInfo } from './show-info.js';
-import { showServersState, showStat } from './views.js';
+import { showStatTyped } from './show-stat-typed.js';
+import { filteredStatRecords, showServersState, showStat } from './views.js';
 import { setServerAgent } from './agent-commands.js';
 import { HAPROXY_SERVER_DEFAULTS } from '../config/draft.js';
 import { invalidNameChar } from '../config/server-line.js';
@@ -255,40 +256,42 @@ function agent(args: readonly string[], host: CommandHost, enable: boolean): str
 }
 
 function showStatCommand(args: readonly string[], host: CommandHost): string {
-  let up = false;
-  let noMaint = false;
+  let [up, noMaint, format] = [false, false, 'csv' as 'csv' | 'typed' | 'json'];
   const numbers: number[] = [];
   for (const a of args.slice(2)) {
     if (a === 'up') up = true;
     else if (a === 'no-maint') noMaint = true;
-    else if (a === 'json' || a === 'typed' || a === 'desc') return `'show stat ${a}' is not supported in switchyard: use the CSV form.\n`;
+    else if (a === 'json' || a === 'typed') format = a;
+    else if (a === 'desc') return `'show stat desc' is not supported in switchyard: the descriptions are HAProxy's text.\n`;
     else if (/^-?\d+$/.test(a)) numbers.push(Number(a));
   }
   const [iid = -1, type = -1, sid = -1] = numbers.length >= 3 ? numbers : [];
-  return showStat(host.instance, { iid, type, sid, up, noMaint });
+  const f = { iid, type, sid, up, noMaint };
+  return format === 'csv' ? showStat(host.instance, f) : showStatTyped(filteredStatRecords(host.instance, f), format);
 }
 
-/** `show info [json|typed]`: the last form named wins, as in HAProxy; `desc` and `float` are refused. */
+/** `show info [json|typed] [float]`: the last form named wins, as in HAProxy; `desc` is refused. */
 function showInfoCommand(args: readonly string[], host: CommandHost): string {
-  let format: ShowInfoFormat = 'text';
+  let [format, float] = ['text' as ShowInfoFormat, false];
   for (const a of args.slice(2)) {
     if (a === 'json' || a === 'typed') format = a;
-    else if (a === 'desc' || a === 'float') return `'show info ${a}' is not supported in switchyard: use the plain, typed or json form.\n`;
+    else if (a === 'float') float = true;
+    else if (a === 'desc') return `'show info desc' is not supported in switchyard: the descriptions are HAProxy's text.\n`;
   }
-  return showInfo(host.instance, host.now(), format);
+  return showInfo(host.instance, host.now(), format, float);
 }
 
 /**
  * The commands, in the order HAProxy registers them; `help` sorts them. A usage line lists only what switchyard
- * does (HAProxy's `show stat [desc|json|typed]` and `set server … addr|ssl` are answered "not supported").
+ * does (HAProxy's `show stat desc` and `set server … addr|ssl` are answered "not supported").
  */
 const COMMANDS: readonly Command[] = [
   {
-    words: ['show', 'stat'], usage: 'show stat [no-maint|up]*                : report counters for each proxy and server', level: 'user',
+    words: ['show', 'stat'], usage: 'show stat [json|no-maint|typed|up]*     : report counters for each proxy and server', level: 'user',
     run: (args, host) => showStatCommand(args, host),
   },
   {
-    words: ['show', 'info'], usage: 'show info [json|typed]*                 : report information about the running process', level: 'user',
+    words: ['show', 'info'], usage: 'show info [float|json|typed]*           : report information about the running process', level: 'user',
     run: (args, host) => showInfoCommand(args, host),
   },
   {
