@@ -70,6 +70,22 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'show stat arguments: three words are the filter (a proxy name or id, No such proxy.), the last format named wins',
+    config: listen('', ['', '']) + 'backend other\n  server o1 127.0.0.1:${S1}\n',
+    backends: ['s1', 's2'],
+    steps: async (ctx) => {
+      for (const c of ['show stat fe 4 -1', 'show stat other -1 -1', 'show stat 3 2 -1', 'show stat 9 -1 -1', 'show stat 2 -1', 'show stat up 2']) {
+        ctx.note(c, stat(await ctx.instance.command(c), ['status', 'sid']));
+      }
+      for (const c of ['show stat typed 2 -1 -1', 'show stat up no-maint typed', 'show stat 0 -1 -1', 'show stat 2 4 x typed']) await ctx.cli(c);
+      // `desc` changes only the typed form (descriptions: not in switchyard); the CSV and the JSON stay as they are.
+      ctx.note('show stat 2 4 1 desc', stat(await ctx.instance.command('show stat 2 4 1 desc'), ['status']));
+      for (const l of json(await ctx.instance.command('show stat 2 4 1 json desc'))) ctx.note(l);
+      for (const c of ['show stat json typed', 'show stat 2 -1 -1 bogus typed', 'show stat fe 2 -1 up']) ctx.note(c, typed(await ctx.instance.command(c)).length);
+      for (const l of json(await ctx.instance.command('show stat other 1 -1 typed json'))) ctx.note(l);
+    },
+  },
+  {
     name: 'show info float: the rates and times HAProxy 2.6.12 prints as floats, with their tags (typed and json)',
     config: listen('', ['']),
     backends: ['s1'],
@@ -80,7 +96,7 @@ const scenarios: Scenario[] = [
         const i = l.lastIndexOf(':');
         ctx.note(/Uptime_sec|Start_time_sec/.test(l) ? `${l.slice(0, i)}:${shape(l.slice(i + 1))}` : l);
       }
-      const fields = JSON.parse(await ctx.instance.command('show info json float')) as { field: { name: string }; tags: unknown; value: { type: string; value: unknown } }[];
+      const fields = JSON.parse(await ctx.instance.command('show info desc json float')) as { field: { name: string }; tags: unknown; value: { type: string; value: unknown } }[];
       ctx.note(fields.filter((f) => f.value.type === 'flt').map((f) => `${f.field.name} ${JSON.stringify(f.tags)} ${typeof f.value.value}`).join(' | '));
     },
   },

@@ -11,6 +11,7 @@ import { serverOptionsOf } from '../config/library-options.js';
 import { type HelpEntry, usageMessage } from './help.js';
 import { splitWords, strtol } from './parse.js';
 import { type ShowInfoFormat, showInfo } from './show-info.js';
+import { parseShowStatArgs } from './show-stat-args.js';
 import { showStatTyped } from './show-stat-typed.js';
 import { filteredStatRecords, showServersState, showStat } from './views.js';
 import { setServerAgent } from './agent-commands.js';
@@ -256,28 +257,22 @@ function agent(args: readonly string[], host: CommandHost, enable: boolean): str
 }
 
 function showStatCommand(args: readonly string[], host: CommandHost): string {
-  let [up, noMaint, format] = [false, false, 'csv' as 'csv' | 'typed' | 'json'];
-  const numbers: number[] = [];
-  for (const a of args.slice(2)) {
-    if (a === 'up') up = true;
-    else if (a === 'no-maint') noMaint = true;
-    else if (a === 'json' || a === 'typed') format = a;
-    else if (a === 'desc') return `'show stat desc' is not supported in switchyard: the descriptions are HAProxy's text.\n`;
-    else if (/^-?\d+$/.test(a)) numbers.push(Number(a));
-  }
-  const [iid = -1, type = -1, sid = -1] = numbers.length >= 3 ? numbers : [];
-  const f = { iid, type, sid, up, noMaint };
-  return format === 'csv' ? showStat(host.instance, f) : showStatTyped(filteredStatRecords(host.instance, f), format);
+  const r = parseShowStatArgs(args.slice(2), host.instance);
+  if (typeof r === 'string') return r;
+  // HAProxy adds descriptions to the typed form only (the CSV and the JSON stay as they are).
+  if (r.desc && r.format === 'typed') return `'show stat desc' is not supported in switchyard: the descriptions are HAProxy's text.\n`;
+  return r.format === 'csv' ? showStat(host.instance, r.filter) : showStatTyped(filteredStatRecords(host.instance, r.filter), r.format);
 }
 
-/** `show info [json|typed] [float]`: the last form named wins, as in HAProxy; `desc` is refused. */
+/** `show info [json|typed] [float] [desc]`: the last form named wins, as in HAProxy; `desc` is refused but in JSON (which has none). */
 function showInfoCommand(args: readonly string[], host: CommandHost): string {
-  let [format, float] = ['text' as ShowInfoFormat, false];
+  let [format, float, desc] = ['text' as ShowInfoFormat, false, false];
   for (const a of args.slice(2)) {
     if (a === 'json' || a === 'typed') format = a;
     else if (a === 'float') float = true;
-    else if (a === 'desc') return `'show info desc' is not supported in switchyard: the descriptions are HAProxy's text.\n`;
+    else if (a === 'desc') desc = true;
   }
+  if (desc && format !== 'json') return `'show info desc' is not supported in switchyard: the descriptions are HAProxy's text.\n`;
   return showInfo(host.instance, host.now(), format, float);
 }
 

@@ -159,8 +159,13 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
     assert.match(help, /^ {2}show info \[float\|json\|typed\]\* {11}: report information about the running process$/m);
     assert.doesNotMatch(help, /desc|address or ssl/);
     // What the list leaves out is still answered, and says why.
-    assert.equal(run('show stat desc'), "'show stat desc' is not supported in switchyard: the descriptions are HAProxy's text.\n\n");
+    assert.equal(run('show stat typed desc'), "'show stat desc' is not supported in switchyard: the descriptions are HAProxy's text.\n\n");
     assert.equal(run('show info desc'), "'show info desc' is not supported in switchyard: the descriptions are HAProxy's text.\n\n");
+    assert.equal(run('show info typed desc'), "'show info desc' is not supported in switchyard: the descriptions are HAProxy's text.\n\n");
+    // HAProxy's CSV and JSON forms have no descriptions: `desc` leaves them as they are.
+    assert.equal(run('show stat desc'), run('show stat'));
+    assert.equal(run('show stat json desc'), run('show stat json'));
+    assert.equal(run('show info desc json'), run('show info json'));
     assert.equal(run('set server fe/s1 ssl on'), "'set server <srv> ssl' is not supported in switchyard.\n\n");
   });
 
@@ -185,6 +190,11 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
     assert.match(run('show stat up'), /^fe,BACKEND,(?:[^,]*,){15}UP \(\d+\/\d+\),/m);
     assert.match(run('show stat typed no-maint'), /^B\.2\.0\.17\.status\.1:SGP:str:UP \(\d+\/\d+\)$/m);
     assert.doesNotMatch(run('show stat typed'), /UP \(/);
+    // Three words are the filter, as in HAProxy: a proxy name or number, then the keywords.
+    assert.equal(run('show stat typed 2 -1 -1'), 'No such proxy.\n\n');
+    assert.equal(run('show stat up no-maint typed'), 'No such proxy.\n\n');
+    assert.equal(run('show stat fe 4 1 typed'), run('show stat 2 4 1 typed'));
+    assert.equal(run('show stat -1 -1 -1 bogus json typed'), run('show stat typed'), 'unknown words ignored, the last form wins');
     assert.deepEqual(run('show stat 2 4 1 typed').split('\n').filter((l) => l !== '').every((l) => l.startsWith('S.2.1.')), true);
   });
 
