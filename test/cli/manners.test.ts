@@ -82,7 +82,7 @@ describe('switchyard -h, -v (what HAProxy users type first)', () => {
       assert.match(lines[0] ?? '', /^switchyard version \d+\.\d+\.\d+ /);
       assert.equal(lines[1], 'Usage : switchyard [-f <cfgfile>]* [ -vdVcq ] [-- <cfgfile>*]');
       for (const signal of ['SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGHUP']) assert.match(r.stdout, new RegExp(`^ {8}${signal} +\\S`, 'm'), signal);
-      for (const command of ['show stat [no-maint|up]*', 'show info [json|typed]*', 'show servers state', 'set server <bk>/<srv>', 'add server', 'help [<command>]']) {
+      for (const command of ['show stat [json|no-maint|typed|up]*', 'show info [float|json|typed]*', 'show servers state', 'set server <bk>/<srv>', 'add server', 'help [<command>]']) {
         assert.ok(r.stdout.includes(`        ${command}`), command);
       }
       assert.match(r.stdout, /node_modules\/\.bin\/switchyard, not npx/);

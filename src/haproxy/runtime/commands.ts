@@ -11,7 +11,9 @@ import { serverOptionsOf } from '../config/library-options.js';
 import { type HelpEntry, usageMessage } from './help.js';
 import { splitWords, strtol } from './parse.js';
 import { type ShowInfoFormat, showInfo } from './show-info.js';
-import { showServersState, showStat } from './views.js';
+import { parseShowStatArgs } from './show-stat-args.js';
+import { showStatTyped } from './show-stat-typed.js';
+import { filteredStatRecords, showServersState, showStat } from './views.js';
 import { setServerAgent } from './agent-commands.js';
 import { setServerCheck, setServerSsl } from './check-commands.js';
 import { HAPROXY_SERVER_DEFAULTS } from '../config/draft.js';
@@ -258,40 +260,36 @@ function agent(args: readonly string[], host: CommandHost, enable: boolean): str
 }
 
 function showStatCommand(args: readonly string[], host: CommandHost): string {
-  let up = false;
-  let noMaint = false;
-  const numbers: number[] = [];
-  for (const a of args.slice(2)) {
-    if (a === 'up') up = true;
-    else if (a === 'no-maint') noMaint = true;
-    else if (a === 'json' || a === 'typed' || a === 'desc') return `'show stat ${a}' is not supported in switchyard: use the CSV form.\n`;
-    else if (/^-?\d+$/.test(a)) numbers.push(Number(a));
-  }
-  const [iid = -1, type = -1, sid = -1] = numbers.length >= 3 ? numbers : [];
-  return showStat(host.instance, { iid, type, sid, up, noMaint });
+  const r = parseShowStatArgs(args.slice(2), host.instance);
+  if (typeof r === 'string') return r;
+  // HAProxy adds descriptions to the typed form only (the CSV and the JSON stay as they are).
+  if (r.desc && r.format === 'typed') return `'show stat desc' is not supported in switchyard: the descriptions are HAProxy's text.\n`;
+  return r.format === 'csv' ? showStat(host.instance, r.filter) : showStatTyped(filteredStatRecords(host.instance, r.filter), r.format);
 }
 
-/** `show info [json|typed]`: the last form named wins, as in HAProxy; `desc` and `float` are refused. */
+/** `show info [json|typed] [float] [desc]`: the last form named wins, as in HAProxy; `desc` is refused but in JSON (which has none). */
 function showInfoCommand(args: readonly string[], host: CommandHost): string {
-  let format: ShowInfoFormat = 'text';
+  let [format, float, desc] = ['text' as ShowInfoFormat, false, false];
   for (const a of args.slice(2)) {
     if (a === 'json' || a === 'typed') format = a;
-    else if (a === 'desc' || a === 'float') return `'show info ${a}' is not supported in switchyard: use the plain, typed or json form.\n`;
+    else if (a === 'float') float = true;
+    else if (a === 'desc') desc = true;
   }
-  return showInfo(host.instance, host.now(), format);
+  if (desc && format !== 'json') return `'show info desc' is not supported in switchyard: the descriptions are HAProxy's text.\n`;
+  return showInfo(host.instance, host.now(), format, float);
 }
 
 /**
  * The commands, in the order HAProxy registers them; `help` sorts them. A usage line lists only what switchyard
- * does (HAProxy's `show stat [desc|json|typed]` is answered "not supported").
+ * does (HAProxy's `desc` forms of `show stat typed` and `show info` are answered "not supported").
  */
 const COMMANDS: readonly Command[] = [
   {
-    words: ['show', 'stat'], usage: 'show stat [no-maint|up]*                : report counters for each proxy and server', level: 'user',
+    words: ['show', 'stat'], usage: 'show stat [json|no-maint|typed|up]*     : report counters for each proxy and server', level: 'user',
     run: (args, host) => showStatCommand(args, host),
   },
   {
-    words: ['show', 'info'], usage: 'show info [json|typed]*                 : report information about the running process', level: 'user',
+    words: ['show', 'info'], usage: 'show info [float|json|typed]*           : report information about the running process', level: 'user',
     run: (args, host) => showInfoCommand(args, host),
   },
   {

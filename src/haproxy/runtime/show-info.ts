@@ -1,5 +1,5 @@
 /**
- * `show info [json|typed]`: HAProxy 2.6's process information, with the values switchyard has (0 for the rest),
+ * `show info [json|typed] [float]`: HAProxy 2.6's process information, with the values switchyard has (0 for the rest),
  * as text (`Name: switchyard`), typed (`0.Name.1:POS:str:switchyard`) or JSON (one array of
  * `{ field: { pos, name }, processNum, tags: { origin, nature, scope }, value: { type, value } }`). Field
  * positions, tags and types are HAProxy 2.6.12's (`show info json` on Debian's build): a tool reading HAProxy's
@@ -7,14 +7,13 @@
  */
 import os from 'node:os';
 import type { HaproxyInstance } from '../build/instance.js';
+import { type FieldTags, type TypedField, jsonTags, jsonValue, typedTail } from './typed-fields.js';
 
-/** The output forms; HAProxy's `desc` and `float` are not supported. */
+/** The output forms (`float` is a separate flag); HAProxy's `desc` is not supported. */
 export type ShowInfoFormat = 'text' | 'typed' | 'json';
 
-type Tags = `${'M' | 'S' | 'K' | 'C' | 'P'}${'a' | 'C' | 'D' | 'G' | 'L' | 'M' | 'O' | 'R'}${'P' | 'S'}`;
-
 /** HAProxy's field table: position, name, the typed-output tag letters (origin, nature, scope), value type. */
-const FIELDS: readonly (readonly [pos: number, name: string, tags: Tags, type: 'str' | 'u32' | 'u64'])[] = [
+const FIELDS: readonly (readonly [pos: number, name: string, tags: FieldTags, type: 'str' | 'u32' | 'u64'])[] = [
   [0, 'Name', 'POS', 'str'], [1, 'Version', 'POS', 'str'], [2, 'Release_date', 'POS', 'str'], [3, 'Nbthread', 'CGS', 'u32'],
   [4, 'Nbproc', 'CGS', 'u32'], [5, 'Process_num', 'KGP', 'u32'], [6, 'Pid', 'SGP', 'u32'], [7, 'Uptime', 'MDP', 'str'],
   [8, 'Uptime_sec', 'MDP', 'u32'], [9, 'Memmax_MB', 'CLP', 'u32'], [10, 'PoolAlloc_MB', 'MGP', 'u32'], [11, 'PoolUsed_MB', 'MGP', 'u32'],
@@ -34,10 +33,6 @@ const FIELDS: readonly (readonly [pos: number, name: string, tags: Tags, type: '
   [64, 'DebugCommandsIssued', 'MGP', 'u32'], [65, 'CumRecvLogs', 'MCP', 'u32'], [66, 'Build info', 'POS', 'str'], [67, 'Memmax_bytes', 'CLP', 'u32'],
   [68, 'PoolAlloc_bytes', 'MGP', 'u64'], [69, 'PoolUsed_bytes', 'MGP', 'u64'], [70, 'Start_time_sec', 'MDP', 'u32'], [71, 'Tainted', 'SGP', 'str'],
 ];
-
-const ORIGIN: Readonly<Record<string, string>> = { M: 'Metric', S: 'Status', K: 'Key', C: 'Config', P: 'Product' };
-const NATURE: Readonly<Record<string, string>> = { a: 'Avg', C: 'Counter', D: 'Duration', G: 'Gauge', L: 'Limit', M: 'Max', O: 'Output', R: 'Rate' };
-const SCOPE: Readonly<Record<string, string>> = { P: 'Process', S: 'Service' };
 
 /** The values switchyard has, by field name; every other field is 0. */
 function values(instance: HaproxyInstance, nowMs: number): Readonly<Record<string, string | number>> {
@@ -63,19 +58,32 @@ function values(instance: HaproxyInstance, nowMs: number): Readonly<Record<strin
   };
 }
 
+/** The fields `show info float` prints as floats, with their tags in that form (HAProxy 2.6.12 tags two of them as rates then). */
+const FLOAT_FIELDS: Readonly<Record<string, FieldTags>> = {
+  Uptime_sec: 'MDP', ConnRate: 'MRP', SessRate: 'MRP', SslRate: 'MRP', SslFrontendKeyRate: 'MRP', SslFrontendSessionReuse_pct: 'MRP',
+  SslBackendKeyRate: 'MRP', CompressBpsIn: 'MRP', CompressBpsOut: 'MRP', Start_time_sec: 'MDP',
+};
+
+/** A float as HAProxy 2.6 prints one: six decimals, trailing zeros (and a trailing dot) removed. */
+export function formatFloat(n: number): string {
+  return n.toFixed(6).replace(/\.?0+$/, '');
+}
+
 /** The reply of `show info` in `format`, ending with a newline (the session adds the final empty line). */
-export function showInfo(instance: HaproxyInstance, nowMs: number, format: ShowInfoFormat = 'text'): string {
+export function showInfo(instance: HaproxyInstance, nowMs: number, format: ShowInfoFormat = 'text', float = false): string {
   const known = values(instance, nowMs);
-  const rows = FIELDS.map(([pos, name, tags, type]) => ({ pos, name, tags, type, value: known[name] ?? (type === 'str' ? '' : 0) }));
+  const exact: Readonly<Record<string, number>> = {
+    Uptime_sec: Math.max(0, nowMs - instance.startedAtMs) / 1000, Start_time_sec: (instance.startedAt?.getTime() ?? 0) / 1000,
+  };
+  const rows: TypedField[] = FIELDS.map(([pos, name, tags, type]) => {
+    const floatTags = float ? FLOAT_FIELDS[name] : undefined;
+    if (floatTags !== undefined) return { pos, name, tags: floatTags, type: 'flt', value: formatFloat(exact[name] ?? Number(known[name] ?? 0)) };
+    return { pos, name, tags, type, value: known[name] ?? (type === 'str' ? '' : 0) };
+  });
   if (format === 'json') {
-    const json = rows.map((r) => ({
-      field: { pos: r.pos, name: r.name },
-      processNum: 1,
-      tags: { origin: ORIGIN[r.tags[0] ?? ''], nature: NATURE[r.tags[1] ?? ''], scope: SCOPE[r.tags[2] ?? ''] },
-      value: { type: r.type, value: r.type === 'str' ? String(r.value) : Number(r.value) },
-    }));
+    const json = rows.map((r) => ({ field: { pos: r.pos, name: r.name }, processNum: 1, tags: jsonTags(r.tags), value: jsonValue(r) }));
     return `${JSON.stringify(json)}\n`;
   }
-  if (format === 'typed') return rows.map((r) => `${r.pos}.${r.name}.1:${r.tags}:${r.type}:${r.value}\n`).join('');
+  if (format === 'typed') return rows.map((r) => `${r.pos}.${r.name}.1:${typedTail(r)}\n`).join('');
   return rows.map((r) => `${r.name}: ${r.value}\n`).join('');
 }

@@ -39,21 +39,35 @@ export function statRecords(instance: HaproxyInstance): ShowStatRecord[] {
   return out;
 }
 
-/** `show stat`: the CSV with HAProxy's header and quoting. */
-export function showStat(instance: HaproxyInstance, filter: ShowStatFilter): string {
-  const rows = statRecords(instance).filter((r) => {
+/** The `show stat` rows that pass `filter`. */
+export function filteredStatRecords(instance: HaproxyInstance, filter: ShowStatFilter): ShowStatRecord[] {
+  const all = statRecords(instance);
+  // With `up` or `no-maint`, HAProxy 2.6 writes a BACKEND's status as `UP (<servers neither down nor in maint>/<servers>)`.
+  if (filter.up || filter.noMaint) {
+    for (const b of all.filter((r) => Number(r.type) === 1)) {
+      const servers = all.filter((r) => Number(r.type) === 2 && r.iid === b.iid);
+      const up = servers.filter((r) => !/^(DOWN|MAINT)/.test(String(r.status))).length;
+      b.status = `${String(b.status)} (${up}/${servers.length})`;
+    }
+  }
+  return all.filter((r) => {
     const type = Number(r.type);
     if (filter.iid !== -1 && Number(r.iid) !== filter.iid) return false;
     if (filter.type !== -1 && (filter.type & (type === 0 ? 1 : type === 1 ? 2 : 4)) === 0) return false;
     if (type === 2) {
       if (filter.sid !== -1 && Number(r.sid) !== filter.sid) return false;
       const status = String(r.status ?? '');
-      if (filter.up && !(status.startsWith('UP') || status === 'no check')) return false;
+      // `up` hides the servers that are down or in maintenance: DRAIN and NOLB stay (HAProxy 2.6.12).
+      if (filter.up && /^(DOWN|MAINT)/.test(status)) return false;
       if (filter.noMaint && status === 'MAINT') return false;
     }
     return true;
   });
-  const lines = rows.map((r) => `${SHOW_STAT_FIELDS.map((f) => csv(r[f])).join(',')},\n`);
+}
+
+/** `show stat`: the CSV with HAProxy's header and quoting. */
+export function showStat(instance: HaproxyInstance, filter: ShowStatFilter): string {
+  const lines = filteredStatRecords(instance, filter).map((r) => `${SHOW_STAT_FIELDS.map((f) => csv(r[f])).join(',')},\n`);
   return `# ${SHOW_STAT_FIELDS.join(',')},\n${lines.join('')}`;
 }
 

@@ -153,15 +153,60 @@ describe('runtime API commands (replies recorded from haproxy 2.6.12)', () => {
     run('set server fe/s3 addr 127.0.0.1 port 18603');
   });
 
-  it('help lists only what switchyard does: no json/typed/desc for show stat, no address or ssl for set server', () => {
+  it('help lists only what switchyard does: no desc for show stat/info, no address or ssl for set server', () => {
     const help = run('help');
-    assert.match(help, /^ {2}show stat \[no-maint\|up\]\* {16}: report counters for each proxy and server$/m);
-    assert.match(help, /^ {2}show info \[json\|typed\]\* {17}: report information about the running process$/m);
-    assert.doesNotMatch(help, /desc|float|address or ssl/);
-    // What the list leaves out is still answered, and says it is not supported.
-    assert.equal(run('show stat json'), "'show stat json' is not supported in switchyard: use the CSV form.\n\n");
-    assert.equal(run('show info desc'), "'show info desc' is not supported in switchyard: use the plain, typed or json form.\n\n");
+    assert.match(help, /^ {2}show stat \[json\|no-maint\|typed\|up\]\* {5}: report counters for each proxy and server$/m);
+    assert.match(help, /^ {2}show info \[float\|json\|typed\]\* {11}: report information about the running process$/m);
+    assert.doesNotMatch(help, /desc|address or ssl/);
+    // What the list leaves out is still answered, and says why.
+    assert.equal(run('show stat typed desc'), "'show stat desc' is not supported in switchyard: the descriptions are HAProxy's text.\n\n");
+    assert.equal(run('show info desc'), "'show info desc' is not supported in switchyard: the descriptions are HAProxy's text.\n\n");
+    assert.equal(run('show info typed desc'), "'show info desc' is not supported in switchyard: the descriptions are HAProxy's text.\n\n");
+    // HAProxy's CSV and JSON forms have no descriptions: `desc` leaves them as they are.
+    assert.equal(run('show stat desc'), run('show stat'));
+    assert.equal(run('show stat json desc'), run('show stat json'));
+    assert.equal(run('show info desc json'), run('show info json'));
     assert.equal(run('set server fe/s1 ssl on'), "'set server <srv> ssl' cannot be set.  default-server should define ssl settings\n\n");
+  });
+
+  it('answers show stat typed and json with HAProxy 2.6.12\'s positions, tags and types, for the columns the CSV fills', () => {
+    const typed = run('show stat typed').split('\n').filter((l) => l !== '');
+    // Recorded from `show stat typed` on haproxy 2.6.12 (values aside).
+    assert.ok(typed.includes('F.2.0.1.svname.1:KNS:str:FRONTEND'));
+    assert.ok(typed.some((l) => /^S\.2\.1\.7\.stot\.1:MCP:u64:\d+$/.test(l)));
+    assert.ok(typed.some((l) => /^S\.2\.1\.19\.act\.1:SGP:u32:1$/.test(l)));
+    assert.ok(typed.some((l) => /^B\.2\.0\.19\.act\.1:MGP:u32:\d+$/.test(l)), 'a BACKEND row tags act as a metric');
+    // Every CSV cell with a value is one typed line, in column order; an empty cell is none.
+    const csv = run('show stat').split('\n').filter((l) => l !== '');
+    const cells = csv.slice(1).reduce((n, l) => n + l.split(',').slice(0, -1).filter((c) => c !== '').length, 0);
+    assert.equal(typed.length, cells);
+    const json = JSON.parse(run('show stat json')) as { objType: string; proxyId: number; id: number; field: { pos: number; name: string }; tags: unknown; value: { type: string; value: unknown } }[][];
+    assert.equal(json.length, csv.length - 1, 'one array per row');
+    assert.deepEqual(json[1]?.find((f) => f.field.name === 'lbtot'), {
+      objType: 'Server', proxyId: 2, id: 1, field: { pos: 30, name: 'lbtot' }, processNum: 1,
+      tags: { origin: 'Metric', nature: 'Counter', scope: 'Process' }, value: { type: 'u64', value: 0 },
+    });
+    // With `up` or `no-maint`, HAProxy 2.6 adds the count of servers up to the BACKEND's status (CSV and typed).
+    assert.match(run('show stat up'), /^fe,BACKEND,(?:[^,]*,){15}UP \(\d+\/\d+\),/m);
+    assert.match(run('show stat typed no-maint'), /^B\.2\.0\.17\.status\.1:SGP:str:UP \(\d+\/\d+\)$/m);
+    assert.doesNotMatch(run('show stat typed'), /UP \(/);
+    // Three words are the filter, as in HAProxy: a proxy name or number, then the keywords.
+    assert.equal(run('show stat typed 2 -1 -1'), 'No such proxy.\n\n');
+    assert.equal(run('show stat up no-maint typed'), 'No such proxy.\n\n');
+    assert.equal(run('show stat fe 4 1 typed'), run('show stat 2 4 1 typed'));
+    assert.equal(run('show stat -1 -1 -1 bogus json typed'), run('show stat typed'), 'unknown words ignored, the last form wins');
+    assert.deepEqual(run('show stat 2 4 1 typed').split('\n').filter((l) => l !== '').every((l) => l.startsWith('S.2.1.')), true);
+  });
+
+  it('answers show info float with HAProxy 2.6.12\'s float fields', () => {
+    const lines = run('show info float typed').split('\n').filter((l) => l.includes(':flt:'));
+    assert.deepEqual(lines.map((l) => l.split(':').slice(0, 2).join(':')), [
+      '8.Uptime_sec.1:MDP', '26.ConnRate.1:MRP', '29.SessRate.1:MRP', '32.SslRate.1:MRP', '35.SslFrontendKeyRate.1:MRP',
+      '37.SslFrontendSessionReuse_pct.1:MRP', '38.SslBackendKeyRate.1:MRP', '42.CompressBpsIn.1:MRP', '43.CompressBpsOut.1:MRP',
+      '70.Start_time_sec.1:MDP',
+    ]);
+    assert.match(run('show info float'), /^Uptime_sec: \d+(\.\d{1,6})?$/m);
+    assert.match(run('show info'), /^Uptime_sec: \d+$/m);
   });
 
   it('answers show info json like HAProxy 2.6: one JSON array of typed fields, at HAProxy\'s positions', () => {
