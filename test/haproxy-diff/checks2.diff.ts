@@ -316,7 +316,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'item 13: option httpchk with headers in the version string sends them (OPTIONS * HTTP/1.1\\r\\nHost:\\ www)',
-    config: listen('  option httpchk OPTIONS * HTTP/1.1\\r\\nHost:\\ www\n', ['check inter 100']),
+    config: listen('  option httpchk OPTIONS * HTTP/1.1\\r\\nHost:\\ www\n', ['check inter 500']),
     backends: [{ name: 's1', handler: recordRequest }],
     steps: async (ctx) => {
       await waitRow(ctx, 'fe s1', CHECK, /check_status=L7OK/);
