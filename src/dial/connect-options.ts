@@ -6,7 +6,8 @@ import type { Lease } from '../lease.js';
 import type { Server } from '../server.js';
 import type { LeaseSource } from '../lease.js';
 import { closeWhenIdle } from './close-when-idle.js';
-import { CONNECT_POLICY_KEYS, type ConnectPolicy, type ConnectPolicyOptions, Dialer, resolveConnectPolicy } from './dialer.js';
+import { type ConnectPolicy, resolveConnectPolicy } from './connect-policy.js';
+import { CONNECT_POLICY_KEYS, type ConnectPolicyOptions, Dialer } from './dialer.js';
 
 /** Options of `balancer.connect()` and `balancer.createConnection()`. */
 export interface BalancedConnectOptions extends ConnectPolicyOptions {

@@ -7,8 +7,8 @@ import type { ConnectOutcome } from '../outcome.js';
 import type { Server } from '../server.js';
 import type { ConnectPolicy } from './connect-policy.js';
 
-export { CONNECT_DEFAULTS, CONNECT_POLICY_KEYS, resolveConnectPolicy } from './connect-policy.js';
-export type { ConnectPolicy, ConnectPolicyOptions } from './connect-policy.js';
+export { CONNECT_DEFAULTS, CONNECT_POLICY_KEYS } from './connect-policy.js';
+export type { ConnectPolicyOptions } from './connect-policy.js';
 
 /** The connect timeout and the turn-around are awaited by a caller: they keep the process alive while pending. */
 const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });

@@ -5,7 +5,7 @@ import type { TimerHandle } from '../clock.js';
 import { LbError, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { ConnectOutcome } from '../outcome.js';
-import { type ConnectPolicy, resolveConnectPolicy } from '../dial/dialer.js';
+import { type ConnectPolicy, resolveConnectPolicy } from '../dial/connect-policy.js';
 import type { LeaseSource } from '../lease.js';
 import { ReadBuffers } from './pipe.js';
 import { ProxyCounters } from './proxy-stats.js';
