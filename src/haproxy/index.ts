@@ -15,7 +15,7 @@ export type { ConfigSource, ParseHaproxyConfigOptions } from './config/parser.js
 export type { ConfigEnv } from './config/tokenizer.js';
 export type {
   BackendConfig, BalanceAlgorithm, BindAddress, CheckKind, DefaultServerSettings, DefaultsConfig, FdBindAddress, FrontendConfig,
-  GlobalConfig, HaproxyConfig, HashType, HttpCheck, ListenConfig, LogAddress, LogLevel, LogTarget, OnError, ProxyLog, ProxyTimeouts,
+  GlobalConfig, HaproxyConfig, HashType, HttpCheck, ListenConfig, LogAddress, LogLevel, LogTarget, OnError, ProtocolCheck, ProxyLog, ProxyTimeouts,
   ServerConfig, SourceLocation, StatsPageConfig, StatsSocket, TcpBindAddress, TcpCheckRule, UnixBindAddress,
 } from './config/types.js';
 export type { StatsSection } from './config/library-options.js';

@@ -26,7 +26,7 @@ export interface HaproxyBackend {
   readonly dynamic: boolean;
   /**
    * `dispatch <addr>` (no `balance`): the balancer every frontend of this backend uses instead of `balancer`, over a
-   * pool of one server named {@link DISPATCH_SERVER} at that address, which no view shows.
+   * pool of one server named `DISPATCH_SERVER` at that address, which no view shows.
    */
   readonly dispatch?: { readonly pool: Pool; readonly balancer: Balancer };
 }

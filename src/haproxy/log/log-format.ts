@@ -54,7 +54,7 @@ export type CompiledLogFormat =
   | { readonly ok: true; readonly format: LogFormat; readonly variables: ReadonlySet<string> }
   | { readonly ok: false; readonly message: string };
 
-/** Compiles a log-format string ({@link parseLogFormat}) into a function that renders one line. */
+/** Compiles a log-format string (`parseLogFormat`) into a function that renders one line. */
 export function compileLogFormat(text: string): CompiledLogFormat {
   const parsed = parseLogFormat(text);
   if (!parsed.ok) return parsed;
