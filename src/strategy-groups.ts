@@ -105,44 +105,62 @@ export class StrategyGroups {
   }
 
   serverUsable(server: Server): void {
-    this.#each(server, false, (s) => s.serverUsable?.(server));
+    const [tier, locality] = this.#holders(server);
+    tier?.serverUsable?.(server);
+    locality?.serverUsable?.(server);
   }
 
   serverUnusable(server: Server): void {
-    this.#each(server, false, (s) => s.serverUnusable?.(server));
+    const [tier, locality] = this.#holders(server);
+    tier?.serverUnusable?.(server);
+    locality?.serverUnusable?.(server);
   }
 
   weightChanged(server: Server, previous: number): void {
-    this.#each(server, false, (s) => s.weightChanged?.(server, previous));
+    const [tier, locality] = this.#holders(server);
+    tier?.weightChanged?.(server, previous);
+    locality?.weightChanged?.(server, previous);
   }
 
   limitsChanged(server: Server): void {
-    this.#each(server, true, (s) => s.limitsChanged?.(server));
+    this.#each(server, (s) => s.limitsChanged?.(server));
   }
 
   acquired(server: Server): void {
-    this.#each(server, true, (s) => s.acquired?.(server));
+    this.#each(server, (s) => s.acquired?.(server));
   }
 
   released(server: Server): void {
-    this.#each(server, true, (s) => s.released?.(server));
+    this.#each(server, (s) => s.released?.(server));
   }
 
-  /** Calls `fn` on every strategy holding `server`; panic strategies only for load hooks (`withPanic`). */
-  #each(server: Server, withPanic: boolean, fn: (s: Strategy) => void): void {
+  /**
+   * The strategies following `server`'s usability and weight: its tier's (the primary for priority 0, the
+   * backups, or when shared) and its weighted locality's, each `undefined` when it has none. Called once per
+   * server of a pool batch, so it returns a reused pair instead of taking a callback.
+   */
+  #holders(server: Server): readonly [Strategy | undefined, Strategy | undefined] {
+    const pair = this.#pair;
     if (this.#factory === undefined || server.backup) {
-      fn(this.primary);
-      return;
+      pair[0] = this.primary;
+      pair[1] = undefined;
+      return pair;
     }
     const p = server.priority;
-    const tierStrategy = p === 0 ? this.primary : this.#tiers.get(p);
-    if (tierStrategy !== undefined) fn(tierStrategy);
-    if (this.#localities.size > 0) {
-      const s = this.#localities.get(`${p}\u0000${localityOf(server)}`);
-      if (s !== undefined) fn(s);
-    }
-    if (withPanic && this.#panic.size > 0) {
-      const g = this.#panic.get(p);
+    pair[0] = p === 0 ? this.primary : this.#tiers.get(p);
+    pair[1] = this.#localities.size > 0 ? this.#localities.get(`${p}\u0000${localityOf(server)}`) : undefined;
+    return pair;
+  }
+
+  readonly #pair: [Strategy | undefined, Strategy | undefined] = [undefined, undefined];
+
+  /** Calls `fn` on every strategy holding `server`, its tier's panic strategy included (load hooks). */
+  #each(server: Server, fn: (s: Strategy) => void): void {
+    const [tier, locality] = this.#holders(server);
+    if (tier !== undefined) fn(tier);
+    if (locality !== undefined) fn(locality);
+    if (this.#panic.size > 0 && this.#factory !== undefined && !server.backup) {
+      const g = this.#panic.get(server.priority);
       if (g !== undefined && g.members.has(server)) fn(g.strategy);
     }
   }

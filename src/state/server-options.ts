@@ -175,7 +175,7 @@ export function resolveServerFields(o: Readonly<Record<string, unknown>>, name: 
     const backup = v.boolean('backup', o['backup'] ?? f.backup ?? SERVER_DEFAULTS.backup);
     const priority = v.integerInRange('priority', o['priority'] ?? f.priority ?? SERVER_DEFAULTS.priority, 0, 1000);
     if (backup && priority !== 0) throw invalidArg('priority', 'must be 0 for a backup server (backups are a tier of their own)', priority);
-    return {
+    const resolved: ResolvedServerOptions = {
       name,
       host: v.nonEmptyString('host', o['host']),
       port: v.integerInRange('port', o['port'], 1, 65535),
@@ -192,8 +192,9 @@ export function resolveServerFields(o: Readonly<Record<string, unknown>>, name: 
       slowstartMs: Math.ceil(v.durationMs('slowstartMs', o['slowstartMs'] ?? f.slowstartMs ?? SERVER_DEFAULTS.slowstartMs) / 1000) * 1000,
       tags: resolveTags('tags', o['tags'] ?? f.tags),
       agent: v.boolean('agent', o['agent'] ?? f.agent ?? SERVER_DEFAULTS.agent),
-      ...perServerActions(o, f),
     };
+    perServerActions(o, f, resolved);
+    return resolved;
   } catch (err) {
     throw ofServer(name, err);
   }
@@ -209,19 +210,24 @@ function ofServer(name: string, err: unknown): unknown {
 
 const NO_FALLBACK: Partial<ServerOptions> = Object.freeze({});
 
-/** A server's own `sendProxy`, `onMarkedDown`, `onMarkedUp` (absent: the proxy's settings apply). */
-function perServerActions(o: Readonly<Record<string, unknown>>, f: Partial<ServerOptions>): Pick<ServerOptions, 'sendProxy' | 'onMarkedDown' | 'onMarkedUp'> {
+/**
+ * A server's own `sendProxy`, `onMarkedDown`, `onMarkedUp`, set on `into` when given (absent: the proxy's
+ * settings apply, and the keys stay absent).
+ */
+function perServerActions(
+  o: Readonly<Record<string, unknown>>,
+  f: Partial<ServerOptions>,
+  into: { -readonly [K in 'sendProxy' | 'onMarkedDown' | 'onMarkedUp']?: ServerOptions[K] },
+): void {
   const sendProxy = o['sendProxy'] ?? f.sendProxy;
   if (sendProxy !== undefined && sendProxy !== false && sendProxy !== 'v1' && sendProxy !== 'v2') {
     throw invalidArg('sendProxy', "must be 'v1', 'v2' or false", sendProxy);
   }
   const down = o['onMarkedDown'] ?? f.onMarkedDown;
   const up = o['onMarkedUp'] ?? f.onMarkedUp;
-  return {
-    ...(sendProxy === undefined ? {} : { sendProxy }),
-    ...(down === undefined ? {} : { onMarkedDown: v.oneOf<OnMarkedDown>('onMarkedDown', down, ['none', 'shutdown-sessions']) }),
-    ...(up === undefined ? {} : { onMarkedUp: v.oneOf<OnMarkedUp>('onMarkedUp', up, ['none', 'shutdown-backup-sessions']) }),
-  };
+  if (sendProxy !== undefined) into.sendProxy = sendProxy;
+  if (down !== undefined) into.onMarkedDown = v.oneOf<OnMarkedDown>('onMarkedDown', down, ['none', 'shutdown-sessions']);
+  if (up !== undefined) into.onMarkedUp = v.oneOf<OnMarkedUp>('onMarkedUp', up, ['none', 'shutdown-backup-sessions']);
 }
 const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -243,10 +249,15 @@ export function resolveTags(field: string, value: unknown): Readonly<Record<stri
 /** @internal True when two tag objects hold the same keys with the same values. */
 export function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   if (a === b) return true;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const key of keys) if (a[key] !== b[key] || !Object.hasOwn(b, key)) return false;
-  return true;
+  // No key arrays: discovery compares the tags of every server of every list.
+  let keys = 0;
+  for (const key in a) {
+    if (!Object.hasOwn(a, key)) continue;
+    if (a[key] !== b[key] || !Object.hasOwn(b, key)) return false;
+    keys++;
+  }
+  for (const key in b) if (Object.hasOwn(b, key)) keys--;
+  return keys === 0;
 }
 
 /** HAProxy's effective-weight scale: a user weight of 1 is 16 effective units. */

@@ -206,8 +206,9 @@ export class RoundRobin implements Strategy {
     g.nextWeight = (g.nextWeight - p.eweight + eweight) | 0;
     p.eweight = eweight;
     if (p.tree === g.init) {
-      dequeue(p);
-      queueByWeight(g.init, p);
+      // Re-keyed in place: the same order as taking it out and queueing it by weight again, in one pass.
+      p.key = MAX_EWEIGHT - eweight;
+      g.init.update(p);
       return;
     }
     if (p.tree === g.next) p.npos = u32(p.npos + g.currWeight);
@@ -218,8 +219,7 @@ export class RoundRobin implements Strategy {
     p.rweight = 0;
     if (p.npos > previousNext) p.npos = previousNext;
     if (p.npos < u32(g.currPos + 2)) p.npos = u32(g.currPos + step);
-    dequeue(p);
-    queue(p);
+    requeue(p);
   }
 
   #groupOf(group: ServerGroup): Group {
@@ -302,9 +302,26 @@ function queue(p: Place): void {
     queueByWeight(g.next, p);
     return;
   }
-  p.key = u32(u32(UWEIGHT_RANGE * p.npos) + Math.floor(u32(MAX_EWEIGHT + p.rweight - p.eweight) / WEIGHT_SCALE));
+  p.key = currKey(p);
   g.curr.push(p);
   p.tree = g.curr;
+}
+
+/** `dequeue(p)` then `queue(p)`, re-keyed in place when it stays in `curr` (the same order, in one pass). */
+function requeue(p: Place): void {
+  const g = p.group;
+  if (p.tree !== g.curr || p.eweight <= 0 || p.npos >= u32(2 * g.currWeight) || p.npos >= u32(g.currWeight + g.nextWeight)) {
+    dequeue(p);
+    queue(p);
+    return;
+  }
+  p.key = currKey(p);
+  g.curr.update(p);
+}
+
+/** Key of a server in `curr`: its position, then heavier first (`fwrr_queue_srv()`). */
+function currKey(p: Place): number {
+  return u32(u32(UWEIGHT_RANGE * p.npos) + Math.floor(u32(MAX_EWEIGHT + p.rweight - p.eweight) / WEIGHT_SCALE));
 }
 
 /** Inserts into a weight-ordered tree, heaviest first (`fwrr_queue_by_weight()`). */
