@@ -17,11 +17,6 @@
  * updates must meet; the process exits 1 above it), XDS_CPU_PROFILE (a directory: a V8 CPU profile of each measured
  * update window after the first two rounds is written there, `update-<round>.cpuprofile`, for Chrome DevTools).
  */
-import fs from 'node:fs';
-import inspector from 'node:inspector/promises';
-import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { Balancer } from '../src/balancer.js';
 import { Pool } from '../src/pool.js';
 import { type XdsClusterFollower, followXdsCluster } from '../src/xds/cluster-follower.js';
@@ -29,23 +24,14 @@ import { encodeMessage } from '../src/xds/protos.js';
 import { XdsClient } from '../src/xds/xds-client.js';
 import { XDS_TYPE_URLS } from '../src/xds/xds-events.js';
 import { ManagementServer } from '../test/xds/helpers/management-server.js';
-import { assignment, bootstrapFor, edsCluster, manyEndpoints } from '../test/xds/helpers/resources.js';
+import { assignment, bootstrapFor, edsCluster } from '../test/xds/helpers/resources.js';
+import { ENDPOINTS as N, gc, roundEndpoints, windowProfiler } from './xds-common.js';
 
-const N = Number(process.env['XDS_ENDPOINTS'] ?? 10_000);
 const ROUNDS = Number(process.env['XDS_ROUNDS'] ?? 12);
 const LIMIT_MS = Number(process.env['XDS_LIMIT_MS'] ?? 100);
-const PROFILE_DIR = process.env['XDS_CPU_PROFILE'];
-const profiler = PROFILE_DIR === undefined ? undefined : new inspector.Session();
-if (profiler !== undefined) {
-  profiler.connect();
-  await profiler.post('Profiler.enable');
-  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
-}
-
 // The control plane shares this process: its garbage (10 000 endpoints built and encoded) is collected before the
 // clock starts, so that the time measured is the client's alone.
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+const profiler = await windowProfiler();
 
 const cp = await ManagementServer.start();
 const claType = cp.protos.root.lookupType('envoy.config.endpoint.v3.ClusterLoadAssignment');
@@ -59,21 +45,17 @@ const cpuMs = (): number => {
 /** Sends the round's endpoints (`offset` varies weights and ports) and measures send → applied: [wall, CPU] ms. */
 async function applyOnce(cluster: string, pool: Pool, follower: XdsClusterFollower, offset: number, profile = false): Promise<[number, number]> {
   // Building and encoding the resource is the control plane's work: done, and its garbage collected, before the clock.
-  const eps = manyEndpoints(N, offset).map((e, i) => (i % 10 === 0 ? { ...e, port: e.port + offset } : { ...e, weight: 1 + ((i + offset) % 7) }));
-  const value = encodeMessage(claType, assignment(cluster, [{ endpoints: eps }]));
+  const value = encodeMessage(claType, assignment(cluster, [{ endpoints: roundEndpoints(offset) }]));
   const applied = new Promise<void>((resolve) => follower.once('xds:endpoints', () => resolve()));
   gc();
-  if (profile) await profiler!.post('Profiler.start');
+  if (profile) await profiler.start();
   const cpu0 = cpuMs();
   const sent = performance.now();
   cp.setRaw('endpoints', [{ name: cluster, value }]);
   await applied;
   const wall = performance.now() - sent;
   const cpu = cpuMs() - cpu0;
-  if (profile) {
-    const { profile: p } = await profiler!.post('Profiler.stop');
-    fs.writeFileSync(path.join(PROFILE_DIR!, `update-${offset}.cpuprofile`), JSON.stringify(p));
-  }
+  if (profile) await profiler.stop(`update-${offset}`);
   const expected = `127.1.0.10:${10_000 + offset}`;
   if (pool.size !== N || pool.find(expected) === undefined) throw new Error(`pool ${pool.name} does not hold the set sent (${pool.size} servers)`);
   return [wall, cpu];
@@ -92,7 +74,7 @@ for (let r = 0; r < ROUNDS; r++) {
   const follower = followXdsCluster(pool, client, cluster);
   await subscribed; // the follower has the cluster and asks for its endpoints, which do not exist yet
   const [wallFirst, cpuFirst] = await applyOnce(cluster, pool, follower, 2 * r);
-  const [wallUpdate, cpuUpdate] = await applyOnce(cluster, pool, follower, 2 * r + 1, profiler !== undefined && r >= 2);
+  const [wallUpdate, cpuUpdate] = await applyOnce(cluster, pool, follower, 2 * r + 1, profiler.enabled && r >= 2);
   firsts.push(wallFirst);
   cpuFirsts.push(cpuFirst);
   updates.push(wallUpdate);

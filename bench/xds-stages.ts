@@ -12,11 +12,6 @@
  * Run: node --import tsx bench/xds-stages.ts        Knobs: XDS_ENDPOINTS (10000), XDS_ROUNDS (15),
  * XDS_CPU_PROFILE (a directory: a V8 CPU profile of each update after the first two rounds, `stages-<round>.cpuprofile`)
  */
-import fs from 'node:fs';
-import inspector from 'node:inspector/promises';
-import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { Balancer } from '../src/balancer.js';
 import { PoolReconciler } from '../src/discovery/pool-reconciler.js';
 import { defaultServerName, validateServerList } from '../src/discovery/server-list.js';
@@ -24,26 +19,16 @@ import { Pool } from '../src/pool.js';
 import { validateAssignment } from '../src/xds/eds.js';
 import { mapEndpointSet, tierOptionsOf } from '../src/xds/endpoint-mapping.js';
 import { encodeMessage, loadXdsProtos } from '../src/xds/protos.js';
-import { assignment, manyEndpoints } from '../test/xds/helpers/resources.js';
+import { assignment } from '../test/xds/helpers/resources.js';
+import { ENDPOINTS as N, gc, roundEndpoints, windowProfiler } from './xds-common.js';
 
-const N = Number(process.env['XDS_ENDPOINTS'] ?? 10_000);
 const ROUNDS = Number(process.env['XDS_ROUNDS'] ?? 15);
-const PROFILE_DIR = process.env['XDS_CPU_PROFILE'];
-const profiler = PROFILE_DIR === undefined ? undefined : new inspector.Session();
-if (profiler !== undefined) {
-  profiler.connect();
-  await profiler.post('Profiler.enable');
-  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
-}
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+const profiler = await windowProfiler();
 const protos = loadXdsProtos();
 
 /** The bytes of the round's set, as bench/xds-apply.ts sends them. */
 function bytesOf(offset: number): Uint8Array {
-  const eps = manyEndpoints(N, offset).map((e, i) => (i % 10 === 0 ? { ...e, port: e.port + offset } : { ...e, weight: 1 + ((i + offset) % 7) }));
-  return encodeMessage(protos.ClusterLoadAssignment, assignment('bench', [{ endpoints: eps }]));
+  return encodeMessage(protos.ClusterLoadAssignment, assignment('bench', [{ endpoints: roundEndpoints(offset) }]));
 }
 
 const STAGES = ['decode', 'validateAssignment', 'map', 'validateServerList', 'reconcile'] as const;
@@ -84,13 +69,10 @@ for (let r = 0; r < ROUNDS; r++) {
   new Balancer(pool, { strategy: 'roundrobin' });
   const reconciler = new PoolReconciler(pool, 'xds');
   first.push(applyOnce(pool, reconciler, a));
-  const profile = profiler !== undefined && r >= 2;
-  if (profile) await profiler.post('Profiler.start');
+  const profile = profiler.enabled && r >= 2;
+  if (profile) await profiler.start();
   update.push(applyOnce(pool, reconciler, b));
-  if (profile) {
-    const { profile: p } = await profiler.post('Profiler.stop');
-    fs.writeFileSync(path.join(PROFILE_DIR!, `stages-${r}.cpuprofile`), JSON.stringify(p));
-  }
+  if (profile) await profiler.stop(`stages-${r}`);
 }
 
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
