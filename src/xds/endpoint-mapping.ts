@@ -91,12 +91,15 @@ export function mapEndpointSet(set: XdsEndpointSet, options: EndpointMappingOpti
         const backup = e.health === 'DEGRADED';
         const p = backup ? 0 : priority;
         const name = nameOf(e, l);
-        const mapped = new Mapped(
-          hold === undefined
+        const mapped: MappedEndpoint = {
+          server: hold === undefined
             ? { name, host: e.host, port: e.port, weight, backup, priority: p, tags }
             : { name, host: e.host, port: e.port, weight, backup, priority: p, tags, hold },
-          set.clusterName, l, locality, priority, e,
-        );
+          origin: {
+            cluster: set.clusterName, region: l.region, zone: l.zone, subZone: l.subZone, locality, priority,
+            health: e.health, endpointWeight: e.weight ?? 1, localityWeight: l.weight, hostname: e.hostname,
+          },
+        };
         if (backup) degraded.push(mapped);
         else out.push(mapped);
       }
@@ -105,29 +108,6 @@ export function mapEndpointSet(set: XdsEndpointSet, options: EndpointMappingOpti
   // Degraded endpoints are backups: listed after every tier's endpoints.
   out.push(...degraded);
   return out;
-}
-
-/** A {@link MappedEndpoint} whose origin is built when first read (10 000 endpoints, rarely all asked about). */
-class Mapped implements MappedEndpoint {
-  #origin: XdsEndpointOrigin | undefined;
-
-  constructor(
-    readonly server: DiscoveredServer & { readonly name: string },
-    private readonly cluster: string,
-    private readonly l: XdsLocalityEndpoints,
-    private readonly locality: string,
-    private readonly priority: number,
-    private readonly e: XdsEndpoint,
-  ) {}
-
-  get origin(): XdsEndpointOrigin {
-    const { l, e } = this;
-    this.#origin ??= {
-      cluster: this.cluster, region: l.region, zone: l.zone, subZone: l.subZone, locality: this.locality, priority: this.priority,
-      health: e.health, endpointWeight: e.weight ?? 1, localityWeight: l.weight, hostname: e.hostname,
-    };
-    return this.#origin;
-  }
 }
 
 /** A locality as one string, `region/zone/sub_zone`: the `locality` tag and the key of the locality weights. */
