@@ -8,22 +8,8 @@ import { LbError } from '../src/errors.js';
 import type { Lease } from '../src/lease.js';
 import { Pool } from '../src/pool.js';
 import type { Server } from '../src/server.js';
-import type { PickContext, Strategy } from '../src/strategies/strategy.js';
-import { closeMode, servers, setup } from './helpers/picks.js';
-
-/** A strategy that takes the first non-full, non-excluded candidate: lets these tests focus on the balancer. */
-class FirstFree implements Strategy {
-  readonly name = 'first-free';
-  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    let fallback: Server | undefined;
-    for (const s of candidates) {
-      if (ctx.isFull(s)) continue;
-      if (!ctx.isExcluded(s)) return s;
-      fallback ??= s;
-    }
-    return fallback;
-  }
-}
+import type { Strategy } from '../src/strategies/strategy.js';
+import { InOrder, closeMode, servers, setup } from './helpers/picks.js';
 
 function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   return assert.rejects(promise, (err: unknown) => LbError.is(err) && err.code === code);
@@ -31,7 +17,7 @@ function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
 
 describe('Balancer', () => {
   it('grants a lease on a server and counts it until released', async () => {
-    const { pool, balancer } = setup(servers([1, 1]), { strategy: new FirstFree() });
+    const { pool, balancer } = setup(servers([1, 1]), { strategy: new InOrder() });
     const lease = await balancer.acquire();
     assert.equal(lease.server.name, 's1');
     assert.equal(pool.get('s1').currentConnections, 1);
@@ -44,7 +30,7 @@ describe('Balancer', () => {
   });
 
   it('counts a lease exactly once however often it is released', () => {
-    const { pool, balancer } = setup(servers([1]), { strategy: new FirstFree() });
+    const { pool, balancer } = setup(servers([1]), { strategy: new InOrder() });
     const a = balancer.tryAcquire()!;
     const b = balancer.tryAcquire()!;
     assert.equal(a.release(), true);
@@ -57,7 +43,7 @@ describe('Balancer', () => {
   });
 
   it('releases a lease when the bound socket closes', async () => {
-    const { pool, balancer } = setup(servers([1]), { strategy: new FirstFree() });
+    const { pool, balancer } = setup(servers([1]), { strategy: new InOrder() });
     const socket = new EventEmitter();
     const lease = await balancer.acquire({ bindTo: socket });
     assert.equal(pool.get('s1').currentConnections, 1);
@@ -68,7 +54,7 @@ describe('Balancer', () => {
   });
 
   it('rejects with ERR_LB_NO_SERVER when no server is usable', async () => {
-    const { pool, balancer } = setup(servers([1, 1]), { strategy: new FirstFree() });
+    const { pool, balancer } = setup(servers([1, 1]), { strategy: new InOrder() });
     pool.setAdminState('s1', 'maint');
     pool.setAdminState('s2', 'drain');
     await rejectsWith(balancer.acquire(), 'ERR_LB_NO_SERVER');
@@ -82,7 +68,7 @@ describe('Balancer', () => {
 
   it('skips a server at maxconn and queues when every server is full', async () => {
     const clock = new ManualClock();
-    const { balancer } = setup(servers([1, 1], { maxconn: 1 }), { strategy: new FirstFree(), clock, timeoutQueueMs: 1000 });
+    const { balancer } = setup(servers([1, 1], { maxconn: 1 }), { strategy: new InOrder(), clock, timeoutQueueMs: 1000 });
     const a = await balancer.acquire();
     const b = await balancer.acquire();
     assert.deepEqual([a.server.name, b.server.name], ['s1', 's2']);
@@ -98,7 +84,7 @@ describe('Balancer', () => {
   });
 
   it('serves queued callers first in, first out', async () => {
-    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new FirstFree(), timeoutQueueMs: Infinity });
+    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new InOrder(), timeoutQueueMs: Infinity });
     const first = balancer.tryAcquire()!;
     const order: number[] = [];
     const waits = [1, 2, 3].map((n) => balancer.acquire().then((lease) => (order.push(n), lease)));
@@ -112,7 +98,7 @@ describe('Balancer', () => {
   });
 
   it('makes new callers wait behind the queue rather than overtake it', async () => {
-    const { pool, balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new FirstFree(), timeoutQueueMs: Infinity });
+    const { pool, balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new InOrder(), timeoutQueueMs: Infinity });
     const held = balancer.tryAcquire()!;
     const queued = balancer.acquire();
     pool.setLimits('s1', { maxconn: 2 }); // a slot opens: the queued caller takes it
@@ -125,7 +111,7 @@ describe('Balancer', () => {
 
   it('times out queued callers with ERR_LB_QUEUE_TIMEOUT after timeoutQueueMs', async () => {
     const clock = new ManualClock();
-    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new FirstFree(), clock, timeoutQueueMs: 3000 });
+    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new InOrder(), clock, timeoutQueueMs: 3000 });
     balancer.tryAcquire();
     const waiting = balancer.acquire();
     clock.advance(2999);
@@ -138,7 +124,7 @@ describe('Balancer', () => {
 
   it('takes a per-call queue timeout over the default', async () => {
     const clock = new ManualClock();
-    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new FirstFree(), clock, timeoutQueueMs: 3000 });
+    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new InOrder(), clock, timeoutQueueMs: 3000 });
     balancer.tryAcquire();
     const waiting = balancer.acquire({ timeoutQueueMs: 10 });
     clock.advance(10);
@@ -146,7 +132,7 @@ describe('Balancer', () => {
   });
 
   it('stops waiting when the AbortSignal fires', async () => {
-    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new FirstFree(), timeoutQueueMs: Infinity });
+    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new InOrder(), timeoutQueueMs: Infinity });
     balancer.tryAcquire();
     const controller = new AbortController();
     const waiting = balancer.acquire({ signal: controller.signal });
@@ -157,7 +143,7 @@ describe('Balancer', () => {
   });
 
   it('avoids an excluded server unless it is the only one', () => {
-    const { pool, balancer } = setup(servers([1, 1]), { strategy: new FirstFree() });
+    const { pool, balancer } = setup(servers([1, 1]), { strategy: new InOrder() });
     const s1 = pool.get('s1');
     assert.equal(balancer.tryAcquire({ exclude: s1 })!.server.name, 's2');
     assert.equal(balancer.tryAcquire({ exclude: [s1, pool.get('s2')] })!.server.name, 's1');
@@ -167,7 +153,7 @@ describe('Balancer', () => {
 
   it('sends traffic only to the first usable backup when no active server is usable', () => {
     const list = [...servers([1, 1], { check: true }), ...servers([1, 1], { check: true, backup: true }).map((s, i) => ({ ...s, name: `b${i + 1}` }))];
-    const { pool, balancer } = setup(list, { strategy: new FirstFree() });
+    const { pool, balancer } = setup(list, { strategy: new InOrder() });
     assert.equal(closeMode(balancer, 1)[0], 's1');
     pool.setHealth('s1', 'down');
     pool.setHealth('s2', 'down');
@@ -213,7 +199,7 @@ describe('Balancer', () => {
   });
 
   it('gives queued callers to a server that comes up', async () => {
-    const { pool, balancer } = setup(servers([1, 1], { maxconn: 1, check: true }), { strategy: new FirstFree(), timeoutQueueMs: Infinity });
+    const { pool, balancer } = setup(servers([1, 1], { maxconn: 1, check: true }), { strategy: new InOrder(), timeoutQueueMs: Infinity });
     pool.setHealth('s2', 'down');
     balancer.tryAcquire();
     const queued = balancer.acquire();
@@ -222,7 +208,7 @@ describe('Balancer', () => {
   });
 
   it('picks up runtime changes on the next pick', () => {
-    const { pool, balancer } = setup(servers([1, 1]), { strategy: new FirstFree() });
+    const { pool, balancer } = setup(servers([1, 1]), { strategy: new InOrder() });
     pool.setWeight('s1', 0);
     assert.equal(closeMode(balancer, 1)[0], 's2');
     pool.setWeight('s1', '100%');
@@ -233,7 +219,7 @@ describe('Balancer', () => {
   });
 
   it('keeps a lease on a removed server valid and releases it harmlessly', () => {
-    const { pool, balancer } = setup(servers([1, 1]), { strategy: new FirstFree() });
+    const { pool, balancer } = setup(servers([1, 1]), { strategy: new InOrder() });
     const lease = balancer.tryAcquire()!;
     const removed = pool.remove('s1');
     assert.equal(removed.currentConnections, 1);
@@ -243,7 +229,7 @@ describe('Balancer', () => {
   });
 
   it('close() rejects queued callers and resolves once every lease is released', async () => {
-    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new FirstFree(), timeoutQueueMs: Infinity });
+    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new InOrder(), timeoutQueueMs: Infinity });
     const held = balancer.tryAcquire()!;
     const queued = balancer.acquire();
     let closed = false;
@@ -259,7 +245,7 @@ describe('Balancer', () => {
   });
 
   it('destroy() rejects waiters at once and later releases still count down', async () => {
-    const { pool, balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new FirstFree(), timeoutQueueMs: Infinity });
+    const { pool, balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new InOrder(), timeoutQueueMs: Infinity });
     const held = balancer.tryAcquire()!;
     const queued = balancer.acquire();
     balancer.destroy();
@@ -271,7 +257,7 @@ describe('Balancer', () => {
 
   it('leaves no timer behind when a queued caller is served', async () => {
     const clock = new ManualClock();
-    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new FirstFree(), clock, timeoutQueueMs: 1000 });
+    const { balancer } = setup(servers([1], { maxconn: 1 }), { strategy: new InOrder(), clock, timeoutQueueMs: 1000 });
     const held = balancer.tryAcquire()!;
     const queued = balancer.acquire();
     assert.equal(clock.pending, 1);

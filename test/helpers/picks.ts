@@ -1,7 +1,8 @@
 import { Balancer, type BalancerOptions } from '../../src/balancer.js';
 import type { Lease } from '../../src/lease.js';
 import { Pool, type PoolOptions } from '../../src/pool.js';
-import type { ServerOptions } from '../../src/server.js';
+import type { Server, ServerOptions } from '../../src/server.js';
+import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
 
 /** Servers s1..sN on 127.0.0.1:19001.. with the given weights (and extra options per server). */
 export function servers(weights: readonly number[], extra: Partial<ServerOptions> = {}): ServerOptions[] {
@@ -44,4 +45,22 @@ export function holdMode(balancer: Balancer, n: number): { names: string[]; leas
     leases.push(lease);
   }
   return { names, leases };
+}
+
+/**
+ * Takes the first candidate that is neither full nor excluded, in declaration order, else the first excluded one.
+ * With `usesServerQueues` it behaves as a hash-like strategy does (server queues, no early redispatch).
+ */
+export class InOrder implements Strategy {
+  readonly name = 'in-order';
+  constructor(readonly usesServerQueues = false) {}
+  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
+    let fallback: Server | undefined;
+    for (const c of candidates) {
+      if (ctx.isFull(c)) continue;
+      if (!ctx.isExcluded(c)) return c;
+      fallback ??= c;
+    }
+    return fallback;
+  }
 }

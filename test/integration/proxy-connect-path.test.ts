@@ -4,8 +4,6 @@ import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { LbError } from '../../src/errors.js';
 import { PassiveObserver } from '../../src/health/passive-observer.js';
-import type { Server } from '../../src/server.js';
-import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
 import { type ProxyConnection, type RetryPlan, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import {
   RecordingSink,
@@ -20,21 +18,7 @@ import {
   waitEvent,
   waitFor,
 } from '../proxy/helpers.js';
-
-/** Takes the first candidate that is neither full nor excluded, in declaration order. */
-class InOrder implements Strategy {
-  readonly name = 'in-order';
-  constructor(readonly usesServerQueues = false) {}
-  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    let fallback: Server | undefined;
-    for (const c of candidates) {
-      if (ctx.isFull(c)) continue;
-      if (!ctx.isExcluded(c)) return c;
-      fallback ??= c;
-    }
-    return fallback;
-  }
-}
+import { InOrder } from '../helpers/picks.js';
 
 describe('TcpProxy connection path (loopback, manual clock)', () => {
   const cleanup: (() => Promise<void>)[] = [];

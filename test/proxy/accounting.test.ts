@@ -11,23 +11,9 @@ import { formatTcplog, tcplogWait } from '../../src/haproxy/log/tcplog.js';
 import type { ConnectionRecord } from '../../src/proxy/tcp-proxy.js';
 import type { ConnectOutcome } from '../../src/outcome.js';
 import type { Server } from '../../src/server.js';
-import type { PickContext, Strategy } from '../../src/strategies/strategy.js';
+import type { Strategy } from '../../src/strategies/strategy.js';
 import { RecordingSink, backend, collect, echo, proxyRig, refusedPort, s, waitFor } from './helpers.js';
-
-/** Takes the first candidate that is neither full nor excluded; a hash-like strategy (server queues, no early redispatch). */
-class InOrderHash implements Strategy {
-  readonly name = 'in-order-hash';
-  readonly usesServerQueues = true;
-  pick(candidates: readonly Server[], ctx: PickContext): Server | undefined {
-    let fallback: Server | undefined;
-    for (const c of candidates) {
-      if (ctx.isFull(c)) continue;
-      if (!ctx.isExcluded(c)) return c;
-      fallback ??= c;
-    }
-    return fallback;
-  }
-}
+import { InOrder } from '../helpers/picks.js';
 
 /** Always the first candidate, excluded or not: HAProxy's map-based hash, which maps a client to one server whatever failed. */
 class MapsToFirst implements Strategy {
@@ -48,6 +34,17 @@ describe('proxy accounting (HAProxy 2.6 t_queue, Tc, redispatch, stot; manual cl
   afterEach(async () => {
     while (cleanup.length > 0) await cleanup.pop()!();
   });
+
+  /** s1 refuses, s2 echoes; retries and redispatch on; the manual clock drives the turn-arounds. */
+  async function redispatchRig(strategy: Strategy, retries: number) {
+    const clock = new ManualClock();
+    const sink = new RecordingSink();
+    const live = await backend(echo);
+    cleanup.push(() => live.close());
+    const r = await proxyRig([s('s1', await refusedPort()), s('s2', live.port)], { clock, observer: sink, retries, redispatch: true }, { strategy }, clock);
+    cleanup.push(() => r.shutdown());
+    return { clock, sink, r };
+  }
 
   it("logs Tw as the assignment time + 1 in TCP mode, -1 when no server was assigned (HAProxy's t_queue - t_request)", () => {
     assert.deepEqual([tcplogWait(-1), tcplogWait(0), tcplogWait(0.4), tcplogWait(302.7), tcplogWait(2001)], [-1, 1, 1, 303, 2002]);
@@ -70,17 +67,7 @@ describe('proxy accounting (HAProxy 2.6 t_queue, Tc, redispatch, stot; manual cl
   });
 
   it('counts the failed attempts and turn-arounds before a redispatch in the assignment time (Tw 1001, Tc 0, +2)', async () => {
-    const clock = new ManualClock();
-    const sink = new RecordingSink();
-    const live = await backend(echo);
-    cleanup.push(() => live.close());
-    const r = await proxyRig(
-      [s('s1', await refusedPort()), s('s2', live.port)],
-      { clock, observer: sink, retries: 2, redispatch: true },
-      { strategy: new InOrderHash() },
-      clock,
-    );
-    cleanup.push(() => r.shutdown());
+    const { clock, sink, r } = await redispatchRig(new InOrder(true), 2);
     const client = r.connect();
     await sink.waitForReports(1);
     // Refused at 0 ms; the same server again after the 1 s turn-around; refused; redispatched to s2 at once.
@@ -102,17 +89,7 @@ describe('proxy accounting (HAProxy 2.6 t_queue, Tc, redispatch, stot; manual cl
   });
 
   it('a redispatch that lands on the same server again is a retry: no +, wretr not wredis, lbtot once, stot per attempt', async () => {
-    const clock = new ManualClock();
-    const sink = new RecordingSink();
-    const live = await backend(echo);
-    cleanup.push(() => live.close());
-    const r = await proxyRig(
-      [s('s1', await refusedPort()), s('s2', live.port)],
-      { clock, observer: sink, retries: 3, redispatch: true },
-      { strategy: new MapsToFirst() },
-      clock,
-    );
-    cleanup.push(() => r.shutdown());
+    const { clock, sink, r } = await redispatchRig(new MapsToFirst(), 3);
     r.connect();
     await sink.waitForReports(1);
     clock.advance(1000);
