@@ -105,21 +105,18 @@ export class StrategyGroups {
   }
 
   serverUsable(server: Server): void {
-    const [tier, locality] = this.#holders(server);
-    tier?.serverUsable?.(server);
-    locality?.serverUsable?.(server);
+    this.#tierOf(server)?.serverUsable?.(server);
+    this.#localityOf(server)?.serverUsable?.(server);
   }
 
   serverUnusable(server: Server): void {
-    const [tier, locality] = this.#holders(server);
-    tier?.serverUnusable?.(server);
-    locality?.serverUnusable?.(server);
+    this.#tierOf(server)?.serverUnusable?.(server);
+    this.#localityOf(server)?.serverUnusable?.(server);
   }
 
   weightChanged(server: Server, previous: number): void {
-    const [tier, locality] = this.#holders(server);
-    tier?.weightChanged?.(server, previous);
-    locality?.weightChanged?.(server, previous);
+    this.#tierOf(server)?.weightChanged?.(server, previous);
+    this.#localityOf(server)?.weightChanged?.(server, previous);
   }
 
   limitsChanged(server: Server): void {
@@ -134,30 +131,27 @@ export class StrategyGroups {
     this.#each(server, (s) => s.released?.(server));
   }
 
-  /**
-   * The strategies following `server`'s usability and weight: its tier's (the primary for priority 0, the
-   * backups, or when shared) and its weighted locality's, each `undefined` when it has none. Called once per
-   * server of a pool batch, so it returns a reused pair instead of taking a callback.
-   */
-  #holders(server: Server): readonly [Strategy | undefined, Strategy | undefined] {
-    const pair = this.#pair;
-    if (this.#factory === undefined || server.backup) {
-      pair[0] = this.primary;
-      pair[1] = undefined;
-      return pair;
-    }
-    const p = server.priority;
-    pair[0] = p === 0 ? this.primary : this.#tiers.get(p);
-    pair[1] = this.#localities.size > 0 ? this.#localities.get(`${p}\u0000${localityOf(server)}`) : undefined;
-    return pair;
+  /** The strategy of `server`'s tier: the primary for priority 0, the backups, or when shared. */
+  #tierOf(server: Server): Strategy | undefined {
+    if (this.#factory === undefined || server.backup || server.priority === 0) return this.primary;
+    return this.#tiers.get(server.priority);
   }
 
-  readonly #pair: [Strategy | undefined, Strategy | undefined] = [undefined, undefined];
+  /** The strategy of `server`'s weighted locality, if it has one (never for backups or a shared strategy). */
+  #localityOf(server: Server): Strategy | undefined {
+    if (this.#factory === undefined || server.backup || this.#localities.size === 0) return undefined;
+    return this.#localities.get(`${server.priority}\u0000${localityOf(server)}`);
+  }
 
-  /** Calls `fn` on every strategy holding `server`, its tier's panic strategy included (load hooks). */
+  /**
+   * Calls `fn` on every strategy holding `server`, its tier's panic strategy included (load hooks). The usability
+   * and weight hooks call the tier's and the locality's directly: a pool batch calls them for every server, without
+   * a closure each.
+   */
   #each(server: Server, fn: (s: Strategy) => void): void {
-    const [tier, locality] = this.#holders(server);
+    const tier = this.#tierOf(server);
     if (tier !== undefined) fn(tier);
+    const locality = this.#localityOf(server);
     if (locality !== undefined) fn(locality);
     if (this.#panic.size > 0 && this.#factory !== undefined && !server.backup) {
       const g = this.#panic.get(server.priority);

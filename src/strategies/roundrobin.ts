@@ -297,7 +297,7 @@ function updatePosition(g: Group, p: Place): void {
  */
 function queue(p: Place): void {
   const g = p.group;
-  if (p.eweight <= 0 || p.npos >= u32(2 * g.currWeight) || p.npos >= u32(g.currWeight + g.nextWeight)) {
+  if (!fitsCurr(p)) {
     p.npos = u32(p.npos - g.currWeight);
     queueByWeight(g.next, p);
     return;
@@ -310,13 +310,19 @@ function queue(p: Place): void {
 /** `dequeue(p)` then `queue(p)`, re-keyed in place when it stays in `curr` (the same order, in one pass). */
 function requeue(p: Place): void {
   const g = p.group;
-  if (p.tree !== g.curr || p.eweight <= 0 || p.npos >= u32(2 * g.currWeight) || p.npos >= u32(g.currWeight + g.nextWeight)) {
+  if (p.tree !== g.curr || !fitsCurr(p)) {
     dequeue(p);
     queue(p);
     return;
   }
   p.key = currKey(p);
   g.curr.update(p);
+}
+
+/** Whether `queue(p)` puts the server in `curr` (its position falls in this window or the next), not in `next`. */
+function fitsCurr(p: Place): boolean {
+  const g = p.group;
+  return p.eweight > 0 && p.npos < u32(2 * g.currWeight) && p.npos < u32(g.currWeight + g.nextWeight);
 }
 
 /** Key of a server in `curr`: its position, then heavier first (`fwrr_queue_srv()`). */

@@ -87,7 +87,7 @@ export function validateAssignment(protos: XdsProtos, message: unknown, where = 
   const errors: string[] = [];
   if (cla.cluster_name === '') errors.push(`${where}.cluster_name must not be empty`);
   const seenLocalities = new Set<string>();
-  const seenAddresses = new AddressSet();
+  const seenAddresses = new Set<string>();
   const localityWeightSums = new Map<number, number>();
   const localities: XdsLocalityEndpoints[] = [];
   cla.endpoints.forEach((le, i) => {
@@ -142,10 +142,12 @@ export function validateAssignment(protos: XdsProtos, message: unknown, where = 
         errors.push(`${eat(j)}.health_status is unknown, got ${health}`);
         ok = false;
       }
-      if (!seenAddresses.add(sa.address, sa.port_value)) {
+      const address = `${sa.address}\u0000${sa.port_value}`;
+      if (seenAddresses.has(address)) {
         errors.push(`${aat(j)} ${JSON.stringify(`${sa.address}:${sa.port_value}`)} is listed twice`);
         ok = false;
       }
+      seenAddresses.add(address);
       if (ok) {
         endpoints.push({ host: sa.address, port: sa.port_value, hostname: lb.endpoint?.hostname ?? '', weight: w, health: health as XdsHealthStatus });
       }
@@ -163,29 +165,4 @@ export function validateAssignment(protos: XdsProtos, message: unknown, where = 
   }
   if (errors.length > 0) return { errors };
   return { value: { clusterName: cla.cluster_name, localities, overprovisioningFactor: factor === undefined ? undefined : factor / 100 }, errors };
-}
-
-/**
- * The addresses of one resource seen so far, by host then port, without a string per endpoint: most hosts carry
- * one port, kept as a number until a second one comes.
- */
-class AddressSet {
-  readonly #byHost = new Map<string, number | Set<number>>();
-
-  /** Adds `host:port`; false when it was there already. */
-  add(host: string, port: number): boolean {
-    const ports = this.#byHost.get(host);
-    if (ports === undefined) {
-      this.#byHost.set(host, port);
-      return true;
-    }
-    if (typeof ports === 'number') {
-      if (ports === port) return false;
-      this.#byHost.set(host, new Set([ports, port]));
-      return true;
-    }
-    if (ports.has(port)) return false;
-    ports.add(port);
-    return true;
-  }
 }
