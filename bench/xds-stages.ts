@@ -7,11 +7,15 @@
  * cluster follower do: protobuf decode → validateAssignment → mapEndpointSet → validateServerList →
  * PoolReconciler.reconcile (one pool batch; the balancer follows it through `pool:lb`). Times are the main
  * thread's wall time per stage (nothing else runs in the process); the median over the rounds is printed, and
- * the sum of the medians.
+ * the sum of the medians, and the median CPU time of the process over the whole update (all threads: on a shared
+ * machine the wall time also measures the other processes, the CPU time much less).
  *
- * Run: node --import tsx bench/xds-stages.ts        Knobs: XDS_ENDPOINTS (10000), XDS_ROUNDS (15),
+ * Run: node --import tsx bench/xds-stages.ts        Knobs: XDS_ENDPOINTS (10000), XDS_ROUNDS (15), XDS_CLOCK=thread
+ * (stages timed by the main thread's CPU time instead of the wall clock, Linux only),
  * XDS_CPU_PROFILE (a directory: a V8 CPU profile of each update after the first two rounds, `stages-<round>.cpuprofile`)
  */
+import fs from 'node:fs';
+import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { Balancer } from '../src/balancer.js';
 import { PoolReconciler } from '../src/discovery/pool-reconciler.js';
 import { defaultServerName, validateServerList } from '../src/discovery/server-list.js';
@@ -32,14 +36,40 @@ function bytesOf(offset: number): Uint8Array {
 }
 
 const STAGES = ['decode', 'validateAssignment', 'map', 'validateServerList', 'reconcile'] as const;
-type Times = Record<(typeof STAGES)[number], number>;
+/**
+ * Wall time per stage, the CPU time of the whole process (all threads, GC helpers included) over the update, and
+ * the main thread's garbage-collection pauses within it (perf_hooks `gc` entries: count and milliseconds).
+ */
+type Times = Record<(typeof STAGES)[number] | 'cpu' | 'gcCount' | 'gcMs', number>;
+
+/** The `gc` entries of the window being measured. */
+let gcEntries: PerformanceEntry[] = [];
+new PerformanceObserver((list) => {
+  gcEntries.push(...list.getEntries());
+}).observe({ entryTypes: ['gc'] });
+
+/**
+ * The stage clock: wall time, or with XDS_CLOCK=thread the main thread's time on a CPU (Linux
+ * /proc/thread-self/schedstat, ns): on a shared machine that one counts this thread's work, not the others' turns.
+ */
+const THREAD_CLOCK = process.env['XDS_CLOCK'] === 'thread';
+const clock = THREAD_CLOCK
+  ? (): number => Number(fs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6
+  : (): number => performance.now();
+
+const cpuMs = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 
 function applyOnce(pool: Pool, reconciler: PoolReconciler, bytes: Uint8Array): Times {
   const rules = { defaults: {}, nameOf: defaultServerName, allowEmpty: false };
   gc();
-  let t = performance.now();
+  const from = performance.now();
+  let t = clock();
+  const cpu0 = cpuMs();
   const lap = (): number => {
-    const now = performance.now();
+    const now = clock();
     const d = now - t;
     t = now;
     return d;
@@ -56,8 +86,20 @@ function applyOnce(pool: Pool, reconciler: PoolReconciler, bytes: Uint8Array): T
   const validateList = lap();
   reconciler.reconcile(desired);
   const reconcile = lap();
+  const cpu = cpuMs() - cpu0;
+  const to = performance.now();
   if (pool.size !== N) throw new Error(`pool holds ${pool.size} servers`);
-  return { decode, validateAssignment: validate, map, validateServerList: validateList, reconcile };
+  // gc entries are delivered after the window; the caller reads them once it has let the observer run.
+  return { decode, validateAssignment: validate, map, validateServerList: validateList, reconcile, cpu, gcCount: from, gcMs: to };
+}
+
+/** Replaces the window bounds left in gcCount/gcMs by the count and duration of the collections inside it. */
+async function withGc(times: Times): Promise<Times> {
+  // perf_hooks delivers gc entries some turns of the event loop later (not within one setImmediate).
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const inside = gcEntries.filter((e) => e.startTime >= times.gcCount && e.startTime < times.gcMs);
+  gcEntries = [];
+  return { ...times, gcCount: inside.length, gcMs: inside.reduce((sum, e) => sum + e.duration, 0) };
 }
 
 const first: Times[] = [];
@@ -68,14 +110,16 @@ for (let r = 0; r < ROUNDS; r++) {
   const pool = new Pool(`bench-${r}`);
   new Balancer(pool, { strategy: 'roundrobin' });
   const reconciler = new PoolReconciler(pool, 'xds');
-  first.push(applyOnce(pool, reconciler, a));
+  first.push(await withGc(applyOnce(pool, reconciler, a)));
   const profile = profiler.enabled && r >= 2;
   if (profile) await profiler.start();
-  update.push(applyOnce(pool, reconciler, b));
+  const u = applyOnce(pool, reconciler, b);
   if (profile) await profiler.stop(`stages-${r}`);
+  update.push(await withGc(u));
 }
 
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+console.log(`stage clock: ${THREAD_CLOCK ? 'main-thread CPU time' : 'wall time'}`);
 for (const [label, runs] of [['first set', first], ['update', update]] as const) {
   let sum = 0;
   const parts = STAGES.map((s) => {
@@ -84,5 +128,7 @@ for (const [label, runs] of [['first set', first], ['update', update]] as const)
     return `${s} ${m.toFixed(1)}`;
   });
   const total = median(runs.map((r) => STAGES.reduce((acc, s) => acc + r[s], 0)));
-  console.log(`${label}: ${parts.join(' · ')} ms; sum of medians ${sum.toFixed(1)}, median total ${total.toFixed(1)} ms`);
+  const cpu = median(runs.map((r) => r.cpu));
+  const gcs = `${median(runs.map((r) => r.gcCount))} GCs, ${median(runs.map((r) => r.gcMs)).toFixed(1)} ms`;
+  console.log(`${label}: ${parts.join(' · ')} ms; sum of medians ${sum.toFixed(1)}, median total ${total.toFixed(1)} ms; CPU ${cpu.toFixed(1)} ms; GC pauses ${gcs}`);
 }

@@ -378,7 +378,10 @@ export class Balancer extends EventEmitter<BalancerEvents> implements LeaseSourc
   /** A pool batch ended: each changed server through the incremental hooks (no reset), then the queues once. */
   #followBatch(changes: ReadonlyMap<Server, LbState>): void {
     let anyUsable = false;
-    for (const [server, previous] of changes) anyUsable = this.#groups.changed(server, previous, server.usable && this.pool.has(server)) || anyUsable;
+    // forEach, not for…of: no [server, state] pair per server of a 10 000-server batch.
+    changes.forEach((previous, server) => {
+      anyUsable = this.#groups.changed(server, previous, server.usable && this.pool.has(server)) || anyUsable;
+    });
     if (this.#closed || this.#queues.size === 0) return;
     for (const server of changes.keys()) if (!server.usable && server.adminState !== 'drain') this.#requeueFrom(server);
     if (anyUsable) for (const candidate of this.#group.dispatchTargets(this.pool)) this.#dispatch(candidate);

@@ -37,15 +37,17 @@ export class PoolBatch {
    * added and removed within the batch, or added and left unusable, is left out.
    */
   changes(members: PoolMembers): ReadonlyMap<Server, LbState> {
-    for (const [server, before] of this.#before) {
+    const before = this.#before;
+    // forEach, not for…of: no [server, state] pair per server of a 10 000-server batch.
+    before.forEach((was, server) => {
       const changed = !members.has(server)
-        ? before.usable
-        : before === NOT_USABLE
+        ? was.usable
+        : was === NOT_USABLE
           ? server.usable
-          : before.usable !== server.usable || before.effectiveWeight !== server.effectiveWeight;
-      if (!changed) this.#before.delete(server);
-    }
-    return this.#before;
+          : was.usable !== server.usable || was.effectiveWeight !== server.effectiveWeight;
+      if (!changed) before.delete(server);
+    });
+    return before;
   }
 
   /**

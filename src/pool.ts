@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from './clock.js';
 import { publishCheckResult, publishServerAdded, publishServerRemoved } from './diagnostics.js';
 import { announceChange, applyAddress, beforeChange, checkChange, isUp, noChecksError } from './pool-change.js';
-import { resolveServerUpdate } from './pool-update.js';
+import { type ResolvedServerUpdate, resolveServerUpdate } from './pool-update.js';
 import { invalidArg } from './errors.js';
 import { ADMIN_CAUSE, type CheckCause, type CheckResult, ON_ERROR_ACTIONS, type OnErrorAction, type StateCause, validCheckResult } from './state/check-result.js';
 import { FULL_WEIGHT_FACTOR, applyAdminState, applyForcedHealth, onErrorFailsCheck } from './state/health-counter.js';
@@ -220,7 +220,15 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** Applies several changes to one server; each is validated before any is applied. */
   update(name: string, changes: ServerUpdate): void {
     const server = this.get(name);
-    const u = resolveServerUpdate(server, changes);
+    this._applyUpdate(server, resolveServerUpdate(server, changes));
+  }
+
+  /**
+   * @internal {@link Pool.update} of a member with changes already validated (a discovery source's list was
+   * checked as a whole): the same write and events, without checking each field again.
+   */
+  _applyUpdate(server: Server, u: ResolvedServerUpdate): void {
+    const name = server.name;
     const tags = server.tags;
     const relocate = u.tags !== undefined && this.#tiers.leaveLocality(server, u.tags); // re-added below, in the new one
     this.#change(server, ADMIN_CAUSE, (st) => {
