@@ -19,6 +19,9 @@ export class KeyedNode<T> extends HeapNode {
   }
 }
 
+/** Changes in a row without a read after which an {@link IndexedHeap} may stop ordering each one (see there). */
+export const LAZY_AFTER = 64;
+
 /** Lowest `key` first. */
 export function byKey(a: { readonly key: number }, b: { readonly key: number }): number {
   return a.key - b.key;
@@ -32,11 +35,22 @@ export function byKey(a: { readonly key: number }, b: { readonly key: number }):
  *
  * O(1) `peek` and `has`; O(log n) `push`, `pop`, `remove` and `update`, which allocate nothing;
  * {@link IndexedHeap.find} costs O(k log k) for the k items it looks at.
+ *
+ * Many changes in a row without a read (a discovery update re-weighing most servers of a strategy in one pool
+ * batch) are not ordered one by one: once more than a quarter of the items (and {@link LAZY_AFTER}) changed since
+ * the last read, further changes only record the item, and the next read orders the whole array again in O(n).
+ * Nothing a caller sees depends on it: the order is the total order of `compare` and the change numbers, which
+ * every change still takes at once, so the first item, `pop`, `find` and `toArray` give what the one-by-one
+ * ordering gives.
  */
 export class IndexedHeap<T extends HeapNode> {
   readonly #items: T[] = [];
   readonly #compare: (a: T, b: T) => number;
   #nextSeq = 0;
+  /** Changes since the last read. */
+  #sinceRead = 0;
+  /** True while changes are recorded without ordering the array (see the class comment). */
+  #unordered = false;
   /** Indices still to visit during `find` (a small heap of its own, reused between calls). */
   readonly #frontier: number[] = [];
 
@@ -56,6 +70,7 @@ export class IndexedHeap<T extends HeapNode> {
 
   /** The first item, or `undefined` when empty. */
   peek(): T | undefined {
+    this.#read();
     return this.#items[0];
   }
 
@@ -70,11 +85,12 @@ export class IndexedHeap<T extends HeapNode> {
     item.heapSeq = this.#nextSeq++;
     item.heapIndex = this.#items.length;
     this.#items.push(item);
-    this.#up(item.heapIndex);
+    if (!this.#changed()) this.#up(item.heapIndex);
   }
 
   /** Removes and returns the first item, or `undefined` when empty. */
   pop(): T | undefined {
+    this.#read();
     const top = this.#items[0];
     if (top !== undefined) this.remove(top);
     return top;
@@ -88,7 +104,7 @@ export class IndexedHeap<T extends HeapNode> {
     if (last !== item) {
       items[item.heapIndex] = last;
       last.heapIndex = item.heapIndex;
-      this.#restore(last.heapIndex);
+      if (!this.#changed()) this.#restore(last.heapIndex);
     }
     item.heapIndex = -1;
     item.heapOwner = undefined;
@@ -102,7 +118,7 @@ export class IndexedHeap<T extends HeapNode> {
   update(item: T): boolean {
     if (item.heapOwner !== this) return false;
     item.heapSeq = this.#nextSeq++;
-    this.#restore(item.heapIndex);
+    if (!this.#changed()) this.#restore(item.heapIndex);
     return true;
   }
 
@@ -113,6 +129,8 @@ export class IndexedHeap<T extends HeapNode> {
       item.heapOwner = undefined;
     }
     this.#items.length = 0;
+    this.#unordered = false;
+    this.#sinceRead = 0;
   }
 
   /**
@@ -120,6 +138,7 @@ export class IndexedHeap<T extends HeapNode> {
    * without modifying the heap; `accept` must not modify it either.
    */
   find(accept: (item: T) => boolean): T | undefined {
+    this.#read();
     const items = this.#items;
     if (items.length === 0) return undefined;
     const frontier = this.#frontier;
@@ -141,12 +160,36 @@ export class IndexedHeap<T extends HeapNode> {
 
   /** The items in no particular order (a live view: do not modify the heap while iterating). */
   values(): IterableIterator<T> {
+    this.#read();
     return this.#items.values();
   }
 
   /** The items in heap order (a sorted copy; for tests and diagnostics, not for hot paths). */
   toArray(): T[] {
+    this.#read();
     return [...this.#items].sort((a, b) => (this.#before(a, b) ? -1 : 1));
+  }
+
+  /** True when the array is in heap order (false only between a run of changes and the next read; for tests). */
+  get ordered(): boolean {
+    return !this.#unordered;
+  }
+
+  /** Counts a change; true when it is to be recorded only (the array is ordered again at the next read). */
+  #changed(): boolean {
+    if (this.#unordered) return true;
+    const n = ++this.#sinceRead;
+    if (n <= LAZY_AFTER || n <= this.#items.length >> 2) return false;
+    this.#unordered = true;
+    return true;
+  }
+
+  /** Before a read: orders the array again if changes were only recorded (Floyd's heap construction, O(n)). */
+  #read(): void {
+    this.#sinceRead = 0;
+    if (!this.#unordered) return;
+    this.#unordered = false;
+    for (let i = (this.#items.length >> 1) - 1; i >= 0; i--) this.#down(i);
   }
 
   #before(a: T, b: T): boolean {

@@ -257,3 +257,53 @@ describe('IndexedHeap: agrees with a sorted array', () => {
     );
   });
 });
+
+describe('IndexedHeap: a run of changes without a read', () => {
+  it('records them and orders the array again at the next read, with the order of one-by-one changes', () => {
+    const N = 300;
+    type Change = readonly [kind: 'push' | 'update' | 'remove', item: number, key: number];
+    const changeArb = fc.tuple(fc.constantFrom('push' as const, 'update' as const, 'remove' as const), fc.nat(N - 1), fc.nat(9));
+    let sawUnordered = false;
+    fc.assert(
+      fc.property(fc.array(fc.array(changeArb, { maxLength: 400, size: 'max' }), { minLength: 1, maxLength: 8 }), (runs: Change[][]) => {
+        const items = Array.from({ length: N }, (_, i) => new KeyedNode(i));
+        const heap = new IndexedHeap<KeyedNode<number>>(byKey);
+        let model: Entry[] = [];
+        let seq = 0;
+        const sorted = (): number[] => [...model].sort((a, b) => a.key - b.key || a.seq - b.seq).map((e) => e.item);
+        for (const run of runs) {
+          for (const [kind, item, key] of run) {
+            const held = model.some((e) => e.item === item);
+            if (kind === 'push' || (kind === 'update' && held)) {
+              items[item]!.key = key;
+              if (kind === 'push') heap.push(items[item]!);
+              else heap.update(items[item]!);
+              model = model.filter((e) => e.item !== item);
+              model.push({ item, key, seq: seq++ });
+            } else if (kind === 'remove') {
+              assert.equal(heap.remove(items[item]!), held);
+              model = model.filter((e) => e.item !== item);
+            }
+          }
+          if (!heap.ordered) sawUnordered = true;
+          const order = sorted();
+          assert.equal(heap.size, order.length);
+          assert.equal(heap.peek()?.value, order[0]);
+          assert.equal(heap.find((n) => n.value % 3 === 0)?.value, order.find((i) => i % 3 === 0));
+          assert.deepEqual(
+            heap.toArray().map((n) => n.value),
+            order,
+          );
+          assert.ok(heap.ordered);
+          if (order.length > 0) {
+            assert.equal(heap.pop()?.value, order[0]);
+            model = model.filter((e) => e.item !== order[0]);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+    // The property ran the recorded path, not only the one-by-one one.
+    assert.ok(sawUnordered, 'no run of changes was long enough to be recorded without ordering');
+  });
+});
