@@ -10,7 +10,7 @@
  * the sum of the medians, and the median CPU time of the process over the whole update (all threads: on a shared
  * machine the wall time also measures the other processes, the CPU time much less).
  *
- * Run: node --import tsx bench/xds-stages.ts        Knobs: XDS_ENDPOINTS (10000), XDS_ROUNDS (15), XDS_CLOCK=thread
+ * Run: node --import tsx bench/xds-stages.ts        Knobs: XDS_ENDPOINTS (10000), XDS_ROUNDS (15), XDS_GC_EACH=1, XDS_CLOCK=thread
  * (stages timed by the main thread's CPU time instead of the wall clock, Linux only),
  * XDS_CPU_PROFILE (a directory: a V8 CPU profile of each update after the first two rounds, `stages-<round>.cpuprofile`)
  */
@@ -62,9 +62,12 @@ const cpuMs = (): number => {
   return (c.user + c.system) / 1000;
 };
 
+/** As in bench/xds-apply.ts: one full collection before the first window, or before each with XDS_GC_EACH=1. */
+const GC_EACH = process.env['XDS_GC_EACH'] === '1';
+
 function applyOnce(pool: Pool, reconciler: PoolReconciler, bytes: Uint8Array): Times {
   const rules = { defaults: {}, nameOf: defaultServerName, allowEmpty: false };
-  gc();
+  if (GC_EACH) gc();
   const from = performance.now();
   let t = clock();
   const cpu0 = cpuMs();
@@ -104,9 +107,11 @@ async function withGc(times: Times): Promise<Times> {
 
 const first: Times[] = [];
 const update: Times[] = [];
+const sets = Array.from({ length: 2 * ROUNDS }, (_, k) => bytesOf(k));
+gc();
 for (let r = 0; r < ROUNDS; r++) {
-  const a = bytesOf(2 * r);
-  const b = bytesOf(2 * r + 1);
+  const a = sets[2 * r]!;
+  const b = sets[2 * r + 1]!;
   const pool = new Pool(`bench-${r}`);
   new Balancer(pool, { strategy: 'roundrobin' });
   const reconciler = new PoolReconciler(pool, 'xds');
