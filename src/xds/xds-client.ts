@@ -286,7 +286,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       if (!subscribed.has(r.cached.update.name)) return;
       valid++;
       const old = cache.get(r.cached.update.name);
-      if (old === undefined || !Buffer.from(old.bytes).equals(Buffer.from(r.cached.bytes))) accepted.push(r.cached);
+      if (old === undefined || !sameBytes(old.bytes, r.cached.bytes)) accepted.push(r.cached);
     });
     if (errors.length === 0 || valid > 0) this.#versions.set(kind, response.version_info);
     for (const c of accepted) cache.set(c.update.name, c);
@@ -361,6 +361,11 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     publishXdsConnection(() => ({ serverUri: this.serverUri, state, attempt: detail.attempt, retryInMs: detail.retryInMs, error: detail.error }));
     this.emit('xds:connection', state, detail);
   }
+}
+
+/** Byte equality of two resources, compared in place (`Buffer.from(uint8Array)` would copy each). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 function isParsed(b: unknown): b is XdsBootstrap {
