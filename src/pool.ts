@@ -223,12 +223,8 @@ export class Pool extends EventEmitter<PoolEvents> {
     this._applyUpdate(server, resolveServerUpdate(server, changes));
   }
 
-  /**
-   * @internal {@link Pool.update} of a member with changes already validated (a discovery source's list was
-   * checked as a whole): the same write and events, without checking each field again.
-   */
+  /** @internal {@link Pool.update} of a member with changes already checked (a discovery list, checked whole): same write, same events. */
   _applyUpdate(server: Server, u: ResolvedServerUpdate): void {
-    const name = server.name;
     const tags = server.tags;
     const relocate = u.tags !== undefined && this.#tiers.leaveLocality(server, u.tags); // re-added below, in the new one
     this.#change(server, ADMIN_CAUSE, (st) => {
@@ -240,7 +236,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     });
     if (relocate && this.#batch === undefined) this.#tiers.announce(this);
     if (u.tags !== undefined) this.emit('server:tags', server, tags);
-    if (u.adminState !== undefined) this.setAdminState(name, u.adminState);
+    if (u.adminState !== undefined) this.setAdminState(server.name, u.adminState);
   }
 
   /**
@@ -286,9 +282,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   /**
-   * Puts a hold (`'out'` or `'drain'`) for `holder` on a server, or lifts it (`undefined`): how outlier detection or a
-   * control plane takes a server out without touching admin state or health. A held server is not picked (a panic
-   * mode may still use `out` ones); it is usable again when no holder holds it. Emits `server:hold`.
+   * Puts a hold (`'out'` or `'drain'`) for `holder` on a server, or lifts it (`undefined`): how outlier detection or a control plane takes a
+   * server out without touching admin state or health. A held server is not picked (a panic may use `out` ones) until no holder holds it. Emits `server:hold`.
    */
   setHold(name: string, holder: string, hold: HoldKind | undefined, cause: StateCause = ADMIN_CAUSE): void {
     const server = this.get(name);
@@ -308,10 +303,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     return exportPoolState(this);
   }
 
-  /**
-   * Puts back {@link Pool.exportState}'s output with HAProxy's `load-server-state-from-file` rules: unknown or moved
-   * servers are skipped and reported; bad input throws `ERR_LB_INVALID_ARG` before anything changes.
-   */
+  /** Puts back {@link Pool.exportState}'s output (`load-server-state-from-file` rules: unknown or moved servers skipped and reported; bad input throws first). */
   restoreState(state: PoolState, cause: StateCause = RESTORE_CAUSE): RestoreReport {
     return restorePoolState(this, state, cause, (server, c, mutate) => this.#change(server, c, mutate));
   }
