@@ -1,6 +1,6 @@
 import type { Pool } from '../pool.js';
 import type { Server } from '../server.js';
-import { type ResolvedServerOptions, sameTags } from '../state/server-options.js';
+import { type ResolvedServerOptions, addResolved, sameTags } from '../state/server-options.js';
 import type { DesiredServer } from './server-list.js';
 
 /** What one accepted list changed. Servers kept unchanged are in none of the arrays. */
@@ -37,6 +37,8 @@ export class PoolReconciler {
   readonly #holder: string;
   /** The managed servers by name, with what the source last set on each. */
   readonly #managed = new Map<string, Applied>();
+
+  readonly #addToPool = (o: ResolvedServerOptions): Server => this.#pool.add(o);
 
   constructor(pool: Pool, holder: string) {
     this.#pool = pool;
@@ -87,7 +89,7 @@ export class PoolReconciler {
   }
 
   #add(d: DesiredServer): Server {
-    const server = this.#pool.add(d.options);
+    const server = addResolved(d.options, this.#addToPool);
     // Held in the same batch as it is added: the strategies never see it usable.
     if (d.hold !== undefined) this.#pool.setHold(server.name, this.#holder, d.hold);
     this.adopt(server);

@@ -158,9 +158,26 @@ export interface ResolvedServerOptions {
  * `undefined` takes `fallback`'s value, then {@link SERVER_DEFAULTS}'.
  */
 export function resolveServerOptions(options: unknown, fallback: Partial<ServerOptions> = NO_FALLBACK): ResolvedServerOptions {
+  if (alreadyResolved !== undefined && options === alreadyResolved && fallback === NO_FALLBACK) return alreadyResolved;
   const o = v.plainObject('server', options);
   v.knownKeys('server', o, SERVER_KEYS);
   return resolveServerFields(o, v.nonEmptyString('server.name', o['name']), fallback);
+}
+
+/** The options {@link addResolved} is adding: {@link resolveServerOptions} returns them as they are. */
+let alreadyResolved: ResolvedServerOptions | undefined;
+
+/**
+ * @internal Runs `add(o)` (a pool's `add`) with `o` taken as resolved: options a discovery list produced with
+ * {@link resolveServerFields} when it was checked as a whole are not checked a second time by the new Server.
+ */
+export function addResolved<T>(o: ResolvedServerOptions, add: (o: ResolvedServerOptions) => T): T {
+  alreadyResolved = o;
+  try {
+    return add(o);
+  } finally {
+    alreadyResolved = undefined;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';
-import { SERVER_DEFAULTS, resolveServerOptions, sameTags } from '../../src/state/server-options.js';
+import { SERVER_DEFAULTS, addResolved, resolveServerOptions, sameTags } from '../../src/state/server-options.js';
 
 function invalid(fn: () => unknown, message: RegExp): void {
   assert.throws(fn, (err: unknown) => LbError.is(err) && err.code === 'ERR_LB_INVALID_ARG' && message.test(err.message));
@@ -74,5 +74,27 @@ describe('server tags in place', () => {
     invalid(() => pool.update('a', { tags: { zone: 2 } as never }), /tags of a.zone must be a string, got 2/);
     invalid(() => pool.update('a', { weight: 3, tags: 'x' as never }), /tags of a must be an object/);
     assert.equal(a.weight, 1, 'an update with a bad field changes nothing');
+  });
+});
+
+describe('addResolved: options a discovery list already checked', () => {
+  it('builds the same server as pool.add() of the same options, and checks the next options again', () => {
+    const o = resolveServerOptions({ name: 'a', host: '10.0.0.1', port: 80, weight: 3, slowstartMs: 1500, tags: { zone: 'z1' } });
+    const viaAdd = new Pool('p1').add(o).snapshot();
+    const viaResolved = addResolved(o, (x) => new Pool('p2').add(x)).snapshot();
+    assert.deepEqual(viaResolved, viaAdd);
+    // Trust covers that one object during that one call: a bad object afterwards is still refused.
+    invalid(() => new Pool('p3').add({ name: 'b', host: 'h', port: 0 }), /port must be an integer from 1 to 65535, got 0/);
+  });
+
+  it('trusts nothing after the call, even when the add threw', () => {
+    const pool = new Pool('p', { servers: [{ name: 'a', host: 'h', port: 1 }] });
+    // An object that would not pass the checks, handed to addResolved by a caller whose add throws.
+    const bad = { ...resolveServerOptions({ name: 'b', host: 'h', port: 2 }), weight: 999 };
+    assert.throws(() => addResolved(bad, () => {
+      throw new Error('add failed');
+    }), /add failed/);
+    invalid(() => pool.add(bad), /weight must be an integer from 0 to 256, got 999/);
+    assert.equal(pool.find('b'), undefined);
   });
 });
