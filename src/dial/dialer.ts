@@ -13,6 +13,19 @@ export type { ConnectPolicyOptions } from './connect-policy.js';
 /** The connect timeout and the turn-around are awaited by a caller: they keep the process alive while pending. */
 const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });
 
+const DIALER = Symbol('switchyard.dialer');
+type DialSocket = net.Socket & { [DIALER]?: Dialer | undefined };
+
+function onAttemptError(this: net.Socket, err: NodeJS.ErrnoException): void {
+  const dialer = (this as DialSocket)[DIALER];
+  if (dialer !== undefined) Dialer.attemptError(dialer, this, err);
+}
+
+function onAttemptConnect(this: net.Socket): void {
+  const dialer = (this as DialSocket)[DIALER];
+  if (dialer !== undefined) Dialer.attemptConnected(dialer, this);
+}
+
 /** One failed connection attempt, as listed in the `details.attempts` of a connect error. */
 export interface FailedAttempt {
   readonly server: string;
@@ -77,6 +90,10 @@ export abstract class Dialer {
   #attemptAt = 0;
   /** The retry gates (the policy's budget, the balancer's breaker) and the retry they admitted, if under way. */
   #retryGates: RetryAdmission | undefined = undefined;
+  /** The connect timeout's callback, made on the first attempt that has one. */
+  #onTimeout: (() => void) | undefined = undefined;
+  /** The server of the attempt under way. */
+  #attemptServer: Server | undefined = undefined;
 
   /** `clientAddress` and `key` must be valid already (a string or undefined; a string, a finite number or undefined). */
   constructor(balancer: LeaseSource, policy: ConnectPolicy, clientAddress: string | undefined, key: string | number | undefined) {
@@ -243,41 +260,54 @@ export abstract class Dialer {
       return;
     }
     this.#socket = socket;
+    this.#attemptServer = server;
     this.#attemptAt = clock.now();
-    const onError = (err: NodeJS.ErrnoException): void => {
-      if (this.#socket !== socket) return;
-      this.#socket = undefined;
-      this.#timer?.cancel();
-      this.#timer = undefined;
-      socket.destroy();
-      const code = err.code;
-      this.#failed(server, code === 'ECONNREFUSED' ? 'refused' : code === 'ECONNRESET' ? 'reset' : 'error', err);
-    };
-    socket.on('error', onError);
-    socket.once('connect', () => {
-      if (this.#socket !== socket) return;
-      this.#socket = undefined;
-      this.#timer?.cancel();
-      this.#timer = undefined;
-      socket.removeListener('error', onError);
-      const now = clock.now();
-      this.#retryGates?.end();
-      this.policy.observer?.reportOutcome(server, { kind: 'success', durationMs: now - this.#attemptAt });
-      this.connectMs = now - this.#placedAt;
-      this.#phase = 'done';
-      const lease = this.lease!;
-      this.lease = undefined;
-      this.dialed(socket, lease);
-    });
+    // Shared listeners that find the dial through a symbol on the socket: an attempt allocates no closures.
+    (socket as DialSocket)[DIALER] = this;
+    socket.on('error', onAttemptError);
+    socket.on('connect', onAttemptConnect);
     if (this.policy.timeoutConnectMs !== Infinity) {
-      this.#timer = clock.setTimeout(() => {
-        if (this.#socket !== socket) return;
-        this.#socket = undefined;
-        this.#timer = undefined;
-        socket.destroy();
-        this.#failed(server, 'timeout', undefined);
-      }, this.policy.timeoutConnectMs, AWAITED);
+      this.#timer = clock.setTimeout((this.#onTimeout ??= () => this.#timedOut()), this.policy.timeoutConnectMs, AWAITED);
     }
+  }
+
+  /** The attempt's socket failed (its `error`). */
+  static attemptError(dialer: Dialer, socket: net.Socket, err: NodeJS.ErrnoException): void {
+    if (dialer.#socket !== socket) return;
+    dialer.#socket = undefined;
+    dialer.#timer?.cancel();
+    dialer.#timer = undefined;
+    socket.destroy();
+    const code = err.code;
+    dialer.#failed(dialer.#attemptServer!, code === 'ECONNREFUSED' ? 'refused' : code === 'ECONNRESET' ? 'reset' : 'error', err);
+  }
+
+  /** The attempt's socket connected (its `connect`). */
+  static attemptConnected(dialer: Dialer, socket: net.Socket): void {
+    if (dialer.#socket !== socket) return;
+    socket.removeListener('error', onAttemptError);
+    socket.removeListener('connect', onAttemptConnect);
+    (socket as DialSocket)[DIALER] = undefined;
+    dialer.#socket = undefined;
+    dialer.#timer?.cancel();
+    dialer.#timer = undefined;
+    const lease = dialer.lease!;
+    const now = dialer.policy.clock.now();
+    dialer.#retryGates?.end();
+    dialer.policy.observer?.reportOutcome(dialer.#attemptServer!, { kind: 'success', durationMs: now - dialer.#attemptAt });
+    dialer.connectMs = now - dialer.#placedAt;
+    dialer.#phase = 'done';
+    dialer.lease = undefined;
+    dialer.dialed(socket, lease);
+  }
+
+  #timedOut(): void {
+    const socket = this.#socket;
+    this.#timer = undefined;
+    if (socket === undefined) return;
+    this.#socket = undefined;
+    socket.destroy();
+    this.#failed(this.#attemptServer!, 'timeout', undefined);
   }
 
   #failed(server: Server, kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined): void {

@@ -6,6 +6,7 @@ import type { Server } from '../server.js';
 import type { ConnectPolicy } from '../dial/connect-policy.js';
 import { Dialer } from '../dial/dialer.js';
 import type { LeaseSource } from '../lease.js';
+import type { ClientReader } from './client-read.js';
 import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
 import { readOnceMore, wasReset } from './reset-detection.js';
@@ -19,6 +20,8 @@ export interface SessionHost {
   readonly buffers: ReadBuffers;
   /** The `onread` option of every upstream socket: the proxy's buffers and {@link Session.onUpstreamRead}. */
   readonly onread: net.OnReadOpts;
+  /** Reads accepted sockets with `onread` ({@link Session.onClientRead}); undefined where Node lacks what it needs. */
+  readonly clientReader: ClientReader | undefined;
   opened(session: Session): void;
   retried(session: Session, server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void;
   reassigned(previous: Server, moved: boolean): void;
@@ -27,6 +30,8 @@ export interface SessionHost {
 }
 
 const SESSION = Symbol('switchyard.session');
+/** What a client read with `onread` may send before the upstream is connected: a paused Readable's high-water mark. */
+const EARLY_READ_BYTES = 16 * 1024;
 type SessionSocket = net.Socket & { [SESSION]?: Session };
 
 function sessionOf(socket: net.Socket): Session {
@@ -74,6 +79,11 @@ export class Session extends Dialer {
   /** The upstream is not read until the client takes what was written. */
   #upstreamPaused = false;
   #afterLentWrite: (() => void) | undefined = undefined;
+  /** The client is read with `onread` ({@link Session.onClientRead}) instead of `data` events. */
+  #clientOnread = false;
+  /** What an `onread` client sent before the upstream was connected (copies), and its size. */
+  #early: Buffer[] | undefined = undefined;
+  #earlyBytes = 0;
 
   constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined) {
     const clientAddress = client.remoteAddress;
@@ -91,6 +101,9 @@ export class Session extends Dialer {
       frontendAddress: client.localAddress, frontendPort: client.localPort, sourceAddress: undefined, sourcePort: undefined,
     };
     this.lastActiveAt = this.acceptedAt;
+    // Before the first read of the socket (Node starts reading after the `connection` event), so every byte
+    // takes the same path.
+    this.#clientOnread = host.clientReader?.adopt(client) ?? false;
     client.on('error', Session.#onClientError);
     client.on('close', Session.#onClientClose);
   }
@@ -156,11 +169,26 @@ export class Session extends Dialer {
       const destination = { address: client.localAddress, port: client.localPort };
       socket.write(sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
     }
-    client.on('data', Session.#onClientData);
     client.on('end', Session.#onClientEnd);
     client.on('drain', Session.#onClientDrain);
-    // A server made with `pauseOnConnect` hands over paused sockets, which a `data` listener does not resume.
-    if (client.isPaused()) client.resume();
+    if (this.#clientOnread) {
+      const early = this.#early;
+      let more = true;
+      if (early !== undefined) {
+        this.#early = undefined;
+        for (const chunk of early) {
+          this.bytesIn += chunk.length;
+          more = socket.write(chunk);
+        }
+      }
+      // Starts reading again if the early bytes filled the allowance, and lets the stream emit its `end`;
+      // when the upstream is full, its `drain` does it.
+      if (more) client.resume();
+    } else {
+      client.on('data', Session.#onClientData);
+      // A server made with `pauseOnConnect` hands over paused sockets, which a `data` listener does not resume.
+      if (client.isPaused()) client.resume();
+    }
     this.host.opened(this);
   }
 
@@ -204,6 +232,28 @@ export class Session extends Dialer {
     if (!more) s.#upstreamPaused = true;
     s.host.buffers.setNext(s.#ownBuffer);
     return more;
+  };
+
+  /**
+   * The `onread` callback of client sockets (`this` is the socket), when {@link SessionHost.clientReader} could
+   * adopt them. The buffer is the proxy's, read into again by the next read of any socket: what is kept is
+   * copied. Before the upstream is connected the bytes wait in the session, up to what a paused Readable
+   * would hold ({@link EARLY_READ_BYTES}); reading goes on until then so a reset is noticed at once.
+   */
+  static readonly onClientRead = function (this: net.Socket, nread: number, buffer: Buffer): boolean {
+    const s = sessionOf(this);
+    const chunk = Buffer.allocUnsafe(nread);
+    buffer.copy(chunk, 0, 0, nread);
+    const upstream = s.upstream;
+    if (upstream === undefined) {
+      (s.#early ??= []).push(chunk);
+      s.#earlyBytes += nread;
+      return s.#earlyBytes < EARLY_READ_BYTES;
+    }
+    s.bytesIn += nread;
+    s.touched = true;
+    // false stops reading; the upstream's `drain` resumes the client.
+    return upstream.write(chunk);
   };
 
   #lentWriteDone(): void {
@@ -362,6 +412,7 @@ export class Session extends Dialer {
     this.termination ??= '--';
     this.closedAt = this.policy.clock.now();
     this.#ownBuffer = undefined;
+    this.#early = undefined;
     this.host.closed(this);
   }
 }

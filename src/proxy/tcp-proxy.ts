@@ -7,6 +7,7 @@ import * as v from '../internal/validate.js';
 import type { ConnectOutcome } from '../outcome.js';
 import { type ConnectPolicy, resolveConnectPolicy } from '../dial/connect-policy.js';
 import type { LeaseSource } from '../lease.js';
+import { ClientReader } from './client-read.js';
 import { ReadBuffers } from './pipe.js';
 import { ProxyCounters } from './proxy-stats.js';
 import type { TcpProxyEvents, TcpProxyStats } from './records.js';
@@ -103,6 +104,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       settings,
       buffers,
       onread: { buffer: buffers.take, callback: Session.onUpstreamRead },
+      // Client reads are copied out at once: they can share the buffer that upstream reads start on.
+      clientReader: ClientReader.create(buffers.shared, Session.onClientRead),
       opened: (s) => this.#opened(s),
       retried: (s, server, outcome, redispatch, delayMs) => this.#retried(s, server, outcome, redispatch, delayMs),
       reassigned: (previous, moved) => this.#counters.reassigned(previous, moved),
