@@ -85,7 +85,8 @@ export class Session extends Dialer {
   #early: Buffer[] | undefined = undefined;
   #earlyBytes = 0;
 
-  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined) {
+  /** `noDelaySet`: the client has TCP_NODELAY already (inherited from the proxy's own listener). */
+  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined, noDelaySet = false) {
     const clientAddress = client.remoteAddress;
     super(balancer, policy, clientAddress, key);
     this.host = host;
@@ -96,7 +97,7 @@ export class Session extends Dialer {
     (client as SessionSocket)[SESSION] = this;
     // The application's server may not allow half-open sockets; a proxy must (documented Duplex property).
     client.allowHalfOpen = true;
-    if (host.settings.noDelay) client.setNoDelay(true);
+    if (host.settings.noDelay && !noDelaySet) client.setNoDelay(true);
     if (host.settings.recordLocalAddresses) this.localAddresses = {
       frontendAddress: client.localAddress, frontendPort: client.localPort, sourceAddress: undefined, sourcePort: undefined,
     };

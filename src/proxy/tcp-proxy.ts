@@ -68,6 +68,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
   readonly #listeners: net.Server[] = [];
   readonly #attached = new Set<net.Server>();
   readonly #onConnection = (socket: net.Socket): void => this.handle(socket);
+  /** For listeners whose accepted sockets inherit TCP_NODELAY from the listening socket (Linux). */
+  readonly #onNoDelayConnection = (socket: net.Socket): void => this.#accept(socket, true);
   readonly #onServerDown: (server: Server, cause: StateCause) => void;
   readonly #onServerUp: (server: Server, cause: StateCause) => void;
   readonly #counters = new ProxyCounters();
@@ -161,7 +163,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
             return;
           }
           server.on('error', (err) => this.emit('listener:error', err, server));
-          server.on('connection', this.#onConnection);
+          server.on('connection', this.#host.settings.noDelay && listenerNoDelay(server) ? this.#onNoDelayConnection : this.#onConnection);
           this.#listeners.push(server);
           resolve(server.address() as net.AddressInfo);
         });
@@ -193,6 +195,11 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
    * The proxy owns it from now on. After `close()` the socket is destroyed at once.
    */
   handle(socket: net.Socket): void {
+    this.#accept(socket, false);
+  }
+
+  /** `noDelaySet`: the socket has TCP_NODELAY already (from its listener), no need to set it again. */
+  #accept(socket: net.Socket, noDelaySet: boolean): void {
     if (this.#stopped) {
       socket.destroy();
       return;
@@ -214,7 +221,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         else keyError = invalidArg('key', 'option must return a string, a finite number or undefined', value);
       }
     }
-    const session = new Session(this.#host, this.balancer, this.#policy, socket, key);
+    const session = new Session(this.#host, this.balancer, this.#policy, socket, key, noDelaySet);
     this.#live.add(session);
     this.#counters.total++;
     if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();
@@ -264,6 +271,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     this.#stopped = true;
     for (const server of this.#listeners) {
       server.removeListener('connection', this.#onConnection);
+      server.removeListener('connection', this.#onNoDelayConnection);
       server.close();
     }
     for (const server of this.#attached) server.removeListener('connection', this.#onConnection);
@@ -336,6 +344,23 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       }, s);
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();
+  }
+}
+
+/**
+ * Sets TCP_NODELAY on a listening socket, so that the sockets it accepts have it from the start: Linux copies
+ * the listening socket's options to accepted sockets, which saves a `setsockopt()` per connection. Linux only
+ * (elsewhere the inheritance is not something to rely on), and through the listener's internal handle, checked
+ * first. False when it was not done; the sessions then set it on each socket.
+ */
+function listenerNoDelay(server: net.Server): boolean {
+  if (process.platform !== 'linux') return false;
+  const handle = (server as unknown as { _handle?: { setNoDelay?: (enable: boolean) => number } | null })._handle;
+  if (typeof handle?.setNoDelay !== 'function') return false;
+  try {
+    return handle.setNoDelay(true) === 0;
+  } catch {
+    return false;
   }
 }
 
