@@ -144,6 +144,11 @@ function variants(backendPorts: number[]): Variant[] {
       if (before !== undefined) out.push({ label: `${major} switchyard before`, group: g, cmd: [node, proxy, before, groups] });
       out.push({ label: `${major} switchyard data`, group: g, cmd: [node, proxy, path.join(repo, 'build', 'bench-proxy'), groups], env: { SWITCHYARD_NO_CLIENT_ONREAD: '1' } });
       out.push({ label: `${major} switchyard onread`, group: g, cmd: [node, proxy, path.join(repo, 'build', 'bench-proxy'), groups] });
+      if (reusePort) {
+        for (const n of [2, 4]) {
+          out.push({ label: `${major} switchyard onread, ${n} reusePort listeners`, group: g, cmd: [node, proxy, path.join(repo, 'build', 'bench-proxy'), groups], env: { SWITCHYARD_LISTENERS: String(n) } });
+        }
+      }
     } else if (suite === 'accept') {
       const echo = path.join(here, 'accept-echo.mjs');
       out.push({ label: `${major} 1 listener`, group: g, cmd: [node, echo, 'one', '1'] });

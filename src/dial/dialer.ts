@@ -1,7 +1,8 @@
 import type net from 'node:net';
 import type { TimerHandle, TimerOptions } from '../clock.js';
 import { LbError } from '../errors.js';
-import { RetryAdmission, type RetryRefusal, refusalText } from './retry-admission.js';
+import { type FailedAttempt, connectError } from './connect-error.js';
+import { RetryAdmission } from './retry-admission.js';
 import type { Lease, LeaseRequest, LeaseSource, QueuePositions } from '../lease.js';
 import type { ConnectOutcome } from '../outcome.js';
 import type { Server } from '../server.js';
@@ -9,6 +10,7 @@ import type { ConnectPolicy } from './connect-policy.js';
 
 export { CONNECT_DEFAULTS, CONNECT_POLICY_KEYS } from './connect-policy.js';
 export type { ConnectPolicyOptions } from './connect-policy.js';
+export type { FailedAttempt } from './connect-error.js';
 
 /** The connect timeout and the turn-around are awaited by a caller: they keep the process alive while pending. */
 const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });
@@ -16,23 +18,6 @@ const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });
 const DIALER = Symbol('switchyard.dialer');
 type DialSocket = net.Socket & { [DIALER]?: Dialer | undefined };
 
-function onAttemptError(this: net.Socket, err: NodeJS.ErrnoException): void {
-  const dialer = (this as DialSocket)[DIALER];
-  if (dialer !== undefined) Dialer.attemptError(dialer, this, err);
-}
-
-function onAttemptConnect(this: net.Socket): void {
-  const dialer = (this as DialSocket)[DIALER];
-  if (dialer !== undefined) Dialer.attemptConnected(dialer, this);
-}
-
-/** One failed connection attempt, as listed in the `details.attempts` of a connect error. */
-export interface FailedAttempt {
-  readonly server: string;
-  readonly outcome: Exclude<ConnectOutcome['kind'], 'success'>;
-  readonly code: string | undefined;
-  readonly durationMs: number;
-}
 
 /** Where a dial is: waiting for a lease, connecting (or in the turn-around pause), finished. */
 export type DialPhase = 'idle' | 'queue' | 'connect' | 'done';
@@ -264,33 +249,31 @@ export abstract class Dialer {
     this.#attemptAt = clock.now();
     // Shared listeners that find the dial through a symbol on the socket: an attempt allocates no closures.
     (socket as DialSocket)[DIALER] = this;
-    socket.on('error', onAttemptError);
-    socket.on('connect', onAttemptConnect);
+    socket.on('error', Dialer.#onAttemptError);
+    socket.on('connect', Dialer.#onAttemptConnect);
     if (this.policy.timeoutConnectMs !== Infinity) {
       this.#timer = clock.setTimeout((this.#onTimeout ??= () => this.#timedOut()), this.policy.timeoutConnectMs, AWAITED);
     }
   }
 
-  /** The attempt's socket failed (its `error`). */
-  static attemptError(dialer: Dialer, socket: net.Socket, err: NodeJS.ErrnoException): void {
-    if (dialer.#socket !== socket) return;
-    dialer.#socket = undefined;
-    dialer.#timer?.cancel();
-    dialer.#timer = undefined;
-    socket.destroy();
+  /** The attempt's socket failed (its `error`; `this` is the socket). */
+  static #onAttemptError(this: net.Socket, err: NodeJS.ErrnoException): void {
+    const dialer = (this as DialSocket)[DIALER];
+    if (dialer === undefined || dialer.#socket !== this) return;
+    dialer.#endAttempt();
+    this.destroy();
     const code = err.code;
     dialer.#failed(dialer.#attemptServer!, code === 'ECONNREFUSED' ? 'refused' : code === 'ECONNRESET' ? 'reset' : 'error', err);
   }
 
-  /** The attempt's socket connected (its `connect`). */
-  static attemptConnected(dialer: Dialer, socket: net.Socket): void {
-    if (dialer.#socket !== socket) return;
-    socket.removeListener('error', onAttemptError);
-    socket.removeListener('connect', onAttemptConnect);
-    (socket as DialSocket)[DIALER] = undefined;
-    dialer.#socket = undefined;
-    dialer.#timer?.cancel();
-    dialer.#timer = undefined;
+  /** The attempt's socket connected (its `connect`; `this` is the socket). */
+  static #onAttemptConnect(this: net.Socket): void {
+    const dialer = (this as DialSocket)[DIALER];
+    if (dialer === undefined || dialer.#socket !== this) return;
+    this.removeListener('error', Dialer.#onAttemptError);
+    this.removeListener('connect', Dialer.#onAttemptConnect);
+    (this as DialSocket)[DIALER] = undefined;
+    dialer.#endAttempt();
     const lease = dialer.lease!;
     const now = dialer.policy.clock.now();
     dialer.#retryGates?.end();
@@ -298,7 +281,14 @@ export abstract class Dialer {
     dialer.connectMs = now - dialer.#placedAt;
     dialer.#phase = 'done';
     dialer.lease = undefined;
-    dialer.dialed(socket, lease);
+    dialer.dialed(this, lease);
+  }
+
+  /** Forgets the attempt's socket and cancels its connect timeout. */
+  #endAttempt(): void {
+    this.#socket = undefined;
+    this.#timer?.cancel();
+    this.#timer = undefined;
   }
 
   #timedOut(): void {
@@ -322,12 +312,12 @@ export abstract class Dialer {
     (this.#failures ??= []).push({ server: server.name, outcome: kind, code: err?.code, durationMs });
     this.#retryGates?.end();
     if (this.attempts > this.policy.retries) {
-      this.#finishFailed(this.#connectError(kind, err));
+      this.#finishFailed(connectError(this.#failures ?? [], this, this.balancer.pool.name, this.policy.timeoutConnectMs, kind, err));
       return;
     }
     const refused = (this.#retryGates ??= new RetryAdmission(this.policy.retryBudget, this.balancer.circuitBreaker)).admit();
     if (refused !== undefined) {
-      this.#finishFailed(this.#connectError(kind, err, refused));
+      this.#finishFailed(connectError(this.#failures ?? [], this, this.balancer.pool.name, this.policy.timeoutConnectMs, kind, err, refused));
       return;
     }
     this.retries++;
@@ -380,27 +370,6 @@ export abstract class Dialer {
     return !this.balancer.strategy.usesServerQueues && this.balancer.pool.activeUsable.length > 1;
   }
 
-  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined, retryRefused?: RetryRefusal): LbError {
-    const attempts = this.#failures ?? [];
-    const last = attempts[attempts.length - 1];
-    const pool = this.balancer.pool.name;
-    const details = {
-      pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches,
-      ...(retryRefused === undefined ? {} : { retryRefused }),
-    };
-    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}${refusalText(retryRefused)}`;
-    if (kind === 'timeout') {
-      return new LbError(
-        'ERR_LB_CONNECT_TIMEOUT',
-        `connecting to ${last?.server} of pool ${pool} timed out after timeoutConnectMs ${this.policy.timeoutConnectMs} ms (${summary})`,
-        { details },
-      );
-    }
-    return new LbError('ERR_LB_CONNECT_FAILED', `could not connect to ${last?.server} of pool ${pool}: ${err?.code ?? err?.message ?? kind} (${summary})`, {
-      cause: err,
-      details,
-    });
-  }
 
   #finishFailed(error: LbError): void {
     this.#phase = 'done';

@@ -13,6 +13,9 @@ import net from 'node:net';
  * undefined and the proxy keeps the public `data` path.
  */
 
+/** What a client may send before its upstream is connected: a paused Readable's high-water mark. */
+const EARLY_READ_BYTES = 16 * 1024;
+
 /** The `onread` callback: `this` is the socket; return false to stop reading until `resume()`. */
 export type ReadCallback = (this: net.Socket, nread: number, buffer: Buffer) => boolean;
 
@@ -106,5 +109,25 @@ export class ClientReader {
     s[keys.generator] = this.#generator;
     s[keys.callback] = this.#callback;
     return true;
+  }
+}
+
+/** @internal What a client read with `onread` sent before its upstream was connected (copies). */
+export class EarlyBytes {
+  readonly #chunks: Buffer[] = [];
+  bytes = 0;
+
+  /** Keeps `chunk`; false when the allowance is full (stop reading until the upstream is there). */
+  keep(chunk: Buffer): boolean {
+    this.#chunks.push(chunk);
+    this.bytes += chunk.length;
+    return this.bytes < EARLY_READ_BYTES;
+  }
+
+  /** Writes everything kept to `socket`; returns the last `write()`'s answer (false: wait for `drain`). */
+  writeTo(socket: net.Socket): boolean {
+    let more = true;
+    for (const chunk of this.#chunks) more = socket.write(chunk);
+    return more;
   }
 }

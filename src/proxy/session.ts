@@ -6,7 +6,7 @@ import type { Server } from '../server.js';
 import type { ConnectPolicy } from '../dial/connect-policy.js';
 import { Dialer } from '../dial/dialer.js';
 import type { LeaseSource } from '../lease.js';
-import type { ClientReader } from './client-read.js';
+import { type ClientReader, EarlyBytes } from './client-read.js';
 import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
 import { readOnceMore, wasReset } from './reset-detection.js';
@@ -30,8 +30,6 @@ export interface SessionHost {
 }
 
 const SESSION = Symbol('switchyard.session');
-/** What a client read with `onread` may send before the upstream is connected: a paused Readable's high-water mark. */
-const EARLY_READ_BYTES = 16 * 1024;
 type SessionSocket = net.Socket & { [SESSION]?: Session };
 
 function sessionOf(socket: net.Socket): Session {
@@ -81,12 +79,9 @@ export class Session extends Dialer {
   #afterLentWrite: (() => void) | undefined = undefined;
   /** The client is read with `onread` ({@link Session.onClientRead}) instead of `data` events. */
   #clientOnread = false;
-  /** What an `onread` client sent before the upstream was connected (copies), and its size. */
-  #early: Buffer[] | undefined = undefined;
-  #earlyBytes = 0;
+  #early: EarlyBytes | undefined = undefined;
 
-  /** `noDelaySet`: the client has TCP_NODELAY already (inherited from the proxy's own listener). */
-  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined, noDelaySet = false) {
+  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined, noDelayInherited = false) {
     const clientAddress = client.remoteAddress;
     super(balancer, policy, clientAddress, key);
     this.host = host;
@@ -97,13 +92,12 @@ export class Session extends Dialer {
     (client as SessionSocket)[SESSION] = this;
     // The application's server may not allow half-open sockets; a proxy must (documented Duplex property).
     client.allowHalfOpen = true;
-    if (host.settings.noDelay && !noDelaySet) client.setNoDelay(true);
+    if (host.settings.noDelay && !noDelayInherited) client.setNoDelay(true);
     if (host.settings.recordLocalAddresses) this.localAddresses = {
       frontendAddress: client.localAddress, frontendPort: client.localPort, sourceAddress: undefined, sourcePort: undefined,
     };
     this.lastActiveAt = this.acceptedAt;
-    // Before the first read of the socket (Node starts reading after the `connection` event), so every byte
-    // takes the same path.
+    // Before the socket's first read (Node reads after the `connection` event): every byte takes one path.
     this.#clientOnread = host.clientReader?.adopt(client) ?? false;
     client.on('error', Session.#onClientError);
     client.on('close', Session.#onClientClose);
@@ -174,17 +168,10 @@ export class Session extends Dialer {
     client.on('drain', Session.#onClientDrain);
     if (this.#clientOnread) {
       const early = this.#early;
-      let more = true;
-      if (early !== undefined) {
-        this.#early = undefined;
-        for (const chunk of early) {
-          this.bytesIn += chunk.length;
-          more = socket.write(chunk);
-        }
-      }
-      // Starts reading again if the early bytes filled the allowance, and lets the stream emit its `end`;
-      // when the upstream is full, its `drain` does it.
-      if (more) client.resume();
+      this.#early = undefined;
+      this.bytesIn += early?.bytes ?? 0;
+      // Reads again (if the early bytes filled the allowance) and lets the stream emit its `end`; or the upstream's `drain` does.
+      if (early === undefined || early.writeTo(socket)) client.resume();
     } else {
       client.on('data', Session.#onClientData);
       // A server made with `pauseOnConnect` hands over paused sockets, which a `data` listener does not resume.
@@ -236,24 +223,18 @@ export class Session extends Dialer {
   };
 
   /**
-   * The `onread` callback of client sockets (`this` is the socket), when {@link SessionHost.clientReader} could
-   * adopt them. The buffer is the proxy's, read into again by the next read of any socket: what is kept is
-   * copied. Before the upstream is connected the bytes wait in the session, up to what a paused Readable
-   * would hold ({@link EARLY_READ_BYTES}); reading goes on until then so a reset is noticed at once.
+   * The `onread` callback of adopted client sockets (`this` is the socket). The buffer is the proxy's: copy what
+   * is kept. Before the upstream is connected the bytes wait ({@link EarlyBytes}), read on so a reset is seen.
+   * Returning false stops reading; the upstream's `drain` resumes the client.
    */
   static readonly onClientRead = function (this: net.Socket, nread: number, buffer: Buffer): boolean {
     const s = sessionOf(this);
     const chunk = Buffer.allocUnsafe(nread);
     buffer.copy(chunk, 0, 0, nread);
     const upstream = s.upstream;
-    if (upstream === undefined) {
-      (s.#early ??= []).push(chunk);
-      s.#earlyBytes += nread;
-      return s.#earlyBytes < EARLY_READ_BYTES;
-    }
+    if (upstream === undefined) return (s.#early ??= new EarlyBytes()).keep(chunk);
     s.bytesIn += nread;
     s.touched = true;
-    // false stops reading; the upstream's `drain` resumes the client.
     return upstream.write(chunk);
   };
 

@@ -198,8 +198,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     this.#accept(socket, false);
   }
 
-  /** `noDelaySet`: the socket has TCP_NODELAY already (from its listener), no need to set it again. */
-  #accept(socket: net.Socket, noDelaySet: boolean): void {
+  /** `noDelayInherited`: the socket has TCP_NODELAY from its listener already. */
+  #accept(socket: net.Socket, noDelayInherited: boolean): void {
     if (this.#stopped) {
       socket.destroy();
       return;
@@ -221,7 +221,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         else keyError = invalidArg('key', 'option must return a string, a finite number or undefined', value);
       }
     }
-    const session = new Session(this.#host, this.balancer, this.#policy, socket, key, noDelaySet);
+    const session = new Session(this.#host, this.balancer, this.#policy, socket, key, noDelayInherited);
     this.#live.add(session);
     this.#counters.total++;
     if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();
