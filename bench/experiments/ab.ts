@@ -10,6 +10,8 @@
  *   opts     bench/experiments/lean-proxy.mjs flags, the switchyard bench proxy, per Node major (experiment b)
  *   accept   bench/experiments/accept-echo.mjs: one listener vs several (reusePort / duplicated fds) (experiment a)
  *   workers  bench/experiments/workers-proxy.mjs: one process vs worker threads vs cluster, 1 and 2 (experiment c)
+ *   hotpath  the switchyard bench proxy with the client read by `onread` and by `data` events
+ *            (SWITCHYARD_NO_CLIENT_ONREAD=1), and AB_BEFORE_DIST (a tsc build of an earlier commit) if given
  *
  * Environment: AB_NODES (20,22,24), AB_ROUNDS (5), AB_SECONDS (2), AB_CONC (50), AB_ONLY (comma-separated words:
  * only variants whose label contains one), AB_SYSCALLS=1 (a perf stat pass: system calls per accepted connection),
@@ -135,6 +137,18 @@ function variants(backendPorts: number[]): Variant[] {
       out.push({ label: `${major} base UV_USE_IO_URING=0`, group: g, cmd: [node, lean, 'base', ports], env: { UV_USE_IO_URING: '0' } });
       const groups = JSON.stringify({ echo: backendPorts, source: backendPorts });
       out.push({ label: `${major} switchyard`, group: g, cmd: [node, path.join(bench, 'proxy', 'switchyard-proxy.mjs'), path.join(repo, 'build', 'bench-proxy'), groups] });
+    } else if (suite === 'hotpath') {
+      const proxy = path.join(bench, 'proxy', 'switchyard-proxy.mjs');
+      const groups = JSON.stringify({ echo: backendPorts, source: backendPorts });
+      const before = process.env['AB_BEFORE_DIST'];
+      if (before !== undefined) out.push({ label: `${major} switchyard before`, group: g, cmd: [node, proxy, before, groups] });
+      out.push({ label: `${major} switchyard data`, group: g, cmd: [node, proxy, path.join(repo, 'build', 'bench-proxy'), groups], env: { SWITCHYARD_NO_CLIENT_ONREAD: '1' } });
+      out.push({ label: `${major} switchyard onread`, group: g, cmd: [node, proxy, path.join(repo, 'build', 'bench-proxy'), groups] });
+      if (reusePort) {
+        for (const n of [2, 4]) {
+          out.push({ label: `${major} switchyard onread, ${n} reusePort listeners`, group: g, cmd: [node, proxy, path.join(repo, 'build', 'bench-proxy'), groups], env: { SWITCHYARD_LISTENERS: String(n) } });
+        }
+      }
     } else if (suite === 'accept') {
       const echo = path.join(here, 'accept-echo.mjs');
       out.push({ label: `${major} 1 listener`, group: g, cmd: [node, echo, 'one', '1'] });
@@ -159,6 +173,7 @@ function variants(backendPorts: number[]): Variant[] {
       }
     }
   }
+  if (suite === 'hotpath') out.push({ label: 'haproxy nbthread 1', group: 'haproxy', cmd: ['haproxy', '1', ports], cpus: '1' });
   if (suite === 'workers' || suite === 'opts') {
     for (const n of [1, 2]) out.push({ label: `haproxy nbthread ${n}`, group: 'haproxy', cmd: ['haproxy', String(n), ports], cpus: n === 1 ? '1' : '0,1' });
   }
@@ -198,7 +213,7 @@ const median = (xs: number[]) => {
 
 async function main(): Promise<void> {
   execFileSync('gcc', ['-O2', '-o', loadgen, path.join(bench, 'proxy', 'loadgen.c')], { stdio: 'inherit' });
-  if (suite === 'opts' || suite === 'workers') {
+  if (suite === 'opts' || suite === 'workers' || suite === 'hotpath') {
     try {
       execFileSync(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(repo, 'tsconfig.build.json'), '--outDir', path.join(repo, 'build', 'bench-proxy'), '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'], { stdio: 'ignore', timeout: 120_000 });
     } catch {

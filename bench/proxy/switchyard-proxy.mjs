@@ -14,7 +14,12 @@ for (const [name, backends] of [['echo', groups.echo], ['source', groups.source]
     timeoutClientMs: 60_000,
     timeoutServerMs: 60_000,
   });
-  ports.push((await proxy.listen({ host: '127.0.0.1', backlog: 4096 })).port);
+  // SWITCHYARD_LISTENERS=n (Node >= 22.12): n listening sockets on one port with SO_REUSEPORT, in this one
+  // process, to see what libuv's one accept per wake-up and listening socket costs (bench/README.md).
+  const listeners = Number(process.env.SWITCHYARD_LISTENERS ?? 1);
+  const { port } = await proxy.listen({ host: '127.0.0.1', backlog: 4096, ...(listeners > 1 ? { reusePort: true } : {}) });
+  for (let i = 1; i < listeners; i++) await proxy.listen({ host: '127.0.0.1', port, backlog: 4096, reusePort: true });
+  ports.push(port);
 }
 if (process.env.SWITCHYARD_CPU_PROFILE) {
   // Profile only the serving, not the start-up: from here until SIGTERM, written where the variable says.

@@ -1,7 +1,8 @@
 import type net from 'node:net';
 import type { TimerHandle, TimerOptions } from '../clock.js';
 import { LbError } from '../errors.js';
-import { RetryAdmission, type RetryRefusal, refusalText } from './retry-admission.js';
+import { type FailedAttempt, connectError } from './connect-error.js';
+import { RetryAdmission } from './retry-admission.js';
 import type { Lease, LeaseRequest, LeaseSource, QueuePositions } from '../lease.js';
 import type { ConnectOutcome } from '../outcome.js';
 import type { Server } from '../server.js';
@@ -9,17 +10,14 @@ import type { ConnectPolicy } from './connect-policy.js';
 
 export { CONNECT_DEFAULTS, CONNECT_POLICY_KEYS } from './connect-policy.js';
 export type { ConnectPolicyOptions } from './connect-policy.js';
+export type { FailedAttempt } from './connect-error.js';
 
 /** The connect timeout and the turn-around are awaited by a caller: they keep the process alive while pending. */
 const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });
 
-/** One failed connection attempt, as listed in the `details.attempts` of a connect error. */
-export interface FailedAttempt {
-  readonly server: string;
-  readonly outcome: Exclude<ConnectOutcome['kind'], 'success'>;
-  readonly code: string | undefined;
-  readonly durationMs: number;
-}
+const DIALER = Symbol('switchyard.dialer');
+type DialSocket = net.Socket & { [DIALER]?: Dialer | undefined };
+
 
 /** Where a dial is: waiting for a lease, connecting (or in the turn-around pause), finished. */
 export type DialPhase = 'idle' | 'queue' | 'connect' | 'done';
@@ -77,6 +75,10 @@ export abstract class Dialer {
   #attemptAt = 0;
   /** The retry gates (the policy's budget, the balancer's breaker) and the retry they admitted, if under way. */
   #retryGates: RetryAdmission | undefined = undefined;
+  /** The connect timeout's callback, made on the first attempt that has one. */
+  #onTimeout: (() => void) | undefined = undefined;
+  /** The server of the attempt under way. */
+  #attemptServer: Server | undefined = undefined;
 
   /** `clientAddress` and `key` must be valid already (a string or undefined; a string, a finite number or undefined). */
   constructor(balancer: LeaseSource, policy: ConnectPolicy, clientAddress: string | undefined, key: string | number | undefined) {
@@ -243,41 +245,59 @@ export abstract class Dialer {
       return;
     }
     this.#socket = socket;
+    this.#attemptServer = server;
     this.#attemptAt = clock.now();
-    const onError = (err: NodeJS.ErrnoException): void => {
-      if (this.#socket !== socket) return;
-      this.#socket = undefined;
-      this.#timer?.cancel();
-      this.#timer = undefined;
-      socket.destroy();
-      const code = err.code;
-      this.#failed(server, code === 'ECONNREFUSED' ? 'refused' : code === 'ECONNRESET' ? 'reset' : 'error', err);
-    };
-    socket.on('error', onError);
-    socket.once('connect', () => {
-      if (this.#socket !== socket) return;
-      this.#socket = undefined;
-      this.#timer?.cancel();
-      this.#timer = undefined;
-      socket.removeListener('error', onError);
-      const now = clock.now();
-      this.#retryGates?.end();
-      this.policy.observer?.reportOutcome(server, { kind: 'success', durationMs: now - this.#attemptAt });
-      this.connectMs = now - this.#placedAt;
-      this.#phase = 'done';
-      const lease = this.lease!;
-      this.lease = undefined;
-      this.dialed(socket, lease);
-    });
+    // Shared listeners that find the dial through a symbol on the socket: an attempt allocates no closures.
+    (socket as DialSocket)[DIALER] = this;
+    socket.on('error', Dialer.#onAttemptError);
+    socket.on('connect', Dialer.#onAttemptConnect);
     if (this.policy.timeoutConnectMs !== Infinity) {
-      this.#timer = clock.setTimeout(() => {
-        if (this.#socket !== socket) return;
-        this.#socket = undefined;
-        this.#timer = undefined;
-        socket.destroy();
-        this.#failed(server, 'timeout', undefined);
-      }, this.policy.timeoutConnectMs, AWAITED);
+      this.#timer = clock.setTimeout((this.#onTimeout ??= () => this.#timedOut()), this.policy.timeoutConnectMs, AWAITED);
     }
+  }
+
+  /** The attempt's socket failed (its `error`; `this` is the socket). */
+  static #onAttemptError(this: net.Socket, err: NodeJS.ErrnoException): void {
+    const dialer = (this as DialSocket)[DIALER];
+    if (dialer === undefined || dialer.#socket !== this) return;
+    dialer.#endAttempt();
+    this.destroy();
+    const code = err.code;
+    dialer.#failed(dialer.#attemptServer!, code === 'ECONNREFUSED' ? 'refused' : code === 'ECONNRESET' ? 'reset' : 'error', err);
+  }
+
+  /** The attempt's socket connected (its `connect`; `this` is the socket). */
+  static #onAttemptConnect(this: net.Socket): void {
+    const dialer = (this as DialSocket)[DIALER];
+    if (dialer === undefined || dialer.#socket !== this) return;
+    this.removeListener('error', Dialer.#onAttemptError);
+    this.removeListener('connect', Dialer.#onAttemptConnect);
+    (this as DialSocket)[DIALER] = undefined;
+    dialer.#endAttempt();
+    const lease = dialer.lease!;
+    const now = dialer.policy.clock.now();
+    dialer.#retryGates?.end();
+    dialer.policy.observer?.reportOutcome(dialer.#attemptServer!, { kind: 'success', durationMs: now - dialer.#attemptAt });
+    dialer.connectMs = now - dialer.#placedAt;
+    dialer.#phase = 'done';
+    dialer.lease = undefined;
+    dialer.dialed(this, lease);
+  }
+
+  /** Forgets the attempt's socket and cancels its connect timeout. */
+  #endAttempt(): void {
+    this.#socket = undefined;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  #timedOut(): void {
+    const socket = this.#socket;
+    this.#timer = undefined;
+    if (socket === undefined) return;
+    this.#socket = undefined;
+    socket.destroy();
+    this.#failed(this.#attemptServer!, 'timeout', undefined);
   }
 
   #failed(server: Server, kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined): void {
@@ -292,12 +312,12 @@ export abstract class Dialer {
     (this.#failures ??= []).push({ server: server.name, outcome: kind, code: err?.code, durationMs });
     this.#retryGates?.end();
     if (this.attempts > this.policy.retries) {
-      this.#finishFailed(this.#connectError(kind, err));
+      this.#finishFailed(connectError(this.#failures ?? [], this, this.balancer.pool.name, this.policy.timeoutConnectMs, kind, err));
       return;
     }
     const refused = (this.#retryGates ??= new RetryAdmission(this.policy.retryBudget, this.balancer.circuitBreaker)).admit();
     if (refused !== undefined) {
-      this.#finishFailed(this.#connectError(kind, err, refused));
+      this.#finishFailed(connectError(this.#failures ?? [], this, this.balancer.pool.name, this.policy.timeoutConnectMs, kind, err, refused));
       return;
     }
     this.retries++;
@@ -350,27 +370,6 @@ export abstract class Dialer {
     return !this.balancer.strategy.usesServerQueues && this.balancer.pool.activeUsable.length > 1;
   }
 
-  #connectError(kind: FailedAttempt['outcome'], err: NodeJS.ErrnoException | undefined, retryRefused?: RetryRefusal): LbError {
-    const attempts = this.#failures ?? [];
-    const last = attempts[attempts.length - 1];
-    const pool = this.balancer.pool.name;
-    const details = {
-      pool, server: last?.server, attempts, retries: this.retries, redispatches: this.redispatches,
-      ...(retryRefused === undefined ? {} : { retryRefused }),
-    };
-    const summary = `${this.attempts} attempt${this.attempts === 1 ? '' : 's'}${refusalText(retryRefused)}`;
-    if (kind === 'timeout') {
-      return new LbError(
-        'ERR_LB_CONNECT_TIMEOUT',
-        `connecting to ${last?.server} of pool ${pool} timed out after timeoutConnectMs ${this.policy.timeoutConnectMs} ms (${summary})`,
-        { details },
-      );
-    }
-    return new LbError('ERR_LB_CONNECT_FAILED', `could not connect to ${last?.server} of pool ${pool}: ${err?.code ?? err?.message ?? kind} (${summary})`, {
-      cause: err,
-      details,
-    });
-  }
 
   #finishFailed(error: LbError): void {
     this.#phase = 'done';

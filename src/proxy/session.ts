@@ -6,6 +6,7 @@ import type { Server } from '../server.js';
 import type { ConnectPolicy } from '../dial/connect-policy.js';
 import { Dialer } from '../dial/dialer.js';
 import type { LeaseSource } from '../lease.js';
+import { type ClientReader, EarlyBytes } from './client-read.js';
 import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
 import { readOnceMore, wasReset } from './reset-detection.js';
@@ -19,6 +20,8 @@ export interface SessionHost {
   readonly buffers: ReadBuffers;
   /** The `onread` option of every upstream socket: the proxy's buffers and {@link Session.onUpstreamRead}. */
   readonly onread: net.OnReadOpts;
+  /** Reads accepted sockets with `onread` ({@link Session.onClientRead}); undefined where Node lacks what it needs. */
+  readonly clientReader: ClientReader | undefined;
   opened(session: Session): void;
   retried(session: Session, server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void;
   reassigned(previous: Server, moved: boolean): void;
@@ -74,8 +77,11 @@ export class Session extends Dialer {
   /** The upstream is not read until the client takes what was written. */
   #upstreamPaused = false;
   #afterLentWrite: (() => void) | undefined = undefined;
+  /** The client is read with `onread` ({@link Session.onClientRead}) instead of `data` events. */
+  #clientOnread = false;
+  #early: EarlyBytes | undefined = undefined;
 
-  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined) {
+  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined, noDelayInherited = false) {
     const clientAddress = client.remoteAddress;
     super(balancer, policy, clientAddress, key);
     this.host = host;
@@ -86,11 +92,13 @@ export class Session extends Dialer {
     (client as SessionSocket)[SESSION] = this;
     // The application's server may not allow half-open sockets; a proxy must (documented Duplex property).
     client.allowHalfOpen = true;
-    if (host.settings.noDelay) client.setNoDelay(true);
+    if (host.settings.noDelay && !noDelayInherited) client.setNoDelay(true);
     if (host.settings.recordLocalAddresses) this.localAddresses = {
       frontendAddress: client.localAddress, frontendPort: client.localPort, sourceAddress: undefined, sourcePort: undefined,
     };
     this.lastActiveAt = this.acceptedAt;
+    // Before the socket's first read (Node reads after the `connection` event): every byte takes one path.
+    this.#clientOnread = host.clientReader?.adopt(client) ?? false;
     client.on('error', Session.#onClientError);
     client.on('close', Session.#onClientClose);
   }
@@ -156,11 +164,19 @@ export class Session extends Dialer {
       const destination = { address: client.localAddress, port: client.localPort };
       socket.write(sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
     }
-    client.on('data', Session.#onClientData);
     client.on('end', Session.#onClientEnd);
     client.on('drain', Session.#onClientDrain);
-    // A server made with `pauseOnConnect` hands over paused sockets, which a `data` listener does not resume.
-    if (client.isPaused()) client.resume();
+    if (this.#clientOnread) {
+      const early = this.#early;
+      this.#early = undefined;
+      this.bytesIn += early?.bytes ?? 0;
+      // Reads again (if the early bytes filled the allowance) and lets the stream emit its `end`; or the upstream's `drain` does.
+      if (early === undefined || early.writeTo(socket)) client.resume();
+    } else {
+      client.on('data', Session.#onClientData);
+      // A server made with `pauseOnConnect` hands over paused sockets, which a `data` listener does not resume.
+      if (client.isPaused()) client.resume();
+    }
     this.host.opened(this);
   }
 
@@ -204,6 +220,22 @@ export class Session extends Dialer {
     if (!more) s.#upstreamPaused = true;
     s.host.buffers.setNext(s.#ownBuffer);
     return more;
+  };
+
+  /**
+   * The `onread` callback of adopted client sockets (`this` is the socket). The buffer is the proxy's: copy what
+   * is kept. Before the upstream is connected the bytes wait ({@link EarlyBytes}), read on so a reset is seen.
+   * Returning false stops reading; the upstream's `drain` resumes the client.
+   */
+  static readonly onClientRead = function (this: net.Socket, nread: number, buffer: Buffer): boolean {
+    const s = sessionOf(this);
+    const chunk = Buffer.allocUnsafe(nread);
+    buffer.copy(chunk, 0, 0, nread);
+    const upstream = s.upstream;
+    if (upstream === undefined) return (s.#early ??= new EarlyBytes()).keep(chunk);
+    s.bytesIn += nread;
+    s.touched = true;
+    return upstream.write(chunk);
   };
 
   #lentWriteDone(): void {
@@ -362,6 +394,7 @@ export class Session extends Dialer {
     this.termination ??= '--';
     this.closedAt = this.policy.clock.now();
     this.#ownBuffer = undefined;
+    this.#early = undefined;
     this.host.closed(this);
   }
 }

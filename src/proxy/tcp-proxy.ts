@@ -7,6 +7,7 @@ import * as v from '../internal/validate.js';
 import type { ConnectOutcome } from '../outcome.js';
 import { type ConnectPolicy, resolveConnectPolicy } from '../dial/connect-policy.js';
 import type { LeaseSource } from '../lease.js';
+import { ClientReader } from './client-read.js';
 import { ReadBuffers } from './pipe.js';
 import { ProxyCounters } from './proxy-stats.js';
 import type { TcpProxyEvents, TcpProxyStats } from './records.js';
@@ -67,6 +68,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
   readonly #listeners: net.Server[] = [];
   readonly #attached = new Set<net.Server>();
   readonly #onConnection = (socket: net.Socket): void => this.handle(socket);
+  /** For listeners whose accepted sockets inherit TCP_NODELAY from the listening socket (Linux). */
+  readonly #onNoDelayConnection = (socket: net.Socket): void => this.#accept(socket, true);
   readonly #onServerDown: (server: Server, cause: StateCause) => void;
   readonly #onServerUp: (server: Server, cause: StateCause) => void;
   readonly #counters = new ProxyCounters();
@@ -103,6 +106,8 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       settings,
       buffers,
       onread: { buffer: buffers.take, callback: Session.onUpstreamRead },
+      // Client reads are copied out at once: they can share the buffer that upstream reads start on.
+      clientReader: ClientReader.create(buffers.shared, Session.onClientRead),
       opened: (s) => this.#opened(s),
       retried: (s, server, outcome, redispatch, delayMs) => this.#retried(s, server, outcome, redispatch, delayMs),
       reassigned: (previous, moved) => this.#counters.reassigned(previous, moved),
@@ -158,7 +163,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
             return;
           }
           server.on('error', (err) => this.emit('listener:error', err, server));
-          server.on('connection', this.#onConnection);
+          server.on('connection', this.#host.settings.noDelay && listenerNoDelay(server) ? this.#onNoDelayConnection : this.#onConnection);
           this.#listeners.push(server);
           resolve(server.address() as net.AddressInfo);
         });
@@ -190,6 +195,11 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
    * The proxy owns it from now on. After `close()` the socket is destroyed at once.
    */
   handle(socket: net.Socket): void {
+    this.#accept(socket, false);
+  }
+
+  /** `noDelayInherited`: the socket has TCP_NODELAY from its listener already. */
+  #accept(socket: net.Socket, noDelayInherited: boolean): void {
     if (this.#stopped) {
       socket.destroy();
       return;
@@ -211,7 +221,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         else keyError = invalidArg('key', 'option must return a string, a finite number or undefined', value);
       }
     }
-    const session = new Session(this.#host, this.balancer, this.#policy, socket, key);
+    const session = new Session(this.#host, this.balancer, this.#policy, socket, key, noDelayInherited);
     this.#live.add(session);
     this.#counters.total++;
     if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();
@@ -261,6 +271,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     this.#stopped = true;
     for (const server of this.#listeners) {
       server.removeListener('connection', this.#onConnection);
+      server.removeListener('connection', this.#onNoDelayConnection);
       server.close();
     }
     for (const server of this.#attached) server.removeListener('connection', this.#onConnection);
@@ -333,6 +344,23 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       }, s);
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();
+  }
+}
+
+/**
+ * Sets TCP_NODELAY on a listening socket, so that the sockets it accepts have it from the start: Linux copies
+ * the listening socket's options to accepted sockets, which saves a `setsockopt()` per connection. Linux only
+ * (elsewhere the inheritance is not something to rely on), and through the listener's internal handle, checked
+ * first. False when it was not done; the sessions then set it on each socket.
+ */
+function listenerNoDelay(server: net.Server): boolean {
+  if (process.platform !== 'linux') return false;
+  const handle = (server as unknown as { _handle?: { setNoDelay?: (enable: boolean) => number } | null })._handle;
+  if (typeof handle?.setNoDelay !== 'function') return false;
+  try {
+    return handle.setNoDelay(true) === 0;
+  } catch {
+    return false;
   }
 }
 
