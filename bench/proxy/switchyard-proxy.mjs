@@ -1,19 +1,19 @@
 // switchyard's TcpProxy for the bench, from the compiled build (what users run; no TypeScript loader in the
 // way): round robin over the backends, HAProxy-like timeouts.
-// usage: node switchyard-proxy.mjs <dist dir> '{"echo":[p1,p2,p3],"source":[p4,p5,p6]}'   prints "LISTENING <echoPort> <sourcePort>"
+// With a worker count (third argument, > 0): ProxyWorkers, the accept/relay path on that many worker threads.
+// usage: node switchyard-proxy.mjs <dist dir> '{"echo":[p1,p2,p3],"source":[p4,p5,p6]}' [workers]   prints "LISTENING <echoPort> <sourcePort>"
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const { Balancer, Pool, TcpProxy } = await import(pathToFileURL(path.join(process.argv[2], 'index.js')).href);
+const { Balancer, Pool, ProxyWorkers, TcpProxy } = await import(pathToFileURL(path.join(process.argv[2], 'index.js')).href);
 const groups = JSON.parse(process.argv[3]);
+const workers = Number(process.argv[4] ?? 0);
 const ports = [];
 for (const [name, backends] of [['echo', groups.echo], ['source', groups.source]]) {
   const pool = new Pool(name, { servers: backends.map((port, i) => ({ name: `s${i + 1}`, host: '127.0.0.1', port })) });
-  const proxy = new TcpProxy(new Balancer(pool, { strategy: 'roundrobin' }), {
-    timeoutConnectMs: 5000,
-    timeoutClientMs: 60_000,
-    timeoutServerMs: 60_000,
-  });
+  const options = { timeoutConnectMs: 5000, timeoutClientMs: 60_000, timeoutServerMs: 60_000 };
+  const balancer = new Balancer(pool, { strategy: 'roundrobin' });
+  const proxy = workers > 0 ? new ProxyWorkers(balancer, { ...options, workers }) : new TcpProxy(balancer, options);
   ports.push((await proxy.listen({ host: '127.0.0.1', backlog: 4096 })).port);
 }
 if (process.env.SWITCHYARD_CPU_PROFILE) {
