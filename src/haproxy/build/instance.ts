@@ -11,6 +11,8 @@ import { LbError } from '../../errors.js';
 import * as v from '../../internal/validate.js';
 import { Pool } from '../../pool.js';
 import { TcpProxy } from '../../proxy/tcp-proxy.js';
+import { ProxyWorkers } from '../../workers/proxy-workers.js';
+import { formatBindFailure } from '../log/bind-failure.js';
 import {
   type BackendSection, type FrontendSection, type StatsSection, backendSections, proxiesInOrder, proxyOptionsOf, statsSections, targetBackendName,
 } from '../config/library-options.js';
@@ -229,6 +231,18 @@ export class HaproxyInstance {
     for (const bind of f.config.binds) {
       for (const target of listenTargets(bind)) {
         const id = ++luid;
+        if (f.workers !== undefined && target.address.kind === 'tcp') {
+          // nbthread > 1: the frontend's worker threads listen (they share the socket), the main thread does not.
+          const a = target.address;
+          try {
+            f.addresses.push(await f.workers.listen({ port: a.port, ...(a.host === '' ? {} : { host: a.host }) }));
+          } catch (err) {
+            const code = LbError.is(err) ? (err.details['code'] as string | undefined) : undefined;
+            const cause = Object.assign(new Error(code ?? String(err)), { code });
+            throw new LbError('ERR_LB_INVALID_STATE', formatBindFailure({ at: bind.source, proxyType, proxyName: f.name, address: a }, cause), { cause: err });
+          }
+          continue;
+        }
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
         server.on('connection', (socket) => {
           const unix = socket.remoteAddress === undefined;
@@ -276,7 +290,8 @@ export class HaproxyInstance {
     await this.#started?.catch(() => {});
     this.#stopListening();
     const api = this.#api?.close();
-    await Promise.all([...this.frontends.values()].map((f) => f.proxy.close(deadlineMs === Infinity ? {} : { deadlineMs })));
+    const deadline = deadlineMs === Infinity ? {} : { deadlineMs };
+    await Promise.all([...this.frontends.values()].map((f) => Promise.all([f.proxy.close(deadline), f.workers?.close(deadline)])));
     await api;
     await this.#release();
   }
@@ -287,7 +302,10 @@ export class HaproxyInstance {
     this.#stopListening();
     for (const page of this.#pages.splice(0)) page.closeAllConnections();
     this.#api?.destroy();
-    for (const f of this.frontends.values()) f.proxy.destroy();
+    for (const f of this.frontends.values()) {
+      f.proxy.destroy();
+      void f.workers?.destroy();
+    }
     this.#closing ??= this.#release();
   }
 
@@ -381,7 +399,14 @@ export class HaproxyInstance {
       ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
       clock,
     });
-    const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, addresses: [] };
+    const nbthread = this.config.global.nbthread;
+    const workers = nbthread <= 1 ? undefined : new ProxyWorkers(balancer, {
+      ...proxyOptionsOf(section, backend?.config),
+      ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),
+      ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
+      workers: nbthread,
+    });
+    const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, workers, addresses: [] };
     followTrafficLines(frontend, this.#log, proxyLogTargets(section, this.config.global), {
       date: this.#s.date,
       pid: this.pid,
