@@ -1,5 +1,5 @@
 import type { ConnectOutcome } from '../outcome.js';
-import type { TcpProxyStats } from '../proxy/records.js';
+import type { ConnectionRecord, TcpProxyStats } from '../proxy/records.js';
 import type { Server } from '../server.js';
 import type { SendProxy } from '../state/server-options.js';
 
@@ -44,7 +44,9 @@ export type WorkerToMain =
   | { readonly t: 'retried'; readonly s: string }
   | { readonly t: 'listening'; readonly req: number; readonly address: { readonly address: string; readonly family: string; readonly port: number } | undefined; readonly fd: number | undefined; readonly error: SerializedError | undefined }
   | { readonly t: 'stats'; readonly req: number; readonly stats: TcpProxyStats }
-  | { readonly t: 'closed' };
+  | { readonly t: 'record'; readonly r: ConnectionRecord; readonly e: SerializedError | undefined }
+  | { readonly t: 'opened'; readonly s: string }
+  | { readonly t: 'closed'; readonly stats: TcpProxyStats };
 
 /** @internal Sent by the main thread to a worker. */
 export type MainToWorker =
@@ -72,6 +74,8 @@ export interface WorkerData {
   readonly usesServerQueues: boolean;
   /** The proxy's options that a worker applies itself (plain data: timeouts, retries, redispatch, PROXY header…). */
   readonly proxy: Record<string, unknown>;
+  /** Events the main thread listens to, which the worker forwards (a message per connection each). */
+  readonly forward: { readonly open: boolean; readonly close: boolean };
 }
 
 /**

@@ -14,6 +14,13 @@ function run(port: NonNullable<typeof parentPort>, data: WorkerData): void {
   const source = new RemoteLeaseSource(data.pool, data.servers, data.usesServerQueues, out);
   const proxy = new TcpProxy(source, { ...data.proxy, observer: source.observer, onMarkedDown: 'none', onMarkedUp: 'none' });
   const listeners: net.Server[] = [];
+  if (data.forward.open) proxy.on('connection:open', (c) => out.send({ t: 'opened', s: c.server!.name }));
+  if (data.forward.close) {
+    proxy.on('connection:close', (r) => {
+      const { error, ...rest } = r;
+      out.send({ t: 'record', r: rest as typeof r, e: error === undefined ? undefined : serializeError(error) });
+    });
+  }
 
   const listen = (req: number, l: WorkerListen): void => {
     const server = net.createServer({ allowHalfOpen: true });
@@ -47,7 +54,7 @@ function run(port: NonNullable<typeof parentPort>, data: WorkerData): void {
     listeners.length = 0;
     void closing.then(() => {
       source.rejectAll();
-      out.send({ t: 'closed' });
+      out.send({ t: 'closed', stats: proxy.stats() });
       out.flush();
     });
   };

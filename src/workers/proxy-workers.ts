@@ -1,10 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
 import type net from 'node:net';
 import type { Balancer } from '../balancer.js';
-import { LbError, invalidArg } from '../errors.js';
+import { LbError, type LbErrorCode, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import type { OutcomeSink } from '../outcome.js';
-import type { TcpProxyStats } from '../proxy/records.js';
+import type { ConnectionRecord, TcpProxyStats } from '../proxy/records.js';
 import { TcpProxy } from '../proxy/tcp-proxy.js';
 import {
   type ProxyCloseOptions,
@@ -26,6 +26,13 @@ export interface ProxyWorkersOptions extends Omit<TcpProxyOptions, 'key' | 'cloc
 
 /** Events of {@link ProxyWorkers}. */
 export interface ProxyWorkersEvents {
+  /**
+   * A connection of a worker ended: its record, as `TcpProxy`'s (an `error` is rebuilt as an `LbError` with its
+   * code). Forwarded only when a listener is attached before the first `listen()` (a message per connection).
+   */
+  'connection:close': [record: ConnectionRecord];
+  /** A connection of a worker reached its server (name). Forwarded under the same condition. */
+  'connection:open': [server: string];
   /** A worker thread failed (an uncaught error); its leases were given back. */
   'worker:error': [error: Error, worker: number];
 }
@@ -127,10 +134,10 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
     return address;
   }
 
-  /** The proxy counters of every worker, added up (per server by name). */
+  /** The proxy counters of every worker, added up (per server by name); after `close()`, those they finished with. */
   async stats(): Promise<TcpProxyStats> {
     const links = this.#links ?? [];
-    const all = await Promise.all(links.map((l) => this.#ask<TcpProxyStats>(l, (req) => l.out.send({ t: 'stats', req }))));
+    const all = await Promise.all(links.map((l) => l.finalStats !== undefined ? l.finalStats : this.#ask<TcpProxyStats>(l, (req) => l.out.send({ t: 'stats', req }))));
     return sumStats(all);
   }
 
@@ -187,6 +194,11 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
       observer: this.#observer,
       listening: (req, m) => this.#answer(req, m),
       stats: (req, stats) => this.#answer(req, stats),
+      record: (m) => {
+        const error = m.e === undefined ? undefined : new LbError((m.e.code ?? 'ERR_LB_CONNECT_FAILED') as LbErrorCode, m.e.message, m.e.details === undefined ? {} : { details: m.e.details });
+        this.emit('connection:close', error === undefined ? m.r : { ...m.r, error });
+      },
+      opened: (server) => this.emit('connection:open', server),
       closed: (link) => {
         // Drained: the thread can go. Its listeners are closed and it holds no lease any more.
         this.#pending.delete(link);
@@ -202,6 +214,7 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
       servers: pool.servers.map(placeOf),
       usesServerQueues: this.balancer.strategy.usesServerQueues === true,
       proxy: this.#proxy,
+      forward: { open: this.listenerCount('connection:open') > 0, close: this.listenerCount('connection:close') > 0 },
     };
     const links = (this.#links = Array.from({ length: this.workers }, (_, i) => new WorkerLink(i, data, host)));
     const toAll = (m: Parameters<WorkerLink['out']['send']>[0]): void => {

@@ -25,6 +25,8 @@ export interface LinkHost {
   readonly observer: OutcomeSink | undefined;
   listening(req: number, m: Extract<WorkerToMain, { t: 'listening' }>): void;
   stats(req: number, stats: TcpProxyStats): void;
+  record(m: Extract<WorkerToMain, { t: 'record' }>): void;
+  opened(server: string): void;
   closed(link: WorkerLink): void;
   failed(link: WorkerLink, error: Error): void;
 }
@@ -43,6 +45,8 @@ export class WorkerLink {
   readonly #leases = new Map<number, Lease>();
   readonly #waiting = new Map<number, AbortController>();
   #exited = false;
+  /** The worker's proxy counters when it finished (what `stats()` reports for it after `close()`). */
+  finalStats: TcpProxyStats | undefined;
   /** Resolves when the thread has exited. */
   readonly exited: Promise<void>;
 
@@ -114,7 +118,14 @@ export class WorkerLink {
       case 'stats':
         this.#host.stats(m.req, m.stats);
         break;
+      case 'record':
+        this.#host.record(m);
+        break;
+      case 'opened':
+        this.#host.opened(m.s);
+        break;
       case 'closed':
+        this.finalStats = m.stats;
         this.#host.closed(this);
         break;
     }
