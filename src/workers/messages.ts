@@ -74,6 +74,8 @@ export interface WorkerData {
   readonly usesServerQueues: boolean;
   /** The proxy's options that a worker applies itself (plain data: timeouts, retries, redispatch, PROXY header…). */
   readonly proxy: Record<string, unknown>;
+  /** Whether the main thread has an observer: connect outcomes are sent only then. */
+  readonly observe: boolean;
   /** Events the main thread listens to, which the worker forwards (a message per connection each). */
   readonly forward: { readonly open: boolean; readonly close: boolean };
 }

@@ -214,6 +214,7 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
       servers: pool.servers.map(placeOf),
       usesServerQueues: this.balancer.strategy.usesServerQueues === true,
       proxy: this.#proxy,
+      observe: this.#observer !== undefined,
       forward: { open: this.listenerCount('connection:open') > 0, close: this.listenerCount('connection:close') > 0 },
     };
     const links = (this.#links = Array.from({ length: this.workers }, (_, i) => new WorkerLink(i, data, host)));

@@ -17,7 +17,8 @@ class RemoteLease implements Lease {
   readonly #id: number;
   readonly #out: Outbox<WorkerToMain>;
   #released = false;
-  #open = false;
+  /** The main thread counts a granted lease as connecting at once (the dialer's first attempt follows the grant). */
+  #open = true;
 
   constructor(id: number, server: Server, queuedMs: number, positions: QueuePositions, out: Outbox<WorkerToMain>) {
     this.#id = id;

@@ -195,6 +195,9 @@ export class WorkerLink {
       return;
     }
     this.#leases.set(id, lease);
+    // Counted as connecting now, as the worker's dialer starts its first attempt on the grant: the worker says
+    // so only when an attempt fails and when it tries again (one message fewer per connection).
+    lease._connecting(true);
     const p = lease.queuePositions;
     this.out.send({ t: 'grant', id, s: lease.server.name, q: lease.queuedMs, sp: p.server, bp: p.balancer });
   }
