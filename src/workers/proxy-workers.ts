@@ -68,7 +68,7 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
   readonly #onMarkedDown: 'none' | 'shutdown-sessions';
   readonly #onMarkedUp: 'none' | 'shutdown-backup-sessions';
   #links: WorkerLink[] | undefined;
-  readonly #requests = new Map<number, (m: Extract<WorkerToMain, { t: 'listening' }> | TcpProxyStats, link: WorkerLink) => void>();
+  readonly #requests = new Map<number, (answer: Extract<WorkerToMain, { t: 'listening' }> | TcpProxyStats) => void>();
   #nextReq = 1;
   #address: net.AddressInfo | undefined;
   #closing: Promise<void> | undefined;
@@ -274,7 +274,7 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
     const done = this.#requests.get(req);
     if (done === undefined) return;
     this.#requests.delete(req);
-    done(answer, undefined as unknown as WorkerLink);
+    done(answer);
   }
 }
 

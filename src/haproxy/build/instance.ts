@@ -5,24 +5,20 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { Balancer } from '../../balancer.js';
 import type { Clock } from '../../clock.js';
 import { LbError } from '../../errors.js';
 import * as v from '../../internal/validate.js';
-import { Pool } from '../../pool.js';
-import { TcpProxy } from '../../proxy/tcp-proxy.js';
-import { ProxyWorkers } from '../../workers/proxy-workers.js';
-import { formatBindFailure } from '../log/bind-failure.js';
 import {
-  type BackendSection, type FrontendSection, type StatsSection, backendSections, proxiesInOrder, proxyOptionsOf, statsSections, targetBackendName,
+  type BackendSection, type FrontendSection, type StatsSection, backendSections, proxiesInOrder, statsSections, targetBackendName,
 } from '../config/library-options.js';
 import type { HaproxyConfig, LogLevel } from '../config/types.js';
 import { formatConnectFrom, formatConnectToUnix } from '../log/tcplog.js';
-import { listenTargets, openListener, serveStatsPage } from './listeners.js';
-import { followStateLines, followTrafficLines, syslogHostname, usesLocalAddresses } from './instance-logs.js';
+import { listenInWorkers, listenTargets, openListener, serveStatsPage } from './listeners.js';
+import { followStateLines, followTrafficLines, syslogHostname } from './instance-logs.js';
 import { loadServerStateFiles } from './server-state-file.js';
 import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 import { buildBackendObjects } from './backend-objects.js';
+import { frontendProxies } from './frontend-proxies.js';
 
 export type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 import { LogOutput, type LogTargets, proxyLogTargets } from '../log/output.js';
@@ -233,14 +229,7 @@ export class HaproxyInstance {
         const id = ++luid;
         if (f.workers !== undefined && target.address.kind === 'tcp') {
           // nbthread > 1: the frontend's worker threads listen (they share the socket), the main thread does not.
-          const a = target.address;
-          try {
-            f.addresses.push(await f.workers.listen({ port: a.port, ...(a.host === '' ? {} : { host: a.host }) }));
-          } catch (err) {
-            const code = LbError.is(err) ? (err.details['code'] as string | undefined) : undefined;
-            const cause = Object.assign(new Error(code ?? String(err)), { code });
-            throw new LbError('ERR_LB_INVALID_STATE', formatBindFailure({ at: bind.source, proxyType, proxyName: f.name, address: a }, cause), { cause: err });
-          }
+          f.addresses.push(await listenInWorkers(f.workers, target.address, { at: bind.source, proxyType, proxyName: f.name }));
           continue;
         }
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
@@ -390,22 +379,7 @@ export class HaproxyInstance {
   }
 
   #buildFrontend(section: FrontendSection, backend: HaproxyBackend | undefined, uuid: number): HaproxyFrontend {
-    const clock = this.#s.clock;
-    // A frontend without backend still accepts and closes, as HAProxy does (`<NOSRV>`, `SC`).
-    const balancer = backend?.dispatch?.balancer ?? backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
-    const proxy = new TcpProxy(balancer, {
-      ...proxyOptionsOf(section, backend?.config),
-      ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),
-      ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
-      clock,
-    });
-    const nbthread = this.config.global.nbthread;
-    const workers = nbthread <= 1 ? undefined : new ProxyWorkers(balancer, {
-      ...proxyOptionsOf(section, backend?.config),
-      ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),
-      ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
-      workers: nbthread,
-    });
+    const { proxy, workers } = frontendProxies(section, backend, this.config.global.nbthread, this.#s.clock);
     const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, workers, addresses: [] };
     followTrafficLines(frontend, this.#log, proxyLogTargets(section, this.config.global), {
       date: this.#s.date,
