@@ -1,6 +1,7 @@
 /**
  * `npm run bench:proxy`: switchyard's TcpProxy against HAProxy 2.6 (`nbthread 1`), a naive Node pipe() proxy and
- * direct connections, on loopback, runs interleaved. Four figures: bulk throughput (8 connections streaming
+ * direct connections, plus the multi-core rows (HAProxy with its default threads, switchyard's ProxyWorkers with
+ * BENCH_WORKERS threads, default one per CPU; both may use every CPU), on loopback, runs interleaved. Four figures: bulk throughput (8 connections streaming
  * backend→client), connection rate (50 concurrent clients: connect, 64-byte echo, close), added latency (64-byte
  * ping-pong on one connection, everything pinned to one CPU) and memory per idle proxied connection (RSS delta
  * over BENCH_IDLE idle connections). The load generator and the backends are C (bench/proxy/loadgen.c), built
