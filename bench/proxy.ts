@@ -1,6 +1,7 @@
 /**
  * `npm run bench:proxy`: switchyard's TcpProxy against HAProxy 2.6 (`nbthread 1`), a naive Node pipe() proxy and
- * direct connections, on loopback, runs interleaved. Four figures: bulk throughput (8 connections streaming
+ * direct connections, plus the multi-core rows (HAProxy with its default threads, switchyard's ProxyWorkers with
+ * BENCH_WORKERS threads, default one per CPU; both may use every CPU), on loopback, runs interleaved. Four figures: bulk throughput (8 connections streaming
  * backend→client), connection rate (50 concurrent clients: connect, 64-byte echo, close), added latency (64-byte
  * ping-pong on one connection, everything pinned to one CPU) and memory per idle proxied connection (RSS delta
  * over BENCH_IDLE idle connections). The load generator and the backends are C (bench/proxy/loadgen.c), built
@@ -31,11 +32,16 @@ let IDLE = Number(process.env.BENCH_IDLE ?? 9000);
 const LAT_WARMUP = 2000;
 const LAT_ITERATIONS = 20_000;
 const LAT_RUNS = 3;
-const VARIANTS = (process.env.BENCH_VARIANTS ?? 'direct,haproxy,naive,switchyard').split(',') as Variant[];
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'direct,haproxy,haproxy-threads,naive,switchyard,switchyard-workers').split(',') as Variant[];
+/** Threads of the multi-core variants: HAProxy's default `nbthread` (the CPUs it may use), switchyard's workers. */
+const CORES = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 const CPU_BACKEND = '0';
 const CPU_PROXY = '1';
+/** Every CPU: where the multi-core variants run (on a 2-CPU machine, beside the load generator and the backends). */
+const CPU_ALL = `0-${os.availableParallelism() - 1}`;
+const cpuOf = (v: Variant): string => (v === 'haproxy-threads' || v === 'switchyard-workers' ? CPU_ALL : CPU_PROXY);
 
-type Variant = 'direct' | 'haproxy' | 'naive' | 'switchyard';
+type Variant = 'direct' | 'haproxy' | 'haproxy-threads' | 'naive' | 'switchyard' | 'switchyard-workers';
 interface Ports {
   readonly echo: number;
   readonly source: number;
@@ -134,18 +140,18 @@ async function startBackends(): Promise<{ echo: number[]; source: number[] }> {
 async function startVariant(variant: Variant, backends: { echo: number[]; source: number[] }): Promise<Running> {
   const groups = JSON.stringify(backends);
   if (variant === 'direct') return { child: undefined, ports: { echo: backends.echo[0]!, source: backends.source[0]! } };
-  if (variant === 'haproxy') {
+  if (variant === 'haproxy' || variant === 'haproxy-threads') {
     const echo = await freePort();
     const source = await freePort();
     const servers = (list: number[]) => list.map((p, i) => `  server s${i + 1} 127.0.0.1:${p}`).join('\n');
     const cfg = path.join(tmp, `haproxy-${echo}.cfg`);
     writeFileSync(
       cfg,
-      `global\n  nbthread 1\n  maxconn ${IDLE + 500}\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\n` +
+      `global\n${variant === 'haproxy' ? '  nbthread 1\n' : ''}  maxconn ${IDLE + 500}\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\n` +
         `listen echo\n  bind 127.0.0.1:${echo}\n  balance roundrobin\n${servers(backends.echo)}\n\n` +
         `listen source\n  bind 127.0.0.1:${source}\n  balance roundrobin\n${servers(backends.source)}\n`,
     );
-    const { child } = await startProcess(CPU_PROXY, '/usr/sbin/haproxy', ['-db', '-f', cfg], undefined);
+    const { child } = await startProcess(cpuOf(variant), '/usr/sbin/haproxy', ['-db', '-f', cfg], undefined);
     await waitListening(echo);
     await waitListening(source);
     return { child, ports: { echo, source } };
@@ -153,8 +159,8 @@ async function startVariant(variant: Variant, backends: { echo: number[]; source
   const args =
     variant === 'naive'
       ? [path.join(here, 'proxy', 'naive.mjs'), groups]
-      : [path.join(here, 'proxy', 'switchyard-proxy.mjs'), dist, groups];
-  const { child, line } = await startProcess(CPU_PROXY, process.execPath, args, /^LISTENING /);
+      : [path.join(here, 'proxy', 'switchyard-proxy.mjs'), dist, groups, variant === 'switchyard-workers' ? String(CORES) : '0'];
+  const { child, line } = await startProcess(cpuOf(variant), process.execPath, args, /^LISTENING /);
   const [echo, source] = line.trim().split(' ').slice(1).map(Number) as [number, number];
   return { child, ports: { echo, source } };
 }
@@ -200,7 +206,7 @@ async function rate(v: Variant, r: Running): Promise<[number, number]> {
 }
 
 /** p50 round trip, µs: the median of LAT_RUNS runs of LAT_ITERATIONS ping-pongs, everything pinned to one CPU. */
-async function latency(r: Running): Promise<number> {
+async function latency(v: Variant, r: Running): Promise<number> {
   pin(r.child, CPU_BACKEND);
   try {
     const p50s: number[] = [];
@@ -210,7 +216,7 @@ async function latency(r: Running): Promise<number> {
     }
     return median(p50s);
   } finally {
-    pin(r.child, CPU_PROXY);
+    pin(r.child, cpuOf(v));
   }
 }
 
@@ -306,7 +312,7 @@ async function main(): Promise<void> {
       const [perSecond, usPerConn] = await rate(v, r);
       push('rate', v, perSecond);
       push('rateCpu', v, usPerConn);
-      push('latency', v, await latency(r));
+      push('latency', v, await latency(v, r));
       if (v !== 'direct') push('memory', v, await memory(v, backends));
       log(`round ${round} ${v}: bulk ${results.bulk![v].at(-1)!.toFixed(2)} GB/s, rate ${results.rate![v].at(-1)} conn/s, ` +
         `p50 ${results.latency![v].at(-1)} µs${v === 'direct' ? '' : `, ${results.memory![v].at(-1)!.toFixed(2)} KiB/conn`}`);
@@ -356,7 +362,12 @@ async function main(): Promise<void> {
       `| ${r.variant} | ${fmt(r.cpuSecondsPerGB, 3)} | ${ratio(r.cpuSecondsPerGB, h?.cpuSecondsPerGB)} | ${fmt(r.cpuMicrosPerConn, 1)} | ${ratio(r.cpuMicrosPerConn, h?.cpuMicrosPerConn)} |`,
     );
   }
-  console.log('\ntargets (switchyard): bulk ≥ 1.5× HAProxy, conn/s ≥ 0.5× HAProxy, added p50 ≤ 1.1× HAProxy, ≤ 8 KiB per idle connection');
+  const ht = rows.find((r) => r.variant === 'haproxy-threads');
+  const sw = rows.find((r) => r.variant === 'switchyard-workers');
+  if (ht !== undefined && sw !== undefined) {
+    console.log(`\nall cores (${CORES}): switchyard-workers ${ratio(sw.connPerSec, ht.connPerSec)} HAProxy default threads' conn/s; CPU µs per connection ${ratio(sw.cpuMicrosPerConn, ht.cpuMicrosPerConn)}`);
+  }
+  console.log('\ntargets (switchyard): bulk ≥ 1.5× HAProxy, conn/s ≥ 0.5× HAProxy, added p50 ≤ 1.1× HAProxy, ≤ 8 KiB per idle connection; workers: conn/s ≥ 0.6× HAProxy default threads');
 }
 
 main().then(

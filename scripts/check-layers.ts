@@ -23,6 +23,8 @@ export const LAYERS: readonly (readonly [name: string, patterns: readonly string
   ['dial (outbound)', ['dial/']],
   ['balancer', ['strategy-groups.ts', 'candidate-group.ts', 'balancer-options.ts', 'balancer.ts']],
   ['proxy (inbound)', ['proxy/']],
+  // TcpProxy on worker threads: the main thread's balancer grants every worker's leases.
+  ['workers', ['workers/']],
   ['faces', ['discovery/', 'metrics/', 'testing/', 'resilience/']],
   ['integrations', ['adapters/', 'xds/', 'etcd/']],
   ['haproxy config', ['haproxy/config/']],

@@ -93,6 +93,8 @@ export type {
   ConnectionRecord, LocalAddresses, ProxyCloseOptions, ProxyConnection, ProxyListenOptions, ProxyServerStats, RetryPlan, TcpProxyEvents,
   TcpProxyOptions, TcpProxyStats,
 } from './proxy/tcp-proxy.js';
+export { ProxyWorkers } from './workers/proxy-workers.js';
+export type { ProxyWorkersEvents, ProxyWorkersOptions } from './workers/proxy-workers.js';
 export { describeTermination } from './proxy/termination.js';
 export type { TerminationCause, TerminationCode, TerminationPhase } from './proxy/termination.js';
 

@@ -229,6 +229,18 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     else session.abort(keyError);
   }
 
+  /**
+   * @internal Kills the live connections on the named server (`D`, shutdown-sessions) or, without a name, on
+   * every backup server (`U`, shutdown-backup-sessions): how `ProxyWorkers` carries out in a worker what the
+   * main thread's pool decided.
+   */
+  _shutdownSessions(serverName: string | undefined, cause: 'D' | 'U'): void {
+    this.#killWhere((s) => {
+      const server = s.server ?? s.dialServer;
+      return serverName === undefined ? server?.backup === true : server?.name === serverName;
+    }, cause);
+  }
+
   /** Counters, including the bytes of live connections. */
   stats(): TcpProxyStats {
     return this.#counters.snapshot(this.#live);

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Balancer } from '../../src/balancer.js';
 import { Pool } from '../../src/pool.js';
-import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
+import type { ConnectionRecord } from '../../src/proxy/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
-  type BackendResult, destroyClients, expectedHash, integrityClient, integrityHandler, makePlans, MiB, report, SEED, size, track, until, withLoopDelay,
+  type BackendResult, destroyClients, proxyUnderTest, WORKERS, expectedHash, integrityClient, integrityHandler, makePlans, MiB, report, SEED, size, track, until, withLoopDelay,
 } from './support.js';
 
 /** Connections, all open at once. */
@@ -25,7 +25,7 @@ describe('byte integrity through the proxy', () => {
     const backends = await Promise.all(Array.from({ length: BACKENDS }, () => faultBackend({ handler })));
     const pool = new Pool('integrity', { servers: backends.map((b, i) => ({ name: `b${i}`, ...b.address })) });
     const balancer = new Balancer(pool, { strategy: 'leastconn' });
-    const proxy = new TcpProxy(balancer, { timeoutConnectMs: 5000 });
+    const proxy = proxyUnderTest(balancer, { timeoutConnectMs: 5000 });
     const records: ConnectionRecord[] = [];
     proxy.on('connection:close', (r) => records.push(r));
     const { port } = await proxy.listen({ host: '127.0.0.1' });
@@ -56,17 +56,17 @@ describe('byte integrity through the proxy', () => {
       const byId = new Map(records.map((r) => [r.clientPort, r]));
       assert.equal(byId.size, CONNECTIONS);
       for (const r of records) assert.equal(r.termination, '--', `termination of a clean connection: ${r.termination}`);
-      const stats = proxy.stats();
+      const stats = await proxy.stats();
       assert.equal(stats.bytesIn, plans.reduce((n, p) => n + 8 + p.up, 0));
       assert.equal(stats.bytesOut, plans.reduce((n, p) => n + p.down, 0));
       const orders = { 'client-first': 0, 'server-first': 0, both: 0 };
       for (const p of plans) orders[p.order]++;
       report('byte-integrity', {
-        seed: SEED, connections: CONNECTIONS, maxBytes: MAX_BYTES, bytes, largest: Math.max(...plans.map((p) => Math.max(p.up, p.down))),
+        workers: WORKERS, seed: SEED, connections: CONNECTIONS, maxBytes: MAX_BYTES, bytes, largest: Math.max(...plans.map((p) => Math.max(p.up, p.down))),
         halfClose: orders, lost: 0, corrupted: 0, loopDelayMaxMs: Math.round(maxMs),
       });
     } finally {
-      proxy.destroy();
+      await proxy.destroy();
       balancer.destroy();
       await Promise.all(backends.map((b) => b.close()));
     }

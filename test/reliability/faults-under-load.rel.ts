@@ -5,10 +5,10 @@ import { ActiveChecker } from '../../src/health/active-checker.js';
 import { PassiveObserver } from '../../src/health/passive-observer.js';
 import { Pool } from '../../src/pool.js';
 import type { TerminationCode } from '../../src/proxy/termination.js';
-import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
+import type { ConnectionRecord } from '../../src/proxy/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
-  type BackendResult, type ClientResult, destroyClients, expectedHash, integrityClient, integrityHandler, makePlans, MiB, report, SEED, size, sourceAddressOf, track, until, withLoopDelay,
+  type BackendResult, type ClientResult, destroyClients, proxyUnderTest, WORKERS, expectedHash, integrityClient, integrityHandler, makePlans, MiB, report, SEED, size, sourceAddressOf, track, until, withLoopDelay,
 } from './support.js';
 
 /** Connections live when the faults hit. */
@@ -55,7 +55,7 @@ describe('faults under load', () => {
     const checker = new ActiveChecker(pool, { interMs: INTER_MS, timeoutCheckMs: TIMEOUT_CHECK_MS });
     const observer = new PassiveObserver(pool, { observe: 'layer4', errorLimit: 3, onError: 'fail-check' });
     const balancer = new Balancer(pool, { strategy: 'roundrobin' });
-    const proxy = new TcpProxy(balancer, {
+    const proxy = proxyUnderTest(balancer, {
       timeoutConnectMs: TIMEOUT_CONNECT_MS, retries: RETRIES, redispatch: true, observer,
       timeoutClientMs: TIMEOUT_IDLE_MS, timeoutServerMs: TIMEOUT_IDLE_MS,
     });
@@ -137,15 +137,16 @@ describe('faults under load', () => {
       const flapDowns = transitions.filter((x) => x.server === 'flapping' && x.state === 'down').length;
       assert.ok(flapDowns >= 1, 'the pool saw the flapping server go down');
 
-      const stats = proxy.stats();
+      const stats = await proxy.stats();
       t.diagnostic(`outcomes ${JSON.stringify(outcome)}; retries ${stats.retries}, redispatches ${stats.redispatches}`);
       report('faults-under-load', {
+        workers: WORKERS,
         seed: SEED + 1, live: LIVE, during: DURING, maxBytes: MAX_BYTES, outcomes: outcome,
         faults: { killed: 1, blackholed: 1, flapCycles: FLAP_CYCLES }, retries: stats.retries, redispatches: stats.redispatches,
         poolTransitions: transitions.length, maxQuietMs: Math.round(maxQuietMs), hung: 0, corrupted: 0, loopDelayMaxMs: Math.round(loopMaxMs),
       });
     } finally {
-      proxy.destroy();
+      await proxy.destroy();
       await checker.close();
       balancer.destroy();
       await Promise.all(backends.map((b) => b.close()));

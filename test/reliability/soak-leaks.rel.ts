@@ -6,7 +6,7 @@ import { Pool } from '../../src/pool.js';
 import { type ConnectionRecord, TcpProxy } from '../../src/proxy/tcp-proxy.js';
 import { faultBackend } from '../../src/testing/index.js';
 import {
-  type BackendResult, destroyClients, expectedHash, fdLimit, fds, handles, heapMiB, integrityClient, integrityHandler, makePlans, MiB, report, runPool, SEED, settle, size, track, until,
+  type BackendResult, destroyClients, expectedHash, proxyUnderTest, WORKERS, fdLimit, fds, handles, heapMiB, integrityClient, integrityHandler, makePlans, MiB, report, runPool, SEED, settle, size, track, until,
 } from './support.js';
 
 const SHORT = size(20_000, 200_000);
@@ -49,7 +49,8 @@ describe('soak and leaks', () => {
     const dead = await faultBackend({ behaviour: 'refuse' });
     const pool = new Pool('soak', { servers: [{ name: 'dead', ...dead.address }, { name: 'live', ...live.address }] });
     const balancer = new Balancer(pool, { strategy: 'roundrobin' });
-    const proxy = new TcpProxy(balancer, { redispatch: true, timeoutConnectMs: 2000 });
+    const proxy = proxyUnderTest(balancer, { redispatch: true, timeoutConnectMs: 2000 });
+    const current = async (): Promise<number> => (await proxy.stats()).current;
     const records: ConnectionRecord['termination'][] = [];
     proxy.on('connection:close', (r) => records.push(r.termination));
     const { port } = await proxy.listen({ host: '127.0.0.1' });
@@ -58,7 +59,7 @@ describe('soak and leaks', () => {
     try {
       // Warm up (JIT, buffers), then take the baseline.
       await runPool(500, 50, (i) => shortClient(port, KINDS[i % KINDS.length] === 'no-server' ? 'ok' : KINDS[i % KINDS.length]!));
-      await until(() => proxy.connections === 0, () => 'the warm-up to finish');
+      await until(async () => (await current()) === 0, () => 'the warm-up to finish');
       await settle();
       const baseline = { handles: handles(), fds: fds(), heapMiB: heapMiB() };
 
@@ -66,7 +67,7 @@ describe('soak and leaks', () => {
         const kind = KINDS[i % KINDS.length]!;
         return shortClient(kind === 'no-server' ? emptyPort : port, kind);
       });
-      await until(() => proxy.connections === 0 && empty.connections === 0, () => `live connections: ${proxy.connections}`);
+      await until(async () => (await current()) === 0 && empty.connections === 0, () => 'live connections to end');
 
       // Idle connections: all open at once, each proven connected by one echoed byte, then closed.
       const limit = fdLimit();
@@ -80,10 +81,10 @@ describe('soak and leaks', () => {
         c.once('connect', () => c.write('i'));
         c.once('data', () => resolve());
       }));
-      const peak = { fds: fds(), handles: handles(), connections: proxy.connections };
+      const peak = { fds: fds(), handles: handles(), connections: await current() };
       assert.equal(peak.connections, idle);
       for (const c of sockets) c.end();
-      await until(() => proxy.connections === 0, () => `idle connections to close: ${proxy.connections}`);
+      await until(async () => (await current()) === 0, () => 'idle connections to close');
       sockets.length = 0;
 
       await settle();
@@ -95,17 +96,17 @@ describe('soak and leaks', () => {
       assert.ok(heapAfter <= baseline.heapMiB + HEAP_TOLERANCE_MIB, `heap ${heapAfter.toFixed(1)} MiB, baseline ${baseline.heapMiB.toFixed(1)} MiB`);
       assert.equal(balancer.activeLeases, 0);
       assert.equal(pool.get('live').currentConnections, 0);
-      const stats = proxy.stats();
+      const stats = await proxy.stats();
       assert.equal(stats.total, 500 + SHORT * 0.9 + idle);
       assert.ok(stats.redispatches > 0 && (stats.terminations.SD ?? 0) > 0 && (stats.terminations.CD ?? 0) > 0, JSON.stringify(stats.terminations));
       assert.equal(empty.stats().noServer, SHORT / 10);
       report('soak-leaks', {
-        short: SHORT, idle, terminations: stats.terminations, noServer: empty.stats().noServer, redispatches: stats.redispatches,
+        workers: WORKERS, short: SHORT, idle, terminations: stats.terminations, noServer: empty.stats().noServer, redispatches: stats.redispatches,
         baseline: { handles: baseline.handles, fds: baseline.fds, heapMiB: +baseline.heapMiB.toFixed(1) },
         peak, after: { handles: handles(), fds: fds(), heapMiB: +heapAfter.toFixed(1) }, heapToleranceMiB: HEAP_TOLERANCE_MIB,
       });
     } finally {
-      proxy.destroy();
+      await proxy.destroy();
       empty.destroy();
       balancer.destroy();
       await live.close();

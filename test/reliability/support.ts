@@ -2,6 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Balancer } from '../../src/balancer.js';
+import { type ConnectionRecord, TcpProxy, type TcpProxyOptions, type TcpProxyStats } from '../../src/proxy/tcp-proxy.js';
+import { ProxyWorkers } from '../../src/workers/proxy-workers.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 /**
@@ -384,9 +387,9 @@ export async function settle(turns = 5): Promise<void> {
 }
 
 /** Polls until `condition` holds, failing after `timeoutMs` with `what` (a hang guard). */
-export async function until(condition: () => boolean, what: () => string, timeoutMs = 30_000): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, what: () => string, timeoutMs = 30_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
     await pause(5);
   }
@@ -407,4 +410,42 @@ export async function withLoopDelay<T>(body: () => Promise<T>): Promise<{ result
 /** One line of a suite's numbers, printed for docs/reliability.md. */
 export function report(suite: string, numbers: Record<string, unknown>): void {
   process.stdout.write(`# reliability ${PROFILE} ${suite}: ${JSON.stringify(numbers)}\n`);
+}
+
+/** Worker threads of the proxy under test: SWITCHYARD_RELIABILITY_WORKERS (`--workers=N` of the runner), 0 = TcpProxy. */
+export const WORKERS = Number(process.env['SWITCHYARD_RELIABILITY_WORKERS'] ?? 0);
+
+/** What the suites need of a proxy, whether one `TcpProxy` or `ProxyWorkers` (whose stats are asked of its threads). */
+export interface ProxyUnderTest {
+  on(event: 'connection:close', listener: (record: ConnectionRecord) => void): unknown;
+  on(event: 'connection:open', listener: () => void): unknown;
+  listen(options: { host: string }): Promise<net.AddressInfo>;
+  stats(): Promise<TcpProxyStats>;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** A `TcpProxy`, or with {@link WORKERS} > 0 a `ProxyWorkers` with that many threads, over `balancer`. */
+export function proxyUnderTest(balancer: Balancer, options: TcpProxyOptions = {}): ProxyUnderTest {
+  if (WORKERS > 0) {
+    const w = new ProxyWorkers(balancer, { ...options, workers: WORKERS });
+    return {
+      on: (event: 'connection:close' | 'connection:open', listener: (r: ConnectionRecord) => void) => w.on(event as 'connection:close', listener),
+      listen: (o) => w.listen(o),
+      stats: () => w.stats(),
+      close: () => w.close(),
+      destroy: () => w.destroy(),
+    };
+  }
+  const p = new TcpProxy(balancer, options);
+  return {
+    on: (event: 'connection:close' | 'connection:open', listener: (r: ConnectionRecord) => void) => p.on(event as 'connection:close', listener),
+    listen: (o) => p.listen(o),
+    stats: () => Promise.resolve(p.stats()),
+    close: () => p.close(),
+    destroy: () => {
+      p.destroy();
+      return p.close();
+    },
+  };
 }

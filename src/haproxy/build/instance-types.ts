@@ -1,3 +1,4 @@
+import type { ProxyWorkers } from '../../workers/proxy-workers.js';
 import type net from 'node:net';
 import type { Balancer } from '../../balancer.js';
 import type { ActiveChecker } from '../../health/active-checker.js';
@@ -42,7 +43,10 @@ export interface HaproxyFrontend {
   readonly config: FrontendConfig | ListenConfig;
   /** Where connections go; undefined for a frontend without backend (every connection is closed, `<NOSRV>`). */
   readonly backend: HaproxyBackend | undefined;
+  /** Its proxy in the main thread: every connection with `nbthread 1`, the unix-socket binds' with more. */
   readonly proxy: TcpProxy;
+  /** With `nbthread` > 1: the worker threads that serve its TCP binds (one balancer, in the main thread). */
+  readonly workers: ProxyWorkers | undefined;
   /** The addresses it listens on, once started: TCP addresses, and unix socket paths (`unix@`, `abns@`, a unix `fd@`). */
   readonly addresses: readonly (net.AddressInfo | string)[];
 }

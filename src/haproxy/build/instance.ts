@@ -5,22 +5,20 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { Balancer } from '../../balancer.js';
 import type { Clock } from '../../clock.js';
 import { LbError } from '../../errors.js';
 import * as v from '../../internal/validate.js';
-import { Pool } from '../../pool.js';
-import { TcpProxy } from '../../proxy/tcp-proxy.js';
 import {
-  type BackendSection, type FrontendSection, type StatsSection, backendSections, proxiesInOrder, proxyOptionsOf, statsSections, targetBackendName,
+  type BackendSection, type FrontendSection, type StatsSection, backendSections, proxiesInOrder, statsSections, targetBackendName,
 } from '../config/library-options.js';
 import type { HaproxyConfig, LogLevel } from '../config/types.js';
 import { formatConnectFrom, formatConnectToUnix } from '../log/tcplog.js';
-import { listenTargets, openListener, serveStatsPage } from './listeners.js';
-import { followStateLines, followTrafficLines, syslogHostname, usesLocalAddresses } from './instance-logs.js';
+import { listenInWorkers, listenTargets, openListener, serveStatsPage } from './listeners.js';
+import { followStateLines, followTrafficLines, syslogHostname } from './instance-logs.js';
 import { loadServerStateFiles } from './server-state-file.js';
 import type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 import { buildBackendObjects } from './backend-objects.js';
+import { frontendProxies } from './frontend-proxies.js';
 
 export type { HaproxyBackend, HaproxyCloseOptions, HaproxyFrontend } from './instance-types.js';
 import { LogOutput, type LogTargets, proxyLogTargets } from '../log/output.js';
@@ -229,6 +227,11 @@ export class HaproxyInstance {
     for (const bind of f.config.binds) {
       for (const target of listenTargets(bind)) {
         const id = ++luid;
+        if (f.workers !== undefined && target.address.kind === 'tcp') {
+          // nbthread > 1: the frontend's worker threads listen (they share the socket), the main thread does not.
+          f.addresses.push(await listenInWorkers(f.workers, target.address, { at: bind.source, proxyType, proxyName: f.name }));
+          continue;
+        }
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
         server.on('connection', (socket) => {
           const unix = socket.remoteAddress === undefined;
@@ -276,7 +279,8 @@ export class HaproxyInstance {
     await this.#started?.catch(() => {});
     this.#stopListening();
     const api = this.#api?.close();
-    await Promise.all([...this.frontends.values()].map((f) => f.proxy.close(deadlineMs === Infinity ? {} : { deadlineMs })));
+    const deadline = deadlineMs === Infinity ? {} : { deadlineMs };
+    await Promise.all([...this.frontends.values()].map((f) => Promise.all([f.proxy.close(deadline), f.workers?.close(deadline)])));
     await api;
     await this.#release();
   }
@@ -287,7 +291,10 @@ export class HaproxyInstance {
     this.#stopListening();
     for (const page of this.#pages.splice(0)) page.closeAllConnections();
     this.#api?.destroy();
-    for (const f of this.frontends.values()) f.proxy.destroy();
+    for (const f of this.frontends.values()) {
+      f.proxy.destroy();
+      void f.workers?.destroy();
+    }
     this.#closing ??= this.#release();
   }
 
@@ -372,16 +379,8 @@ export class HaproxyInstance {
   }
 
   #buildFrontend(section: FrontendSection, backend: HaproxyBackend | undefined, uuid: number): HaproxyFrontend {
-    const clock = this.#s.clock;
-    // A frontend without backend still accepts and closes, as HAProxy does (`<NOSRV>`, `SC`).
-    const balancer = backend?.dispatch?.balancer ?? backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
-    const proxy = new TcpProxy(balancer, {
-      ...proxyOptionsOf(section, backend?.config),
-      ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),
-      ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
-      clock,
-    });
-    const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, addresses: [] };
+    const { proxy, workers } = frontendProxies(section, backend, this.config.global.nbthread, this.#s.clock);
+    const frontend: MutableFrontend = { name: section.name, kind: section.kind, uuid, config: section, backend, proxy, workers, addresses: [] };
     followTrafficLines(frontend, this.#log, proxyLogTargets(section, this.config.global), {
       date: this.#s.date,
       pid: this.pid,

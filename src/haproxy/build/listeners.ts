@@ -4,6 +4,7 @@
  * renaming it over the old one), abstract sockets (`abns@`), and inherited listening sockets (`fd@<n>`:
  * systemd socket activation, a supervisor that pre-binds; Node's `listen({ fd })`).
  */
+import type { ProxyWorkers } from '../../workers/proxy-workers.js';
 import { fstatSync } from 'node:fs';
 import http from 'node:http';
 import { lstat, unlink } from 'node:fs/promises';
@@ -60,6 +61,19 @@ export async function openListener(server: net.Server, target: ListenTarget, whe
       resolve();
     });
   });
+}
+
+/**
+ * Listens on a TCP `bind` address in a frontend's worker threads (`nbthread` > 1); rejects with HAProxy's alert,
+ * as {@link openListener} does.
+ */
+export async function listenInWorkers(workers: ProxyWorkers, address: { readonly kind: 'tcp'; readonly host: string; readonly port: number }, where: Omit<BindFailure, 'address'>): Promise<net.AddressInfo> {
+  try {
+    return await workers.listen({ port: address.port, ...(address.host === '' ? {} : { host: address.host }) });
+  } catch (err) {
+    const code = LbError.is(err) ? (err.details['code'] as string | undefined) : undefined;
+    throw new LbError('ERR_LB_INVALID_STATE', formatBindFailure({ ...where, address }, Object.assign(new Error(code ?? String(err)), { code })), { cause: err });
+  }
 }
 
 /**

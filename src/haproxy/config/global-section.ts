@@ -22,6 +22,7 @@ export interface GlobalDraft {
   serverStateFile?: string;
   serverStateBase?: string;
   logSendHostname?: string | true;
+  nbthread?: number;
 }
 
 /** A fresh global section with HAProxy's defaults. */
@@ -35,6 +36,7 @@ export function freezeGlobal(g: GlobalDraft): GlobalConfig {
     log: g.log,
     statsSockets: g.statsSockets,
     statsTimeoutMs: g.statsTimeoutMs,
+    nbthread: g.nbthread ?? 1,
     spreadChecksPercent: g.spreadChecksPercent ?? 0,
     ...(g.maxSpreadChecksMs === undefined ? {} : { maxSpreadChecksMs: g.maxSpreadChecksMs }),
     ...(g.serverStateFile === undefined ? {} : { serverStateFile: g.serverStateFile }),
@@ -76,6 +78,24 @@ export function applyGlobalLine(line: ConfigLine, g: GlobalDraft): void {
         return;
       }
       g.spreadChecksPercent = n;
+      return;
+    }
+    case 'nbthread': {
+      // HAProxy 2.6 cfgparse-global.c and parse_nbthread(): 1 to MAX_THREADS (64 on 64-bit builds).
+      if (args.length > 1) {
+        line.alert(kw, `'${kw}' cannot handle unexpected argument '${args[1]}'.`);
+        return;
+      }
+      if (args[0] === undefined || args[0] === '') {
+        line.alert(kw, `'${kw}' expects an integer argument.`);
+        return;
+      }
+      const n = /^[0-9]+$/.test(args[0]) ? Number(args[0]) : NaN;
+      if (!(n >= 1 && n <= 64)) {
+        line.alert(kw, `'${kw}' '${args[0]}' is an invalid number of threads. Minimum value is 1, maximum value is 64.`);
+        return;
+      }
+      g.nbthread = n;
       return;
     }
     case 'log-send-hostname': {

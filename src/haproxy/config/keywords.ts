@@ -27,7 +27,7 @@ export const UNSUPPORTED_SECTIONS: Readonly<Record<string, string>> = Object.fre
 });
 
 /** Keywords of the `global` section switchyard reads. */
-export const GLOBAL_KEYWORDS = ['log', 'log-send-hostname', 'stats', 'spread-checks', 'max-spread-checks', 'server-state-file', 'server-state-base'] as const;
+export const GLOBAL_KEYWORDS = ['log', 'log-send-hostname', 'stats', 'spread-checks', 'max-spread-checks', 'server-state-file', 'server-state-base', 'nbthread'] as const;
 
 /**
  * `global` keywords about the HAProxy daemon itself (process, privileges, threads, TLS defaults): accepted
@@ -42,8 +42,7 @@ export const GLOBAL_IGNORED: Readonly<Record<string, string>> = Object.freeze({
   uid: 'switchyard does not drop privileges; start the host process as the right user',
   gid: 'switchyard does not drop privileges; start the host process as the right group',
   pidfile: 'the host process owns its pid file',
-  nbthread: 'Node runs JavaScript on one thread',
-  'cpu-map': 'Node runs JavaScript on one thread',
+  'cpu-map': 'worker threads are not pinned to CPUs (nbthread starts them; the kernel places them)',
   'ulimit-n': 'the host process owns its file-descriptor limit',
   maxconn: 'the process-wide connection limit is not enforced; use server maxconn',
   'hard-stop-after': 'the host process decides how long a graceful stop may last',

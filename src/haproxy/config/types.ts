@@ -66,6 +66,11 @@ export interface GlobalConfig {
   readonly statsSockets: readonly StatsSocket[];
   /** `stats timeout`: idle timeout of a runtime API connection. @defaultValue 10000 */
   readonly statsTimeoutMs: number;
+  /**
+   * `nbthread <n>`: threads that accept and relay connections. 1 is one `TcpProxy` in the main thread; more
+   * start that many worker threads per frontend (`ProxyWorkers`) for its TCP binds. @defaultValue 1
+   */
+  readonly nbthread: number;
   /** `spread-checks`: ± percent of random jitter added to check intervals (0–50). @defaultValue 0 */
   readonly spreadChecksPercent: number;
   /** `max-spread-checks`: cap of the start-up spread of first checks, in ms; undefined = no cap. */

@@ -1,0 +1,25 @@
+import { Balancer } from '../../balancer.js';
+import type { Clock } from '../../clock.js';
+import { Pool } from '../../pool.js';
+import { TcpProxy } from '../../proxy/tcp-proxy.js';
+import { ProxyWorkers } from '../../workers/proxy-workers.js';
+import { type FrontendSection, proxyOptionsOf } from '../config/library-options.js';
+import { usesLocalAddresses } from './instance-logs.js';
+import type { HaproxyBackend } from './instance-types.js';
+
+/**
+ * The proxies of one frontend: its `TcpProxy` in the main thread and, with `nbthread` > 1, the worker threads
+ * that serve its TCP binds, both placing connections with the backend's balancer.
+ */
+export function frontendProxies(section: FrontendSection, backend: HaproxyBackend | undefined, nbthread: number, clock: Clock): { proxy: TcpProxy; workers: ProxyWorkers | undefined } {
+  // A frontend without backend still accepts and closes, as HAProxy does (`<NOSRV>`, `SC`).
+  const balancer = backend?.dispatch?.balancer ?? backend?.balancer ?? new Balancer(new Pool(section.name, { clock }), { clock });
+  const options = {
+    ...proxyOptionsOf(section, backend?.config),
+    ...(usesLocalAddresses(section.logFormat) ? { recordLocalAddresses: true } : {}),
+    ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
+  };
+  const proxy = new TcpProxy(balancer, { ...options, clock });
+  const workers = nbthread <= 1 ? undefined : new ProxyWorkers(balancer, { ...options, workers: nbthread });
+  return { proxy, workers };
+}

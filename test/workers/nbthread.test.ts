@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { buildFromHaproxyConfig } from '../../src/haproxy/from-config.js';
+import { parseHaproxyConfig } from '../../src/haproxy/config/parser.js';
+import { withTimeout } from '../helpers/timeout.js';
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+function greet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(got));
+  });
+}
+
+const config = (nbthread: string, bindPort: number, ports: number[]): string => `
+global
+    nbthread ${nbthread}
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen fe
+    bind 127.0.0.1:${bindPort}
+    balance roundrobin
+${ports.map((p, i) => `    server s${i + 1} 127.0.0.1:${p} maxconn 3`).join('\n')}
+`;
+
+describe('switchyard -f with nbthread', () => {
+  it('reads nbthread as HAProxy 2.6 does: 1 to 64, else an alert naming the value', () => {
+    assert.equal(parseHaproxyConfig('global\n    nbthread 4\n').global.nbthread, 4);
+    assert.equal(parseHaproxyConfig('global\n').global.nbthread, 1);
+    for (const bad of ['0', '65', 'x', '2x']) {
+      assert.throws(() => parseHaproxyConfig(`global\n    nbthread ${bad}\n`), (e: unknown) => e instanceof Error && JSON.stringify(e).includes(`'${bad}' is an invalid number of threads`));
+    }
+  });
+
+  it('serves a frontend from nbthread worker threads with the one balancer of the main thread', async () => {
+    const backends = await Promise.all(['a', 'b'].map(async (name) => {
+      const server = net.createServer((s) => s.end(name));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return server;
+    }));
+    const bindPort = await freePort();
+    const haproxy = buildFromHaproxyConfig(parseHaproxyConfig(config('2', bindPort, backends.map((b) => (b.address() as net.AddressInfo).port))), {
+      warnings: false, stderr: () => {}, stdout: () => {}, statsSockets: false,
+    });
+    await haproxy.start();
+    try {
+      const fe = haproxy.frontend('fe');
+      assert.equal(fe.workers?.workers, 2);
+      const seen: string[] = [];
+      for (let i = 0; i < 4; i++) seen.push(await withTimeout(greet(bindPort), 10_000, `connection ${i}`));
+      assert.deepEqual(seen, ['a', 'b', 'a', 'b']);
+      assert.deepEqual(haproxy.backend('fe').pool.servers.map((s) => s.totalConnections), [2, 2]);
+    } finally {
+      await withTimeout(haproxy.close({ deadlineMs: 2_000 }), 10_000, 'the instance to close');
+      for (const b of backends) b.close();
+    }
+  });
+});
