@@ -93,12 +93,12 @@ export class Session extends Dialer {
     // The application's server may not allow half-open sockets; a proxy must (documented Duplex property).
     client.allowHalfOpen = true;
     if (host.settings.noDelay && !noDelayInherited) client.setNoDelay(true);
-    if (host.settings.recordLocalAddresses) this.localAddresses = {
-      frontendAddress: client.localAddress, frontendPort: client.localPort, sourceAddress: undefined, sourcePort: undefined,
-    };
+    if (host.settings.recordLocalAddresses) this.localAddresses = { frontendAddress: client.localAddress, frontendPort: client.localPort, sourceAddress: undefined, sourcePort: undefined };
     this.lastActiveAt = this.acceptedAt;
     // Before the socket's first read (Node reads after the `connection` event): every byte takes one path.
     this.#clientOnread = host.clientReader?.adopt(client) ?? false;
+    // With `onread` the stream holds no bytes and emits `end` at the FIN, maybe before the upstream is there.
+    if (this.#clientOnread) client.on('end', Session.#onClientEnd);
     client.on('error', Session.#onClientError);
     client.on('close', Session.#onClientClose);
   }
@@ -164,7 +164,6 @@ export class Session extends Dialer {
       const destination = { address: client.localAddress, port: client.localPort };
       socket.write(sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
     }
-    client.on('end', Session.#onClientEnd);
     client.on('drain', Session.#onClientDrain);
     if (this.#clientOnread) {
       const early = this.#early;
@@ -172,7 +171,9 @@ export class Session extends Dialer {
       this.bytesIn += early?.bytes ?? 0;
       // Reads again (if the early bytes filled the allowance) and lets the stream emit its `end`; or the upstream's `drain` does.
       if (early === undefined || early.writeTo(socket)) client.resume();
+      if (this.#clientEof) Session.#clientEnded(this); // the client's FIN came early: it follows the early bytes
     } else {
+      client.on('end', Session.#onClientEnd);
       client.on('data', Session.#onClientData);
       // A server made with `pauseOnConnect` hands over paused sockets, which a `data` listener does not resume.
       if (client.isPaused()) client.resume();
@@ -223,8 +224,8 @@ export class Session extends Dialer {
   };
 
   /**
-   * The `onread` callback of adopted client sockets (`this` is the socket). The buffer is the proxy's: copy what
-   * is kept. Before the upstream is connected the bytes wait ({@link EarlyBytes}), read on so a reset is seen.
+   * The `onread` callback of adopted client sockets (`this` is the socket; the buffer is the proxy's: copy what is kept).
+   * Before the upstream is connected the bytes wait ({@link EarlyBytes}), read on so a reset is seen.
    * Returning false stops reading; the upstream's `drain` resumes the client.
    */
   static readonly onClientRead = function (this: net.Socket, nread: number, buffer: Buffer): boolean {
@@ -276,6 +277,7 @@ export class Session extends Dialer {
   static #clientEnded(s: Session): void {
     // Half-close: the client is done sending; the server's remaining data still flows to it.
     s.#clientEof = true;
+    if (s.upstream === undefined) return; // an early FIN (`onread`): passed on once connected
     s.#upstreamFin = true;
     Session.#finish(s.upstream!, s.#upstreamEof);
   }
@@ -337,9 +339,8 @@ export class Session extends Dialer {
   }
 
   /**
-   * Called by the proxy's sweep with the clock's time: ends the connection when a side has been idle for its
-   * timeout. Any byte relayed counts for both sides (it is read from one socket and written to the other,
-   * and HAProxy counts reads and writes alike).
+   * Called by the proxy's sweep with the clock's time: ends the connection when a side has been idle for its timeout.
+   * Any byte relayed counts for both sides (read from one socket, written to the other; HAProxy counts both alike).
    */
   checkTimeouts(now: number): void {
     if (this.touched) {
@@ -363,12 +364,10 @@ export class Session extends Dialer {
     const s = sessionOf(this);
     s.#clientClosed = true;
     if (s.dialPhase !== 'done') {
-      // The client left while we were queued or connecting.
-      s.termination ??= `C${s.phase}`;
+      s.termination ??= `C${s.phase}`; // the client left while we were queued or connecting
       s.cancelDial();
     } else {
-      // Closed after both directions ended: the upstream got our FIN and sent its own, it is closing too.
-      // Closed otherwise (reset, error, destroyed): cut the upstream.
+      // After both directions ended the upstream is closing too; otherwise (reset, error, destroyed) cut it.
       if (!(s.#clientEof && s.#clientFin) && !s.#upstreamClosed) {
         s.termination ??= 'CD';
         s.upstream?.destroy();
