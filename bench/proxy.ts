@@ -9,6 +9,7 @@
  * run it, not through a TypeScript loader.
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (3), BENCH_IDLE (9000), BENCH_VARIANTS (all), BENCH_JSON=1 for JSON,
+ * BENCH_WARM_SECONDS (3: an unmeasured connection-rate run against every variant first; 0 = none, as before),
  * BENCH_PROFILE=1 to profile switchyard's connection-rate run instead (µs of main-thread time per connection,
  * by category and by function).
  * Every process it starts is bounded in time and killed by PID at the end; loopback only.
@@ -28,6 +29,12 @@ const dist = path.join(repo, 'build', 'bench-proxy');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const WARMUP = 0.5;
+/**
+ * A connection-rate run of this many seconds against every variant before round 1, not measured: switchyard's
+ * connection path is compiled by V8 (in each worker thread's isolate too) during its first seconds of traffic, which
+ * a long-running proxy has behind it. HAProxy gets the same run.
+ */
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 3);
 let IDLE = Number(process.env.BENCH_IDLE ?? 9000);
 const LAT_WARMUP = 2000;
 const LAT_ITERATIONS = 20_000;
@@ -295,12 +302,20 @@ async function main(): Promise<void> {
     rounds: ROUNDS,
     seconds: SECONDS,
     idle: IDLE,
+    warmSeconds: WARM_SECONDS,
   };
   log(`machine: ${JSON.stringify(machine)}`);
   const backends = await startBackends();
   if (process.env.BENCH_PROFILE === '1') return profileRate(backends);
   const running = new Map<Variant, Running>();
   for (const v of VARIANTS) running.set(v, await startVariant(v, backends));
+  if (WARM_SECONDS > 0) {
+    for (const v of VARIANTS) {
+      const r = running.get(v)!;
+      await runBounded(v === 'direct' ? CPU_PROXY : CPU_BACKEND, loadgen, ['rate', String(r.ports.echo), '50', '0', String(WARM_SECONDS)], boundMs(WARM_SECONDS));
+    }
+    log(`warmed every variant with a ${WARM_SECONDS} s connection-rate run (BENCH_WARM_SECONDS)`);
+  }
   const results: Record<string, Record<Variant, number[]>> = { bulk: {}, bulkCpu: {}, rate: {}, rateCpu: {}, latency: {}, memory: {} } as never;
   const push = (metric: string, v: Variant, value: number) => ((results[metric]![v] ??= []).push(value));
   for (let round = 1; round <= ROUNDS; round++) {

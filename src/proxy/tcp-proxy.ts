@@ -173,6 +173,12 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     }
   }
 
+  /** @internal The descriptor of the last listening socket made by {@link TcpProxy.listen} (`ProxyWorkers` on Node 20). */
+  _lastListenerFd(): number | undefined {
+    const fd = (this.#listeners.at(-1) as unknown as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  }
+
   /**
    * Proxies every connection of a `net.Server` the application owns (its other `connection` listeners, if
    * any, still run: give the proxy a server of its own for the traffic it should take). `close()` detaches

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type net from 'node:net';
+import os from 'node:os';
 import type { Balancer } from '../balancer.js';
 import { LbError, type LbErrorCode, invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
@@ -20,8 +21,17 @@ import { type LinkHost, WorkerLink } from './worker-link.js';
 
 /** Options of {@link ProxyWorkers}: the proxy's options, less those that cannot cross to another thread. */
 export interface ProxyWorkersOptions extends Omit<TcpProxyOptions, 'key' | 'clock' | 'retryBudget'> {
-  /** Worker threads that accept and relay connections. @defaultValue 2 */
+  /**
+   * Worker threads that accept and relay connections, besides the main thread (see `acceptOnMainThread`).
+   * @defaultValue one less than `os.availableParallelism()`, at least 1
+   */
   readonly workers?: number;
+  /**
+   * The main thread accepts and relays connections too, on the same listeners, placing them with the balancer
+   * directly (no message): N workers make N + 1 proxy threads, as HAProxy's `nbthread N + 1`. `false`: the
+   * main thread only grants leases (and runs checks and the application). @defaultValue true
+   */
+  readonly acceptOnMainThread?: boolean;
 }
 
 /** Events of {@link ProxyWorkers}. */
@@ -62,12 +72,16 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
   readonly balancer: Balancer;
   /** Number of worker threads. */
   readonly workers: number;
+  /** Whether the main thread accepts and relays connections too. */
+  readonly acceptOnMainThread: boolean;
 
   readonly #proxy: Record<string, unknown>;
   readonly #observer: OutcomeSink | undefined;
   readonly #onMarkedDown: 'none' | 'shutdown-sessions';
   readonly #onMarkedUp: 'none' | 'shutdown-backup-sessions';
   #links: WorkerLink[] | undefined;
+  /** The main thread's own proxy (with `acceptOnMainThread`), on the same listeners and balancer. */
+  readonly #local: TcpProxy | undefined;
   readonly #requests = new Map<number, (answer: Extract<WorkerToMain, { t: 'listening' }> | TcpProxyStats) => void>();
   #nextReq = 1;
   #address: net.AddressInfo | undefined;
@@ -82,13 +96,18 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
     for (const k of MAIN_ONLY) {
       if (o[k] !== undefined) throw invalidArg(k, 'cannot be used with worker threads (it holds functions, which cannot cross threads)', o[k]);
     }
-    const workers = v.integerInRange('workers', o['workers'] ?? 2, 1, 256);
+    const workers = v.integerInRange('workers', o['workers'] ?? Math.max(1, os.availableParallelism() - 1), 1, 256);
+    const onMain = v.boolean('acceptOnMainThread', o['acceptOnMainThread'] ?? true);
     const proxy: Record<string, unknown> = { ...o };
     delete proxy['workers'];
-    // Validated as a TcpProxy in this thread would be, with the same messages; the probe is discarded.
-    new TcpProxy(balancer, proxy).destroy();
+    delete proxy['acceptOnMainThread'];
+    // Validated as a TcpProxy in this thread would be, with the same messages; kept when the main thread serves.
+    const local = new TcpProxy(balancer, proxy);
+    if (onMain) this.#local = local;
+    else local.destroy();
     this.balancer = balancer;
     this.workers = workers;
+    this.acceptOnMainThread = onMain;
     this.#observer = proxy['observer'] as OutcomeSink | undefined;
     this.#onMarkedDown = (proxy['onMarkedDown'] ?? TCP_PROXY_DEFAULTS.onMarkedDown) as 'none' | 'shutdown-sessions';
     this.#onMarkedUp = (proxy['onMarkedUp'] ?? TCP_PROXY_DEFAULTS.onMarkedUp) as 'none' | 'shutdown-backup-sessions';
@@ -109,9 +128,9 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
   }
 
   /**
-   * Listens on an address in every worker (HAProxy `bind`); starts the workers on the first call. On Node
-   * 22.12+ each worker has a socket of its own on the port (SO_REUSEPORT, the kernel spreads connections); on
-   * Node 20 the first worker's socket is polled by every worker (threads share the process's descriptors).
+   * Listens on an address in every proxy thread (HAProxy `bind`); starts the workers on the first call. On Node
+   * 22.12+ each thread has a socket of its own on the port (SO_REUSEPORT, the kernel spreads connections); on
+   * Node 20 the first thread's socket is polled by every thread (threads share the process's descriptors).
    */
   async listen(options: ProxyListenOptions = {}): Promise<net.AddressInfo> {
     if (this.#stopped) throw new LbError('ERR_LB_CLOSED', 'the proxy workers are closed');
@@ -126,19 +145,38 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
       fd: undefined,
       reusePort: own,
     };
-    const first = await this.#listenOn(links[0]!, base);
-    const rest: WorkerListen = own ? { ...base, port: first.address!.port } : { ...base, fd: first.fd };
-    await Promise.all(links.slice(1).map((l) => this.#listenOn(l, rest)));
-    const address = first.address as net.AddressInfo;
+    let address: net.AddressInfo;
+    let rest: WorkerListen;
+    if (this.#local !== undefined) {
+      address = await this.#local.listen({ ...options, ...(own ? { reusePort: true } : {}) });
+      rest = own ? { ...base, port: address.port } : { ...base, fd: this.#local._lastListenerFd() };
+      await Promise.all(links.map((l) => this.#listenOn(l, rest)));
+    } else {
+      const first = await this.#listenOn(links[0]!, base);
+      address = first.address as net.AddressInfo;
+      rest = own ? { ...base, port: address.port } : { ...base, fd: first.fd };
+      await Promise.all(links.slice(1).map((l) => this.#listenOn(l, rest)));
+    }
     this.#address ??= address;
     return address;
   }
 
-  /** The proxy counters of every worker, added up (per server by name); after `close()`, those they finished with. */
+  /** The proxy counters of every thread, added up (per server by name); after `close()`, those they finished with. */
   async stats(): Promise<TcpProxyStats> {
+    return sumStats((await this.threadStats()).map((t) => t.stats));
+  }
+
+  /**
+   * The proxy counters of each thread: the main thread's first (with `acceptOnMainThread`), then each worker's
+   * by index. How evenly the kernel spreads the connections over the threads.
+   */
+  async threadStats(): Promise<{ readonly thread: 'main' | number; readonly stats: TcpProxyStats }[]> {
     const links = this.#links ?? [];
-    const all = await Promise.all(links.map((l) => l.finalStats !== undefined ? l.finalStats : this.#ask<TcpProxyStats>(l, (req) => l.out.send({ t: 'stats', req }))));
-    return sumStats(all);
+    const workers = await Promise.all(links.map(async (l) => ({
+      thread: l.index,
+      stats: l.finalStats !== undefined ? l.finalStats : await this.#ask<TcpProxyStats>(l, (req) => l.out.send({ t: 'stats', req })),
+    })));
+    return this.#local === undefined ? workers : [{ thread: 'main' as const, stats: this.#local.stats() }, ...workers];
   }
 
   /**
@@ -150,11 +188,12 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
     const o = v.plainObject('close options', options);
     v.knownKeys('close options', o, ['deadlineMs']);
     const deadlineMs = v.durationMs('deadlineMs', o['deadlineMs'] ?? Infinity, { allowInfinite: true });
-    return this.#stop((l) => l.out.send({ t: 'close', deadlineMs }));
+    return this.#stop((l) => l.out.send({ t: 'close', deadlineMs }), this.#local?.close({ deadlineMs }));
   }
 
   /** Stops accepting and destroys every live connection in every worker now; resolves when they have exited. */
   destroy(): Promise<void> {
+    this.#local?.destroy();
     if (this.#closing && this.#stopped) {
       for (const l of this.#links ?? []) {
         l.out.send({ t: 'destroy' });
@@ -162,7 +201,7 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
       }
       return this.#closing;
     }
-    return this.#stop((l) => l.out.send({ t: 'destroy' }));
+    return this.#stop((l) => l.out.send({ t: 'destroy' }), this.#local?.close());
   }
 
   /** Same as {@link ProxyWorkers.close} without a deadline. */
@@ -170,7 +209,7 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
     return this.close();
   }
 
-  #stop(send: (l: WorkerLink) => void): Promise<void> {
+  #stop(send: (l: WorkerLink) => void, local: Promise<void> | undefined): Promise<void> {
     this.#stopped = true;
     const links = this.#links ?? [];
     for (const l of links) {
@@ -179,7 +218,7 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
       l.out.flush();
     }
     this.#closing = (async () => {
-      await Promise.all(links.map((l) => l.exited));
+      await Promise.all([...links.map((l) => l.exited), local]);
       for (const off of this.#unsubscribe) off();
       this.#unsubscribe.length = 0;
     })();
@@ -218,6 +257,9 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
       forward: { open: this.listenerCount('connection:open') > 0, close: this.listenerCount('connection:close') > 0 },
     };
     const links = (this.#links = Array.from({ length: this.workers }, (_, i) => new WorkerLink(i, data, host)));
+    const local = this.#local;
+    if (local !== undefined && data.forward.close) local.on('connection:close', (r) => this.emit('connection:close', r));
+    if (local !== undefined && data.forward.open) local.on('connection:open', (c) => this.emit('connection:open', c.server!.name));
     const toAll = (m: Parameters<WorkerLink['out']['send']>[0]): void => {
       for (const l of links) l.out.send(m);
     };

@@ -46,7 +46,7 @@ describe('switchyard -f with nbthread', () => {
     }
   });
 
-  it('serves a frontend from nbthread worker threads with the one balancer of the main thread', async () => {
+  it('serves a frontend from nbthread threads (the main one and nbthread - 1 workers) with the one balancer of the main thread', async () => {
     const backends = await Promise.all(['a', 'b'].map(async (name) => {
       const server = net.createServer((s) => s.end(name));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,7 +59,9 @@ describe('switchyard -f with nbthread', () => {
     await haproxy.start();
     try {
       const fe = haproxy.frontend('fe');
-      assert.equal(fe.workers?.workers, 2);
+      // nbthread 2: the main thread and one worker thread accept.
+      assert.equal(fe.workers?.workers, 1);
+      assert.equal(fe.workers?.acceptOnMainThread, true);
       const seen: string[] = [];
       for (let i = 0; i < 4; i++) seen.push(await withTimeout(greet(bindPort), 10_000, `connection ${i}`));
       assert.deepEqual(seen, ['a', 'b', 'a', 'b']);

@@ -32,7 +32,7 @@ function greet(port: number): Promise<{ name: string; socket: net.Socket }> {
   });
 }
 
-async function rig(names: string[], strategy: 'roundrobin' | 'leastconn', options: { onMarkedDown?: 'shutdown-sessions' } = {}) {
+async function rig(names: string[], strategy: 'roundrobin' | 'leastconn', options: { onMarkedDown?: 'shutdown-sessions'; acceptOnMainThread?: boolean } = {}) {
   const backends = await Promise.all(names.map(namedBackend));
   const pool = new Pool('w', { servers: backends.map((b, i) => ({ name: names[i]!, host: '127.0.0.1', port: b.port })) });
   const proxy = new ProxyWorkers(new Balancer(pool, { strategy }), { workers: 2, ...options });
@@ -54,50 +54,88 @@ describe('ProxyWorkers', () => {
       assert.throws(() => new ProxyWorkers(balancer, { workers: workers as number }), (e: unknown) => LbError.is(e) && e.code === 'ERR_LB_INVALID_ARG' && e.message.includes('workers'));
     }
     assert.throws(() => new ProxyWorkers(balancer, { key: () => 'k' } as never), (e: unknown) => LbError.is(e) && e.code === 'ERR_LB_INVALID_ARG' && e.message.startsWith('key'));
+    assert.throws(() => new ProxyWorkers(balancer, { acceptOnMainThread: 'yes' as never }), (e: unknown) => LbError.is(e) && e.code === 'ERR_LB_INVALID_ARG' && e.message.includes('acceptOnMainThread') && e.message.includes('yes'));
     assert.throws(() => new ProxyWorkers(balancer, { timeoutConnectMs: -1 }), (e: unknown) => LbError.is(e) && e.code === 'ERR_LB_INVALID_ARG' && e.message.includes('timeoutConnectMs'));
   });
 
-  it("keeps roundrobin's one sequence whichever worker accepts", async () => {
-    const { port, stop } = await rig(['a', 'b', 'c'], 'roundrobin');
-    try {
-      const seen: string[] = [];
-      for (let i = 0; i < 9; i++) {
-        const { name, socket } = await withTimeout(greet(port), 10_000, `connection ${i}`);
-        seen.push(name);
-        socket.destroy();
+  for (const [mode, acceptOnMainThread] of [['main thread accepting', true], ['workers only', false]] as const) {
+    it(`keeps roundrobin's one sequence whichever thread accepts (${mode})`, async () => {
+      const { port, stop } = await rig(['a', 'b', 'c'], 'roundrobin', { acceptOnMainThread });
+      try {
+        const seen: string[] = [];
+        for (let i = 0; i < 9; i++) {
+          const { name, socket } = await withTimeout(greet(port), 10_000, `connection ${i}`);
+          seen.push(name);
+          socket.destroy();
+        }
+        assert.deepEqual(seen, ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c']);
+      } finally {
+        await stop();
       }
-      assert.deepEqual(seen, ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c']);
+    });
+
+    it(`gives leastconn every thread's load: open connections spread evenly over the servers (${mode})`, async () => {
+      const { pool, port, stop } = await rig(['a', 'b'], 'leastconn', { acceptOnMainThread });
+      const sockets: net.Socket[] = [];
+      try {
+        for (let i = 0; i < 6; i++) sockets.push((await withTimeout(greet(port), 10_000, `connection ${i}`)).socket);
+        assert.deepEqual(pool.servers.map((s) => s.currentConnections), [3, 3]);
+      } finally {
+        for (const s of sockets) s.destroy();
+        await stop();
+      }
+    });
+
+    it(`kills the sessions of a server that goes down in every thread (shutdown-sessions; ${mode})`, async () => {
+      const { pool, proxy, port, stop } = await rig(['a', 'b'], 'roundrobin', { onMarkedDown: 'shutdown-sessions', acceptOnMainThread });
+      try {
+        const open = [];
+        for (let i = 0; i < 8; i++) open.push(await withTimeout(greet(port), 10_000, `connection ${i}`));
+        const closed = open.filter((o) => o.name === 'a').map((o) => new Promise<void>((resolve) => o.socket.once('close', () => resolve())));
+        assert.equal(closed.length, 4);
+        pool.setAdminState('a', 'maint');
+        await withTimeout(Promise.all(closed), 10_000, "the sessions of server a to be killed");
+        await waitFor(() => pool.get('a').currentConnections === 0, 'the leases of a to be given back');
+        assert.equal(pool.get('b').currentConnections, 4);
+        const stats = await proxy.stats();
+        assert.equal(stats.terminations['D-'], 4, JSON.stringify(stats.terminations));
+        for (const o of open) o.socket.destroy();
+      } finally {
+        await stop();
+      }
+    });
+  }
+
+  it('serves on the main thread too by default: every thread takes connections, the counters add up', async () => {
+    const { proxy, port, stop } = await rig(['a', 'b'], 'roundrobin', { acceptOnMainThread: true });
+    try {
+      assert.equal(proxy.acceptOnMainThread, true);
+      // Rounds of 20 concurrent connections until both threads have taken some (bounded: 25 rounds).
+      let threads = await proxy.threadStats();
+      let sent = 0;
+      for (let round = 0; round < 25 && !threads.every((t) => t.stats.total > 0); round++) {
+        const open = await Promise.all(Array.from({ length: 20 }, (_, i) => withTimeout(greet(port), 10_000, `connection ${round}.${i}`)));
+        sent += open.length;
+        for (const o of open) o.socket.destroy();
+        threads = await proxy.threadStats();
+      }
+      assert.deepEqual(threads.map((t) => t.thread), ['main', 0, 1]);
+      assert.ok(threads.every((t) => t.stats.total > 0), JSON.stringify(threads.map((t) => [t.thread, t.stats.total])));
+      assert.equal(threads.reduce((n, t) => n + t.stats.total, 0), sent);
+      assert.equal((await proxy.stats()).total, sent);
     } finally {
       await stop();
     }
   });
 
-  it("gives leastconn every worker's load: open connections spread evenly over the servers", async () => {
-    const { pool, port, stop } = await rig(['a', 'b'], 'leastconn');
-    const sockets: net.Socket[] = [];
+  it('with acceptOnMainThread: false, only the workers accept', async () => {
+    const { proxy, port, stop } = await rig(['a'], 'roundrobin', { acceptOnMainThread: false });
     try {
-      for (let i = 0; i < 6; i++) sockets.push((await withTimeout(greet(port), 10_000, `connection ${i}`)).socket);
-      assert.deepEqual(pool.servers.map((s) => s.currentConnections), [3, 3]);
-    } finally {
-      for (const s of sockets) s.destroy();
-      await stop();
-    }
-  });
-
-  it('kills the sessions of a server that goes down in every worker (shutdown-sessions)', async () => {
-    const { pool, proxy, port, stop } = await rig(['a', 'b'], 'roundrobin', { onMarkedDown: 'shutdown-sessions' });
-    try {
-      const open = [];
-      for (let i = 0; i < 8; i++) open.push(await withTimeout(greet(port), 10_000, `connection ${i}`));
-      const closed = open.filter((o) => o.name === 'a').map((o) => new Promise<void>((resolve) => o.socket.once('close', () => resolve())));
-      assert.equal(closed.length, 4);
-      pool.setAdminState('a', 'maint');
-      await withTimeout(Promise.all(closed), 10_000, "the sessions of server a to be killed");
-      await waitFor(() => pool.get('a').currentConnections === 0, 'the leases of a to be given back');
-      assert.equal(pool.get('b').currentConnections, 4);
-      const stats = await proxy.stats();
-      assert.equal(stats.terminations['D-'], 4, JSON.stringify(stats.terminations));
+      const open = await Promise.all(Array.from({ length: 10 }, (_, i) => withTimeout(greet(port), 10_000, `connection ${i}`)));
       for (const o of open) o.socket.destroy();
+      const threads = await proxy.threadStats();
+      assert.deepEqual(threads.map((t) => t.thread), [0, 1]);
+      assert.equal(threads.reduce((n, t) => n + t.stats.total, 0), 10);
     } finally {
       await stop();
     }

@@ -8,8 +8,9 @@ import { usesLocalAddresses } from './instance-logs.js';
 import type { HaproxyBackend } from './instance-types.js';
 
 /**
- * The proxies of one frontend: its `TcpProxy` in the main thread and, with `nbthread` > 1, the worker threads
- * that serve its TCP binds, both placing connections with the backend's balancer.
+ * The proxies of one frontend: its `TcpProxy` in the main thread and, with `nbthread` > 1, the `ProxyWorkers`
+ * that serve its TCP binds (the main thread and `nbthread - 1` worker threads), all placing connections with the
+ * backend's balancer.
  */
 export function frontendProxies(section: FrontendSection, backend: HaproxyBackend | undefined, nbthread: number, clock: Clock): { proxy: TcpProxy; workers: ProxyWorkers | undefined } {
   // A frontend without backend still accepts and closes, as HAProxy does (`<NOSRV>`, `SC`).
@@ -20,6 +21,7 @@ export function frontendProxies(section: FrontendSection, backend: HaproxyBacken
     ...(backend?.observer === undefined ? {} : { observer: backend.observer }),
   };
   const proxy = new TcpProxy(balancer, { ...options, clock });
-  const workers = nbthread <= 1 ? undefined : new ProxyWorkers(balancer, { ...options, workers: nbthread });
+  // nbthread N: N proxy threads, the main thread one of them (as HAProxy's first thread), N - 1 workers.
+  const workers = nbthread <= 1 ? undefined : new ProxyWorkers(balancer, { ...options, workers: nbthread - 1, acceptOnMainThread: true });
   return { proxy, workers };
 }
