@@ -47,14 +47,15 @@ function client(port: number): Promise<'served' | 'closed'> {
 }
 
 describe('ProxyWorkers: limits shared exactly across worker threads', () => {
-  it(`never lets a server see more than maxconn ${MAXCONN} sessions across 2 workers, with ${CLIENTS} concurrent clients served or timed out in the queue`, async () => {
+  // The main thread accepting too (the default: 3 threads) and the 2 workers alone (the main thread only granting).
+  for (const acceptOnMainThread of [true, false]) it(`never lets a server see more than maxconn ${MAXCONN} sessions across 2 workers${acceptOnMainThread ? ' and the main thread' : ''}, with ${CLIENTS} concurrent clients served or timed out in the queue`, async () => {
     const backends = [await countingBackend(), await countingBackend()];
     const pool = new Pool('exact', {
       servers: backends.map((b, i) => ({ name: `s${i + 1}`, host: '127.0.0.1', port: b.port, maxconn: MAXCONN })),
     });
     // HAProxy's `timeout queue`: a client waits at most this long for a slot, then is closed (sQ).
     const balancer = new Balancer(pool, { strategy: 'roundrobin', timeoutQueueMs: 20_000 });
-    const proxy = new ProxyWorkers(balancer, { workers: 2, timeoutConnectMs: 5_000 });
+    const proxy = new ProxyWorkers(balancer, { workers: 2, acceptOnMainThread, timeoutConnectMs: 5_000 });
     try {
       const { port } = await proxy.listen({ host: '127.0.0.1' });
       const results = await withTimeout(Promise.all(Array.from({ length: CLIENTS }, () => client(port))), 60_000, () =>
