@@ -9,6 +9,7 @@
  * 3. (a) import every `exports` entry from plain ESM; (b) type-check scripts/package-test/consumer.ts and a file
  *    importing every entry under `strict` with `skipLibCheck: false`, with `node16` and with `bundler`
  *    resolution, and walk the declarations for `any` in exported signatures; (c) run the installed `switchyard`:
+ *    `ProxyWorkers` relaying one connection through a worker thread (its entry file, from the installed package),
  *    `npx switchyard -c -f haproxy.cfg` (the walk-through configuration), `npx switchyard --version`,
  *    `node_modules/.bin/switchyard --help`.
  *
@@ -189,6 +190,20 @@ async function main(): Promise<void> {
     'if (problems.length > 0) { console.error(problems.join("\\n")); process.exit(1); }',
   ].join('\n');
   const imported = timed(run(process.execPath, ['--input-type=module', '-e', importCode], project));
+  // (a') ProxyWorkers from the installed package: its worker threads load dist/workers/proxy-worker.js next to the
+  // module. One connection through a worker (the main thread does not accept) to a backend on loopback; bounded.
+  const workersCode = [
+    `import net from 'node:net'; import { Balancer, Pool, ProxyWorkers } from '${pkg.name}';`,
+    'const backend = net.createServer((s) => s.end("hello")); await new Promise((r) => backend.listen(0, "127.0.0.1", r));',
+    'const pool = new Pool("p", { servers: [{ name: "a", host: "127.0.0.1", port: backend.address().port }] });',
+    'const proxy = new ProxyWorkers(new Balancer(pool), { workers: 1, acceptOnMainThread: false });',
+    'const guard = setTimeout(() => { console.error("timed out"); process.exit(1); }, 20000);',
+    'const { port } = await proxy.listen({ host: "127.0.0.1" });',
+    'const got = await new Promise((resolve, reject) => { let d = ""; const c = net.connect(port, "127.0.0.1"); c.on("data", (b) => (d += b)); c.on("end", () => resolve(d)); c.on("error", reject); });',
+    'const threads = await proxy.threadStats(); await proxy.close(); backend.close(); clearTimeout(guard);',
+    'if (got !== "hello" || threads.length !== 1 || threads[0].stats.total !== 1) { console.error(JSON.stringify({ got, threads })); process.exit(1); }',
+  ].join('\n');
+  const workers = timed(run(process.execPath, ['--input-type=module', '-e', workersCode], project));
 
   // (b) Types: every entry and a program using them; strict, skipLibCheck false, node16 and bundler.
   copyFileSync(join(HERE, 'consumer.ts'), join(project, 'consumer.ts'));
@@ -223,6 +238,8 @@ async function main(): Promise<void> {
 
   const i = await imported;
   check(i.code === 0, `import every entry from plain ESM (${entries.length} entries and package.json)${i.took}`, i.stderr);
+  const w = await workers;
+  check(w.code === 0, `ProxyWorkers from the installed package: one connection relayed by a worker thread${w.took}`, w.stdout + w.stderr);
   const b = await bundler;
   check(b.code === 0, `tsc: every entry and consumer.ts, strict, skipLibCheck false, moduleResolution bundler${b.took}`, b.stdout + b.stderr);
   const c = await checked;

@@ -12,11 +12,30 @@ import { type MainToWorker, Outbox, type WorkerData, type WorkerToMain, serializ
  * a worker does not apply `--import` hooks to its own entry).
  */
 function startWorker(workerData: WorkerData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./proxy-worker.js', import.meta.url), { workerData });
+  if (!import.meta.url.endsWith('.ts')) {
+    const execArgv = workerExecArgv(process.execArgv);
+    return new Worker(new URL('./proxy-worker.js', import.meta.url), { workerData, ...(execArgv === undefined ? {} : { execArgv }) });
+  }
   const entry = new URL('./proxy-worker.ts', import.meta.url).href;
   const api = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(code, { eval: true, workerData });
+}
+
+/**
+ * The worker's Node options: inherited (undefined), except when the process was started with string input
+ * (`node --input-type=module -e …`): a worker inheriting `--input-type` cannot load its file entry
+ * (ERR_INPUT_TYPE_NOT_ALLOWED), so it gets the same options without the input type and the string.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] | undefined {
+  if (!execArgv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (a === '--input-type' || a === '-e' || a === '--eval' || a === '-p' || a === '--print') i++;
+    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+  }
+  return out;
 }
 
 /** What a link tells its owner. */

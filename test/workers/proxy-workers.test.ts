@@ -5,6 +5,7 @@ import { Balancer } from '../../src/balancer.js';
 import { LbError } from '../../src/errors.js';
 import { Pool } from '../../src/pool.js';
 import { ProxyWorkers } from '../../src/workers/proxy-workers.js';
+import { workerExecArgv } from '../../src/workers/worker-link.js';
 import { waitFor } from '../proxy/helpers.js';
 import { withTimeout } from '../helpers/timeout.js';
 
@@ -48,6 +49,13 @@ async function rig(names: string[], strategy: 'roundrobin' | 'leastconn', option
 }
 
 describe('ProxyWorkers', () => {
+  it('starts its workers with the Node options of the process, less a string input (node --input-type=module -e …)', () => {
+    assert.equal(workerExecArgv(['--import', 'tsx', '--max-old-space-size=512']), undefined, 'inherited as they are');
+    assert.deepEqual(workerExecArgv(['--input-type=module', '-e', 'import("x")']), []);
+    assert.deepEqual(workerExecArgv(['--import', 'tsx', '--input-type', 'module', '--eval', 'code', '--enable-source-maps']), ['--import', 'tsx', '--enable-source-maps']);
+    assert.deepEqual(workerExecArgv(['--input-type=commonjs', '--print=1', '-p', '2']), []);
+  });
+
   it('refuses a bad worker count or an option that cannot cross threads with ERR_LB_INVALID_ARG naming it', () => {
     const balancer = new Balancer(new Pool('p'));
     for (const workers of [0, 1.5, -1, '2']) {
