@@ -9,18 +9,27 @@ import { withTimeout } from '../helpers/timeout.js';
 const CLIENTS = 500;
 const MAXCONN = 5;
 
-/** A backend that counts its sessions: from accept until it reads the proxy's FIN (the proxy's session is over then). */
+/**
+ * A backend that counts its sessions: from accept until it reads the proxy's FIN (the proxy's session is over then).
+ * A new session is counted once the events that were ready with it have been handled (in a `setImmediate`, after
+ * the poll phase): the proxy closes a session (its FIN is in this backend's kernel queue at once, on loopback)
+ * before it gives the slot to the next one, but libuv may hand this process the new connection before the old
+ * one's end of stream in the same poll phase, and counting then would see a session the proxy already closed.
+ */
 async function countingBackend(): Promise<{ server: net.Server; port: number; max: () => number; now: () => number }> {
   let current = 0;
   let max = 0;
   const server = net.createServer((socket) => {
-    current++;
-    if (current > max) max = current;
-    let counted = true;
+    let state: 'accepted' | 'counted' | 'done' = 'accepted';
+    setImmediate(() => {
+      if (state !== 'accepted') return;
+      state = 'counted';
+      current++;
+      if (current > max) max = current;
+    });
     const done = (): void => {
-      if (!counted) return;
-      counted = false;
-      current--;
+      if (state === 'counted') current--;
+      state = 'done';
     };
     socket.on('data', () => socket.end('ok'));
     socket.on('end', done);
