@@ -3,6 +3,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { buildFromHaproxyConfig } from '../../src/haproxy/from-config.js';
 import { parseHaproxyConfig } from '../../src/haproxy/config/parser.js';
+import { waitFor } from '../proxy/helpers.js';
 import { withTimeout } from '../helpers/timeout.js';
 
 async function freePort(): Promise<number> {
@@ -69,6 +70,27 @@ describe('switchyard -f with nbthread', () => {
     } finally {
       await withTimeout(haproxy.close({ deadlineMs: 2_000 }), 10_000, 'the instance to close');
       for (const b of backends) b.close();
+    }
+  });
+  it('writes the tcplog line of every connection its threads serve (records forwarded from the workers)', async () => {
+    const backend = net.createServer((s) => s.end('a'));
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const bindPort = await freePort();
+    const text = config('2', bindPort, [(backend.address() as net.AddressInfo).port])
+      .replace('global\n', 'global\n    log stdout format raw local0\n')
+      .replace('defaults\n', 'defaults\n    log global\n    option tcplog\n');
+    const lines: string[] = [];
+    const haproxy = buildFromHaproxyConfig(parseHaproxyConfig(text), { warnings: false, stderr: () => {}, stdout: (t: string) => lines.push(t), statsSockets: false });
+    await haproxy.start();
+    try {
+      for (let i = 0; i < 6; i++) assert.equal(await withTimeout(greet(bindPort), 10_000, `connection ${i}`), 'a');
+      await waitFor(() => lines.filter((l) => l.includes(' fe fe/s1 ')).length >= 6, `6 tcplog lines (got ${lines.length} lines)`);
+      const traffic = lines.filter((l) => l.includes(' fe fe/s1 '));
+      assert.equal(traffic.length, 6, traffic.join(''));
+      for (const l of traffic) assert.match(l, /^127\.0\.0\.1:\d+ \[[^\]]+\] fe fe\/s1 \d+\/\d+\/\d+ 1 -- /, l);
+    } finally {
+      await withTimeout(haproxy.close({ deadlineMs: 2_000 }), 10_000, 'the instance to close');
+      backend.close();
     }
   });
 });

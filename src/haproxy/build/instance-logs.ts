@@ -56,14 +56,16 @@ export function followTrafficLines(f: HaproxyFrontend, log: LogOutput, targets: 
   const format = compiled.format;
   const hostname = os.hostname();
   let logCount = 0;
-  f.proxy.on('connection:close', (closed, connection) => {
+  const line = (closed: ConnectionRecord, luid: number | undefined): void => {
     if (f.config.dontLogNull && closed.bytesIn === 0) return;
-    const luid = source.unixListener?.(connection.client);
     const record = luid === undefined ? closed : { ...closed, clientAddress: 'unix', clientPort: luid };
     const context = { processConnections: source.processConnections(), backendSessions: source.backendSessions(), pid: source.pid, hostname, logCount };
     logCount++;
     log.send(targets, 'info', trafficLine(f, format, record, source.date(), context));
-  });
+  };
+  f.proxy.on('connection:close', (closed, connection) => line(closed, source.unixListener?.(connection.client)));
+  // With nbthread > 1 the TCP binds are served by the frontend's proxy threads, whose records come here (TCP only).
+  f.workers?.on('connection:close', (closed) => line(closed, undefined));
 }
 
 /** True when a frontend's log format prints local addresses (`%fi %fp %bi %bp`): its proxy must record them. */
