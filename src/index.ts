@@ -90,7 +90,7 @@ export type { BalancedConnectOptions } from './dial/connect-options.js';
 export type { BalancedSocket } from './dial/balanced-socket.js';
 export { TCP_PROXY_DEFAULTS, TcpProxy } from './proxy/tcp-proxy.js';
 export type {
-  ConnectionRecord, LocalAddresses, ProxyCloseOptions, ProxyConnection, ProxyListenOptions, ProxyServerStats, RetryPlan, TcpProxyEvents,
+  ConnectionRecord, LocalAddresses, ProxyCloseOptions, ProxyConnection, ProxyListenOptions, ProxySocket, ProxyServerStats, RetryPlan, TcpProxyEvents,
   TcpProxyOptions, TcpProxyStats,
 } from './proxy/tcp-proxy.js';
 export { ProxyWorkers } from './workers/proxy-workers.js';

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import { LbError } from '../errors.js';
 import { buildFromHaproxyConfig } from '../haproxy/from-config.js';
 import type { HaproxyFrontend, HaproxyInstance } from '../haproxy/build/instance.js';
+import type { ProxyConnection } from '../proxy/tcp-proxy.js';
 import { inheritedSocketAlerts } from '../haproxy/build/listeners.js';
 import { buildDiagnostics } from '../haproxy/config/library-options.js';
 import { listenerCount } from './check.js';
@@ -168,7 +169,7 @@ function trace(io: RunIo, f: HaproxyFrontend, socket: net.Socket, id: number): v
   const fd = (s: net.Socket | undefined): number => (s as { _handle?: { fd?: number } } | undefined)?._handle?.fd ?? -1;
   io.stdout(`${uid}:${f.name}.accept(${hex(-1, 4)})=${hex(fd(socket), 4)} from [${socket.remoteAddress ?? '-'}:${socket.remotePort ?? 0}] ALPN=<none>\n`);
   let serverClosedFirst = false;
-  const onOpen = (c: { client: net.Socket; upstream: net.Socket | undefined }): void => {
+  const onOpen = (c: ProxyConnection): void => {
     if (c.client !== socket) return;
     c.upstream?.once('end', () => (serverClosedFirst = true));
   };

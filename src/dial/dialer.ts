@@ -16,7 +16,17 @@ export type { FailedAttempt } from './connect-error.js';
 const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });
 
 const DIALER = Symbol('switchyard.dialer');
-type DialSocket = net.Socket & { [DIALER]?: Dialer | undefined };
+
+/** What an attempt needs of its socket (a `net.Socket`, or the proxy's socket on a TCP handle): `connect` or `error`. */
+export interface AttemptSocket {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the listener type of every EventEmitter
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  destroy(): unknown;
+}
+
+type DialSocket = AttemptSocket & { [DIALER]?: Dialer<AttemptSocket> | undefined };
 
 
 /** Where a dial is: waiting for a lease, connecting (or in the turn-around pause), finished. */
@@ -29,7 +39,7 @@ export type DialPhase = 'idle' | 'queue' | 'connect' | 'done';
  * and report every attempt to the observer. Callback-driven so the proxy's hot path makes no promises.
  * Subclasses supply the socket and receive the result.
  */
-export abstract class Dialer {
+export abstract class Dialer<S extends AttemptSocket = net.Socket> {
   protected readonly balancer: LeaseSource;
   protected readonly policy: ConnectPolicy;
   /** The lease on the server being tried; handed to {@link Dialer.dialed} on success. */
@@ -62,7 +72,7 @@ export abstract class Dialer {
   #phase: DialPhase = 'idle';
   /** What this dial asks the balancer for, validated where it began; `exclude` and `signal` change as it goes. */
   readonly #request: { -readonly [K in keyof LeaseRequest]: LeaseRequest[K] };
-  #socket: net.Socket | undefined = undefined;
+  #socket: S | undefined = undefined;
   #timer: TimerHandle | undefined = undefined;
   #abort: AbortController | undefined = undefined;
   #tried: Set<Server> | undefined = undefined;
@@ -100,9 +110,9 @@ export abstract class Dialer {
   }
 
   /** A new socket connecting to `server` (`net.connect(...)`) for one attempt. */
-  protected abstract createSocket(server: Server): net.Socket;
+  protected abstract createSocket(server: Server): S;
   /** The connection is established; the subclass now owns `socket` and `lease`. */
-  protected abstract dialed(socket: net.Socket, lease: Lease): void;
+  protected abstract dialed(socket: S, lease: Lease): void;
   /**
    * No connection could be made; no lease is held any more. `error.code` says why: `ERR_LB_NO_SERVER`,
    * `ERR_LB_QUEUE_TIMEOUT`, `ERR_LB_QUEUE_FULL`, `ERR_LB_CLOSED`, `ERR_LB_CONNECT_TIMEOUT` or `ERR_LB_CONNECT_FAILED`.
@@ -237,7 +247,7 @@ export abstract class Dialer {
     const server = lease.server;
     this.attempting(server);
     const clock = this.policy.clock;
-    let socket: net.Socket;
+    let socket: S;
     try {
       socket = this.createSocket(server);
     } catch (err) {
@@ -248,7 +258,7 @@ export abstract class Dialer {
     this.#attemptServer = server;
     this.#attemptAt = clock.now();
     // Shared listeners that find the dial through a symbol on the socket: an attempt allocates no closures.
-    (socket as DialSocket)[DIALER] = this;
+    (socket as DialSocket)[DIALER] = this as Dialer<AttemptSocket>;
     socket.on('error', Dialer.#onAttemptError);
     socket.on('connect', Dialer.#onAttemptConnect);
     if (this.policy.timeoutConnectMs !== Infinity) {
@@ -257,7 +267,7 @@ export abstract class Dialer {
   }
 
   /** The attempt's socket failed (its `error`; `this` is the socket). */
-  static #onAttemptError(this: net.Socket, err: NodeJS.ErrnoException): void {
+  static #onAttemptError(this: AttemptSocket, err: NodeJS.ErrnoException): void {
     const dialer = (this as DialSocket)[DIALER];
     if (dialer === undefined || dialer.#socket !== this) return;
     dialer.#endAttempt();
@@ -267,7 +277,7 @@ export abstract class Dialer {
   }
 
   /** The attempt's socket connected (its `connect`; `this` is the socket). */
-  static #onAttemptConnect(this: net.Socket): void {
+  static #onAttemptConnect(this: AttemptSocket): void {
     const dialer = (this as DialSocket)[DIALER];
     if (dialer === undefined || dialer.#socket !== this) return;
     this.removeListener('error', Dialer.#onAttemptError);

@@ -125,7 +125,7 @@ export class EarlyBytes {
   }
 
   /** Writes everything kept to `socket`; returns the last `write()`'s answer (false: wait for `drain`). */
-  writeTo(socket: net.Socket): boolean {
+  writeTo(socket: { write(chunk: Buffer): boolean }): boolean {
     let more = true;
     for (const chunk of this.#chunks) more = socket.write(chunk);
     return more;

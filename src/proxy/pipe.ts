@@ -38,6 +38,9 @@ export class ReadBuffers {
     return buffer;
   };
 
+  /** The generator of reads that are always copied out (client reads): the shared buffer. */
+  readonly sharedOnly = (): Buffer => this.shared;
+
   /** Chooses the buffer of the read that follows the current read callback. Call it last in the callback. */
   setNext(buffer: Buffer | undefined): void {
     this.#next = buffer ?? this.shared;

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type { ProxySocket } from './relay-socket.js';
 import type { LbError } from '../errors.js';
 import type { ConnectOutcome } from '../outcome.js';
 import type { Server } from '../server.js';
@@ -7,9 +8,9 @@ import type { TerminationCode } from './termination.js';
 /** A live proxied connection, as events show it. */
 export interface ProxyConnection {
   /** The accepted socket. */
-  readonly client: net.Socket;
+  readonly client: ProxySocket;
   /** The socket to the server, once connected. */
-  readonly upstream: net.Socket | undefined;
+  readonly upstream: ProxySocket | undefined;
   readonly clientAddress: string | undefined;
   readonly clientPort: number | undefined;
   /** The server it is connected to, once connected. */

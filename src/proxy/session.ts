@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import type { LbError } from '../errors.js';
 import type { Lease } from '../lease.js';
 import type { ConnectOutcome } from '../outcome.js';
@@ -7,9 +7,11 @@ import type { ConnectPolicy } from '../dial/connect-policy.js';
 import { Dialer } from '../dial/dialer.js';
 import type { LeaseSource } from '../lease.js';
 import { type ClientReader, EarlyBytes } from './client-read.js';
+import type { RawHandles } from './raw-handles.js';
+import type { RelaySocket } from './relay-socket.js';
+import { connectUpstream, endIsNotAFin, readClient } from './sockets.js';
 import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js';
-import { readOnceMore, wasReset } from './reset-detection.js';
 import type { LocalAddresses } from './records.js';
 import type { SessionSettings } from './tcp-proxy-options.js';
 import { type TerminationCode, dialFailureCode } from './termination.js';
@@ -22,6 +24,8 @@ export interface SessionHost {
   readonly onread: net.OnReadOpts;
   /** Reads accepted sockets with `onread` ({@link Session.onClientRead}); undefined where Node lacks what it needs. */
   readonly clientReader: ClientReader | undefined;
+  /** Node's TCP handles, when the proxy relays on them (`relay: 'handles'`, and this Node has them). */
+  readonly raw: RawHandles | undefined;
   opened(session: Session): void;
   retried(session: Session, server: Server, outcome: ConnectOutcome, redispatch: boolean, delayMs: number): void;
   reassigned(previous: Server, moved: boolean): void;
@@ -30,9 +34,9 @@ export interface SessionHost {
 }
 
 const SESSION = Symbol('switchyard.session');
-type SessionSocket = net.Socket & { [SESSION]?: Session };
+type SessionSocket = RelaySocket & { [SESSION]?: Session };
 
-function sessionOf(socket: net.Socket): Session {
+function sessionOf(socket: RelaySocket): Session {
   return (socket as SessionSocket)[SESSION]!;
 }
 
@@ -42,13 +46,13 @@ function sessionOf(socket: net.Socket): Session {
  * backpressure and half-close, and ends with one termination code. Socket events go to shared functions
  * that find the session through a symbol on the socket, so a session allocates no closures.
  */
-export class Session extends Dialer {
+export class Session extends Dialer<RelaySocket> {
   readonly host: SessionHost;
-  readonly client: net.Socket;
+  readonly client: RelaySocket;
   readonly clientAddress: string | undefined;
   readonly clientPort: number | undefined;
   readonly acceptedAt: number;
-  upstream: net.Socket | undefined = undefined;
+  upstream: RelaySocket | undefined = undefined;
   server: Server | undefined = undefined;
   /** Bytes received from the client (sent to the server). */
   bytesIn = 0;
@@ -81,7 +85,7 @@ export class Session extends Dialer {
   #clientOnread = false;
   #early: EarlyBytes | undefined = undefined;
 
-  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: net.Socket, key: string | number | undefined, noDelayInherited = false) {
+  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: RelaySocket, key: string | number | undefined, noDelayInherited = false) {
     const clientAddress = client.remoteAddress;
     super(balancer, policy, clientAddress, key);
     this.host = host;
@@ -96,7 +100,7 @@ export class Session extends Dialer {
     if (host.settings.recordLocalAddresses) this.localAddresses = { frontendAddress: client.localAddress, frontendPort: client.localPort, sourceAddress: undefined, sourcePort: undefined };
     this.lastActiveAt = this.acceptedAt;
     // Before the socket's first read (Node reads after the `connection` event): every byte takes one path.
-    this.#clientOnread = host.clientReader?.adopt(client) ?? false;
+    this.#clientOnread = readClient(host, client, Session.onClientRead);
     // With `onread` the stream holds no bytes and emits `end` at the FIN, maybe before the upstream is there.
     if (this.#clientOnread) client.on('end', Session.#onClientEnd);
     client.on('error', Session.#onClientError);
@@ -128,19 +132,13 @@ export class Session extends Dialer {
     this.client.destroy();
   }
 
-  protected createSocket(server: Server): net.Socket {
-    const socket = net.connect({
-      port: server.port,
-      host: server.host,
-      allowHalfOpen: true,
-      noDelay: this.host.settings.noDelay,
-      onread: this.host.onread,
-    });
+  protected createSocket(server: Server): RelaySocket {
+    const socket = connectUpstream(this.host, server, Session.onUpstreamRead);
     (socket as SessionSocket)[SESSION] = this;
     return socket;
   }
 
-  protected dialed(socket: net.Socket, lease: Lease): void {
+  protected dialed(socket: RelaySocket, lease: Lease): void {
     this.upstream = socket;
     this.#held = lease;
     this.server = lease.server;
@@ -198,7 +196,7 @@ export class Session extends Dialer {
   }
 
   /** The `onread` callback of upstream sockets (`this` is the socket). */
-  static readonly onUpstreamRead = function (this: net.Socket, nread: number, buffer: Buffer): boolean {
+  static readonly onUpstreamRead = function (this: RelaySocket, nread: number, buffer: Buffer): boolean {
     const s = sessionOf(this);
     s.bytesOut += nread;
     s.touched = true;
@@ -228,7 +226,7 @@ export class Session extends Dialer {
    * Before the upstream is connected the bytes wait ({@link EarlyBytes}), read on so a reset is seen.
    * Returning false stops reading; the upstream's `drain` resumes the client.
    */
-  static readonly onClientRead = function (this: net.Socket, nread: number, buffer: Buffer): boolean {
+  static readonly onClientRead = function (this: RelaySocket, nread: number, buffer: Buffer): boolean {
     const s = sessionOf(this);
     const chunk = Buffer.allocUnsafe(nread);
     buffer.copy(chunk, 0, 0, nread);
@@ -250,26 +248,26 @@ export class Session extends Dialer {
     if (upstream !== undefined && !upstream.destroyed) upstream.resume();
   }
 
-  static #onClientData(this: net.Socket, chunk: Buffer): void {
+  static #onClientData(this: RelaySocket, chunk: Buffer): void {
     const s = sessionOf(this);
     s.bytesIn += chunk.length;
     s.touched = true;
-    if (!s.upstream!.write(chunk)) this.pause();
+    if (!s.upstream!.write(chunk)) (this as unknown as net.Socket).pause();
   }
 
-  static #onUpstreamDrain(this: net.Socket): void {
+  static #onUpstreamDrain(this: RelaySocket): void {
     const s = sessionOf(this);
     s.touched = true;
     s.client.resume();
   }
 
-  static #onClientDrain(this: net.Socket): void {
+  static #onClientDrain(this: RelaySocket): void {
     const s = sessionOf(this);
     s.touched = true;
     if (s.#upstreamPaused) s.#resumeUpstream();
   }
 
-  static #onClientEnd(this: net.Socket): void {
+  static #onClientEnd(this: RelaySocket): void {
     const s = sessionOf(this);
     if (!Session.#notAFin(s, this, s.#clientFin, Session.#clientEnded)) Session.#clientEnded(s);
   }
@@ -282,7 +280,7 @@ export class Session extends Dialer {
     Session.#finish(s.upstream!, s.#upstreamEof);
   }
 
-  static #onUpstreamEnd(this: net.Socket): void {
+  static #onUpstreamEnd(this: RelaySocket): void {
     const s = sessionOf(this);
     if (!Session.#notAFin(s, this, s.#upstreamFin, Session.#upstreamEnded)) Session.#upstreamEnded(s);
   }
@@ -293,24 +291,8 @@ export class Session extends Dialer {
     Session.#finish(s.client, s.#clientEof);
   }
 
-  /**
-   * True when an `end` on `socket` must not be taken as its peer's FIN now. libuv can report a reset (RST)
-   * that follows a partial read as an end of stream: that is a cut, and the socket is destroyed with
-   * ECONNRESET so that its error listener records it (`SD` / `CD`). Before we sent our FIN on `socket`,
-   * getpeername tells at once; after it, one more read does, and `ended(s)` is called after that read when it
-   * was a FIN after all.
-   */
-  static #notAFin(s: Session, socket: net.Socket, finSent: boolean, ended: (s: Session) => void): boolean {
-    if (finSent) {
-      return readOnceMore(socket, (reset) => {
-        if (!reset) ended(s);
-      });
-    }
-    if (!wasReset(socket)) return false;
-    const err: NodeJS.ErrnoException = new Error(`the ${socket === s.client ? 'client' : 'server'} reset the connection`);
-    err.code = 'ECONNRESET';
-    socket.destroy(err);
-    return true;
+  static #notAFin(s: Session, socket: RelaySocket, finSent: boolean, ended: (s: Session) => void): boolean {
+    return endIsNotAFin(socket, socket === s.client ? 'client' : 'server', finSent, ended, s);
   }
 
   /**
@@ -318,12 +300,12 @@ export class Session extends Dialer {
    * kernel, closing the socket sends the same FIN (after the queued data) and saves a `shutdown()` and Node's
    * end-of-stream steps, as HAProxy closes without a shutdown in that case.
    */
-  static #finish(socket: net.Socket, peerEnded: boolean): void {
+  static #finish(socket: RelaySocket, peerEnded: boolean): void {
     if (peerEnded && socket.writableLength === 0) socket.destroy();
     else socket.end();
   }
 
-  static #onClientError(this: net.Socket, err: Error): void {
+  static #onClientError(this: RelaySocket, err: Error): void {
     const s = sessionOf(this);
     s.error ??= err;
     s.termination ??= `C${s.phase}`;
@@ -331,7 +313,7 @@ export class Session extends Dialer {
     s.upstream?.destroy();
   }
 
-  static #onUpstreamError(this: net.Socket, err: Error): void {
+  static #onUpstreamError(this: RelaySocket, err: Error): void {
     const s = sessionOf(this);
     s.error ??= err;
     s.termination ??= 'SD';
@@ -360,7 +342,7 @@ export class Session extends Dialer {
     this.kill(server ? 's' : 'c');
   }
 
-  static #onClientClose(this: net.Socket): void {
+  static #onClientClose(this: RelaySocket): void {
     const s = sessionOf(this);
     s.#clientClosed = true;
     if (s.dialPhase !== 'done') {
@@ -376,7 +358,7 @@ export class Session extends Dialer {
     s.#maybeFinish();
   }
 
-  static #onUpstreamClose(this: net.Socket): void {
+  static #onUpstreamClose(this: RelaySocket): void {
     const s = sessionOf(this);
     s.#upstreamClosed = true;
     s.#held?.release();

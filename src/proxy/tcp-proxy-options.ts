@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type { ProxySocket } from './relay-socket.js';
 import { invalidArg } from '../errors.js';
 import * as v from '../internal/validate.js';
 import { CONNECT_DEFAULTS, CONNECT_POLICY_KEYS, type ConnectPolicyOptions } from '../dial/dialer.js';
@@ -40,13 +41,22 @@ export interface TcpProxyOptions extends ConnectPolicyOptions {
   /** Disable Nagle's algorithm on both sockets, as a proxy relaying small messages wants. @defaultValue true */
   readonly noDelay?: boolean;
   /** Affinity key for the hash strategies, from the accepted socket (tenant by port, SNI peeked elsewhere…). @defaultValue none: the client address is used */
-  readonly key?: (socket: net.Socket) => string | number | undefined;
+  readonly key?: (socket: ProxySocket) => string | number | undefined;
   /**
    * Keep the local address and port of both sockets in each connection's record (`record.localAddresses`: the
    * address the client reached and the source address towards the server, HAProxy's `%fi %fp %bi %bp`). Costs a
    * `getsockname()` per socket, so it is off unless a log needs them. @defaultValue false
    */
   readonly recordLocalAddresses?: boolean;
+  /**
+   * What relays the bytes. `'handles'`: the connections of the proxy's own listeners, and the sockets to servers
+   * given by IP address, run on Node's TCP handles without `net.Socket` (about half the CPU per connection; the
+   * `ProxyConnection` sockets are then the proxy's own {@link ProxySocket}s, not `net.Socket`s). `'sockets'`:
+   * `net.Socket` everywhere. Sockets the application hands over (`handle()`, `attach()`) stay `net.Socket`s in
+   * both. Where this Node lacks the handles' members, `'handles'` falls back to `'sockets'` (docs/proxy.md).
+   * @defaultValue 'handles'
+   */
+  readonly relay?: 'handles' | 'sockets';
 }
 
 /** Default values of {@link TcpProxyOptions}. */
@@ -60,13 +70,14 @@ export const TCP_PROXY_DEFAULTS = Object.freeze({
   onMarkedUp: 'none' as const,
   noDelay: true,
   recordLocalAddresses: false,
+  relay: 'handles' as const,
 });
 
 /** @internal The keys of {@link TcpProxyOptions}, for option validation. */
 export const TCP_PROXY_OPTION_KEYS = [
   ...CONNECT_POLICY_KEYS,
   'timeoutClientMs', 'timeoutServerMs', 'timeoutTunnelMs', 'sendProxy', 'onMarkedDown', 'onMarkedUp', 'noDelay', 'key',
-  'recordLocalAddresses',
+  'recordLocalAddresses', 'relay',
 ] as const;
 
 /** Options of {@link TcpProxy.listen}. */
@@ -113,6 +124,7 @@ export interface SessionSettings {
   readonly sendProxy: 'v1' | 'v2' | undefined;
   readonly noDelay: boolean;
   readonly recordLocalAddresses: boolean;
+  readonly relay: 'handles' | 'sockets';
 }
 
 /** @internal Validates the session part of the proxy's options (the caller checks for unknown keys). */
@@ -127,6 +139,7 @@ export function resolveSessionSettings(o: Record<string, unknown>): SessionSetti
     sendProxy: sendProxy === false ? undefined : sendProxy,
     noDelay: v.boolean('noDelay', o['noDelay'] ?? TCP_PROXY_DEFAULTS.noDelay),
     recordLocalAddresses: v.boolean('recordLocalAddresses', o['recordLocalAddresses'] ?? TCP_PROXY_DEFAULTS.recordLocalAddresses),
+    relay: v.oneOf('relay', o['relay'] ?? TCP_PROXY_DEFAULTS.relay, ['handles', 'sockets']),
   });
 }
 

@@ -9,9 +9,12 @@ import { type ConnectPolicy, resolveConnectPolicy } from '../dial/connect-policy
 import type { LeaseSource } from '../lease.js';
 import { ClientReader } from './client-read.js';
 import { ReadBuffers } from './pipe.js';
+import { loadRawHandles } from './raw-handles.js';
+import type { ProxySocket, RelaySocket } from './relay-socket.js';
 import { ProxyCounters } from './proxy-stats.js';
 import type { TcpProxyEvents, TcpProxyStats } from './records.js';
 import { Session, type SessionHost } from './session.js';
+import { acceptHandles, listenerNoDelay } from './sockets.js';
 import {
   type ProxyCloseOptions,
   type ProxyListenOptions,
@@ -33,6 +36,7 @@ export type {
   TcpProxyEvents,
   TcpProxyStats,
 } from './records.js';
+export type { ProxySocket } from './relay-socket.js';
 export { TCP_PROXY_DEFAULTS } from './tcp-proxy-options.js';
 export type { ProxyCloseOptions, ProxyListenOptions, TcpProxyOptions } from './tcp-proxy-options.js';
 
@@ -63,7 +67,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
 
   readonly #policy: ConnectPolicy;
   readonly #host: SessionHost;
-  readonly #key: ((socket: net.Socket) => string | number | undefined) | undefined;
+  readonly #key: ((socket: ProxySocket) => string | number | undefined) | undefined;
   readonly #live = new Set<Session>();
   readonly #listeners: net.Server[] = [];
   readonly #attached = new Set<net.Server>();
@@ -97,7 +101,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     this.#sweepMs = shortest === Infinity ? Infinity : Math.max(1, Math.min(shortest / 8, 500));
     const key = o['key'];
     if (key !== undefined && typeof key !== 'function') throw invalidArg('key', 'must be a function of the socket', key);
-    this.#key = key as ((socket: net.Socket) => string | number | undefined) | undefined;
+    this.#key = key as ((socket: ProxySocket) => string | number | undefined) | undefined;
     const onMarkedDown = v.oneOf('onMarkedDown', o['onMarkedDown'] ?? TCP_PROXY_DEFAULTS.onMarkedDown, ['none', 'shutdown-sessions']);
     const onMarkedUp = v.oneOf('onMarkedUp', o['onMarkedUp'] ?? TCP_PROXY_DEFAULTS.onMarkedUp, ['none', 'shutdown-backup-sessions']);
 
@@ -108,6 +112,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       onread: { buffer: buffers.take, callback: Session.onUpstreamRead },
       // Client reads are copied out at once: they can share the buffer that upstream reads start on.
       clientReader: ClientReader.create(buffers.shared, Session.onClientRead),
+      raw: settings.relay === 'handles' ? loadRawHandles() : undefined,
       opened: (s) => this.#opened(s),
       retried: (s, server, outcome, redispatch, delayMs) => this.#retried(s, server, outcome, redispatch, delayMs),
       reassigned: (previous, moved) => this.#counters.reassigned(previous, moved),
@@ -163,7 +168,7 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
             return;
           }
           server.on('error', (err) => this.emit('listener:error', err, server));
-          server.on('connection', this.#host.settings.noDelay && listenerNoDelay(server) ? this.#onNoDelayConnection : this.#onConnection);
+          if (!this._acceptHandles(server)) server.on('connection', this.#host.settings.noDelay && listenerNoDelay(server) ? this.#onNoDelayConnection : this.#onConnection);
           this.#listeners.push(server);
           resolve(server.address() as net.AddressInfo);
         });
@@ -204,8 +209,19 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
     this.#accept(socket, false);
   }
 
+  /**
+   * @internal Takes the TCP connections `server` (listening) accepts as Node's TCP handles, without a `net.Socket`
+   * each (`relay: 'handles'`): `listen()`'s listeners, and `switchyard -f`'s when nothing else reads their
+   * `connection` event. False, changing nothing, where that cannot be done: the caller uses `connection`.
+   */
+  _acceptHandles(server: net.Server): boolean {
+    if (this.#host.raw === undefined) return false;
+    const noDelay = this.#host.settings.noDelay && listenerNoDelay(server);
+    return acceptHandles(server, this.#host.raw, (socket) => this.#accept(socket, noDelay));
+  }
+
   /** `noDelayInherited`: the socket has TCP_NODELAY from its listener already. */
-  #accept(socket: net.Socket, noDelayInherited: boolean): void {
+  #accept(socket: RelaySocket, noDelayInherited: boolean): void {
     if (this.#stopped) {
       socket.destroy();
       return;
@@ -362,23 +378,6 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
       }, s);
     }
     if (this.#stopped && this.#live.size === 0) this.#finishClose();
-  }
-}
-
-/**
- * Sets TCP_NODELAY on a listening socket, so that the sockets it accepts have it from the start: Linux copies
- * the listening socket's options to accepted sockets, which saves a `setsockopt()` per connection. Linux only
- * (elsewhere the inheritance is not something to rely on), and through the listener's internal handle, checked
- * first. False when it was not done; the sessions then set it on each socket.
- */
-function listenerNoDelay(server: net.Server): boolean {
-  if (process.platform !== 'linux') return false;
-  const handle = (server as unknown as { _handle?: { setNoDelay?: (enable: boolean) => number } | null })._handle;
-  if (typeof handle?.setNoDelay !== 'function') return false;
-  try {
-    return handle.setNoDelay(true) === 0;
-  } catch {
-    return false;
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
-import type { ProxyConnection } from '../../src/proxy/tcp-proxy.js';
+import type { ProxyConnection, ProxySocket } from '../../src/proxy/tcp-proxy.js';
 import {
   Alternate, type Backend, backend, closedByPeer, collect, echo, proxyRig, s, waitEvent, waitFor,
 } from './helpers.js';
@@ -122,7 +122,7 @@ describe('TcpProxy connection:close', () => {
     const b = await backend(echo);
     const r = await proxyRig([s('s1', b.port)]);
     try {
-      let accepted: net.Socket | undefined;
+      let accepted: ProxySocket | undefined;
       r.proxy.on('connection:open', (c) => (accepted = c.client));
       const closed = waitEvent<[unknown, ProxyConnection]>(r.proxy, 'connection:close');
       const client = r.connect();

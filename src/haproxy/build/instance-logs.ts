@@ -3,7 +3,7 @@
  * stderr and the line to the section's log targets, at HAProxy's syslog level) and the `tcplog` line of each
  * finished connection.
  */
-import type { ConnectionRecord } from '../../proxy/tcp-proxy.js';
+import type { ConnectionRecord, ProxySocket } from '../../proxy/tcp-proxy.js';
 import type { GlobalConfig, LogLevel } from '../config/types.js';
 import { type HaproxyLogEvent, formatHaproxyLog, haproxyLog } from '../log/format.js';
 import { type LogOutput, type LogTargets, proxyLogTargets } from '../log/output.js';
@@ -40,7 +40,7 @@ export interface TrafficSource {
   /** Live connections of every frontend feeding the frontend's backend (HAProxy's `beconn`). */
   backendSessions(): number;
   /** The id of the unix-socket listener a client socket came from (logged as `unix:<id>`), or undefined for TCP. */
-  unixListener?(socket: net.Socket): number | undefined;
+  unixListener?(socket: ProxySocket): number | undefined;
 }
 
 /**

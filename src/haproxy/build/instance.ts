@@ -88,7 +88,7 @@ export class HaproxyInstance {
   readonly #pageAddresses: { readonly section: string; readonly address: net.AddressInfo }[] = [];
   readonly #unfollow: (() => void)[] = [];
   /** Accepted unix-socket clients and the id of the listener that accepted them (their tcplog name, `unix:<id>`). */
-  readonly #unixClients = new WeakMap<net.Socket, number>();
+  readonly #unixClients = new WeakMap<object, number>();
   #api: StatsApi | undefined;
   #started: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -246,6 +246,8 @@ export class HaproxyInstance {
         });
         server.on('error', () => {});
         await openListener(server, target, { at: bind.source, proxyType, proxyName: f.name });
+        // Without a `Connect from` line or a `-d` trace to write, a TCP bind's connections go to the proxy as handles.
+        if (!connectLine && this.#s.onAccept === undefined) f.proxy._acceptHandles(server);
         this.#listeners.push(server);
         const address = server.address();
         if (address !== null) f.addresses.push(address);

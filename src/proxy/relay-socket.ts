@@ -1,0 +1,39 @@
+/** An event listener, as `EventEmitter` types them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the listener type of every EventEmitter
+export type SocketListener = (...args: any[]) => void;
+
+/**
+ * A proxied connection's socket as {@link ProxyConnection} gives it: a `net.Socket` for sockets the application
+ * handed over (`proxy.handle()`, `proxy.attach()`, a hostname to resolve), or the proxy's lean socket on Node's
+ * TCP handle for the connections of its own listeners and for servers given by address (TcpProxy's
+ * `relay: 'handles'`, the default). Both have these members, with `net.Socket`'s meaning.
+ */
+export interface ProxySocket {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly remoteFamily?: string | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+  readonly destroyed: boolean;
+  /** Bytes written and not yet taken by the kernel. */
+  readonly writableLength: number;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  /** Closes the connection at once; an `error` given is emitted as the socket's `error` before `close`. */
+  destroy(error?: Error): this;
+  setNoDelay(noDelay?: boolean): this;
+  setKeepAlive(enable?: boolean, initialDelay?: number): this;
+  on(event: string, listener: SocketListener): this;
+  once(event: string, listener: SocketListener): this;
+  off(event: string, listener: SocketListener): this;
+  removeListener(event: string, listener: SocketListener): this;
+}
+
+/** @internal What a session does with its sockets: {@link ProxySocket}, and the relay's reads and writes. */
+export interface RelaySocket extends ProxySocket {
+  allowHalfOpen: boolean;
+  write(chunk: Uint8Array, callback?: (err?: Error | null) => void): boolean;
+  end(): this;
+  resume(): this;
+  isPaused(): boolean;
+}
