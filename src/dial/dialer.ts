@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type { AttemptHandlers, AttemptSocket } from './attempt-socket.js';
 import type { TimerHandle, TimerOptions } from '../clock.js';
 import { LbError } from '../errors.js';
 import { type FailedAttempt, connectError } from './connect-error.js';
@@ -16,15 +17,6 @@ export type { FailedAttempt } from './connect-error.js';
 const AWAITED: TimerOptions = Object.freeze({ keepAlive: true });
 
 const DIALER = Symbol('switchyard.dialer');
-
-/** What an attempt needs of its socket (a `net.Socket`, or the proxy's socket on a TCP handle): `connect` or `error`. */
-export interface AttemptSocket {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the listener type of every EventEmitter
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
-  destroy(): unknown;
-}
 
 type DialSocket = AttemptSocket & { [DIALER]?: Dialer<AttemptSocket> | undefined };
 
@@ -259,15 +251,20 @@ export abstract class Dialer<S extends AttemptSocket = net.Socket> {
     this.#attemptAt = clock.now();
     // Shared listeners that find the dial through a symbol on the socket: an attempt allocates no closures.
     (socket as DialSocket)[DIALER] = this as Dialer<AttemptSocket>;
-    socket.on('error', Dialer.#onAttemptError);
-    socket.on('connect', Dialer.#onAttemptConnect);
+    if (socket.setHandlers !== undefined) {
+      socket.setHandlers(Dialer.#attemptHandlers);
+    } else {
+      socket.on('error', Dialer.#onAttemptError);
+      socket.on('connect', Dialer.#onAttemptConnect);
+    }
     if (this.policy.timeoutConnectMs !== Infinity) {
       this.#timer = clock.setTimeout((this.#onTimeout ??= () => this.#timedOut()), this.policy.timeoutConnectMs, AWAITED);
     }
   }
 
   /** The attempt's socket failed (its `error`; `this` is the socket). */
-  static #onAttemptError(this: AttemptSocket, err: NodeJS.ErrnoException): void {
+  static #onAttemptError(this: AttemptSocket, error: Error): void {
+    const err = error as NodeJS.ErrnoException;
     const dialer = (this as DialSocket)[DIALER];
     if (dialer === undefined || dialer.#socket !== this) return;
     dialer.#endAttempt();
@@ -280,8 +277,12 @@ export abstract class Dialer<S extends AttemptSocket = net.Socket> {
   static #onAttemptConnect(this: AttemptSocket): void {
     const dialer = (this as DialSocket)[DIALER];
     if (dialer === undefined || dialer.#socket !== this) return;
-    this.removeListener('error', Dialer.#onAttemptError);
-    this.removeListener('connect', Dialer.#onAttemptConnect);
+    if (this.setHandlers !== undefined) {
+      this.setHandlers(undefined);
+    } else {
+      this.removeListener('error', Dialer.#onAttemptError);
+      this.removeListener('connect', Dialer.#onAttemptConnect);
+    }
     (this as DialSocket)[DIALER] = undefined;
     dialer.#endAttempt();
     const lease = dialer.lease!;
@@ -293,6 +294,8 @@ export abstract class Dialer<S extends AttemptSocket = net.Socket> {
     dialer.lease = undefined;
     dialer.dialed(this, lease);
   }
+
+  static readonly #attemptHandlers: AttemptHandlers = Object.freeze({ connect: Dialer.#onAttemptConnect, error: Dialer.#onAttemptError });
 
   /** Forgets the attempt's socket and cancels its connect timeout. */
   #endAttempt(): void {

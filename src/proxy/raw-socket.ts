@@ -12,6 +12,19 @@ const OWNER = Symbol('switchyard.rawSocket');
 /** Reads: `this` is the socket; the bytes are `buffer[0, nread)`, overwritten after the call; false stops reading. */
 export type RawReadCallback = (this: RawSocket, nread: number, buffer: Buffer) => boolean;
 
+/**
+ * The owner's own handlers of the socket's events (a session's, a dial's): called with the socket as `this`
+ * before the event's listeners, without the cost of adding and removing listeners per connection. One object
+ * can serve every socket.
+ */
+export interface RawSocketHandlers {
+  readonly connect?: (this: RawSocket) => void;
+  readonly error?: (this: RawSocket, err: Error) => void;
+  readonly end?: (this: RawSocket) => void;
+  readonly drain?: (this: RawSocket) => void;
+  readonly close?: (this: RawSocket) => void;
+}
+
 interface WriteRequest extends HandleRequest {
   bytes: number;
   buffer: Uint8Array | undefined;
@@ -64,6 +77,7 @@ export class RawSocket extends EventEmitter implements RelaySocket {
   #rechecking = false;
   #peer: Address | undefined = undefined;
   #local: Address | undefined = undefined;
+  #handlers: RawSocketHandlers | undefined = undefined;
 
   constructor(raw: RawHandles, handle: TcpHandle, peerName: 'client' | 'server') {
     super();
@@ -102,6 +116,11 @@ export class RawSocket extends EventEmitter implements RelaySocket {
     this._handle.useUserBuffer(buffer);
     if (!this.connecting) this.#startReading();
     return this;
+  }
+
+  /** Sets (or, with undefined, removes) the owner's handlers ({@link RawSocketHandlers}). */
+  setHandlers(handlers: RawSocketHandlers | undefined): void {
+    this.#handlers = handlers;
   }
 
   get remoteAddress(): string | undefined {
@@ -215,7 +234,7 @@ export class RawSocket extends EventEmitter implements RelaySocket {
     this.#buffer = undefined;
     if (error !== undefined) {
       this.errored = error;
-      process.nextTick(emitError, this, error);
+      process.nextTick(RawSocket.#emitError, this, error);
     }
     this._handle.close(RawSocket.#onHandleClose);
     return this;
@@ -267,6 +286,7 @@ export class RawSocket extends EventEmitter implements RelaySocket {
     }
     this.#reading = false;
     this.#readEnded = true;
+    this.#handlers?.end?.call(this);
     this.emit('end');
     if (this.writableFinished && !this.destroyed) this.destroy();
   }
@@ -312,6 +332,7 @@ export class RawSocket extends EventEmitter implements RelaySocket {
       return;
     }
     s.connecting = false;
+    s.#handlers?.connect?.call(s);
     s.emit('connect');
     s.#startReading();
   }
@@ -329,6 +350,7 @@ export class RawSocket extends EventEmitter implements RelaySocket {
     this.callback?.();
     if (s.#pending === 0 && s.#needDrain && !s.destroyed) {
       s.#needDrain = false;
+      s.#handlers?.drain?.call(s);
       s.emit('drain');
     }
   }
@@ -340,10 +362,12 @@ export class RawSocket extends EventEmitter implements RelaySocket {
 
   static #onHandleClose(this: TcpHandle): void {
     const s = this[OWNER] as RawSocket;
+    s.#handlers?.close?.call(s);
     s.emit('close', s.errored !== null);
   }
-}
 
-function emitError(socket: RawSocket, error: Error): void {
-  socket.emit('error', error);
+  static #emitError(this: void, socket: RawSocket, error: Error): void {
+    socket.#handlers?.error?.call(socket, error);
+    socket.emit('error', error);
+  }
 }

@@ -8,6 +8,7 @@ import { Dialer } from '../dial/dialer.js';
 import type { LeaseSource } from '../lease.js';
 import { type ClientReader, EarlyBytes } from './client-read.js';
 import type { RawHandles } from './raw-handles.js';
+import { RawSocket, type RawSocketHandlers } from './raw-socket.js';
 import type { RelaySocket } from './relay-socket.js';
 import { connectUpstream, endIsNotAFin, readClient } from './sockets.js';
 import { LARGE_READ_BYTES, type ReadBuffers, SHRINK_BELOW_BYTES } from './pipe.js';
@@ -102,9 +103,13 @@ export class Session extends Dialer<RelaySocket> {
     // Before the socket's first read (Node reads after the `connection` event): every byte takes one path.
     this.#clientOnread = readClient(host, client, Session.onClientRead);
     // With `onread` the stream holds no bytes and emits `end` at the FIN, maybe before the upstream is there.
-    if (this.#clientOnread) client.on('end', Session.#onClientEnd);
-    client.on('error', Session.#onClientError);
-    client.on('close', Session.#onClientClose);
+    if (client instanceof RawSocket) {
+      client.setHandlers(Session.#clientHandlers);
+    } else {
+      if (this.#clientOnread) client.on('end', Session.#onClientEnd);
+      client.on('error', Session.#onClientError);
+      client.on('close', Session.#onClientClose);
+    }
   }
 
   /** Where the connection is, as the second letter of a termination code. */
@@ -148,10 +153,14 @@ export class Session extends Dialer<RelaySocket> {
       this.localAddresses.sourceAddress = socket.localAddress;
       this.localAddresses.sourcePort = socket.localPort;
     }
-    socket.on('error', Session.#onUpstreamError);
-    socket.on('close', Session.#onUpstreamClose);
-    socket.on('end', Session.#onUpstreamEnd);
-    socket.on('drain', Session.#onUpstreamDrain);
+    if (socket instanceof RawSocket) {
+      socket.setHandlers(Session.#upstreamHandlers);
+    } else {
+      socket.on('error', Session.#onUpstreamError);
+      socket.on('close', Session.#onUpstreamClose);
+      socket.on('end', Session.#onUpstreamEnd);
+      socket.on('drain', Session.#onUpstreamDrain);
+    }
     this.touched = true;
     const client = this.client;
     // The server's own setting wins over the proxy's (HAProxy's send-proxy is a server keyword).
@@ -162,7 +171,7 @@ export class Session extends Dialer<RelaySocket> {
       const destination = { address: client.localAddress, port: client.localPort };
       socket.write(sendProxy === 'v1' ? encodeProxyV1(source, destination) : encodeProxyV2(source, destination));
     }
-    client.on('drain', Session.#onClientDrain);
+    if (!(client instanceof RawSocket)) client.on('drain', Session.#onClientDrain); // in its handlers otherwise
     if (this.#clientOnread) {
       const early = this.#early;
       this.#early = undefined;
@@ -368,6 +377,14 @@ export class Session extends Dialer<RelaySocket> {
     }
     s.#maybeFinish();
   }
+
+  /** A socket on a TCP handle calls these directly (no listeners added per connection); the same functions. */
+  static readonly #clientHandlers: RawSocketHandlers = Object.freeze({
+    end: Session.#onClientEnd, error: Session.#onClientError, close: Session.#onClientClose, drain: Session.#onClientDrain,
+  });
+  static readonly #upstreamHandlers: RawSocketHandlers = Object.freeze({
+    end: Session.#onUpstreamEnd, error: Session.#onUpstreamError, close: Session.#onUpstreamClose, drain: Session.#onUpstreamDrain,
+  });
 
   #maybeFinish(): void {
     if (this.#finished || !this.#clientClosed || !this.#upstreamClosed || this.dialPhase !== 'done') return;
