@@ -252,7 +252,7 @@ export abstract class Dialer<S extends AttemptSocket = net.Socket> {
     // Shared listeners that find the dial through a symbol on the socket: an attempt allocates no closures.
     (socket as DialSocket)[DIALER] = this as Dialer<AttemptSocket>;
     if (socket.setHandlers !== undefined) {
-      socket.setHandlers(Dialer.#attemptHandlers);
+      socket.setHandlers((Dialer.#attemptHandlers ??= Object.freeze({ connect: Dialer.#onAttemptConnect, error: Dialer.#onAttemptError })));
     } else {
       socket.on('error', Dialer.#onAttemptError);
       socket.on('connect', Dialer.#onAttemptConnect);
@@ -295,7 +295,8 @@ export abstract class Dialer<S extends AttemptSocket = net.Socket> {
     dialer.dialed(this, lease);
   }
 
-  static readonly #attemptHandlers: AttemptHandlers = Object.freeze({ connect: Dialer.#onAttemptConnect, error: Dialer.#onAttemptError });
+  /** Made on first use: a static initializer naming the class's private methods breaks in tsc's ES2022 output. */
+  static #attemptHandlers: AttemptHandlers | undefined;
 
   /** Forgets the attempt's socket and cancels its connect timeout. */
   #endAttempt(): void {

@@ -1,7 +1,3 @@
-/** An event listener, as `EventEmitter` types them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the listener type of every EventEmitter
-export type SocketListener = (...args: any[]) => void;
-
 /**
  * A proxied connection's socket as {@link ProxyConnection} gives it: a `net.Socket` for sockets the application
  * handed over (`proxy.handle()`, `proxy.attach()`, a hostname to resolve), or the proxy's lean socket on Node's
@@ -23,10 +19,18 @@ export interface ProxySocket {
   destroy(error?: Error): this;
   setNoDelay(noDelay?: boolean): this;
   setKeepAlive(enable?: boolean, initialDelay?: number): this;
-  on(event: string, listener: SocketListener): this;
-  once(event: string, listener: SocketListener): this;
-  off(event: string, listener: SocketListener): this;
-  removeListener(event: string, listener: SocketListener): this;
+  on(event: 'close', listener: (hadError: boolean) => void): this;
+  on(event: 'end' | 'drain', listener: () => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'close', listener: (hadError: boolean) => void): this;
+  once(event: 'end' | 'drain', listener: () => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  off(event: 'close', listener: (hadError: boolean) => void): this;
+  off(event: 'end' | 'drain', listener: () => void): this;
+  off(event: 'error', listener: (err: Error) => void): this;
+  removeListener(event: 'close', listener: (hadError: boolean) => void): this;
+  removeListener(event: 'end' | 'drain', listener: () => void): this;
+  removeListener(event: 'error', listener: (err: Error) => void): this;
 }
 
 /** @internal What a session does with its sockets: {@link ProxySocket}, and the relay's reads and writes. */

@@ -104,7 +104,7 @@ export class Session extends Dialer<RelaySocket> {
     this.#clientOnread = readClient(host, client, Session.onClientRead);
     // With `onread` the stream holds no bytes and emits `end` at the FIN, maybe before the upstream is there.
     if (client instanceof RawSocket) {
-      client.setHandlers(Session.#clientHandlers);
+      client.setHandlers(Session.#handlersFor('client'));
     } else {
       if (this.#clientOnread) client.on('end', Session.#onClientEnd);
       client.on('error', Session.#onClientError);
@@ -114,8 +114,7 @@ export class Session extends Dialer<RelaySocket> {
 
   /** Where the connection is, as the second letter of a termination code. */
   get phase(): 'Q' | 'C' | 'D' {
-    const dial = this.dialPhase;
-    return dial === 'queue' ? 'Q' : dial === 'done' ? 'D' : 'C';
+    return this.dialPhase === 'queue' ? 'Q' : this.dialPhase === 'done' ? 'D' : 'C';
   }
 
   /** Ends the connection now with `cause` (`K`, `D`, `U`…) as the first letter of its termination code. */
@@ -154,7 +153,7 @@ export class Session extends Dialer<RelaySocket> {
       this.localAddresses.sourcePort = socket.localPort;
     }
     if (socket instanceof RawSocket) {
-      socket.setHandlers(Session.#upstreamHandlers);
+      socket.setHandlers(Session.#handlersFor('upstream'));
     } else {
       socket.on('error', Session.#onUpstreamError);
       socket.on('close', Session.#onUpstreamClose);
@@ -181,7 +180,7 @@ export class Session extends Dialer<RelaySocket> {
       if (this.#clientEof) Session.#clientEnded(this); // the client's FIN came early: it follows the early bytes
     } else {
       client.on('end', Session.#onClientEnd);
-      client.on('data', Session.#onClientData);
+      (client as unknown as net.Socket).on('data', Session.#onClientData); // a net.Socket: raw sockets read with onread
       // A server made with `pauseOnConnect` hands over paused sockets, which a `data` listener does not resume.
       if (client.isPaused()) client.resume();
     }
@@ -378,13 +377,15 @@ export class Session extends Dialer<RelaySocket> {
     s.#maybeFinish();
   }
 
-  /** A socket on a TCP handle calls these directly (no listeners added per connection); the same functions. */
-  static readonly #clientHandlers: RawSocketHandlers = Object.freeze({
-    end: Session.#onClientEnd, error: Session.#onClientError, close: Session.#onClientClose, drain: Session.#onClientDrain,
-  });
-  static readonly #upstreamHandlers: RawSocketHandlers = Object.freeze({
-    end: Session.#onUpstreamEnd, error: Session.#onUpstreamError, close: Session.#onUpstreamClose, drain: Session.#onUpstreamDrain,
-  });
+  /** What sockets on TCP handles call instead of listeners. Made on first use (tsc's ES2022 static initializers cannot). */
+  static #handlers: { readonly client: RawSocketHandlers; readonly upstream: RawSocketHandlers } | undefined;
+  static #handlersFor(side: 'client' | 'upstream'): RawSocketHandlers {
+    Session.#handlers ??= {
+      client: Object.freeze({ end: Session.#onClientEnd, error: Session.#onClientError, close: Session.#onClientClose, drain: Session.#onClientDrain }),
+      upstream: Object.freeze({ end: Session.#onUpstreamEnd, error: Session.#onUpstreamError, close: Session.#onUpstreamClose, drain: Session.#onUpstreamDrain }),
+    };
+    return Session.#handlers[side];
+  }
 
   #maybeFinish(): void {
     if (this.#finished || !this.#clientClosed || !this.#upstreamClosed || this.dialPhase !== 'done') return;
