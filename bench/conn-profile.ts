@@ -13,7 +13,8 @@
  *    (bench/proxy/perf-breakdown.ts), turned into µs per connection with the CPU µs per connection of pass 1.
  *
  * Environment: CP_NODES (20,22,24: majors; the running Node serves its own major, others come from
- * scripts/node-matrix.sh), CP_VARIANTS (haproxy1,haproxy2,naive,switchyard), CP_ROUNDS (3), CP_SECONDS (3),
+ * scripts/node-matrix.sh), CP_VARIANTS (haproxy1,haproxy2,naive,switchyard; also `raw`: bench/proxy/raw-floor.mjs, the
+ * floor of a proxy on Node's TCP handles), CP_ROUNDS (3), CP_SECONDS (3),
  * CP_CONC (50), CP_PERF (1), CP_PERF_SECONDS (2), CP_JSON (a file to write every number to).
  * Every process it starts is bounded in time and killed by PID at the end; loopback only.
  */
@@ -149,7 +150,7 @@ async function startVariant(v: Variant, echo: number[], nodeFlags: string[]): Pr
     throw new Error(`${v.label} did not listen on ${port}`);
   }
   const groups = JSON.stringify({ echo, source: echo });
-  const script = v.kind === 'naive' ? [path.join(here, 'proxy', 'naive.mjs'), groups] : [path.join(here, 'proxy', 'switchyard-proxy.mjs'), dist, groups];
+  const script = v.kind === 'naive' ? [path.join(here, 'proxy', 'naive.mjs'), groups] : v.kind === 'raw' ? [path.join(here, 'proxy', 'raw-floor.mjs'), groups] : [path.join(here, 'proxy', 'switchyard-proxy.mjs'), dist, groups];
   const { child, line } = await startProcess(CPU_PROXY, v.node!, [...nodeFlags, ...script], /^LISTENING /);
   if (nodeFlags.length > 0) perfMaps.add(child.pid!);
   return { child, port: Number(line.trim().split(' ')[1]) };
