@@ -34,7 +34,8 @@ function run(port: NonNullable<typeof parentPort>, data: WorkerData): void {
     const onListening = (): void => {
       server.removeListener('error', done);
       listeners.push(server);
-      proxy.attach(server);
+      // The worker's own listener: its connections come as TCP handles (relay: 'handles'), else as sockets.
+      if (!proxy._acceptHandles(server)) proxy.attach(server);
       done(undefined);
     };
     if (l.fd !== undefined) server.listen({ fd: l.fd, ...(l.backlog === undefined ? {} : { backlog: l.backlog }) }, onListening);
