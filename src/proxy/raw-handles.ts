@@ -47,6 +47,11 @@ export interface RawHandles {
   readonly state: Int32Array;
   readonly kReadBytesOrError: number;
   readonly kLastWriteWasAsync: number;
+  /**
+   * Counts the callbacks libuv makes into the proxy's sockets (reads, connects, writes, shutdowns, closes): two
+   * callbacks with consecutive numbers came with nothing of this proxy's in between (raw-socket.ts, end of stream).
+   */
+  readonly callbacks: { value: number };
 }
 
 /**
@@ -79,6 +84,7 @@ export function loadRawHandles(env: NodeJS.ProcessEnv = process.env): RawHandles
       state,
       kReadBytesOrError,
       kLastWriteWasAsync,
+      callbacks: { value: 0 },
     };
   } catch {
     return undefined;

@@ -45,9 +45,12 @@ interface Address {
  * backpressure by `write()`'s answer. What it leaves out is the streams' buffering: a read is handed to the
  * callback as it comes, a write goes to the kernel at once (libuv queues the rest).
  *
- * An end of stream is checked before it is reported: libuv reports a reset (RST) that follows a partial read as
- * an end of stream. Before our own FIN the peer's address still answers after a FIN and not after a reset;
- * after our FIN one more read tells (a reset returns its error). A reset is reported as an `ECONNRESET` error.
+ * An end of stream is checked before it is reported when it may not be one: libuv reports the hang-up (POLLHUP)
+ * that follows a partial read, in the same poll event, as an end of stream without reading again, and after a
+ * reset (RST) that read would have failed. Such an end comes right after a read of bytes of the same socket,
+ * with no other callback of the proxy's sockets in between; any other end came from a read that returned 0: a
+ * FIN. When it may be a reset: before our own FIN the peer's address still answers after a FIN and not after a
+ * reset; after our FIN one more read tells (a reset fails it). A reset is reported as an `ECONNRESET` error.
  */
 export class RawSocket extends EventEmitter implements RelaySocket {
   readonly _handle: TcpHandle;
@@ -75,6 +78,8 @@ export class RawSocket extends EventEmitter implements RelaySocket {
   #readEnded = false;
   /** An end of stream after our FIN: reading once more to tell a reset. */
   #rechecking = false;
+  /** The number ({@link RawHandles.callbacks}) of the callback of this socket's last read of bytes. */
+  #lastDataCallback = -1;
   #peer: Address | undefined = undefined;
   #local: Address | undefined = undefined;
   #handlers: RawSocketHandlers | undefined = undefined;
@@ -269,9 +274,12 @@ export class RawSocket extends EventEmitter implements RelaySocket {
     return this.#local;
   }
 
-  #ended(): void {
+  /** `maybeHangUp`: the end came right after a read of bytes (see the class's comment): check it. */
+  #ended(maybeHangUp: boolean): void {
     if (this.#readEnded || this.destroyed) return;
-    if (this.#writeEnded && !this.#rechecking) {
+    if (!maybeHangUp) {
+      // A read returned 0: the peer's FIN.
+    } else if (this.#writeEnded && !this.#rechecking) {
       // After our FIN a reset leaves no trace the address could show: read once more (a reset fails that read).
       this.#rechecking = true;
       this.#reading = false;
@@ -302,7 +310,9 @@ export class RawSocket extends EventEmitter implements RelaySocket {
     const s = this[OWNER] as RawSocket;
     const raw = s.#raw;
     const nread = raw.state[raw.kReadBytesOrError]!;
+    const callback = ++raw.callbacks.value;
     if (nread > 0) {
+      s.#lastDataCallback = callback;
       s.bytesRead += nread;
       const buffer = s.#buffer;
       if (buffer === undefined || s.destroyed) return undefined;
@@ -319,13 +329,14 @@ export class RawSocket extends EventEmitter implements RelaySocket {
     }
     if (nread === 0) return undefined;
     s.#reading = false;
-    if (nread === UV_EOF) s.#ended();
+    if (nread === UV_EOF) s.#ended(s.#lastDataCallback === callback - 1);
     else s.destroy(uvError(nread, 'read'));
     return undefined;
   }
 
   static #afterConnect(this: HandleRequest, status: number, handle: TcpHandle | undefined): void {
     const s = handle?.[OWNER] as RawSocket | undefined;
+    if (s !== undefined) s.#raw.callbacks.value++;
     if (s === undefined || s.destroyed) return;
     if (status < 0) {
       s.destroy(uvError(status, 'connect', this['address'] as string, this['port'] as number));
@@ -340,6 +351,7 @@ export class RawSocket extends EventEmitter implements RelaySocket {
   static #afterWrite(this: WriteRequest, status: number): void {
     const s = this.handle?.[OWNER] as RawSocket | undefined;
     if (s === undefined) return;
+    s.#raw.callbacks.value++;
     s.#pending -= this.bytes;
     this.buffer = undefined;
     if (s.destroyed) return;
@@ -357,11 +369,14 @@ export class RawSocket extends EventEmitter implements RelaySocket {
 
   static #afterShutdown(this: HandleRequest): void {
     const s = this.handle?.[OWNER] as RawSocket | undefined;
-    if (s !== undefined) s.#finished();
+    if (s === undefined) return;
+    s.#raw.callbacks.value++;
+    s.#finished();
   }
 
   static #onHandleClose(this: TcpHandle): void {
     const s = this[OWNER] as RawSocket;
+    s.#raw.callbacks.value++;
     s.#handlers?.close?.call(s);
     s.emit('close', s.errored !== null);
   }
