@@ -163,6 +163,30 @@ for (const relay of ['handles', 'sockets'] as const) {
       }
     });
 
+    it('dials a server given by an IPv6 address (::1) and relays both ways', async () => {
+      const server = net.createServer({ allowHalfOpen: true }, echo);
+      await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+      const port = (server.address() as net.AddressInfo).port;
+      const r = await proxyRig([{ name: 's1', host: '::1', port }], options);
+      try {
+        const opened = waitEvent<[ProxyConnection]>(r.proxy, 'connection:open');
+        const client = r.connect();
+        const got = collect(client);
+        client.write('over v6');
+        const [c] = await opened;
+        assert.equal(c.upstream instanceof net.Socket, relay === 'sockets');
+        assert.equal(c.upstream?.remoteAddress, '::1');
+        assert.equal(c.upstream?.remotePort, port);
+        await got.until(7);
+        assert.equal(got.text(), 'over v6');
+        client.end();
+        assert.equal((await r.closed()).termination, '--');
+      } finally {
+        await r.shutdown();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+
     it('dials a server given by host name with net.connect() (the name is resolved), and relays', async () => {
       const b = await backend(echo);
       const r = await proxyRig([{ name: 's1', host: 'localhost', port: b.port }], options);
