@@ -152,14 +152,6 @@ export class RawSocket extends EventEmitter implements RelaySocket {
     return this.#pending;
   }
 
-  get readableEnded(): boolean {
-    return this.#readEnded;
-  }
-
-  get writableEnded(): boolean {
-    return this.#writeEnded;
-  }
-
   setNoDelay(noDelay = true): this {
     if (!this.destroyed) this._handle.setNoDelay(noDelay);
     return this;
@@ -172,12 +164,6 @@ export class RawSocket extends EventEmitter implements RelaySocket {
 
   isPaused(): boolean {
     return this.#paused;
-  }
-
-  pause(): this {
-    this.#paused = true;
-    this.#stopReading();
-    return this;
   }
 
   resume(): this {
@@ -302,7 +288,6 @@ export class RawSocket extends EventEmitter implements RelaySocket {
   #finished(): void {
     if (this.destroyed || this.writableFinished) return;
     this.writableFinished = true;
-    this.emit('finish');
     if (this.#readEnded && !this.destroyed) this.destroy();
   }
 
