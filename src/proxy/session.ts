@@ -50,8 +50,6 @@ function sessionOf(socket: RelaySocket): Session {
 export class Session extends Dialer<RelaySocket> {
   readonly host: SessionHost;
   readonly client: RelaySocket;
-  readonly clientAddress: string | undefined;
-  readonly clientPort: number | undefined;
   readonly acceptedAt: number;
   upstream: RelaySocket | undefined = undefined;
   server: Server | undefined = undefined;
@@ -86,13 +84,11 @@ export class Session extends Dialer<RelaySocket> {
   #clientOnread = false;
   #early: EarlyBytes | undefined = undefined;
 
-  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: RelaySocket, key: string | number | undefined, noDelayInherited = false) {
-    const clientAddress = client.remoteAddress;
-    super(balancer, policy, clientAddress, key);
+  /** `addressNow`: look the client's address up now (for the strategy, or a record made after the socket closes), else when asked. */
+  constructor(host: SessionHost, balancer: LeaseSource, policy: ConnectPolicy, client: RelaySocket, key: string | number | undefined, addressNow: boolean, noDelayInherited = false) {
+    super(balancer, policy, addressNow ? client.remoteAddress : undefined, key);
     this.host = host;
     this.client = client;
-    this.clientAddress = clientAddress;
-    this.clientPort = client.remotePort;
     this.acceptedAt = policy.clock.now();
     (client as SessionSocket)[SESSION] = this;
     // The application's server may not allow half-open sockets; a proxy must (documented Duplex property).
@@ -111,6 +107,10 @@ export class Session extends Dialer<RelaySocket> {
       client.on('close', Session.#onClientClose);
     }
   }
+
+  /** The client's address and port (the socket keeps them once looked up). */
+  get clientAddress(): string | undefined { return this.client.remoteAddress; }
+  get clientPort(): number | undefined { return this.client.remotePort; }
 
   /** Where the connection is, as the second letter of a termination code. */
   get phase(): 'Q' | 'C' | 'D' {

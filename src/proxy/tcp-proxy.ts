@@ -243,7 +243,9 @@ export class TcpProxy extends EventEmitter<TcpProxyEvents> {
         else keyError = invalidArg('key', 'option must return a string, a finite number or undefined', value);
       }
     }
-    const session = new Session(this.#host, this.balancer, this.#policy, socket, key, noDelayInherited);
+    // The address is looked up now only for a strategy that reads it or a record made after the socket closes.
+    const addressNow = this.balancer.strategy.usesClientAddress !== false || this.listenerCount('connection:close') > 0;
+    const session = new Session(this.#host, this.balancer, this.#policy, socket, key, addressNow, noDelayInherited);
     this.#live.add(session);
     this.#counters.total++;
     if (this.#sweepTimer === undefined && this.#sweepMs !== Infinity) this.#scheduleSweep();

@@ -27,6 +27,7 @@ import type { PickContext, Strategy } from './strategy.js';
  */
 export class First implements Strategy {
   readonly name = 'first';
+  readonly usesClientAddress = false;
   /** Usable servers with room, by id. A full server found here is dropped lazily at the next pick. */
   readonly #active = new IndexedHeap<KeyedNode<Server>>(byKey);
   readonly #backup = new IndexedHeap<KeyedNode<Server>>(byKey);

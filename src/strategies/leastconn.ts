@@ -37,6 +37,7 @@ const KEY_SCALE = 4096;
  */
 export class LeastConn implements Strategy {
   readonly name = 'leastconn';
+  readonly usesClientAddress = false;
   /** HAProxy's leastconn and random still pick while others wait in the backend queue. */
   readonly queueBehindWaiters = false;
   readonly #active = new IndexedHeap<KeyedNode<Server>>(byKey);

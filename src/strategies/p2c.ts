@@ -29,6 +29,7 @@ const DRAW_ATTEMPTS = 8;
  */
 export class PowerOfTwoChoices implements Strategy {
   readonly name = 'p2c';
+  readonly usesClientAddress = false;
   /** Like HAProxy's `random`, it still picks while others wait in the balancer's queue. */
   readonly queueBehindWaiters = false;
 

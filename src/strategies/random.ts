@@ -42,6 +42,7 @@ const TWO_POW_32 = 4294967296;
  */
 export class RandomStrategy implements Strategy {
   readonly name = 'random';
+  readonly usesClientAddress = false;
   /** HAProxy's leastconn and random still pick while others wait in the backend queue. */
   readonly queueBehindWaiters = false;
   /** Draws per pick. */

@@ -94,6 +94,7 @@ const u32 = (n: number): number => n >>> 0;
  */
 export class RoundRobin implements Strategy {
   readonly name = 'roundrobin';
+  readonly usesClientAddress = false;
 
   #active: Group = newGroup();
   #backup: Group = newGroup();

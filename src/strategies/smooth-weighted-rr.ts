@@ -48,6 +48,7 @@ const REBASE_AFTER = 2 ** 20;
  */
 export class SmoothWeightedRoundRobin implements Strategy {
   readonly name = 'swrr';
+  readonly usesClientAddress = false;
 
   #entries = new WeakMap<Server, Entry>();
   #active = new Rotation();

@@ -40,6 +40,7 @@ import type { PickContext, Strategy } from './strategy.js';
  */
 export class StaticRoundRobin implements Strategy {
   readonly name = 'static-rr';
+  readonly usesClientAddress = false;
   readonly #map = new MapState();
 
   /** Starts over with the usable servers of both groups. */

@@ -88,6 +88,12 @@ export interface Strategy {
    */
   readonly usesServerQueues?: boolean;
   /**
+   * False when `pick` never reads {@link PickContext.clientAddress}: a `TcpProxy` then looks up a client's address
+   * (a `getpeername()` per connection) only when something else asks for it (a log, an event listener, a PROXY
+   * header). Every built-in strategy but `source` says false. @defaultValue true
+   */
+  readonly usesClientAddress?: boolean;
+  /**
    * While callers wait in the balancer's queue, new callers queue behind them instead of being placed
    * (HAProxy does this for `first`, `roundrobin` and `static-rr`; `leastconn` and `random` still pick).
    * Ignored for strategies that use server queues. @defaultValue true

@@ -72,6 +72,8 @@ export interface WorkerData {
   readonly pool: string;
   readonly servers: readonly ServerPlace[];
   readonly usesServerQueues: boolean;
+  /** Whether the main thread's strategy reads the client's address (else a worker looks it up only when asked). */
+  readonly usesClientAddress: boolean;
   /** The proxy's options that a worker applies itself (plain data: timeouts, retries, redispatch, PROXY header…). */
   readonly proxy: Record<string, unknown>;
   /** Whether the main thread has an observer: connect outcomes are sent only then. */

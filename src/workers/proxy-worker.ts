@@ -11,7 +11,7 @@ import { RemoteLeaseSource } from './remote-lease-source.js';
 
 function run(port: NonNullable<typeof parentPort>, data: WorkerData): void {
   const out = new Outbox<WorkerToMain>((batch) => port.postMessage(batch));
-  const source = new RemoteLeaseSource(data.pool, data.servers, data.usesServerQueues, out);
+  const source = new RemoteLeaseSource(data.pool, data.servers, data.usesServerQueues, data.usesClientAddress, out);
   const proxy = new TcpProxy(source, { ...data.proxy, ...(data.observe ? { observer: source.observer } : {}), onMarkedDown: 'none', onMarkedUp: 'none' });
   const listeners: net.Server[] = [];
   if (data.forward.open) proxy.on('connection:open', (c) => out.send({ t: 'opened', s: c.server!.name }));

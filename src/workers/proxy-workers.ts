@@ -252,6 +252,7 @@ export class ProxyWorkers extends EventEmitter<ProxyWorkersEvents> {
       pool: pool.name,
       servers: pool.servers.map(placeOf),
       usesServerQueues: this.balancer.strategy.usesServerQueues === true,
+      usesClientAddress: this.balancer.strategy.usesClientAddress !== false,
       proxy: this.#proxy,
       observe: this.#observer !== undefined,
       forward: { open: this.listenerCount('connection:open') > 0, close: this.listenerCount('connection:close') > 0 },

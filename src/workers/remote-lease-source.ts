@@ -89,11 +89,12 @@ export class RemoteLeaseSource implements LeaseSource {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
 
-  constructor(poolName: string, servers: readonly ServerPlace[], usesServerQueues: boolean, out: Outbox<WorkerToMain>) {
+  constructor(poolName: string, servers: readonly ServerPlace[], usesServerQueues: boolean, usesClientAddress: boolean, out: Outbox<WorkerToMain>) {
     this.#out = out;
     this.pool = new Pool(poolName, { servers: [] });
-    // Only what the dialer asks of a strategy: whether it keeps affinity. Picking happens in the main thread.
-    this.strategy = { name: 'remote', usesServerQueues, pick: () => undefined } as unknown as Strategy;
+    // Only what the dialer and the proxy ask of a strategy: whether it keeps affinity, whether it reads the client's
+    // address. Picking happens in the main thread.
+    this.strategy = { name: 'remote', usesServerQueues, usesClientAddress, pick: () => undefined } as unknown as Strategy;
     for (const s of servers) this.server(s);
     // Every connection attempt counts in the main thread's server (HAProxy's stot).
     this.pool._counters.connectRetried = (server: Server): void => out.send({ t: 'retried', s: server.name });
