@@ -53,6 +53,6 @@ export function summarise(file: string): { totalMs: number; byCategory: Map<stri
     const name = `${frame.functionName || '(anonymous)'} ${frame.url.replace(/.*\//, '')}:${frame.lineNumber + 1}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   });
-  const top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  const top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BENCH_PROFILE_TOP ?? 25));
   return { totalMs: total, byCategory, top };
 }

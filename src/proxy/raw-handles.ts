@@ -52,6 +52,11 @@ export interface RawHandles {
    * callbacks with consecutive numbers came with nothing of this proxy's in between (raw-socket.ts, end of stream).
    */
   readonly callbacks: { value: number };
+  /**
+   * A write request not yet used: a write the kernel takes at once never touches its request (Node tries the
+   * write before it binds one), so the next write reuses it; a write that waits keeps it, and a new one is made.
+   */
+  readonly spare: { write: HandleRequest | undefined };
 }
 
 /**
@@ -85,6 +90,7 @@ export function loadRawHandles(env: NodeJS.ProcessEnv = process.env): RawHandles
       kReadBytesOrError,
       kLastWriteWasAsync,
       callbacks: { value: 0 },
+      spare: { write: undefined },
     };
   } catch {
     return undefined;

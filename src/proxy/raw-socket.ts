@@ -180,20 +180,23 @@ export class RawSocket extends EventEmitter implements RelaySocket {
   write(chunk: Uint8Array, callback?: (err?: Error | null) => void): boolean {
     if (this.destroyed || this.#writeEnded) return false;
     const raw = this.#raw;
-    const req = new raw.WriteWrap() as WriteRequest;
-    req.handle = this._handle;
-    req.oncomplete = RawSocket.#afterWrite as HandleRequest['oncomplete'];
-    req['async'] = false;
+    const req = (raw.spare.write ?? new raw.WriteWrap()) as WriteRequest;
     const status = this._handle.writeBuffer(req, chunk);
     if (status !== 0) {
+      raw.spare.write = undefined;
       this.destroy(uvError(status, 'write'));
       return false;
     }
     this.bytesWritten += chunk.length;
     if (raw.state[raw.kLastWriteWasAsync] === 0) {
+      raw.spare.write = req; // untouched: the kernel took it all in the try
       callback?.();
       return true;
     }
+    // Waits in libuv: the request is this write's until it completes.
+    raw.spare.write = undefined;
+    req.handle = this._handle;
+    req.oncomplete = RawSocket.#afterWrite as HandleRequest['oncomplete'];
     req.bytes = chunk.length;
     req.buffer = chunk; // kept alive until written
     req.callback = callback as (() => void) | undefined;

@@ -58,7 +58,7 @@ async function oneConnection(strategy: Strategy, options: TcpProxyOptions): Prom
 describe('usesClientAddress of the built-in strategies', () => {
   it('is false for every strategy but source, which reads the address', () => {
     assert.equal(new RoundRobin().usesClientAddress, false);
-    assert.notEqual(new SourceHash().usesClientAddress, false);
+    assert.notEqual((new SourceHash() as Strategy).usesClientAddress, false);
   });
 });
 
