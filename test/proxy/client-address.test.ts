@@ -30,16 +30,33 @@ function recording(usesClientAddress: boolean | undefined): Strategy & { readonl
   };
 }
 
-/** One connection through a proxy without a `connection:close` listener; returns its ProxyConnection after it closed. */
-async function oneConnection(strategy: Strategy, options: TcpProxyOptions): Promise<ProxyConnection> {
+/** A proxy (one echo server, `strategy`) listening on loopback, given to `body`, and everything closed after it. */
+async function withProxy<T>(strategy: Strategy | 'roundrobin', options: TcpProxyOptions, body: (proxy: TcpProxy, port: number) => Promise<T>): Promise<T> {
   const b = await backend(echo);
   const balancer = new Balancer(new Pool('fe', { servers: [s('s1', b.port)] }), { strategy });
   const proxy = new TcpProxy(balancer, options);
   try {
     const { port } = await proxy.listen({ host: '127.0.0.1' });
+    return await body(proxy, port);
+  } finally {
+    proxy.destroy();
+    await proxy.close();
+    balancer.destroy();
+    await b.close();
+  }
+}
+
+function connect(port: number): net.Socket {
+  const client = net.connect({ port, host: '127.0.0.1' });
+  client.on('error', () => {});
+  return client;
+}
+
+/** One connection through a proxy without a `connection:close` listener; returns its ProxyConnection after it closed. */
+function oneConnection(strategy: Strategy, options: TcpProxyOptions): Promise<ProxyConnection> {
+  return withProxy(strategy, options, async (proxy, port) => {
     const opened = waitEvent<[ProxyConnection]>(proxy, 'connection:open');
-    const client = net.connect({ port, host: '127.0.0.1' });
-    client.on('error', () => {});
+    const client = connect(port);
     const [c] = await opened;
     client.write('ping');
     await waitEvent(client, 'data');
@@ -47,12 +64,7 @@ async function oneConnection(strategy: Strategy, options: TcpProxyOptions): Prom
     await waitEvent(client, 'close');
     await waitFor(() => proxy.stats().current === 0, 'the proxied connection to close');
     return c;
-  } finally {
-    proxy.destroy();
-    await proxy.close();
-    balancer.destroy();
-    await b.close();
-  }
+  });
 }
 
 describe('usesClientAddress of the built-in strategies', () => {
@@ -82,15 +94,10 @@ for (const relay of ['handles', 'sockets'] as const) {
       assert.equal(typeof c.clientPort, 'number');
     });
 
-    it('is looked up when asked while the socket is open, for any strategy', async () => {
-      const b = await backend(echo);
-      const balancer = new Balancer(new Pool('fe', { servers: [s('s1', b.port)] }), { strategy: 'roundrobin' });
-      const proxy = new TcpProxy(balancer, options);
-      try {
-        const { port } = await proxy.listen({ host: '127.0.0.1' });
+    it('is looked up when asked while the socket is open, for any strategy', () =>
+      withProxy('roundrobin', options, async (proxy, port) => {
         const opened = waitEvent<[ProxyConnection]>(proxy, 'connection:open');
-        const client = net.connect({ port, host: '127.0.0.1' });
-        client.on('error', () => {});
+        const client = connect(port);
         await waitEvent(client, 'connect');
         const [c] = await opened;
         assert.equal(c.clientAddress, '127.0.0.1');
@@ -99,26 +106,15 @@ for (const relay of ['handles', 'sockets'] as const) {
         await waitFor(() => proxy.stats().current === 0, 'the proxied connection to close');
         // Kept once looked up.
         assert.equal(c.clientAddress, '127.0.0.1');
-      } finally {
-        proxy.destroy();
-        await proxy.close();
-        balancer.destroy();
-        await b.close();
-      }
-    });
+      }));
 
-    it("is in every connection:close record, with roundrobin, though the socket has closed when it is made", async () => {
-      const b = await backend(echo);
-      const balancer = new Balancer(new Pool('fe', { servers: [s('s1', b.port)] }), { strategy: 'roundrobin' });
-      const proxy = new TcpProxy(balancer, options);
-      try {
+    it('is in every connection:close record, with roundrobin, though the socket has closed when it is made', () =>
+      withProxy('roundrobin', options, async (proxy, port) => {
         const records: { clientAddress: string | undefined; clientPort: number | undefined }[] = [];
         proxy.on('connection:close', (r) => records.push(r));
-        const { port } = await proxy.listen({ host: '127.0.0.1' });
         const ports: number[] = [];
         for (let i = 0; i < 3; i++) {
-          const client = net.connect({ port, host: '127.0.0.1' });
-          client.on('error', () => {});
+          const client = connect(port);
           await waitEvent(client, 'connect');
           ports.push(client.localPort!);
           // A reset before any byte: the record is made after both sockets closed.
@@ -127,12 +123,6 @@ for (const relay of ['handles', 'sockets'] as const) {
         }
         assert.deepEqual(records.map((r) => r.clientAddress), ['127.0.0.1', '127.0.0.1', '127.0.0.1']);
         assert.deepEqual(records.map((r) => r.clientPort), ports);
-      } finally {
-        proxy.destroy();
-        await proxy.close();
-        balancer.destroy();
-        await b.close();
-      }
-    });
+      }));
   });
 }
