@@ -28,21 +28,9 @@ interface SocketsHost {
  */
 export function connectUpstream(host: SocketsHost, server: Server, onRead: RawReadCallback): RelaySocket {
   const raw = host.raw;
-  const family = raw === undefined ? 0 : ipFamily(server.host);
+  const family = raw === undefined ? 0 : net.isIP(server.host);
   if (family !== 0) return RawSocket.connect(raw!, server.host, server.port, family as 4 | 6, host.settings.noDelay).readWith(host.buffers.take, onRead);
   return net.connect({ port: server.port, host: server.host, allowHalfOpen: true, noDelay: host.settings.noDelay, onread: host.onread });
-}
-
-/** `net.isIP()` of the servers' hosts, kept (a regular expression per dial otherwise); bounded. */
-const families = new Map<string, number>();
-function ipFamily(host: string): number {
-  let family = families.get(host);
-  if (family === undefined) {
-    family = net.isIP(host);
-    if (families.size >= 4096) families.clear();
-    families.set(host, family);
-  }
-  return family;
 }
 
 /**

@@ -163,24 +163,31 @@ for (const relay of ['handles', 'sockets'] as const) {
       }
     });
 
+    /** Sends `text` through `r` and back (an echo server) and half-closes; `whileOpen` checks the connection `connection:open` gave. */
+    async function echoOnce(r: Awaited<ReturnType<typeof proxyRig>>, text: string, whileOpen: (c: ProxyConnection) => void): Promise<void> {
+      const opened = waitEvent<[ProxyConnection]>(r.proxy, 'connection:open');
+      const client = r.connect();
+      const got = collect(client);
+      client.write(text);
+      const [c] = await opened;
+      whileOpen(c);
+      await got.until(text.length);
+      assert.equal(got.text(), text);
+      client.end();
+      assert.equal((await r.closed()).termination, '--');
+    }
+
     it('dials a server given by an IPv6 address (::1) and relays both ways', async () => {
       const server = net.createServer({ allowHalfOpen: true }, echo);
       await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
       const port = (server.address() as net.AddressInfo).port;
       const r = await proxyRig([{ name: 's1', host: '::1', port }], options);
       try {
-        const opened = waitEvent<[ProxyConnection]>(r.proxy, 'connection:open');
-        const client = r.connect();
-        const got = collect(client);
-        client.write('over v6');
-        const [c] = await opened;
-        assert.equal(c.upstream instanceof net.Socket, relay === 'sockets');
-        assert.equal(c.upstream?.remoteAddress, '::1');
-        assert.equal(c.upstream?.remotePort, port);
-        await got.until(7);
-        assert.equal(got.text(), 'over v6');
-        client.end();
-        assert.equal((await r.closed()).termination, '--');
+        await echoOnce(r, 'over v6', (c) => {
+          assert.equal(c.upstream instanceof net.Socket, relay === 'sockets');
+          assert.equal(c.upstream?.remoteAddress, '::1');
+          assert.equal(c.upstream?.remotePort, port);
+        });
       } finally {
         await r.shutdown();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -191,16 +198,7 @@ for (const relay of ['handles', 'sockets'] as const) {
       const b = await backend(echo);
       const r = await proxyRig([{ name: 's1', host: 'localhost', port: b.port }], options);
       try {
-        const opened = waitEvent<[ProxyConnection]>(r.proxy, 'connection:open');
-        const client = r.connect();
-        const got = collect(client);
-        client.write('by name');
-        const [c] = await opened;
-        assert.ok(c.upstream instanceof net.Socket);
-        await got.until(7);
-        assert.equal(got.text(), 'by name');
-        client.end();
-        assert.equal((await r.closed()).termination, '--');
+        await echoOnce(r, 'by name', (c) => assert.ok(c.upstream instanceof net.Socket));
       } finally {
         await r.shutdown();
         await b.close();
